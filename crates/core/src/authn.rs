@@ -1,0 +1,199 @@
+//! Authentication: from a presented secret to a `Caller`, from memory when the credential was
+//! seen recently, from the store otherwise.
+//!
+//! Every failure — malformed, unknown, expired, revoked, deleted, owner deactivated — is the
+//! same `AuthError::Invalid`, so that callers cannot tell them apart. Nothing here logs a secret.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::audit::AuditActor;
+use crate::cache::{CacheEntry, CredentialCache, CredentialRef};
+use crate::clock::Clock;
+use crate::model::{CredentialKind, Timestamp, User};
+use crate::secret::{SecretHasher, TokenHash, parse_presented};
+use crate::store::{Store, StoreError};
+use crate::usage::UsageRecorder;
+
+/// How a secret reached the server; each channel accepts only some kinds.
+#[derive(Clone, Copy, Debug)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer` — PATs and service-account tokens.
+    Bearer(&'a str),
+    /// `X-Domino-Api-Key`, or HTTP Basic with an empty user name — legacy API keys.
+    ApiKey(&'a str),
+}
+
+impl<'a> Presented<'a> {
+    fn value(self) -> &'a str {
+        match self {
+            Presented::Bearer(v) | Presented::ApiKey(v) => v,
+        }
+    }
+
+    fn accepts(self, kind: CredentialKind) -> bool {
+        match self {
+            Presented::Bearer(_) => matches!(
+                kind,
+                CredentialKind::Pat | CredentialKind::ServiceAccountToken
+            ),
+            Presented::ApiKey(_) => kind == CredentialKind::ApiKey,
+        }
+    }
+}
+
+/// An authenticated request's principal and credential. Cheap to clone.
+#[derive(Clone)]
+pub struct Caller {
+    entry: Arc<CacheEntry>,
+    pub ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.principal().user_name)
+            .field("credential", &self.credential().id)
+            .finish()
+    }
+}
+
+impl Caller {
+    pub fn new(entry: Arc<CacheEntry>, ip: Option<IpAddr>) -> Caller {
+        Caller { entry, ip }
+    }
+
+    pub fn principal(&self) -> &User {
+        &self.entry.principal
+    }
+
+    pub fn credential(&self) -> &CredentialRef {
+        &self.entry.credential
+    }
+
+    pub fn audit_actor(&self) -> AuditActor {
+        AuditActor {
+            user_id: Some(self.principal().id),
+            user_name: Some(self.principal().user_name.to_string()),
+            ip: self.ip.map(|ip| ip.to_string()),
+            credential_id: Some(self.credential().id),
+            credential_name: Some(self.credential().name.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the credential is not valid")]
+    Invalid,
+    #[error("credentials cannot be verified right now")]
+    Unavailable(#[source] StoreError),
+}
+
+/// The outcome of the in-memory step.
+pub enum FastPath {
+    Hit(Caller),
+    /// Well-formed but not cached: the store must be asked.
+    Miss(TokenHash, CredentialKind),
+    Invalid,
+}
+
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    cache: Arc<CredentialCache>,
+    hasher: SecretHasher,
+    clock: Arc<dyn Clock>,
+    usage: UsageRecorder,
+}
+
+impl Authenticator {
+    pub fn new(
+        store: Arc<dyn Store>,
+        cache: Arc<CredentialCache>,
+        hasher: SecretHasher,
+        clock: Arc<dyn Clock>,
+        usage: UsageRecorder,
+    ) -> Authenticator {
+        Authenticator {
+            store,
+            cache,
+            hasher,
+            clock,
+            usage,
+        }
+    }
+
+    pub async fn authenticate(
+        &self,
+        presented: Presented<'_>,
+        ip: Option<IpAddr>,
+    ) -> Result<Caller, AuthError> {
+        let now = self.clock.now();
+        match self.fast_path(presented, ip, now) {
+            FastPath::Hit(caller) => Ok(caller),
+            FastPath::Invalid => Err(AuthError::Invalid),
+            FastPath::Miss(hash, kind) => self.from_store(hash, kind, ip, now).await,
+        }
+    }
+
+    /// Checksum, keyed hash and cache lookup: no I/O, no allocation on a hit.
+    pub fn fast_path(&self, presented: Presented<'_>, ip: Option<IpAddr>, now: Timestamp) -> FastPath {
+        let Some(well_formed) = parse_presented(presented.value()) else {
+            return FastPath::Invalid;
+        };
+        let Some(kind) = CredentialKind::from_secret_kind(well_formed.kind) else {
+            return FastPath::Invalid;
+        };
+        if !presented.accepts(kind) {
+            return FastPath::Invalid;
+        }
+        let hash = self.hasher.hash(well_formed.as_str());
+        match self.cache.get(&hash) {
+            Some(entry) if entry.credential.expires_at.is_none_or(|at| at > now) => {
+                self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
+                FastPath::Hit(Caller::new(entry, ip))
+            }
+            Some(_) => {
+                self.cache.evict_hashes([hash]);
+                FastPath::Invalid
+            }
+            None => FastPath::Miss(hash, kind),
+        }
+    }
+
+    async fn from_store(
+        &self,
+        hash: TokenHash,
+        kind: CredentialKind,
+        ip: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Caller, AuthError> {
+        let ticket = self.cache.ticket();
+        let found = self
+            .store
+            .credential_by_hash(&hash)
+            .await
+            .map_err(AuthError::Unavailable)?
+            .ok_or(AuthError::Invalid)?;
+        let credential = found.credential;
+        let usable = credential.hash.ct_eq(&hash)
+            && credential.kind == kind
+            && credential.is_valid(now)
+            && found.owner.is_active();
+        if !usable {
+            return Err(AuthError::Invalid);
+        }
+        let entry = Arc::new(CacheEntry::new(
+            CredentialRef {
+                id: credential.id,
+                kind: credential.kind,
+                name: credential.name,
+                expires_at: credential.expires_at,
+            },
+            Arc::new(found.owner),
+        ));
+        self.cache.insert(ticket, hash, entry.clone());
+        self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
+        Ok(Caller::new(entry, ip))
+    }
+}

@@ -1,0 +1,201 @@
+//! The verification cache: keyed hash → credential and principal, for credentials seen recently.
+//!
+//! The database is the truth; this is a read-through copy. Every change that can make a cached
+//! entry wrong (revoke, delete, rotate, role change, deactivation) evicts it before the change
+//! is acknowledged, and bumps a sequence number so that a lookup that raced with the change
+//! cannot put a stale entry back. Eviction by principal and by hash are the two operations a
+//! cross-node notifier needs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use foldhash::fast::RandomState;
+use parking_lot::RwLock;
+
+use crate::ids::{CredentialId, UserId};
+use crate::model::{CredentialKind, Timestamp, User};
+use crate::names::TokenName;
+use crate::secret::TokenHash;
+
+/// What an authenticated request knows about the credential it came with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CredentialRef {
+    pub id: CredentialId,
+    pub kind: CredentialKind,
+    pub name: TokenName,
+    pub expires_at: Option<Timestamp>,
+}
+
+pub struct CacheEntry {
+    pub credential: CredentialRef,
+    pub principal: Arc<User>,
+    /// Milliseconds since the epoch of the last use handed to the usage recorder.
+    pub(crate) usage_reported_ms: AtomicI64,
+}
+
+impl CacheEntry {
+    pub fn new(credential: CredentialRef, principal: Arc<User>) -> CacheEntry {
+        CacheEntry {
+            credential,
+            principal,
+            usage_reported_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<TokenHash, Arc<CacheEntry>, RandomState>,
+    by_principal: HashMap<UserId, Vec<TokenHash>, RandomState>,
+}
+
+#[derive(Default)]
+pub struct CredentialCache {
+    inner: RwLock<Inner>,
+    seq: AtomicU64,
+    max_entries: usize,
+}
+
+impl CredentialCache {
+    pub fn new(max_entries: usize) -> CredentialCache {
+        CredentialCache {
+            max_entries,
+            ..CredentialCache::default()
+        }
+    }
+
+    pub fn get(&self, hash: &TokenHash) -> Option<Arc<CacheEntry>> {
+        self.inner.read().entries.get(hash).cloned()
+    }
+
+    /// A ticket to take before reading the database for a miss.
+    pub fn ticket(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Inserts unless an invalidation happened since `ticket` was taken.
+    pub fn insert(&self, ticket: u64, hash: TokenHash, entry: Arc<CacheEntry>) {
+        let mut inner = self.inner.write();
+        if self.seq.load(Ordering::Acquire) != ticket {
+            return;
+        }
+        if inner.entries.len() >= self.max_entries.max(1) {
+            // Simple bound: start afresh rather than grow without limit.
+            inner.entries.clear();
+            inner.by_principal.clear();
+        }
+        let principal = entry.principal.id;
+        if inner.entries.insert(hash, entry).is_none() {
+            inner.by_principal.entry(principal).or_default().push(hash);
+        }
+    }
+
+    fn bump(&self) {
+        self.seq.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn evict_hashes(&self, hashes: impl IntoIterator<Item = TokenHash>) {
+        let mut inner = self.inner.write();
+        self.bump();
+        for hash in hashes {
+            if let Some(entry) = inner.entries.remove(&hash) {
+                let principal = entry.principal.id;
+                if let Some(list) = inner.by_principal.get_mut(&principal) {
+                    list.retain(|h| *h != hash);
+                    if list.is_empty() {
+                        inner.by_principal.remove(&principal);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evicts every credential of a principal, for changes to the principal itself.
+    pub fn evict_principal(&self, id: UserId) {
+        let mut inner = self.inner.write();
+        self.bump();
+        if let Some(hashes) = inner.by_principal.remove(&id) {
+            for hash in hashes {
+                inner.entries.remove(&hash);
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        let mut inner = self.inner.write();
+        self.bump();
+        inner.entries.clear();
+        inner.by_principal.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PrincipalKind, UserStatus};
+    use crate::names::UserName;
+    use crate::roles::RoleSet;
+
+    fn entry(principal: UserId) -> Arc<CacheEntry> {
+        let user = User {
+            id: principal,
+            kind: PrincipalKind::User,
+            user_name: UserName::from_trusted("u".into()),
+            email: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            description: String::new(),
+            roles: RoleSet::default(),
+            status: UserStatus::Active,
+            created_at: chrono::Utc::now(),
+            created_by: None,
+        };
+        let credential = CredentialRef {
+            id: CredentialId::new(),
+            kind: CredentialKind::Pat,
+            name: TokenName::from_trusted("t".into()),
+            expires_at: None,
+        };
+        Arc::new(CacheEntry::new(credential, Arc::new(user)))
+    }
+
+    #[test]
+    fn an_insert_that_raced_with_an_eviction_is_dropped() {
+        let cache = CredentialCache::new(10);
+        let ticket = cache.ticket();
+        cache.evict_hashes([TokenHash([9; 32])]);
+        cache.insert(ticket, TokenHash([1; 32]), entry(UserId::new()));
+        assert!(cache.get(&TokenHash([1; 32])).is_none());
+    }
+
+    #[test]
+    fn evicting_a_principal_removes_all_of_its_entries_only() {
+        let cache = CredentialCache::new(10);
+        let (a, b) = (UserId::new(), UserId::new());
+        cache.insert(cache.ticket(), TokenHash([1; 32]), entry(a));
+        cache.insert(cache.ticket(), TokenHash([2; 32]), entry(a));
+        cache.insert(cache.ticket(), TokenHash([3; 32]), entry(b));
+        cache.evict_principal(a);
+        assert!(cache.get(&TokenHash([1; 32])).is_none());
+        assert!(cache.get(&TokenHash([2; 32])).is_none());
+        assert!(cache.get(&TokenHash([3; 32])).is_some());
+    }
+
+    #[test]
+    fn the_cache_never_grows_past_its_bound() {
+        let cache = CredentialCache::new(2);
+        for i in 0..5u8 {
+            cache.insert(cache.ticket(), TokenHash([i; 32]), entry(UserId::new()));
+        }
+        assert!(cache.len() <= 2);
+    }
+}

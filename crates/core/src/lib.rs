@@ -1,0 +1,20 @@
+//! Tessera's domain: principals, credentials, the verification cache, policy and services.
+//!
+//! Depends on no web framework and no database driver: storage is reached through the traits
+//! of [`store`], implemented in `tessera-store`.
+
+pub mod audit;
+pub mod authn;
+pub mod cache;
+pub mod clock;
+pub mod ids;
+pub mod model;
+pub mod names;
+pub mod password;
+pub mod policy;
+pub mod roles;
+pub mod secret;
+pub mod services;
+pub mod store;
+pub mod throttle;
+pub mod usage;

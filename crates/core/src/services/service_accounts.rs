@@ -1,0 +1,205 @@
+//! Service accounts (admin-managed identities for pipelines) and their long-lived named tokens.
+
+use chrono::Duration;
+
+use crate::audit::AuditEntry;
+use crate::authn::Caller;
+use crate::ids::{CredentialId, UserId};
+use crate::model::{Credential, CredentialKind, PrincipalKind, User, UserStatus};
+use crate::names::{Email, FieldError, TokenName, UserName, parse_text};
+use crate::policy;
+use crate::secret::Secret;
+use crate::store::{CredentialFilter, PrincipalQuery};
+
+use super::pats::{DAY, ExpirationPolicy};
+use super::{Context, ServiceError, ServiceResult};
+
+/// Default lifetime of a service-account token: four months.
+pub const DEFAULT_TOKEN_SECS: i64 = 120 * DAY;
+
+pub struct NewServiceAccount {
+    pub user_name: UserName,
+    pub email: Option<Email>,
+    pub description: String,
+}
+
+impl NewServiceAccount {
+    pub fn parse(user_name: &str, email: Option<&str>, description: Option<&str>) -> Result<NewServiceAccount, FieldError> {
+        Ok(NewServiceAccount {
+            user_name: UserName::parse("username", user_name)?,
+            email: email.map(|e| Email::parse("email", e)).transpose()?,
+            description: parse_text("description", description.unwrap_or(""), 1024)?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct ServiceAccountService {
+    ctx: Context,
+    policy: ExpirationPolicy,
+}
+
+impl ServiceAccountService {
+    pub fn new(ctx: Context, policy: ExpirationPolicy) -> ServiceAccountService {
+        ServiceAccountService { ctx, policy }
+    }
+
+    /// Creates a service account whose roles are copied from the creating administrator.
+    pub async fn create(&self, caller: &Caller, request: NewServiceAccount) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        let account = User {
+            id: UserId::new(),
+            kind: PrincipalKind::ServiceAccount,
+            user_name: request.user_name,
+            email: request.email,
+            first_name: String::new(),
+            last_name: String::new(),
+            description: request.description,
+            roles: caller.principal().roles.clone(),
+            status: UserStatus::Active,
+            created_at: self.ctx.clock.now(),
+            created_by: Some(caller.principal().id),
+        };
+        let audit = AuditEntry::about_user(&caller.audit_actor(), account.created_at, "service-account.created", &account)
+            .with_detail("roles", account.roles.to_storage());
+        self.ctx.store.insert_principal(&account, None, &audit).await?;
+        Ok(account)
+    }
+
+    pub async fn list(&self, caller: &Caller, offset: u32, limit: u32) -> ServiceResult<Vec<User>> {
+        policy::require_admin(caller)?;
+        let query = PrincipalQuery {
+            kind: Some(PrincipalKind::ServiceAccount),
+            search: None,
+            offset,
+            limit,
+        };
+        Ok(self.ctx.store.list_principals(&query).await?)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        self.account(id).await
+    }
+
+    async fn account(&self, id: UserId) -> ServiceResult<User> {
+        self.ctx
+            .store
+            .principal(id)
+            .await?
+            .filter(|u| u.kind == PrincipalKind::ServiceAccount)
+            .ok_or(ServiceError::NotFound("service account"))
+    }
+
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        name: TokenName,
+        expires_in: Option<i64>,
+    ) -> ServiceResult<(Credential, Secret)> {
+        policy::require_admin(caller)?;
+        let account = self.account(id).await?;
+        if !account.is_active() {
+            return Err(ServiceError::Conflict(format!(
+                "service account {} is deactivated; activate it first",
+                account.user_name
+            )));
+        }
+        let lifetime = ExpirationPolicy {
+            default_secs: DEFAULT_TOKEN_SECS.min(self.policy.max_secs),
+            ..self.policy
+        }
+        .lifetime("expiresIn", expires_in)?;
+        let secret = Secret::generate(CredentialKind::ServiceAccountToken.secret_kind());
+        let now = self.ctx.clock.now();
+        let credential = Credential {
+            id: CredentialId::new(),
+            kind: CredentialKind::ServiceAccountToken,
+            principal_id: account.id,
+            name,
+            description: String::new(),
+            hash: self.ctx.hasher.hash(secret.expose()),
+            created_at: now,
+            lifetime_secs: Some(lifetime),
+            expires_at: Some(now + Duration::seconds(lifetime)),
+            revoked_at: None,
+            revoked_reason: None,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        let audit = AuditEntry::about_credential(&caller.audit_actor(), now, "sa-token.created", &credential, account.user_name.as_str());
+        self.ctx
+            .store
+            .insert_credential(&credential, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "service account {} already has a token named {:?}",
+                    account.user_name,
+                    credential.name.as_str()
+                )),
+                other => other.into(),
+            })?;
+        Ok((credential, secret))
+    }
+
+    fn tokens_of(id: UserId, name: Option<&TokenName>) -> CredentialFilter {
+        CredentialFilter {
+            kind: Some(CredentialKind::ServiceAccountToken),
+            principal_id: Some(id),
+            name: name.map(|n| n.as_str().to_string()),
+            ..CredentialFilter::default()
+        }
+    }
+
+    pub async fn tokens(&self, caller: &Caller, id: UserId) -> ServiceResult<(User, Vec<Credential>)> {
+        policy::require_admin(caller)?;
+        let account = self.account(id).await?;
+        let now = self.ctx.clock.now();
+        let tokens = self.ctx.store.list_credentials(&Self::tokens_of(id, None), now).await?;
+        Ok((account, tokens.into_iter().map(|o| o.credential).collect()))
+    }
+
+    pub async fn token(&self, caller: &Caller, id: UserId, name: &TokenName) -> ServiceResult<(User, Credential)> {
+        policy::require_admin(caller)?;
+        let account = self.account(id).await?;
+        let now = self.ctx.clock.now();
+        let token = self
+            .ctx
+            .store
+            .list_credentials(&Self::tokens_of(id, Some(name)), now)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound("token"))?;
+        Ok((account, token.credential))
+    }
+
+    pub async fn invalidate_token(&self, caller: &Caller, id: UserId, name: &TokenName) -> ServiceResult<(User, Credential)> {
+        self.token(caller, id, name).await?;
+        let now = self.ctx.clock.now();
+        let revoked = self
+            .ctx
+            .store
+            .revoke_credentials(&Self::tokens_of(id, Some(name)), now, "revoked-by-admin", &caller.audit_actor())
+            .await?;
+        self.ctx.forget(&revoked);
+        self.token(caller, id, name).await
+    }
+
+    /// Deactivation revokes every token of the account.
+    pub async fn set_active(&self, caller: &Caller, id: UserId, active: bool) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        self.account(id).await?;
+        let (account, revoked) = self
+            .ctx
+            .store
+            .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
+            .await?
+            .ok_or(ServiceError::NotFound("service account"))?;
+        self.ctx.forget(&revoked);
+        self.ctx.cache.evict_principal(id);
+        Ok(account)
+    }
+}

@@ -1,0 +1,205 @@
+//! Users: creation, profile, roles, activation and passwords. Administration is SysAdmin only.
+
+use crate::audit::{AuditActor, AuditEntry};
+use crate::authn::Caller;
+use crate::ids::UserId;
+use crate::model::{PrincipalKind, User, UserStatus};
+use crate::names::{Email, FieldError, UserName, parse_text};
+use crate::password;
+use crate::policy;
+use crate::roles::{Role, RoleSet};
+use crate::store::{PrincipalQuery, ProfilePatch};
+
+use super::{Context, ServiceError, ServiceResult};
+
+/// A user to create, parsed.
+pub struct NewUser {
+    pub user_name: UserName,
+    pub email: Email,
+    pub first_name: String,
+    pub last_name: String,
+    pub roles: RoleSet,
+    pub password: Option<String>,
+}
+
+impl NewUser {
+    pub fn parse(
+        user_name: &str,
+        email: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        roles: Option<&[String]>,
+        password: Option<String>,
+    ) -> Result<NewUser, FieldError> {
+        if let Some(p) = &password {
+            password::check_new("password", p)?;
+        }
+        Ok(NewUser {
+            user_name: UserName::parse("userName", user_name)?,
+            email: Email::parse("email", email)?,
+            first_name: parse_text("firstName", first_name.unwrap_or(""), 128)?,
+            last_name: parse_text("lastName", last_name.unwrap_or(""), 128)?,
+            roles: match roles {
+                Some(r) => RoleSet::parse_all("roles", r)?,
+                None => RoleSet::default_for_new_user(),
+            },
+            password,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct UserService {
+    ctx: Context,
+}
+
+impl UserService {
+    pub fn new(ctx: Context) -> UserService {
+        UserService { ctx }
+    }
+
+    async fn insert(&self, request: NewUser, actor: &AuditActor) -> ServiceResult<User> {
+        let user = User {
+            id: UserId::new(),
+            kind: PrincipalKind::User,
+            user_name: request.user_name,
+            email: Some(request.email),
+            first_name: request.first_name,
+            last_name: request.last_name,
+            description: String::new(),
+            roles: request.roles,
+            status: UserStatus::Active,
+            created_at: self.ctx.clock.now(),
+            created_by: actor.user_id,
+        };
+        let hash = match request.password {
+            Some(p) => Some(password::hash(p).await?),
+            None => None,
+        };
+        let audit = AuditEntry::about_user(actor, user.created_at, "user.created", &user)
+            .with_detail("roles", user.roles.to_storage());
+        self.ctx
+            .store
+            .insert_principal(&user, hash.as_deref(), &audit)
+            .await?;
+        Ok(user)
+    }
+
+    pub async fn create(&self, caller: &Caller, request: NewUser) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        self.insert(request, &caller.audit_actor()).await
+    }
+
+    /// `tessera admin user create`: an operator with direct access to the database.
+    pub async fn create_by_operator(&self, request: NewUser) -> ServiceResult<User> {
+        self.insert(request, &AuditActor::command_line()).await
+    }
+
+    /// First start on an empty database: creates `admin` (SysAdmin) with `password`.
+    /// Returns `None` when the database already has principals.
+    pub async fn bootstrap_admin(&self, password: String) -> ServiceResult<Option<User>> {
+        if self.ctx.store.count_principals().await? > 0 {
+            return Ok(None);
+        }
+        let request = NewUser {
+            user_name: UserName::parse("userName", "admin")?,
+            email: Email::parse("email", "admin@localhost.localdomain")?,
+            first_name: "Admin".into(),
+            last_name: String::new(),
+            roles: RoleSet::new([Role::SysAdmin, Role::Practitioner]),
+            password: Some(password),
+        };
+        self.insert(request, &AuditActor::system()).await.map(Some)
+    }
+
+    pub async fn list(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Vec<User>> {
+        policy::require_admin(caller)?;
+        query.kind = Some(PrincipalKind::User);
+        Ok(self.ctx.store.list_principals(&query).await?)
+    }
+
+    /// `GET /v4/users`: any authenticated principal may list users, as in Domino.
+    pub async fn directory(&self, _caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Vec<User>> {
+        query.kind = Some(PrincipalKind::User);
+        Ok(self.ctx.store.list_principals(&query).await?)
+    }
+
+    async fn user(&self, id: UserId) -> ServiceResult<User> {
+        self.ctx
+            .store
+            .principal(id)
+            .await?
+            .filter(|u| u.kind == PrincipalKind::User)
+            .ok_or(ServiceError::NotFound("user"))
+    }
+
+    pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        self.user(id).await
+    }
+
+    pub async fn update_profile(&self, caller: &Caller, id: UserId, patch: ProfilePatch) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        let target = self.user(id).await?;
+        let audit = AuditEntry::about_user(&caller.audit_actor(), self.ctx.clock.now(), "user.updated", &target);
+        let user = self
+            .ctx
+            .store
+            .update_profile(id, &patch, &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.ctx.cache.evict_principal(id);
+        Ok(user)
+    }
+
+    /// Replaces the role set. When it changes, every PAT of the user is revoked in the same
+    /// transaction (SPEC section 1); returns the user and how many PATs were revoked.
+    pub async fn set_roles(&self, caller: &Caller, id: UserId, roles: RoleSet) -> ServiceResult<(User, usize)> {
+        policy::require_admin(caller)?;
+        self.user(id).await?;
+        if id == caller.principal().id && !roles.contains(Role::SysAdmin) {
+            return Err(ServiceError::Conflict(
+                "administrators cannot remove SysAdmin from themselves; ask another administrator".into(),
+            ));
+        }
+        let (user, revoked) = self
+            .ctx
+            .store
+            .set_roles(id, &roles, self.ctx.clock.now(), &caller.audit_actor())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.ctx.forget(&revoked);
+        self.ctx.cache.evict_principal(id);
+        Ok((user, revoked.len()))
+    }
+
+    /// Deactivation revokes every credential of the user; activation restores the login only.
+    pub async fn set_active(&self, caller: &Caller, id: UserId, active: bool) -> ServiceResult<User> {
+        policy::require_admin(caller)?;
+        self.user(id).await?;
+        if !active && id == caller.principal().id {
+            return Err(ServiceError::Conflict("administrators cannot deactivate themselves".into()));
+        }
+        let (user, revoked) = self
+            .ctx
+            .store
+            .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.ctx.forget(&revoked);
+        self.ctx.cache.evict_principal(id);
+        Ok(user)
+    }
+
+    pub async fn set_password(&self, caller: &Caller, id: UserId, new_password: String) -> ServiceResult<()> {
+        policy::require_admin(caller)?;
+        password::check_new("password", &new_password)?;
+        let target = self.user(id).await?;
+        let hash = password::hash(new_password).await?;
+        let audit = AuditEntry::about_user(&caller.audit_actor(), self.ctx.clock.now(), "user.password-set", &target);
+        if !self.ctx.store.set_password_hash(id, &hash, &audit).await? {
+            return Err(ServiceError::NotFound("user"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! Storage traits: what the domain needs from a database. Implemented per backend in
+//! `tessera-store`; the services never know which backend they talk to.
+//!
+//! Mutations take the audit entries to write in the same transaction, so that a change and its
+//! record are durable together or not at all.
+
+use async_trait::async_trait;
+
+use crate::audit::{AuditActor, AuditEntry, AuditQuery};
+use crate::ids::{CredentialId, UserId};
+use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
+use crate::names::{Email, UserName};
+use crate::roles::RoleSet;
+use crate::secret::TokenHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; `field` names the wire field it concerns.
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    /// The backend failed; the text goes to the log, never to a client.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which principals to list.
+#[derive(Clone, Debug, Default)]
+pub struct PrincipalQuery {
+    pub kind: Option<PrincipalKind>,
+    /// Case-insensitive substring of user name, e-mail, first or last name.
+    pub search: Option<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// Profile changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ProfilePatch {
+    pub email: Option<Email>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Which credentials a list, revoke or delete applies to. Every set field must match.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialFilter {
+    pub kind: Option<CredentialKind>,
+    pub principal_id: Option<UserId>,
+    pub user_name: Option<UserName>,
+    pub ids: Option<Vec<CredentialId>>,
+    pub name: Option<String>,
+    /// Case-insensitive substring of the token name or of its owner's user name.
+    pub search: Option<String>,
+    pub status: Option<TokenStatus>,
+    pub offset: u32,
+    /// 0 means no limit (used by bulk actions).
+    pub limit: u32,
+}
+
+/// A credential together with the principal it belongs to.
+#[derive(Clone, Debug)]
+pub struct OwnedCredential {
+    pub credential: Credential,
+    pub owner: User,
+}
+
+/// One use of a credential, written behind the request path.
+#[derive(Clone, Debug)]
+pub struct Usage {
+    pub credential_id: CredentialId,
+    pub at: Timestamp,
+    pub ip: Option<String>,
+}
+
+#[async_trait]
+pub trait PrincipalStore: Send + Sync {
+    async fn insert_principal(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    async fn principal(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn principal_by_name(&self, name: &UserName) -> StoreResult<Option<User>>;
+    async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>>;
+    async fn count_principals(&self) -> StoreResult<u64>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        patch: &ProfilePatch,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>>;
+    /// Sets the role set; when it differs, revokes every live PAT of the user in the same
+    /// transaction (reason `roles-changed`). Returns the user and the PATs revoked.
+    async fn set_roles(
+        &self,
+        id: UserId,
+        roles: &RoleSet,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>>;
+    /// Activates or deactivates; deactivation revokes every live credential of the principal.
+    async fn set_active(
+        &self,
+        id: UserId,
+        active: bool,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>>;
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    async fn password_hash(&self, name: &UserName) -> StoreResult<Option<(User, Option<String>)>>;
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Inserts a credential; a duplicate live name of the same kind and owner is `Conflict`.
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>>;
+    async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>>;
+    async fn list_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+    ) -> StoreResult<Vec<OwnedCredential>>;
+    /// Revokes the live credentials matching `filter`, writing one audit entry each.
+    /// Returns those it revoked (not those already revoked).
+    async fn revoke_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        reason: &str,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>>;
+    /// Deletes the credentials matching `filter`, writing one audit entry each.
+    async fn delete_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>>;
+    /// Revokes `old` (reason `rotated`) and inserts `new` under the same name, atomically.
+    /// `None` when `old` is not live any more.
+    async fn rotate_credential(
+        &self,
+        old: CredentialId,
+        new: &Credential,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<Credential>>;
+    /// Deletes the principal's API keys and inserts `new`, atomically; returns the old ones.
+    async fn replace_api_key(
+        &self,
+        new: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<Vec<Credential>>;
+    /// Writes last-used times; never moves a time backwards.
+    async fn record_usage(&self, batch: &[Usage]) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Everything a deployment's database provides.
+pub trait Store: PrincipalStore + CredentialStore + AuditStore + 'static {}
+
+impl<T: PrincipalStore + CredentialStore + AuditStore + 'static> Store for T {}

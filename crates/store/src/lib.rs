@@ -1,0 +1,46 @@
+//! Storage backends for Tessera: implementations of `tessera_core::store`'s traits.
+//!
+//! The backend is chosen once, from the database URL, by [`open`]. SQLite is the embedded
+//! default; PostgreSQL arrives with the multi-node work.
+
+mod rows;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use tessera_core::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
+    Unsupported(String),
+    #[error("PostgreSQL is not supported yet by this build: {0}")]
+    PostgresNotYet(String),
+    #[error("could not open the database: {0}")]
+    Open(String),
+    #[error("could not migrate the database: {0}")]
+    Migrate(String),
+}
+
+/// Opens (creating if needed) and migrates the database named by `url`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(OpenError::PostgresNotYet(redact(url)))
+    } else {
+        Err(OpenError::Unsupported(redact(url)))
+    }
+}
+
+/// A URL with any password removed, fit for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,92 @@
+//! SQLite backend (WAL, synchronous=FULL): the embedded default for a single node.
+//!
+//! Write transactions start with `BEGIN IMMEDIATE` so that two writers never deadlock on a lock
+//! upgrade; a busy timeout covers other processes (the CLI) writing to the same file.
+
+mod audit;
+mod credentials;
+mod principals;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tessera_core::audit::AuditEntry;
+use tessera_core::store::{StoreError, StoreResult};
+
+use crate::OpenError;
+use crate::rows::{backend, to_ms};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH` (creating the file and its folder) and runs the migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore, OpenError> {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| OpenError::Open(format!("{}: {e}", parent.display())))?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| OpenError::Open(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| OpenError::Open(e.to_string()))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+    }
+}
+
+async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, entry: &AuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_ip, credential_id, credential_name,
+                                action, target_type, target_id, target_name, details)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.id.to_string())
+    .bind(to_ms(entry.at))
+    .bind(entry.actor.user_id.map(|id| id.to_string()))
+    .bind(entry.actor.user_name.as_deref())
+    .bind(entry.actor.ip.as_deref())
+    .bind(entry.actor.credential_id.map(|id| id.to_string()))
+    .bind(entry.actor.credential_name.as_deref())
+    .bind(&entry.action)
+    .bind(&entry.target_type)
+    .bind(entry.target_id.as_deref())
+    .bind(entry.target_name.as_deref())
+    .bind(entry.details.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn commit_error(error: sqlx::Error) -> StoreError {
+    backend(error)
+}
