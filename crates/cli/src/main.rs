@@ -1,1 +1,208 @@
-fn main() {}
+//! The `tessera` binary: parses arguments, loads configuration, starts tracing, and calls into
+//! the library. No business logic lives here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tessera_core::names::UserName;
+use tessera_core::services::pats::{NewPat, PatService};
+use tessera_core::services::users::{NewUser, UserService};
+use tessera_server::{Application, Config, Overrides, domain_context, shutdown_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Authentication and access control for data-science platform APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API, realm, gateway) on an embedded SQLite database by default.
+    Serve(ServeArgs),
+    /// Operator commands that act on the database directly (also while the server runs).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// sqlite://PATH or postgres://...
+    #[arg(long, env = "TESSERA_DATABASE")]
+    database: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// ADDRESS:PORT to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "TESSERA_LISTEN")]
+    listen: Option<String>,
+    /// Public base URL used for issuers and links [default: http://<listen>]
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Personal access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// A platform role; repeat for several [default: Practitioner]
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a PAT for a user and print only the token on stdout.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Lifetime in seconds [default: the policy default]
+        #[arg(long)]
+        expires_in: Option<i64>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+fn config(
+    db: &DatabaseArgs,
+    listen: Option<String>,
+    public_url: Option<String>,
+) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        listen,
+        database: db.database.clone(),
+        public_url,
+        server_secret: std::env::var("TESSERA_SERVER_SECRET").ok(),
+        admin_password: std::env::var("TESSERA_ADMIN_PASSWORD").ok(),
+    };
+    Ok(Config::load(db.config.as_deref(), overrides)?)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config(&args.db, args.listen, args.public_url)?;
+    let app = Application::build(config.clone()).await?;
+    if let Some(password) = &app.bootstrap_password {
+        println!("Created the first administrator. User name: admin  Password: {password}");
+        println!("This password is shown once; change it after logging in.");
+    }
+    tracing::info!(address = %app.local_addr(), public_url = %config.public_url, database = %tessera_store::redact(&config.database), "tessera listening");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    email,
+                    first_name,
+                    last_name,
+                    roles,
+                    db,
+                },
+        } => {
+            let request = NewUser::parse(
+                &username,
+                &email,
+                first_name.as_deref(),
+                last_name.as_deref(),
+                (!roles.is_empty()).then_some(roles.as_slice()),
+                None,
+            )?;
+            let ctx = domain_context(&config(&db, None, None)?).await?;
+            let user = UserService::new(ctx).create_by_operator(request).await?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        AdminCommand::Token {
+            command:
+                TokenCommand::Create {
+                    username,
+                    name,
+                    expires_in,
+                    description,
+                    db,
+                },
+        } => {
+            let user_name = UserName::parse("username", &username)?;
+            let request = NewPat::parse(&name, description.as_deref(), expires_in)?;
+            let config = config(&db, None, None)?;
+            let ctx = domain_context(&config).await?;
+            let (_, secret) = PatService::new(ctx, config.expiration)
+                .create_for_operator(&user_name, request)
+                .await?;
+            println!("{}", secret.expose());
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin { command } => admin(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tessera: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

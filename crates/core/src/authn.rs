@@ -137,7 +137,12 @@ impl Authenticator {
     }
 
     /// Checksum, keyed hash and cache lookup: no I/O, no allocation on a hit.
-    pub fn fast_path(&self, presented: Presented<'_>, ip: Option<IpAddr>, now: Timestamp) -> FastPath {
+    pub fn fast_path(
+        &self,
+        presented: Presented<'_>,
+        ip: Option<IpAddr>,
+        now: Timestamp,
+    ) -> FastPath {
         let Some(well_formed) = parse_presented(presented.value()) else {
             return FastPath::Invalid;
         };

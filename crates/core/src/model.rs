@@ -247,7 +247,10 @@ mod tests {
         assert_eq!(at(Some(Duration::days(30)), true), TokenStatus::Revoked);
         assert_eq!(at(Some(Duration::seconds(-1)), true), TokenStatus::Revoked);
         assert_eq!(at(Some(Duration::zero()), false), TokenStatus::Expired);
-        assert_eq!(at(Some(Duration::days(7)), false), TokenStatus::ExpiringSoon);
+        assert_eq!(
+            at(Some(Duration::days(7)), false),
+            TokenStatus::ExpiringSoon
+        );
         assert_eq!(
             at(Some(Duration::days(7) + Duration::seconds(1)), false),
             TokenStatus::Active
@@ -257,7 +260,10 @@ mod tests {
 
     #[test]
     fn status_filters_accept_common_spellings() {
-        assert_eq!(TokenStatus::parse("expiring-soon"), Some(TokenStatus::ExpiringSoon));
+        assert_eq!(
+            TokenStatus::parse("expiring-soon"),
+            Some(TokenStatus::ExpiringSoon)
+        );
         assert_eq!(TokenStatus::parse("Revoked"), Some(TokenStatus::Revoked));
         assert_eq!(TokenStatus::parse("gone"), None);
     }

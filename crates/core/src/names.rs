@@ -155,8 +155,14 @@ pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, 
             format!("must be at most {max} characters"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_string())
 }
@@ -173,7 +179,14 @@ mod tests {
 
     #[test]
     fn token_names_break_the_rules_with_a_message_naming_it() {
-        for bad in ["", "   ", "has space", "under_score", "ümlaut", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "   ",
+            "has space",
+            "under_score",
+            "ümlaut",
+            &"a".repeat(65),
+        ] {
             let err = TokenName::parse("name", bad).err();
             assert!(err.is_some(), "{bad:?} should be refused");
             assert_eq!(err.map(|e| e.field), Some("name"));

@@ -1,7 +1,9 @@
 //! Password hashing with argon2id (PHC string format), run off the async workers.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 use crate::names::FieldError;
 
@@ -12,10 +14,16 @@ pub const MAX_LENGTH: usize = 1024;
 pub fn check_new(field: &'static str, password: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if n < MIN_LENGTH {
-        return Err(FieldError::new(field, format!("must be at least {MIN_LENGTH} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at least {MIN_LENGTH} characters"),
+        ));
     }
     if n > MAX_LENGTH {
-        return Err(FieldError::new(field, format!("must be at most {MAX_LENGTH} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_LENGTH} characters"),
+        ));
     }
     Ok(())
 }
@@ -40,7 +48,11 @@ pub async fn hash(password: String) -> Result<String, HashError> {
 pub async fn verify(password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

@@ -224,8 +224,12 @@ mod tests {
         let a = Secret::generate(SecretKind::Pat);
         let b = Secret::generate(SecretKind::Pat);
         assert_ne!(a.expose(), b.expose());
-        let h1 = SecretHasher::new(&[1u8; 32]).map(|h| h.hash(a.expose())).ok();
-        let h2 = SecretHasher::new(&[2u8; 32]).map(|h| h.hash(a.expose())).ok();
+        let h1 = SecretHasher::new(&[1u8; 32])
+            .map(|h| h.hash(a.expose()))
+            .ok();
+        let h2 = SecretHasher::new(&[2u8; 32])
+            .map(|h| h.hash(a.expose()))
+            .ok();
         assert!(h1.is_some() && h1 != h2);
     }
 

@@ -1,1 +1,16 @@
-//! placeholder
+//! Tessera's HTTP face: configuration, start-up, authentication at the edge, the error
+//! envelope and the routes. Business rules live in `tessera-core`; this crate only translates.
+
+pub mod authn;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+mod routes;
+mod secret_file;
+pub mod startup;
+pub mod state;
+pub mod wire;
+
+pub use config::{Config, Overrides};
+pub use startup::{Application, domain_context, shutdown_signal};

@@ -17,7 +17,8 @@ pub fn user_id(s: &str) -> Result<UserId, StoreError> {
 }
 
 pub fn credential_id(s: &str) -> Result<CredentialId, StoreError> {
-    CredentialId::parse(s).ok_or_else(|| StoreError::Backend(format!("corrupt credential id {s:?}")))
+    CredentialId::parse(s)
+        .ok_or_else(|| StoreError::Backend(format!("corrupt credential id {s:?}")))
 }
 
 /// A backend error, with the driver's text kept for the log only.

@@ -65,7 +65,11 @@ pub struct NewPat {
 }
 
 impl NewPat {
-    pub fn parse(name: &str, description: Option<&str>, expires_in: Option<i64>) -> Result<NewPat, FieldError> {
+    pub fn parse(
+        name: &str,
+        description: Option<&str>,
+        expires_in: Option<i64>,
+    ) -> Result<NewPat, FieldError> {
         Ok(NewPat {
             name: TokenName::parse("name", name)?,
             description: parse_text("description", description.unwrap_or(""), 1024)?,
@@ -93,7 +97,12 @@ impl PatService {
         self.ctx.clock.now()
     }
 
-    fn new_credential(&self, owner: &User, request: &NewPat, lifetime: i64) -> (Credential, Secret) {
+    fn new_credential(
+        &self,
+        owner: &User,
+        request: &NewPat,
+        lifetime: i64,
+    ) -> (Credential, Secret) {
         let secret = Secret::generate(CredentialKind::Pat.secret_kind());
         let now = self.ctx.clock.now();
         let credential = Credential {
@@ -145,9 +154,14 @@ impl PatService {
     }
 
     /// Creates a PAT for the caller; the secret is returned this once.
-    pub async fn create(&self, caller: &Caller, request: NewPat) -> ServiceResult<(Credential, Secret)> {
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        request: NewPat,
+    ) -> ServiceResult<(Credential, Secret)> {
         policy::require_person(caller)?;
-        self.insert(caller.principal(), &request, &caller.audit_actor()).await
+        self.insert(caller.principal(), &request, &caller.audit_actor())
+            .await
     }
 
     /// Creates a PAT for a named user on an operator's behalf (`tessera admin token create`).
@@ -164,9 +178,12 @@ impl PatService {
             .filter(|u| u.kind == crate::model::PrincipalKind::User)
             .ok_or(ServiceError::NotFound("user"))?;
         if !owner.is_active() {
-            return Err(ServiceError::Conflict(format!("user {user_name} is deactivated")));
+            return Err(ServiceError::Conflict(format!(
+                "user {user_name} is deactivated"
+            )));
         }
-        self.insert(&owner, &request, &crate::audit::AuditActor::command_line()).await
+        self.insert(&owner, &request, &crate::audit::AuditActor::command_line())
+            .await
     }
 
     fn own(caller: &Caller, ids: Option<Vec<CredentialId>>) -> CredentialFilter {
@@ -180,7 +197,11 @@ impl PatService {
 
     pub async fn list_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         let now = self.ctx.clock.now();
-        let found = self.ctx.store.list_credentials(&Self::own(caller, None), now).await?;
+        let found = self
+            .ctx
+            .store
+            .list_credentials(&Self::own(caller, None), now)
+            .await?;
         Ok(found.into_iter().map(|o| o.credential).collect())
     }
 
@@ -199,12 +220,19 @@ impl PatService {
     /// Revokes one of the caller's PATs; revoking a revoked token is a no-op that succeeds.
     pub async fn revoke_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<Credential> {
         self.own_one(caller, id).await?;
-        self.revoke(&Self::own(caller, Some(vec![id])), caller, "revoked-by-owner").await?;
+        self.revoke(
+            &Self::own(caller, Some(vec![id])),
+            caller,
+            "revoked-by-owner",
+        )
+        .await?;
         self.own_one(caller, id).await
     }
 
     pub async fn delete_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<()> {
-        let deleted = self.delete(&Self::own(caller, Some(vec![id])), caller).await?;
+        let deleted = self
+            .delete(&Self::own(caller, Some(vec![id])), caller)
+            .await?;
         if deleted.is_empty() {
             return Err(ServiceError::NotFound("token"));
         }
@@ -212,7 +240,8 @@ impl PatService {
     }
 
     pub async fn revoke_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
-        self.revoke(&Self::own(caller, None), caller, "revoked-by-owner").await
+        self.revoke(&Self::own(caller, None), caller, "revoked-by-owner")
+            .await
     }
 
     pub async fn delete_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
@@ -221,7 +250,11 @@ impl PatService {
 
     /// A new secret with the same name, description and lifetime; the old one is revoked in the
     /// same transaction. Only a live token can be rotated.
-    pub async fn rotate_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<(Credential, Secret)> {
+    pub async fn rotate_own(
+        &self,
+        caller: &Caller,
+        id: CredentialId,
+    ) -> ServiceResult<(Credential, Secret)> {
         let old = self.own_one(caller, id).await?;
         let now = self.ctx.clock.now();
         if !old.is_valid(now) {
@@ -248,7 +281,12 @@ impl PatService {
         Ok((credential, secret))
     }
 
-    async fn revoke(&self, filter: &CredentialFilter, caller: &Caller, reason: &str) -> ServiceResult<Vec<Credential>> {
+    async fn revoke(
+        &self,
+        filter: &CredentialFilter,
+        caller: &Caller,
+        reason: &str,
+    ) -> ServiceResult<Vec<Credential>> {
         let now = self.ctx.clock.now();
         let revoked = self
             .ctx
@@ -259,7 +297,11 @@ impl PatService {
         Ok(revoked)
     }
 
-    async fn delete(&self, filter: &CredentialFilter, caller: &Caller) -> ServiceResult<Vec<Credential>> {
+    async fn delete(
+        &self,
+        filter: &CredentialFilter,
+        caller: &Caller,
+    ) -> ServiceResult<Vec<Credential>> {
         let now = self.ctx.clock.now();
         let deleted = self
             .ctx
@@ -271,7 +313,11 @@ impl PatService {
     }
 
     /// Every user's PATs, for administrators; never the secret (it is not stored).
-    pub async fn admin_list(&self, caller: &Caller, mut filter: CredentialFilter) -> ServiceResult<Vec<OwnedCredential>> {
+    pub async fn admin_list(
+        &self,
+        caller: &Caller,
+        mut filter: CredentialFilter,
+    ) -> ServiceResult<Vec<OwnedCredential>> {
         policy::require_admin(caller)?;
         filter.kind = Some(CredentialKind::Pat);
         let now = self.ctx.clock.now();
@@ -280,13 +326,21 @@ impl PatService {
 
     /// Revokes the PATs matching `filter` across users. An empty filter is refused rather than
     /// revoking every token of the deployment by accident.
-    pub async fn admin_revoke(&self, caller: &Caller, filter: CredentialFilter) -> ServiceResult<Vec<Credential>> {
+    pub async fn admin_revoke(
+        &self,
+        caller: &Caller,
+        filter: CredentialFilter,
+    ) -> ServiceResult<Vec<Credential>> {
         policy::require_admin(caller)?;
         let filter = Self::admin_bulk_filter(filter)?;
         self.revoke(&filter, caller, "revoked-by-admin").await
     }
 
-    pub async fn admin_delete(&self, caller: &Caller, filter: CredentialFilter) -> ServiceResult<Vec<Credential>> {
+    pub async fn admin_delete(
+        &self,
+        caller: &Caller,
+        filter: CredentialFilter,
+    ) -> ServiceResult<Vec<Credential>> {
         policy::require_admin(caller)?;
         let filter = Self::admin_bulk_filter(filter)?;
         self.delete(&filter, caller).await

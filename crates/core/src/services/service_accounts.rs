@@ -24,7 +24,11 @@ pub struct NewServiceAccount {
 }
 
 impl NewServiceAccount {
-    pub fn parse(user_name: &str, email: Option<&str>, description: Option<&str>) -> Result<NewServiceAccount, FieldError> {
+    pub fn parse(
+        user_name: &str,
+        email: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<NewServiceAccount, FieldError> {
         Ok(NewServiceAccount {
             user_name: UserName::parse("username", user_name)?,
             email: email.map(|e| Email::parse("email", e)).transpose()?,
@@ -60,9 +64,17 @@ impl ServiceAccountService {
             created_at: self.ctx.clock.now(),
             created_by: Some(caller.principal().id),
         };
-        let audit = AuditEntry::about_user(&caller.audit_actor(), account.created_at, "service-account.created", &account)
-            .with_detail("roles", account.roles.to_storage());
-        self.ctx.store.insert_principal(&account, None, &audit).await?;
+        let audit = AuditEntry::about_user(
+            &caller.audit_actor(),
+            account.created_at,
+            "service-account.created",
+            &account,
+        )
+        .with_detail("roles", account.roles.to_storage());
+        self.ctx
+            .store
+            .insert_principal(&account, None, &audit)
+            .await?;
         Ok(account)
     }
 
@@ -128,7 +140,13 @@ impl ServiceAccountService {
             last_used_at: None,
             last_used_ip: None,
         };
-        let audit = AuditEntry::about_credential(&caller.audit_actor(), now, "sa-token.created", &credential, account.user_name.as_str());
+        let audit = AuditEntry::about_credential(
+            &caller.audit_actor(),
+            now,
+            "sa-token.created",
+            &credential,
+            account.user_name.as_str(),
+        );
         self.ctx
             .store
             .insert_credential(&credential, &audit)
@@ -153,15 +171,28 @@ impl ServiceAccountService {
         }
     }
 
-    pub async fn tokens(&self, caller: &Caller, id: UserId) -> ServiceResult<(User, Vec<Credential>)> {
+    pub async fn tokens(
+        &self,
+        caller: &Caller,
+        id: UserId,
+    ) -> ServiceResult<(User, Vec<Credential>)> {
         policy::require_admin(caller)?;
         let account = self.account(id).await?;
         let now = self.ctx.clock.now();
-        let tokens = self.ctx.store.list_credentials(&Self::tokens_of(id, None), now).await?;
+        let tokens = self
+            .ctx
+            .store
+            .list_credentials(&Self::tokens_of(id, None), now)
+            .await?;
         Ok((account, tokens.into_iter().map(|o| o.credential).collect()))
     }
 
-    pub async fn token(&self, caller: &Caller, id: UserId, name: &TokenName) -> ServiceResult<(User, Credential)> {
+    pub async fn token(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        name: &TokenName,
+    ) -> ServiceResult<(User, Credential)> {
         policy::require_admin(caller)?;
         let account = self.account(id).await?;
         let now = self.ctx.clock.now();
@@ -176,20 +207,35 @@ impl ServiceAccountService {
         Ok((account, token.credential))
     }
 
-    pub async fn invalidate_token(&self, caller: &Caller, id: UserId, name: &TokenName) -> ServiceResult<(User, Credential)> {
+    pub async fn invalidate_token(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        name: &TokenName,
+    ) -> ServiceResult<(User, Credential)> {
         self.token(caller, id, name).await?;
         let now = self.ctx.clock.now();
         let revoked = self
             .ctx
             .store
-            .revoke_credentials(&Self::tokens_of(id, Some(name)), now, "revoked-by-admin", &caller.audit_actor())
+            .revoke_credentials(
+                &Self::tokens_of(id, Some(name)),
+                now,
+                "revoked-by-admin",
+                &caller.audit_actor(),
+            )
             .await?;
         self.ctx.forget(&revoked);
         self.token(caller, id, name).await
     }
 
     /// Deactivation revokes every token of the account.
-    pub async fn set_active(&self, caller: &Caller, id: UserId, active: bool) -> ServiceResult<User> {
+    pub async fn set_active(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        active: bool,
+    ) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.account(id).await?;
         let (account, revoked) = self

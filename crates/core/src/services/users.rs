@@ -112,14 +112,22 @@ impl UserService {
         self.insert(request, &AuditActor::system()).await.map(Some)
     }
 
-    pub async fn list(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Vec<User>> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        mut query: PrincipalQuery,
+    ) -> ServiceResult<Vec<User>> {
         policy::require_admin(caller)?;
         query.kind = Some(PrincipalKind::User);
         Ok(self.ctx.store.list_principals(&query).await?)
     }
 
     /// `GET /v4/users`: any authenticated principal may list users, as in Domino.
-    pub async fn directory(&self, _caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Vec<User>> {
+    pub async fn directory(
+        &self,
+        _caller: &Caller,
+        mut query: PrincipalQuery,
+    ) -> ServiceResult<Vec<User>> {
         query.kind = Some(PrincipalKind::User);
         Ok(self.ctx.store.list_principals(&query).await?)
     }
@@ -138,10 +146,20 @@ impl UserService {
         self.user(id).await
     }
 
-    pub async fn update_profile(&self, caller: &Caller, id: UserId, patch: ProfilePatch) -> ServiceResult<User> {
+    pub async fn update_profile(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        patch: ProfilePatch,
+    ) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         let target = self.user(id).await?;
-        let audit = AuditEntry::about_user(&caller.audit_actor(), self.ctx.clock.now(), "user.updated", &target);
+        let audit = AuditEntry::about_user(
+            &caller.audit_actor(),
+            self.ctx.clock.now(),
+            "user.updated",
+            &target,
+        );
         let user = self
             .ctx
             .store
@@ -154,12 +172,18 @@ impl UserService {
 
     /// Replaces the role set. When it changes, every PAT of the user is revoked in the same
     /// transaction (SPEC section 1); returns the user and how many PATs were revoked.
-    pub async fn set_roles(&self, caller: &Caller, id: UserId, roles: RoleSet) -> ServiceResult<(User, usize)> {
+    pub async fn set_roles(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        roles: RoleSet,
+    ) -> ServiceResult<(User, usize)> {
         policy::require_admin(caller)?;
         self.user(id).await?;
         if id == caller.principal().id && !roles.contains(Role::SysAdmin) {
             return Err(ServiceError::Conflict(
-                "administrators cannot remove SysAdmin from themselves; ask another administrator".into(),
+                "administrators cannot remove SysAdmin from themselves; ask another administrator"
+                    .into(),
             ));
         }
         let (user, revoked) = self
@@ -174,11 +198,18 @@ impl UserService {
     }
 
     /// Deactivation revokes every credential of the user; activation restores the login only.
-    pub async fn set_active(&self, caller: &Caller, id: UserId, active: bool) -> ServiceResult<User> {
+    pub async fn set_active(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        active: bool,
+    ) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.user(id).await?;
         if !active && id == caller.principal().id {
-            return Err(ServiceError::Conflict("administrators cannot deactivate themselves".into()));
+            return Err(ServiceError::Conflict(
+                "administrators cannot deactivate themselves".into(),
+            ));
         }
         let (user, revoked) = self
             .ctx
@@ -191,12 +222,22 @@ impl UserService {
         Ok(user)
     }
 
-    pub async fn set_password(&self, caller: &Caller, id: UserId, new_password: String) -> ServiceResult<()> {
+    pub async fn set_password(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        new_password: String,
+    ) -> ServiceResult<()> {
         policy::require_admin(caller)?;
         password::check_new("password", &new_password)?;
         let target = self.user(id).await?;
         let hash = password::hash(new_password).await?;
-        let audit = AuditEntry::about_user(&caller.audit_actor(), self.ctx.clock.now(), "user.password-set", &target);
+        let audit = AuditEntry::about_user(
+            &caller.audit_actor(),
+            self.ctx.clock.now(),
+            "user.password-set",
+            &target,
+        );
         if !self.ctx.store.set_password_hash(id, &hash, &audit).await? {
             return Err(ServiceError::NotFound("user"));
         }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
-use tessera_core::store::AuditStore;
 use tessera_core::ids::{AuditId, CredentialId, UserId};
+use tessera_core::store::AuditStore;
 use tessera_core::store::StoreResult;
 
 use super::SqliteStore;
@@ -18,15 +18,22 @@ impl AuditStore for SqliteStore {
                     target_type, target_id, target_name, details FROM audit_log WHERE 1 = 1",
         );
         if let Some(actor) = query.actor.as_deref().filter(|s| !s.is_empty()) {
-            qb.push(" AND (actor_name = ").push_bind(actor.to_lowercase());
-            qb.push(" OR actor_id = ").push_bind(actor.to_string()).push(")");
+            qb.push(" AND (actor_name = ")
+                .push_bind(actor.to_lowercase());
+            qb.push(" OR actor_id = ")
+                .push_bind(actor.to_string())
+                .push(")");
         }
         if let Some(action) = query.action.as_deref().filter(|s| !s.is_empty()) {
-            qb.push(" AND action LIKE ").push_bind(like_pattern(action)).push(" ESCAPE '\\'");
+            qb.push(" AND action LIKE ")
+                .push_bind(like_pattern(action))
+                .push(" ESCAPE '\\'");
         }
         if let Some(target) = query.target.as_deref().filter(|s| !s.is_empty()) {
             qb.push(" AND (target_id = ").push_bind(target.to_string());
-            qb.push(" OR lower(target_name) = ").push_bind(target.to_lowercase()).push(")");
+            qb.push(" OR lower(target_name) = ")
+                .push_bind(target.to_lowercase())
+                .push(")");
         }
         if let Some(from) = query.from {
             qb.push(" AND at >= ").push_bind(to_ms(from));
@@ -34,7 +41,8 @@ impl AuditStore for SqliteStore {
         if let Some(to) = query.to {
             qb.push(" AND at <= ").push_bind(to_ms(to));
         }
-        qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(query.limit.max(1)));
         qb.push(" OFFSET ").push_bind(i64::from(query.offset));
         let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
         rows.iter()
@@ -42,7 +50,8 @@ impl AuditStore for SqliteStore {
                 let s = |c: &str| row.try_get::<Option<String>, _>(c).map_err(backend);
                 let details: String = row.try_get("details").map_err(backend)?;
                 Ok(AuditEntry {
-                    id: AuditId::parse(&row.try_get::<String, _>("id").map_err(backend)?).unwrap_or_default(),
+                    id: AuditId::parse(&row.try_get::<String, _>("id").map_err(backend)?)
+                        .unwrap_or_default(),
                     at: from_ms(row.try_get("at").map_err(backend)?),
                     actor: AuditActor {
                         user_id: s("actor_id")?.as_deref().and_then(UserId::parse),

@@ -8,11 +8,15 @@ use tessera_core::ids::CredentialId;
 use tessera_core::model::{Credential, CredentialKind, EXPIRING_SOON, Timestamp, TokenStatus};
 use tessera_core::names::TokenName;
 use tessera_core::secret::TokenHash;
-use tessera_core::store::{CredentialFilter, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
+use tessera_core::store::{
+    CredentialFilter, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage,
+};
 
 use super::principals::{PRINCIPAL_COLUMNS, principal_from_row};
 use super::{SqliteStore, commit_error, insert_audit};
-use crate::rows::{backend, conflict_or_backend, credential_id, from_ms, like_pattern, to_ms, user_id};
+use crate::rows::{
+    backend, conflict_or_backend, credential_id, from_ms, like_pattern, to_ms, user_id,
+};
 
 const CREDENTIAL_COLUMNS: &str = "c.id, c.kind, c.principal_id, c.name, c.description, c.token_hash, \
     c.created_at, c.lifetime_secs, c.expires_at, c.revoked_at, c.revoked_reason, c.last_used_at, c.last_used_ip";
@@ -20,7 +24,11 @@ const CREDENTIAL_COLUMNS: &str = "c.id, c.kind, c.principal_id, c.name, c.descri
 fn credential_from_row(row: &SqliteRow) -> StoreResult<Credential> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     let hash: Vec<u8> = row.try_get("token_hash").map_err(backend)?;
-    let opt_ms = |c: &str| row.try_get::<Option<i64>, _>(c).map(|v| v.map(from_ms)).map_err(backend);
+    let opt_ms = |c: &str| {
+        row.try_get::<Option<i64>, _>(c)
+            .map(|v| v.map(from_ms))
+            .map_err(backend)
+    };
     Ok(Credential {
         id: credential_id(&row.try_get::<String, _>("id").map_err(backend)?)?,
         kind: CredentialKind::from_storage(&kind)
@@ -28,7 +36,8 @@ fn credential_from_row(row: &SqliteRow) -> StoreResult<Credential> {
         principal_id: user_id(&row.try_get::<String, _>("principal_id").map_err(backend)?)?,
         name: TokenName::from_trusted(row.try_get("name").map_err(backend)?),
         description: row.try_get("description").map_err(backend)?,
-        hash: TokenHash::from_slice(&hash).ok_or_else(|| StoreError::Backend("corrupt token hash".into()))?,
+        hash: TokenHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::Backend("corrupt token hash".into()))?,
         created_at: from_ms(row.try_get("created_at").map_err(backend)?),
         lifetime_secs: row.try_get("lifetime_secs").map_err(backend)?,
         expires_at: opt_ms("expires_at")?,
@@ -61,7 +70,8 @@ fn push_filter(qb: &mut QueryBuilder<'static, Sqlite>, filter: &CredentialFilter
         qb.push(" AND c.principal_id = ").push_bind(id.to_string());
     }
     if let Some(name) = &filter.user_name {
-        qb.push(" AND p.user_name = ").push_bind(name.as_str().to_string());
+        qb.push(" AND p.user_name = ")
+            .push_bind(name.as_str().to_string());
     }
     if let Some(ids) = &filter.ids {
         if ids.is_empty() {
@@ -80,8 +90,12 @@ fn push_filter(qb: &mut QueryBuilder<'static, Sqlite>, filter: &CredentialFilter
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
         let pattern = like_pattern(search.trim());
-        qb.push(" AND (c.name LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-        qb.push(" OR p.user_name LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+        qb.push(" AND (c.name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        qb.push(" OR p.user_name LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
     }
     let now_ms = to_ms(now);
     let soon_ms = to_ms(now + EXPIRING_SOON);
@@ -91,10 +105,12 @@ fn push_filter(qb: &mut QueryBuilder<'static, Sqlite>, filter: &CredentialFilter
             qb.push(" AND c.revoked_at IS NOT NULL");
         }
         Some(TokenStatus::Expired) => {
-            qb.push(" AND c.revoked_at IS NULL AND c.expires_at <= ").push_bind(now_ms);
+            qb.push(" AND c.revoked_at IS NULL AND c.expires_at <= ")
+                .push_bind(now_ms);
         }
         Some(TokenStatus::ExpiringSoon) => {
-            qb.push(" AND c.revoked_at IS NULL AND c.expires_at > ").push_bind(now_ms);
+            qb.push(" AND c.revoked_at IS NULL AND c.expires_at > ")
+                .push_bind(now_ms);
             qb.push(" AND c.expires_at <= ").push_bind(soon_ms);
         }
         Some(TokenStatus::Active) => {
@@ -130,7 +146,11 @@ pub(super) async fn revoke_in_tx(
 ) -> StoreResult<Vec<Credential>> {
     let targets = matching_in_tx(tx, filter, now, true).await?;
     let mut revoked = Vec::with_capacity(targets.len());
-    for OwnedCredential { mut credential, owner } in targets {
+    for OwnedCredential {
+        mut credential,
+        owner,
+    } in targets
+    {
         sqlx::query("UPDATE credentials SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(to_ms(now))
             .bind(reason)
@@ -141,8 +161,14 @@ pub(super) async fn revoke_in_tx(
         credential.revoked_at = Some(now);
         credential.revoked_reason = Some(reason.to_string());
         let action = format!("{}.revoked", credential.kind.audit_noun());
-        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
-            .with_detail("reason", reason);
+        let audit = AuditEntry::about_credential(
+            actor,
+            now,
+            &action,
+            &credential,
+            owner.user_name.as_str(),
+        )
+        .with_detail("reason", reason);
         insert_audit(tx, &audit).await?;
         revoked.push(credential);
     }
@@ -172,7 +198,11 @@ async fn insert_in_tx(tx: &mut Transaction<'_, Sqlite>, c: &Credential) -> Store
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
-    async fn insert_credential(&self, credential: &Credential, audit: &AuditEntry) -> StoreResult<()> {
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         insert_in_tx(&mut tx, credential).await?;
         insert_audit(&mut tx, audit).await?;
@@ -203,7 +233,11 @@ impl CredentialStore for SqliteStore {
             .transpose()
     }
 
-    async fn list_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Vec<OwnedCredential>> {
+    async fn list_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+    ) -> StoreResult<Vec<OwnedCredential>> {
         let mut qb = select();
         push_filter(&mut qb, filter, now);
         qb.push(" ORDER BY c.created_at DESC, c.id");
@@ -215,14 +249,25 @@ impl CredentialStore for SqliteStore {
         rows.iter().map(owned_from_row).collect()
     }
 
-    async fn revoke_credentials(&self, filter: &CredentialFilter, now: Timestamp, reason: &str, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
+    async fn revoke_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        reason: &str,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>> {
         let mut tx = self.write_tx().await?;
         let revoked = revoke_in_tx(&mut tx, filter, now, reason, actor).await?;
         tx.commit().await.map_err(commit_error)?;
         Ok(revoked)
     }
 
-    async fn delete_credentials(&self, filter: &CredentialFilter, now: Timestamp, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
+    async fn delete_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>> {
         let mut tx = self.write_tx().await?;
         let targets = matching_in_tx(&mut tx, filter, now, false).await?;
         let mut deleted = Vec::with_capacity(targets.len());
@@ -233,7 +278,13 @@ impl CredentialStore for SqliteStore {
                 .await
                 .map_err(backend)?;
             let action = format!("{}.deleted", credential.kind.audit_noun());
-            let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str());
+            let audit = AuditEntry::about_credential(
+                actor,
+                now,
+                &action,
+                &credential,
+                owner.user_name.as_str(),
+            );
             insert_audit(&mut tx, &audit).await?;
             deleted.push(credential);
         }
@@ -241,13 +292,26 @@ impl CredentialStore for SqliteStore {
         Ok(deleted)
     }
 
-    async fn rotate_credential(&self, old: CredentialId, new: &Credential, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<Credential>> {
+    async fn rotate_credential(
+        &self,
+        old: CredentialId,
+        new: &Credential,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<Credential>> {
         let mut tx = self.write_tx().await?;
         let filter = CredentialFilter {
             ids: Some(vec![old]),
             ..CredentialFilter::default()
         };
-        let Some(OwnedCredential { mut credential, owner }) = matching_in_tx(&mut tx, &filter, now, true).await?.into_iter().next() else {
+        let Some(OwnedCredential {
+            mut credential,
+            owner,
+        }) = matching_in_tx(&mut tx, &filter, now, true)
+            .await?
+            .into_iter()
+            .next()
+        else {
             return Ok(None);
         };
         if credential.expires_at.is_some_and(|at| at <= now) {
@@ -264,15 +328,25 @@ impl CredentialStore for SqliteStore {
         credential.revoked_at = Some(now);
         credential.revoked_reason = Some("rotated".into());
         let action = format!("{}.rotated", credential.kind.audit_noun());
-        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
-            .with_detail("newId", new.id.to_string())
-            .with_detail("expiresAt", new.expires_at.map(|t| t.to_rfc3339()));
+        let audit = AuditEntry::about_credential(
+            actor,
+            now,
+            &action,
+            &credential,
+            owner.user_name.as_str(),
+        )
+        .with_detail("newId", new.id.to_string())
+        .with_detail("expiresAt", new.expires_at.map(|t| t.to_rfc3339()));
         insert_audit(&mut tx, &audit).await?;
         tx.commit().await.map_err(commit_error)?;
         Ok(Some(credential))
     }
 
-    async fn replace_api_key(&self, new: &Credential, audit: &AuditEntry) -> StoreResult<Vec<Credential>> {
+    async fn replace_api_key(
+        &self,
+        new: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<Vec<Credential>> {
         let mut tx = self.write_tx().await?;
         let filter = CredentialFilter {
             kind: Some(CredentialKind::ApiKey),
@@ -309,4 +383,3 @@ impl CredentialStore for SqliteStore {
         tx.commit().await.map_err(commit_error)
     }
 }
-

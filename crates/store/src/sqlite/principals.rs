@@ -8,7 +8,9 @@ use tessera_core::ids::UserId;
 use tessera_core::model::{Credential, CredentialKind, PrincipalKind, Timestamp, User, UserStatus};
 use tessera_core::names::{Email, UserName};
 use tessera_core::roles::RoleSet;
-use tessera_core::store::{CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult};
+use tessera_core::store::{
+    CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult,
+};
 
 use super::credentials::revoke_in_tx;
 use super::{SqliteStore, commit_error, insert_audit};
@@ -39,11 +41,7 @@ pub(super) fn principal_from_row(row: &SqliteRow) -> StoreResult<User> {
 }
 
 impl SqliteStore {
-    async fn fetch_principal(
-        &self,
-        column: &str,
-        value: String,
-    ) -> StoreResult<Option<User>> {
+    async fn fetch_principal(&self, column: &str, value: String) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE p.{column} = ?");
         sqlx::query(&sql)
             .bind(value)
@@ -56,7 +54,10 @@ impl SqliteStore {
     }
 }
 
-async fn principal_in_tx(tx: &mut sqlx::Transaction<'_, Sqlite>, id: UserId) -> StoreResult<Option<User>> {
+async fn principal_in_tx(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: UserId,
+) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE p.id = ?");
     sqlx::query(&sql)
         .bind(id.to_string())
@@ -70,7 +71,12 @@ async fn principal_in_tx(tx: &mut sqlx::Transaction<'_, Sqlite>, id: UserId) -> 
 
 #[async_trait]
 impl PrincipalStore for SqliteStore {
-    async fn insert_principal(&self, user: &User, password_hash: Option<&str>, audit: &AuditEntry) -> StoreResult<()> {
+    async fn insert_principal(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, description,
@@ -101,20 +107,31 @@ impl PrincipalStore for SqliteStore {
     }
 
     async fn principal_by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
-        self.fetch_principal("user_name", name.as_str().to_string()).await
+        self.fetch_principal("user_name", name.as_str().to_string())
+            .await
     }
 
     async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE 1 = 1"));
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE 1 = 1"
+        ));
         if let Some(kind) = query.kind {
             qb.push(" AND p.kind = ").push_bind(kind.as_str());
         }
         if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
             let pattern = like_pattern(search.trim());
-            qb.push(" AND (p.user_name LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-            qb.push(" OR lower(coalesce(p.email, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-            qb.push(" OR lower(p.first_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-            qb.push(" OR lower(p.last_name) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+            qb.push(" AND (p.user_name LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            qb.push(" OR lower(coalesce(p.email, '')) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            qb.push(" OR lower(p.first_name) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            qb.push(" OR lower(p.last_name) LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
         }
         qb.push(" ORDER BY p.user_name");
         qb.push(" LIMIT ").push_bind(i64::from(query.limit.max(1)));
@@ -131,7 +148,12 @@ impl PrincipalStore for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn update_profile(&self, id: UserId, patch: &ProfilePatch, audit: &AuditEntry) -> StoreResult<Option<User>> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        patch: &ProfilePatch,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
         let mut tx = self.write_tx().await?;
         let updated = sqlx::query(
             "UPDATE principals SET email = coalesce(?, email), first_name = coalesce(?, first_name),
@@ -155,7 +177,13 @@ impl PrincipalStore for SqliteStore {
         Ok(user)
     }
 
-    async fn set_roles(&self, id: UserId, roles: &RoleSet, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
+    async fn set_roles(
+        &self,
+        id: UserId,
+        roles: &RoleSet,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>> {
         let mut tx = self.write_tx().await?;
         let Some(before) = principal_in_tx(&mut tx, id).await? else {
             return Ok(None);
@@ -184,12 +212,22 @@ impl PrincipalStore for SqliteStore {
         Ok(after.map(|u| (u, revoked)))
     }
 
-    async fn set_active(&self, id: UserId, active: bool, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
+    async fn set_active(
+        &self,
+        id: UserId,
+        active: bool,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>> {
         let mut tx = self.write_tx().await?;
         let Some(before) = principal_in_tx(&mut tx, id).await? else {
             return Ok(None);
         };
-        let status = if active { UserStatus::Active } else { UserStatus::Deactivated };
+        let status = if active {
+            UserStatus::Active
+        } else {
+            UserStatus::Deactivated
+        };
         if before.status == status {
             return Ok(Some((before, Vec::new())));
         }
@@ -204,7 +242,11 @@ impl PrincipalStore for SqliteStore {
             PrincipalKind::User => "user",
             PrincipalKind::ServiceAccount => "service-account",
         };
-        insert_audit(&mut tx, &AuditEntry::about_user(actor, now, &format!("{noun}.{action}"), &before)).await?;
+        insert_audit(
+            &mut tx,
+            &AuditEntry::about_user(actor, now, &format!("{noun}.{action}"), &before),
+        )
+        .await?;
         let revoked = if active {
             Vec::new()
         } else {
@@ -219,14 +261,20 @@ impl PrincipalStore for SqliteStore {
         Ok(after.map(|u| (u, revoked)))
     }
 
-    async fn set_password_hash(&self, id: UserId, hash: &str, audit: &AuditEntry) -> StoreResult<bool> {
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let updated = sqlx::query("UPDATE principals SET password_hash = ? WHERE id = ? AND kind = 'user'")
-            .bind(hash)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let updated =
+            sqlx::query("UPDATE principals SET password_hash = ? WHERE id = ? AND kind = 'user'")
+                .bind(hash)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
@@ -236,14 +284,19 @@ impl PrincipalStore for SqliteStore {
     }
 
     async fn password_hash(&self, name: &UserName) -> StoreResult<Option<(User, Option<String>)>> {
-        let sql = format!("SELECT {PRINCIPAL_COLUMNS}, p.password_hash FROM principals p WHERE p.user_name = ?");
+        let sql = format!(
+            "SELECT {PRINCIPAL_COLUMNS}, p.password_hash FROM principals p WHERE p.user_name = ?"
+        );
         let row = sqlx::query(&sql)
             .bind(name.as_str())
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
         match row {
-            Some(row) => Ok(Some((principal_from_row(&row)?, row.try_get("password_hash").map_err(backend)?))),
+            Some(row) => Ok(Some((
+                principal_from_row(&row)?,
+                row.try_get("password_hash").map_err(backend)?,
+            ))),
             None => Ok(None),
         }
     }

@@ -1,0 +1,159 @@
+//! Authentication at the edge: reads the credential from the request, asks the domain's
+//! `Authenticator`, throttles repeated failures per address, and marks API-key responses as
+//! deprecated. Handlers take `Identity` (required) or `MaybeIdentity` (optional).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use tessera_core::authn::{AuthError, Caller, Presented};
+use tessera_core::model::CredentialKind;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What the middleware concluded about the request's credential.
+#[derive(Clone, Debug)]
+pub enum Authn {
+    Anonymous,
+    Authenticated(Caller),
+    /// A credential was presented and refused.
+    Refused,
+}
+
+/// How a credential reached us, which decides the kinds it may be.
+#[derive(Clone, Copy)]
+enum Channel {
+    Bearer,
+    ApiKey,
+}
+
+/// Reads the credential from the headers. `Ok(None)` when there is none; `Err` when there is
+/// something that cannot be a credential (an unknown scheme, bad base64, a Basic user name).
+fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()> {
+    if let Some(value) = headers.get("x-domino-api-key") {
+        let text = value.to_str().map_err(|_| ())?;
+        return Ok(Some((text.trim().to_string(), Channel::ApiKey)));
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| ())?;
+    let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Some((rest.to_string(), Channel::Bearer)))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        // Older Domino clients: an empty user name, the API key as password.
+        let pair = STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(())?;
+        match pair.split_once(':') {
+            Some(("", key)) => Ok(Some((key.to_string(), Channel::ApiKey))),
+            _ => Err(()),
+        }
+    } else {
+        Err(())
+    }
+}
+
+fn client_ip(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Middleware: authenticates whatever credential the request carries and records the outcome
+/// as an `Authn` extension. Refuses outright only when the address is over the failure limit
+/// (429) or the store cannot vouch for the credential (503, fail closed).
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let ip = client_ip(&request);
+    let authn = match resolve(&state, request.headers(), ip).await {
+        Ok(authn) => authn,
+        Err(response) => return response,
+    };
+    let deprecated =
+        matches!(&authn, Authn::Authenticated(c) if c.credential().kind == CredentialKind::ApiKey);
+    request.extensions_mut().insert(authn);
+    let mut response = next.run(request).await;
+    if deprecated {
+        mark_deprecated(&mut response, &state.public_url);
+    }
+    response
+}
+
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+) -> Result<Authn, Response> {
+    let (value, channel) = match read_credential(headers) {
+        Ok(None) => return Ok(Authn::Anonymous),
+        Err(()) => return refused(state, ip),
+        Ok(Some(found)) => found,
+    };
+    let presented = match channel {
+        Channel::Bearer => Presented::Bearer(&value),
+        Channel::ApiKey => Presented::ApiKey(&value),
+    };
+    match state.authenticator.authenticate(presented, ip).await {
+        Ok(caller) => Ok(Authn::Authenticated(caller)),
+        Err(AuthError::Invalid) => refused(state, ip),
+        Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string()).into_response()),
+    }
+}
+
+fn refused(state: &AppState, ip: Option<IpAddr>) -> Result<Authn, Response> {
+    match ip.and_then(|ip| state.throttle.record_failure(ip)) {
+        Some(wait) => Err(ApiError::TooManyFailures(wait).into_response()),
+        None => Ok(Authn::Refused),
+    }
+}
+
+fn mark_deprecated(response: &mut Response, public_url: &str) {
+    let headers = response.headers_mut();
+    headers.insert("deprecation", HeaderValue::from_static("true"));
+    if let Ok(link) = HeaderValue::from_str(&format!(
+        "<{public_url}/docs/personal-access-tokens>; rel=\"deprecation\"; type=\"text/html\""
+    )) {
+        headers.insert(header::LINK, link);
+    }
+}
+
+/// The authenticated caller; rejects with 401 otherwise.
+pub struct Identity(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Authn>() {
+            Some(Authn::Authenticated(caller)) => Ok(Identity(caller.clone())),
+            Some(Authn::Refused) => Err(ApiError::invalid_credential()),
+            _ => Err(ApiError::unauthenticated()),
+        }
+    }
+}
+
+/// The caller if a valid credential came with the request; `None` otherwise (also when one
+/// was presented and refused).
+pub struct MaybeIdentity(pub Option<Caller>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeIdentity {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeIdentity(match parts.extensions.get::<Authn>() {
+            Some(Authn::Authenticated(caller)) => Some(caller.clone()),
+            _ => None,
+        }))
+    }
+}

@@ -1,0 +1,228 @@
+//! Settings: flags, then environment (`TESSERA_<KEY>`), then the TOML file, then defaults.
+//!
+//! The command line resolves flags and environment (clap does both); this module merges the
+//! result over the file and the defaults, and checks every value once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tessera_core::services::pats::ExpirationPolicy;
+use tessera_core::throttle::ThrottleConfig;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://tessera-data/tessera.db";
+
+/// Values given on the command line or in the environment; `None` defers to the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub public_url: Option<String>,
+    pub server_secret: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database: Option<String>,
+    public_url: Option<String>,
+    server_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pat: PatSection,
+    #[serde(default)]
+    throttle: ThrottleSection,
+    #[serde(default)]
+    limits: LimitsSection,
+    /// Read by later features (gateway routes, realm); accepted here so that one file serves all.
+    #[allow(dead_code)]
+    gateway: Option<toml::Value>,
+    #[allow(dead_code)]
+    realm: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatSection {
+    max_expires_in: Option<i64>,
+    default_expires_in: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThrottleSection {
+    max_failures: Option<u32>,
+    window_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    body_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    concurrency: Option<usize>,
+}
+
+/// Everything the server needs to start, checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: String,
+    pub public_url: String,
+    /// Raw server secret (from configuration); when `None`, read or create `secret_file`.
+    pub server_secret: Option<String>,
+    pub secret_file: PathBuf,
+    pub admin_password: Option<String>,
+    pub expiration: ExpirationPolicy,
+    pub throttle: ThrottleConfig,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub concurrency: usize,
+    pub cache_entries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults only (plus overrides): what `tessera serve` uses without a config file.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let parsed = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen_text = overrides
+            .listen
+            .or(parsed.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "listen: {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080"
+            ))
+        })?;
+        let database = overrides
+            .database
+            .or(parsed.database)
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        let public_url = overrides
+            .public_url
+            .or(parsed.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url: {public_url:?} must start with http:// or https://"
+            )));
+        }
+        let secret_file = parsed
+            .server_secret_file
+            .unwrap_or_else(|| default_secret_file(&database));
+        let defaults = ExpirationPolicy::default();
+        let expiration = ExpirationPolicy {
+            max_secs: parsed.pat.max_expires_in.unwrap_or(defaults.max_secs),
+            default_secs: parsed
+                .pat
+                .default_expires_in
+                .unwrap_or(defaults.default_secs),
+        };
+        if expiration.max_secs < 1 || !(1..=expiration.max_secs).contains(&expiration.default_secs)
+        {
+            return Err(ConfigError::Invalid(
+                "pat: need 1 <= default_expires_in <= max_expires_in".into(),
+            ));
+        }
+        let throttle_defaults = ThrottleConfig::default();
+        let throttle = ThrottleConfig {
+            max_failures: parsed
+                .throttle
+                .max_failures
+                .unwrap_or(throttle_defaults.max_failures),
+            window: parsed
+                .throttle
+                .window_secs
+                .map(Duration::from_secs)
+                .unwrap_or(throttle_defaults.window),
+        };
+        if let Some(secret) = &overrides.server_secret {
+            if secret.len() < 32 {
+                return Err(ConfigError::Invalid(
+                    "server secret: must be at least 32 characters".into(),
+                ));
+            }
+        }
+        Ok(Config {
+            listen,
+            database,
+            public_url,
+            server_secret: overrides.server_secret,
+            secret_file,
+            admin_password: overrides.admin_password,
+            expiration,
+            throttle,
+            body_limit: parsed.limits.body_bytes.unwrap_or(64 * 1024),
+            request_timeout: Duration::from_secs(parsed.limits.request_timeout_secs.unwrap_or(30)),
+            concurrency: parsed.limits.concurrency.unwrap_or(1024),
+            cache_entries: 1_000_000,
+        })
+    }
+}
+
+/// Beside the SQLite file when there is one, so that the CLI and the server find the same
+/// secret for the same database; `./tessera-data/` otherwise.
+fn default_secret_file(database: &str) -> PathBuf {
+    let sqlite_path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p));
+    match sqlite_path.and_then(|p| Path::new(p).parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("server-secret"),
+        Some(_) => PathBuf::from("server-secret"),
+        None => PathBuf::from("tessera-data/server-secret"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_lives_beside_the_sqlite_file() {
+        assert_eq!(
+            default_secret_file("sqlite:///var/lib/t/tessera.db"),
+            PathBuf::from("/var/lib/t/server-secret")
+        );
+        assert_eq!(
+            default_secret_file("postgres://db/t"),
+            PathBuf::from("tessera-data/server-secret")
+        );
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_named() {
+        let err = Config::load(
+            None,
+            Overrides {
+                listen: Some("nope".into()),
+                ..Overrides::default()
+            },
+        )
+        .err();
+        assert!(err.is_some_and(|e| e.to_string().contains("listen")));
+    }
+}

@@ -1,0 +1,80 @@
+//! Request ids and error bodies: every response gets `X-Request-Id`; every error response gets
+//! the FailureEnvelope body, including axum's own rejections (404, 405, 413, 415, ...).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::json;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::Failure;
+
+/// The request's id, available to handlers as an extension.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let id = Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let mut response = next.run(request).instrument(span).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        response = render_failure(response, &id).await;
+    }
+    if status.is_server_error() {
+        tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+async fn render_failure(response: Response, request_id: &str) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let failure = parts.extensions.remove::<Failure>();
+    let errors = match failure {
+        Some(Failure { errors, internal }) => {
+            if let Some(detail) = internal {
+                tracing::error!(request_id, detail, "internal error");
+            }
+            errors
+        }
+        None => {
+            let is_json = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            if is_json {
+                return Response::from_parts(parts, body);
+            }
+            let text = to_bytes(body, 16 * 1024)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+                .unwrap_or_default();
+            let message = if text.is_empty() || parts.status.is_server_error() {
+                parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_string()
+            } else {
+                text
+            };
+            vec![message]
+        }
+    };
+    let body = json!({ "errors": errors, "requestId": request_id }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}

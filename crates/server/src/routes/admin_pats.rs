@@ -1,0 +1,182 @@
+//! Every user's PATs, for administrators: list with search and filters, revoke and delete one
+//! or in bulk. SysAdmin only (domain policy). Secrets are never available here.
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tessera_core::ids::CredentialId;
+use tessera_core::model::TokenStatus;
+use tessera_core::names::{FieldError, UserName};
+use tessera_core::store::CredentialFilter;
+
+use super::path_id;
+use crate::authn::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppJson, AppQuery, limit};
+use crate::state::AppState;
+use crate::wire::PatJson;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/pat/v1/admin/tokens", get(list))
+        .route("/api/pat/v1/admin/tokens/invalidate", post(bulk_revoke))
+        .route("/api/pat/v1/admin/tokens/delete", post(bulk_delete))
+        .route("/api/pat/v1/admin/tokens/{pat_id}", delete(delete_one))
+        .route(
+            "/api/pat/v1/admin/tokens/{pat_id}/invalidate",
+            post(revoke_one),
+        )
+}
+
+fn status(field: &'static str, raw: Option<&str>) -> Result<Option<TokenStatus>, FieldError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            TokenStatus::parse(s).ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    format!(
+                        "unknown status {s:?}; expected Active, ExpiringSoon, Expired or Revoked"
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn user_name(raw: Option<&str>) -> Result<Option<UserName>, FieldError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| UserName::parse("userName", s))
+        .transpose()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    search: Option<String>,
+    user_name: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<Json<Vec<PatJson>>> {
+    let filter = CredentialFilter {
+        search: q.search,
+        user_name: user_name(q.user_name.as_deref())?,
+        status: status("status", q.status.as_deref())?,
+        offset: q.offset,
+        limit: limit(q.limit)?,
+        ..CredentialFilter::default()
+    };
+    let now = state.pats.now();
+    let found = state.pats.admin_list(&caller, filter).await?;
+    Ok(Json(
+        found
+            .iter()
+            .map(|o| PatJson {
+                user_name: Some(o.owner.user_name.to_string()),
+                ..PatJson::new(&o.credential, now)
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BulkBody {
+    pat_ids: Option<Vec<String>>,
+    user_name: Option<String>,
+    status: Option<String>,
+}
+
+impl BulkBody {
+    fn filter(self) -> ApiResult<CredentialFilter> {
+        let ids = self
+            .pat_ids
+            .map(|ids| {
+                ids.iter()
+                    .map(|raw| {
+                        CredentialId::parse(raw).ok_or_else(|| {
+                            ApiError::BadRequest(format!("patIds: {raw:?} is not a token id"))
+                        })
+                    })
+                    .collect::<ApiResult<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(CredentialFilter {
+            ids,
+            user_name: user_name(self.user_name.as_deref())?,
+            status: status("status", self.status.as_deref())?,
+            ..CredentialFilter::default()
+        })
+    }
+}
+
+fn summary(affected: &[tessera_core::model::Credential]) -> Json<serde_json::Value> {
+    Json(json!({
+        "count": affected.len(),
+        "patIds": affected.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+    }))
+}
+
+async fn bulk_revoke(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppJson(body): AppJson<BulkBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let revoked = state.pats.admin_revoke(&caller, body.filter()?).await?;
+    Ok(summary(&revoked))
+}
+
+async fn bulk_delete(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppJson(body): AppJson<BulkBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let deleted = state.pats.admin_delete(&caller, body.filter()?).await?;
+    Ok(summary(&deleted))
+}
+
+fn one(raw: &str) -> ApiResult<CredentialFilter> {
+    Ok(CredentialFilter {
+        ids: Some(vec![path_id(raw, CredentialId::parse, "token")?]),
+        ..CredentialFilter::default()
+    })
+}
+
+async fn revoke_one(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<PatJson>> {
+    let filter = one(&raw)?;
+    state.pats.admin_revoke(&caller, filter.clone()).await?;
+    let now = state.pats.now();
+    let found = state.pats.admin_list(&caller, filter).await?;
+    let owned = found
+        .first()
+        .ok_or_else(|| ApiError::NotFound("token not found".into()))?;
+    Ok(Json(PatJson {
+        user_name: Some(owned.owner.user_name.to_string()),
+        ..PatJson::new(&owned.credential, now)
+    }))
+}
+
+async fn delete_one(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    let deleted = state.pats.admin_delete(&caller, one(&raw)?).await?;
+    if deleted.is_empty() {
+        return Err(ApiError::NotFound("token not found".into()));
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

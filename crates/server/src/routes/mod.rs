@@ -1,0 +1,48 @@
+//! The router: every path of the API, with the layers every request passes through.
+
+mod admin_pats;
+mod admin_users;
+mod api_key;
+mod audit;
+mod identity;
+mod pats;
+mod service_accounts;
+mod system;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{authn, envelope};
+
+pub fn router(state: AppState, config: &Config) -> Router {
+    Router::new()
+        .merge(system::routes())
+        .merge(identity::routes())
+        .merge(pats::routes())
+        .merge(admin_users::routes())
+        .merge(admin_pats::routes())
+        .merge(service_accounts::routes())
+        .merge(api_key::routes())
+        .merge(audit::routes())
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
+        .layer(middleware::from_fn(envelope::layer))
+        .with_state(state)
+}
+
+/// Parses an id from the path; a malformed id is a 404 like an unknown one.
+fn path_id<T>(raw: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, ApiError> {
+    parse(raw).ok_or_else(|| ApiError::NotFound(format!("{what} not found")))
+}

@@ -1,0 +1,169 @@
+//! Start-up: open the store, load the server secret, wire the services, bind the listener,
+//! serve until told to stop, then drain requests and flush pending last-used writes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use rand::Rng;
+use tessera_core::authn::Authenticator;
+use tessera_core::cache::CredentialCache;
+use tessera_core::clock::SystemClock;
+use tessera_core::secret::SecretHasher;
+use tessera_core::services::Context;
+use tessera_core::services::api_keys::ApiKeyService;
+use tessera_core::services::audit_log::AuditService;
+use tessera_core::services::pats::PatService;
+use tessera_core::services::service_accounts::ServiceAccountService;
+use tessera_core::services::users::UserService;
+use tessera_core::throttle::FailureThrottle;
+use tessera_core::usage::{UsageReceiver, usage_channel};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::routes;
+use crate::secret_file;
+use crate::state::{AppServices, AppState};
+
+/// The domain context for a configuration: store, secret, cache, clock. Used by the server and
+/// by the operator commands of the CLI, so that both compute the same hashes.
+pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
+    let store = tessera_store::open(&config.database).await?;
+    let key = match &config.server_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => secret_file::load_or_create(&config.secret_file)?,
+    };
+    Ok(Context {
+        store,
+        cache: Arc::new(CredentialCache::new(config.cache_entries)),
+        hasher: SecretHasher::new(&key)?,
+        clock: Arc::new(SystemClock),
+    })
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    usage: UsageReceiver,
+    /// The generated password of the bootstrap `admin`, to print once.
+    pub bootstrap_password: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let ctx = domain_context(&config).await?;
+        let (recorder, usage) = usage_channel();
+        let users = UserService::new(ctx.clone());
+        let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
+        let state: AppState = Arc::new(AppServices {
+            authenticator: Authenticator::new(
+                ctx.store.clone(),
+                ctx.cache.clone(),
+                ctx.hasher.clone(),
+                ctx.clock.clone(),
+                recorder,
+            ),
+            throttle: FailureThrottle::new(config.throttle),
+            pats: PatService::new(ctx.clone(), config.expiration),
+            users,
+            service_accounts: ServiceAccountService::new(ctx.clone(), config.expiration),
+            api_keys: ApiKeyService::new(ctx.clone()),
+            audit: AuditService::new(ctx.clone()),
+            store: ctx.store.clone(),
+            public_url: config.public_url.clone(),
+        });
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Application {
+            router: routes::router(state.clone(), &config),
+            listener,
+            state,
+            usage,
+            bootstrap_password,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The services, for tests and operator tooling running in the same process.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests and
+    /// writes every pending last-used time before returning.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx));
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        flusher.await.context("last-used flusher")?;
+        served.context("server")
+    }
+}
+
+/// On an empty database, creates `admin`; returns the password when it was generated here.
+async fn bootstrap(
+    users: &UserService,
+    configured: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let generated = configured.is_none();
+    let password = configured.unwrap_or_else(random_password);
+    let created = users.bootstrap_admin(password.clone()).await?;
+    Ok(match created {
+        Some(_) if generated => Some(password),
+        _ => None,
+    })
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..24)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: draining requests and flushing writes");
+}

@@ -1,0 +1,26 @@
+//! Shared application state, handed to handlers by axum. No globals: tests run many apps.
+
+use std::sync::Arc;
+
+use tessera_core::authn::Authenticator;
+use tessera_core::services::api_keys::ApiKeyService;
+use tessera_core::services::audit_log::AuditService;
+use tessera_core::services::pats::PatService;
+use tessera_core::services::service_accounts::ServiceAccountService;
+use tessera_core::services::users::UserService;
+use tessera_core::store::Store;
+use tessera_core::throttle::FailureThrottle;
+
+pub type AppState = Arc<AppServices>;
+
+pub struct AppServices {
+    pub authenticator: Authenticator,
+    pub throttle: FailureThrottle,
+    pub pats: PatService,
+    pub users: UserService,
+    pub service_accounts: ServiceAccountService,
+    pub api_keys: ApiKeyService,
+    pub audit: AuditService,
+    pub store: Arc<dyn Store>,
+    pub public_url: String,
+}

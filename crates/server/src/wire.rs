@@ -1,0 +1,208 @@
+//! Wire types: the JSON shapes clients see, kept apart from the domain records.
+
+use serde::Serialize;
+use tessera_core::audit::AuditEntry;
+use tessera_core::model::{Credential, Timestamp, User};
+
+/// ISO-8601 UTC with milliseconds, e.g. `2026-11-22T16:40:00.000Z`.
+pub fn time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn opt_time(t: Option<Timestamp>) -> Option<String> {
+    t.map(time)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatJson {
+    pub pat_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub is_valid: bool,
+    pub status: &'static str,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The secret, present only in the response that creates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl PatJson {
+    pub fn new(c: &Credential, now: Timestamp) -> PatJson {
+        PatJson {
+            pat_id: c.id.to_string(),
+            user_id: c.principal_id.to_string(),
+            name: c.name.to_string(),
+            description: c.description.clone(),
+            created_at: time(c.created_at),
+            expires_at: opt_time(c.expires_at),
+            is_valid: c.is_valid(now),
+            status: c.status(now).as_str(),
+            last_used_at: opt_time(c.last_used_at),
+            revoked_at: opt_time(c.revoked_at),
+            user_name: None,
+            token: None,
+        }
+    }
+}
+
+/// `/v4/users/self` and `/v4/users` entries (Domino).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DominoUserJson {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    pub user_name: String,
+    pub email: String,
+    pub avatar_url: String,
+}
+
+impl DominoUserJson {
+    pub fn new(u: &User) -> DominoUserJson {
+        DominoUserJson {
+            id: u.id.to_string(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            full_name: u.full_name(),
+            user_name: u.user_name.to_string(),
+            email: u
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
+            avatar_url: String::new(),
+        }
+    }
+}
+
+/// Administration view of a user.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserJson {
+    pub id: String,
+    pub user_name: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    pub roles: Vec<&'static str>,
+    pub status: &'static str,
+    pub created_at: String,
+}
+
+impl AdminUserJson {
+    pub fn new(u: &User) -> AdminUserJson {
+        AdminUserJson {
+            id: u.id.to_string(),
+            user_name: u.user_name.to_string(),
+            email: u.email.as_ref().map(|e| e.as_str().to_string()),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            full_name: u.full_name(),
+            roles: u.roles.iter().map(|r| r.as_str()).collect(),
+            status: u.status.as_str(),
+            created_at: time(u.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountJson {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub description: String,
+    pub roles: Vec<&'static str>,
+    pub is_active: bool,
+    pub created_at: String,
+    pub idp_id: String,
+}
+
+impl ServiceAccountJson {
+    pub fn new(u: &User) -> ServiceAccountJson {
+        ServiceAccountJson {
+            id: u.id.to_string(),
+            username: u.user_name.to_string(),
+            email: u.email.as_ref().map(|e| e.as_str().to_string()),
+            description: u.description.clone(),
+            roles: u.roles.iter().map(|r| r.as_str()).collect(),
+            is_active: u.is_active(),
+            created_at: time(u.created_at),
+            idp_id: u.id.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountTokenJson {
+    pub name: String,
+    pub service_account_idp_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub is_valid: bool,
+    pub status: &'static str,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl ServiceAccountTokenJson {
+    pub fn new(account: &User, c: &Credential, now: Timestamp) -> ServiceAccountTokenJson {
+        ServiceAccountTokenJson {
+            name: c.name.to_string(),
+            service_account_idp_id: account.id.to_string(),
+            token: None,
+            is_valid: c.is_valid(now),
+            status: c.status(now).as_str(),
+            created_at: time(c.created_at),
+            expires_at: opt_time(c.expires_at),
+            last_used_at: opt_time(c.last_used_at),
+            revoked_at: opt_time(c.revoked_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditJson {
+    pub id: String,
+    pub at: String,
+    pub action: String,
+    pub actor: serde_json::Value,
+    pub target: serde_json::Value,
+    pub details: serde_json::Value,
+}
+
+impl AuditJson {
+    pub fn new(e: &AuditEntry) -> AuditJson {
+        AuditJson {
+            id: e.id.to_string(),
+            at: time(e.at),
+            action: e.action.clone(),
+            actor: serde_json::json!({
+                "id": e.actor.user_id.map(|id| id.to_string()),
+                "userName": e.actor.user_name,
+                "ip": e.actor.ip,
+                "credentialId": e.actor.credential_id.map(|id| id.to_string()),
+                "credentialName": e.actor.credential_name,
+            }),
+            target: serde_json::json!({
+                "type": e.target_type,
+                "id": e.target_id,
+                "name": e.target_name,
+            }),
+            details: e.details.clone(),
+        }
+    }
+}
