@@ -1,0 +1,214 @@
+//! `spawn_app()`: a real Tessera on port 0 with its own database file, and typed helpers.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tessera_core::names::UserName;
+use tessera_core::services::pats::NewPat;
+use tessera_server::state::AppState;
+use tessera_server::{Application, Config, Overrides};
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub dir: TempDir,
+    /// A PAT of the bootstrap administrator.
+    pub admin_token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A response's status and JSON body (Null when the body is empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first message of a FailureEnvelope.
+    pub fn error(&self) -> String {
+        self.body["errors"][0].as_str().unwrap_or_default().to_string()
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Reply {
+        assert_eq!(self.status.as_u16(), expected, "unexpected reply: {self:?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_envelope(&self) -> &Reply {
+        assert!(self.body["errors"].as_array().is_some_and(|e| !e.is_empty()), "no errors in {self:?}");
+        assert!(self.body["requestId"].as_str().is_some_and(|id| !id.is_empty()), "no requestId in {self:?}");
+        assert_eq!(self.header("x-request-id"), self.body["requestId"].as_str(), "requestId differs from X-Request-Id");
+        self
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        database: Some(format!("sqlite://{}/tessera.db", dir.path().display())),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        ..Overrides::default()
+    };
+    let mut config = Config::load(None, overrides).expect("config");
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let admin_token = operator_token(&state, "admin", "admin-test").await;
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        state,
+        dir,
+        admin_token,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+/// A PAT made the way `tessera admin token create` makes it.
+pub async fn operator_token(state: &AppState, user: &str, name: &str) -> String {
+    let user = UserName::parse("username", user).expect("user name");
+    let request = NewPat::parse(name, None, None).expect("pat request");
+    let (_, secret) = state.pats.create_for_operator(&user, request).await.expect("operator token");
+    secret.into_exposed()
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    ApiKey(&'a str),
+    Basic(&'a str, &'a str),
+    Raw(&'a str),
+}
+
+impl TestApp {
+    pub async fn send(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{}", self.address, path));
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::ApiKey(key) => request.header("X-Domino-Api-Key", key),
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Auth::Raw(value) => request.header("Authorization", value),
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request failed");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Auth::Bearer(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Auth::Bearer(token), Some(body)).await
+    }
+
+    pub async fn post_empty(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::POST, path, Auth::Bearer(token), None).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::DELETE, path, Auth::Bearer(token), None).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Auth::Bearer(token), Some(body)).await
+    }
+
+    /// Creates a user through the admin API; returns its id.
+    pub async fn create_user(&self, name: &str, roles: &[&str]) -> String {
+        let reply = self
+            .post(
+                "/api/admin/v1/users",
+                &self.admin_token,
+                json!({ "userName": name, "email": format!("{name}@example.com"), "roles": roles }),
+            )
+            .await;
+        reply.assert_status(201);
+        reply.body["id"].as_str().expect("user id").to_string()
+    }
+
+    /// Creates a user and a PAT for it; returns (user id, token).
+    pub async fn user_with_token(&self, name: &str, roles: &[&str]) -> (String, String) {
+        let id = self.create_user(name, roles).await;
+        (id, operator_token(&self.state, name, "bootstrap").await)
+    }
+
+    /// Creates a PAT through the API; returns the whole reply body (with `token`).
+    pub async fn create_pat(&self, token: &str, name: &str, expires_in: i64) -> Value {
+        let reply = self
+            .post("/api/pat/v1/tokens", token, json!({ "name": name, "expiresIn": expires_in }))
+            .await;
+        reply.assert_status(201);
+        reply.body
+    }
+
+    /// Stops the server as SIGTERM would: drain, flush, return.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("join").expect("server result");
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

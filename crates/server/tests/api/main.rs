@@ -1,0 +1,14 @@
+//! Integration tests: the real server on a real port, a fresh SQLite file per test, HTTP only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod admin_pats;
+mod admin_users;
+mod api_keys;
+mod errors;
+mod identity;
+mod pats;
+mod service_accounts;
+mod throttle;
