@@ -151,8 +151,8 @@ async fn a_user_cannot_touch_another_users_tokens() {
     app.delete(&format!("/api/pat/v1/tokens/{id}"), &mallory).await.assert_status(404);
     app.post_empty(&format!("/api/pat/v1/tokens/{id}/rotate"), &mallory).await.assert_status(404);
     assert!(!app.get("/api/pat/v1/tokens", &mallory).await.body.to_string().contains(id));
-    let mallory_again = crate::helpers::operator_token(&app.state, "mallory", "second").await;
     app.post_empty("/api/pat/v1/tokens/invalidate", &mallory).await.assert_status(200);
+    let mallory_again = crate::helpers::operator_token(&app.state, "mallory", "second").await;
     app.send(reqwest::Method::DELETE, "/api/pat/v1/tokens", Auth::Bearer(&mallory_again), None).await.assert_status(200);
 
     app.get("/v4/users/self", pat["token"].as_str().unwrap()).await.assert_status(200);
