@@ -50,10 +50,8 @@ fn start(dir: &Path, admin_password: Option<&str>) -> Server {
     let server = Server { child, base: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(r) = http(&server, "GET", "/readyz", None, None) {
-            if r.0 == 200 {
-                return server;
-            }
+        if http(&server, "GET", "/readyz", None, None).is_ok_and(|r| r.0 == 200) {
+            return server;
         }
         std::thread::sleep(Duration::from_millis(50));
     }

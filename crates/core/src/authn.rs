@@ -132,7 +132,7 @@ impl Authenticator {
         match self.fast_path(presented, ip, now) {
             FastPath::Hit(caller) => Ok(caller),
             FastPath::Invalid => Err(AuthError::Invalid),
-            FastPath::Miss(hash, kind) => self.from_store(hash, kind, ip, now).await,
+            FastPath::Miss(hash, kind) => self.look_up(hash, kind, ip, now).await,
         }
     }
 
@@ -166,7 +166,7 @@ impl Authenticator {
         }
     }
 
-    async fn from_store(
+    async fn look_up(
         &self,
         hash: TokenHash,
         kind: CredentialKind,

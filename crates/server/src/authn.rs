@@ -78,7 +78,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let ip = client_ip(&request);
     let authn = match resolve(&state, request.headers(), ip).await {
         Ok(authn) => authn,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let deprecated =
         matches!(&authn, Authn::Authenticated(c) if c.credential().kind == CredentialKind::ApiKey);
@@ -94,7 +94,7 @@ async fn resolve(
     state: &AppState,
     headers: &HeaderMap,
     ip: Option<IpAddr>,
-) -> Result<Authn, Response> {
+) -> Result<Authn, ApiError> {
     let (value, channel) = match read_credential(headers) {
         Ok(None) => return Ok(Authn::Anonymous),
         Err(()) => return refused(state, ip),
@@ -107,13 +107,13 @@ async fn resolve(
     match state.authenticator.authenticate(presented, ip).await {
         Ok(caller) => Ok(Authn::Authenticated(caller)),
         Err(AuthError::Invalid) => refused(state, ip),
-        Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string()).into_response()),
+        Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 
-fn refused(state: &AppState, ip: Option<IpAddr>) -> Result<Authn, Response> {
+fn refused(state: &AppState, ip: Option<IpAddr>) -> Result<Authn, ApiError> {
     match ip.and_then(|ip| state.throttle.record_failure(ip)) {
-        Some(wait) => Err(ApiError::TooManyFailures(wait).into_response()),
+        Some(wait) => Err(ApiError::TooManyFailures(wait)),
         None => Ok(Authn::Refused),
     }
 }

@@ -159,12 +159,12 @@ impl Config {
                 .map(Duration::from_secs)
                 .unwrap_or(throttle_defaults.window),
         };
-        if let Some(secret) = &overrides.server_secret {
-            if secret.len() < 32 {
-                return Err(ConfigError::Invalid(
-                    "server secret: must be at least 32 characters".into(),
-                ));
-            }
+        if let Some(secret) = &overrides.server_secret
+            && secret.len() < 32
+        {
+            return Err(ConfigError::Invalid(
+                "server secret: must be at least 32 characters".into(),
+            ));
         }
         Ok(Config {
             listen,

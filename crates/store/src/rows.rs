@@ -28,18 +28,18 @@ pub fn backend(error: sqlx::Error) -> StoreError {
 
 /// Maps a unique-constraint violation to the wire field it concerns.
 pub fn conflict_or_backend(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.is_unique_violation() {
-            let text = db.message().to_string() + db.constraint().unwrap_or("");
-            let field = if text.contains("email") {
-                "email"
-            } else if text.contains("user_name") {
-                "userName"
-            } else {
-                "name"
-            };
-            return StoreError::Conflict { field };
-        }
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let text = db.message().to_string() + db.constraint().unwrap_or("");
+        let field = if text.contains("email") {
+            "email"
+        } else if text.contains("user_name") {
+            "userName"
+        } else {
+            "name"
+        };
+        return StoreError::Conflict { field };
     }
     backend(error)
 }

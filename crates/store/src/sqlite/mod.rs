@@ -29,11 +29,11 @@ impl SqliteStore {
             .trim_start_matches("sqlite://")
             .trim_start_matches("sqlite:");
         let path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| OpenError::Open(format!("{}: {e}", parent.display())))?;
-            }
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| OpenError::Open(format!("{}: {e}", parent.display())))?;
         }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| OpenError::Open(e.to_string()))?
