@@ -5,10 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use tessera_core::audit::AuditActor;
 use tessera_core::names::UserName;
+use tessera_core::realm::Algorithm;
 use tessera_core::services::pats::{NewPat, PatService};
 use tessera_core::services::users::{NewUser, UserService};
-use tessera_server::{Application, Config, Overrides, domain_context, shutdown_signal};
+use tessera_server::{
+    Application, Config, Overrides, domain_context, shutdown_signal, start_realm,
+};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +69,24 @@ enum AdminCommand {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// The realm's signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new active signing key; the old one stays published until its tokens expire.
+    /// A running server picks the new key up within seconds.
+    Rotate {
+        /// RS256, ES256 or EdDSA [default: the configured algorithm]
+        #[arg(long)]
+        algorithm: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
 }
 
@@ -185,6 +207,23 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
                 .create_for_operator(&user_name, request)
                 .await?;
             println!("{}", secret.expose());
+            Ok(())
+        }
+        AdminCommand::Keys {
+            command: KeysCommand::Rotate { algorithm, db },
+        } => {
+            let algorithm = algorithm
+                .map(|a| {
+                    Algorithm::parse(&a).ok_or_else(|| {
+                        anyhow::anyhow!("--algorithm: {a:?} must be RS256, ES256 or EdDSA")
+                    })
+                })
+                .transpose()?;
+            let config = config(&db, None, None)?;
+            let ctx = domain_context(&config).await?;
+            let realm = start_realm(&config, &ctx).await?;
+            let (kid, alg) = realm.rotate(algorithm, &AuditActor::command_line()).await?;
+            println!("{kid} {}", alg.as_str());
             Ok(())
         }
     }

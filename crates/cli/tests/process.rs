@@ -26,7 +26,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn database(dir: &Path) -> String {
@@ -38,16 +42,37 @@ fn start(dir: &Path, admin_password: Option<&str>) -> Server {
     let port = free_port();
     let mut command = Command::new(BIN);
     command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database(dir)])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &database(dir),
+        ])
         .env("TESSERA_LOG", "debug")
         .env_remove("TESSERA_ADMIN_PASSWORD")
-        .stdout(std::fs::File::options().create(true).append(true).open(dir.join("stdout.log")).unwrap())
-        .stderr(std::fs::File::options().create(true).append(true).open(dir.join("stderr.log")).unwrap());
+        .stdout(
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(dir.join("stdout.log"))
+                .unwrap(),
+        )
+        .stderr(
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(dir.join("stderr.log"))
+                .unwrap(),
+        );
     if let Some(password) = admin_password {
         command.env("TESSERA_ADMIN_PASSWORD", password);
     }
     let child = command.spawn().expect("spawn tessera serve");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if http(&server, "GET", "/readyz", None, None).is_ok_and(|r| r.0 == 200) {
@@ -55,15 +80,29 @@ fn start(dir: &Path, admin_password: Option<&str>) -> Server {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("server did not become ready; stderr: {}", std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default());
+    panic!(
+        "server did not become ready; stderr: {}",
+        std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+    );
 }
 
 /// A blocking HTTP call through a small runtime: (status, JSON body).
-fn http(server: &Server, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Result<(u16, Value), reqwest::Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+fn http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value), reqwest::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let mut request = client.request(method.parse().unwrap(), format!("{}{path}", server.base)).timeout(Duration::from_secs(10));
+        let mut request = client
+            .request(method.parse().unwrap(), format!("{}{path}", server.base))
+            .timeout(Duration::from_secs(10));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -73,7 +112,10 @@ fn http(server: &Server, method: &str, path: &str, token: Option<&str>, body: Op
         let response = request.send().await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     })
 }
 
@@ -87,15 +129,26 @@ fn cli(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout_line(output: &Output) -> String {
-    assert!(output.status.success(), "command failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8(output.stdout.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stdout, got {text:?}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stdout, got {text:?}"
+    );
     lines[0].to_string()
 }
 
 fn sigterm(server: &mut Server) {
-    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -103,7 +156,10 @@ fn sigterm(server: &mut Server) {
             assert!(exit.success(), "tessera exited with {exit} after SIGTERM");
             return;
         }
-        assert!(Instant::now() < deadline, "tessera did not stop within 20 s of SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "tessera did not stop within 20 s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -118,7 +174,11 @@ fn first_start_prints_a_generated_admin_password_once() {
     let mut second = start(dir.path(), None);
     sigterm(&mut second);
     let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
-    assert_eq!(stdout.matches("Password:").count(), 1, "a second start printed a password again: {stdout}");
+    assert_eq!(
+        stdout.matches("Password:").count(),
+        1,
+        "a second start printed a password again: {stdout}"
+    );
 }
 
 #[test]
@@ -126,18 +186,70 @@ fn the_cli_creates_users_and_tokens_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), Some(PASSWORD));
 
-    let id = stdout_line(&cli(dir.path(), &["admin", "user", "create", "--username", "Bob", "--email", "bob@example.com", "--first-name", "Bob", "--role", "Practitioner", "--role", "Librarian"]));
+    let id = stdout_line(&cli(
+        dir.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--username",
+            "Bob",
+            "--email",
+            "bob@example.com",
+            "--first-name",
+            "Bob",
+            "--role",
+            "Practitioner",
+            "--role",
+            "Librarian",
+        ],
+    ));
     assert!(uuid_like(&id), "{id}");
-    let token = stdout_line(&cli(dir.path(), &["admin", "token", "create", "--username", "bob", "--name", "laptop", "--expires-in", "3600"]));
+    let token = stdout_line(&cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "bob",
+            "--name",
+            "laptop",
+            "--expires-in",
+            "3600",
+        ],
+    ));
     assert!(token.starts_with("tpat_"), "{token}");
 
     let (status, me) = http(&server, "GET", "/v4/users/self", Some(&token), None).unwrap();
     assert_eq!((status, me["userName"].as_str()), (200, Some("bob")));
 
-    let refused = cli(dir.path(), &["admin", "token", "create", "--username", "nobody", "--name", "x"]);
+    let refused = cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "nobody",
+            "--name",
+            "x",
+        ],
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not found"));
-    let bad = cli(dir.path(), &["admin", "token", "create", "--username", "bob", "--name", "bad name"]);
+    let bad = cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "bob",
+            "--name",
+            "bad name",
+        ],
+    );
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("name"));
 }
 
@@ -149,41 +261,124 @@ fn uuid_like(s: &str) -> bool {
 fn a_revoke_acknowledged_before_kill_9_survives_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), Some(PASSWORD));
-    let admin = stdout_line(&cli(dir.path(), &["admin", "token", "create", "--username", "admin", "--name", "ops"]));
-    let (status, created) = http(&server, "POST", "/api/pat/v1/tokens", Some(&admin), Some(json!({ "name": "victim", "expiresIn": 3600 }))).unwrap();
+    let admin = stdout_line(&cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "ops",
+        ],
+    ));
+    let (status, created) = http(
+        &server,
+        "POST",
+        "/api/pat/v1/tokens",
+        Some(&admin),
+        Some(json!({ "name": "victim", "expiresIn": 3600 })),
+    )
+    .unwrap();
     assert_eq!(status, 201);
     let victim = created["token"].as_str().unwrap().to_string();
-    assert_eq!(http(&server, "GET", "/v4/users/self", Some(&victim), None).unwrap().0, 200);
+    assert_eq!(
+        http(&server, "GET", "/v4/users/self", Some(&victim), None)
+            .unwrap()
+            .0,
+        200
+    );
 
-    let path = format!("/api/pat/v1/tokens/{}/invalidate", created["patId"].as_str().unwrap());
-    assert_eq!(http(&server, "POST", &path, Some(&admin), None).unwrap().0, 200);
+    let path = format!(
+        "/api/pat/v1/tokens/{}/invalidate",
+        created["patId"].as_str().unwrap()
+    );
+    assert_eq!(
+        http(&server, "POST", &path, Some(&admin), None).unwrap().0,
+        200
+    );
     server.child.kill().unwrap(); // SIGKILL, right after the acknowledgement
     server.child.wait().unwrap();
 
     let restarted = start(dir.path(), Some(PASSWORD));
-    assert_eq!(http(&restarted, "GET", "/v4/users/self", Some(&victim), None).unwrap().0, 401);
-    assert_eq!(http(&restarted, "GET", "/v4/users/self", Some(&admin), None).unwrap().0, 200);
+    assert_eq!(
+        http(&restarted, "GET", "/v4/users/self", Some(&victim), None)
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        http(&restarted, "GET", "/v4/users/self", Some(&admin), None)
+            .unwrap()
+            .0,
+        200
+    );
 }
 
 #[test]
 fn sigterm_flushes_last_used_and_secrets_never_reach_logs_or_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), Some(PASSWORD));
-    let admin = stdout_line(&cli(dir.path(), &["admin", "token", "create", "--username", "admin", "--name", "ops"]));
-    let (_, created) = http(&server, "POST", "/api/pat/v1/tokens", Some(&admin), Some(json!({ "name": "used", "expiresIn": 3600 }))).unwrap();
+    let admin = stdout_line(&cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "ops",
+        ],
+    ));
+    let (_, created) = http(
+        &server,
+        "POST",
+        "/api/pat/v1/tokens",
+        Some(&admin),
+        Some(json!({ "name": "used", "expiresIn": 3600 })),
+    )
+    .unwrap();
     let used = created["token"].as_str().unwrap().to_string();
-    let (_, key) = http(&server, "POST", "/api/apiKey/v1/regenerate", Some(&admin), None).unwrap();
+    let (_, key) = http(
+        &server,
+        "POST",
+        "/api/apiKey/v1/regenerate",
+        Some(&admin),
+        None,
+    )
+    .unwrap();
     let api_key = key["apiKey"].as_str().unwrap().to_string();
-    assert_eq!(http(&server, "GET", "/v4/users/self", Some(&used), None).unwrap().0, 200);
+    assert_eq!(
+        http(&server, "GET", "/v4/users/self", Some(&used), None)
+            .unwrap()
+            .0,
+        200
+    );
     // A failed attempt with a near-miss secret must not be logged either.
     let near_miss = format!("{}x", &used[..used.len() - 1]);
-    assert_eq!(http(&server, "GET", "/v4/users/self", Some(&near_miss), None).unwrap().0, 401);
+    assert_eq!(
+        http(&server, "GET", "/v4/users/self", Some(&near_miss), None)
+            .unwrap()
+            .0,
+        401
+    );
     sigterm(&mut server);
 
     let restarted = start(dir.path(), Some(PASSWORD));
     let (_, listed) = http(&restarted, "GET", "/api/pat/v1/tokens", Some(&admin), None).unwrap();
-    let entry = listed.as_array().unwrap().iter().find(|e| e["name"] == "used").cloned().unwrap();
-    assert!(entry["lastUsedAt"].is_string(), "lastUsedAt lost on SIGTERM: {entry}");
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "used")
+        .cloned()
+        .unwrap();
+    assert!(
+        entry["lastUsedAt"].is_string(),
+        "lastUsedAt lost on SIGTERM: {entry}"
+    );
     drop(restarted);
 
     let mut haystack = Vec::new();
@@ -195,7 +390,13 @@ fn sigterm_flushes_last_used_and_secrets_never_reach_logs_or_the_database() {
     }
     let text = String::from_utf8_lossy(&haystack);
     for secret in [&admin, &used, &api_key, &near_miss] {
-        assert!(!text.contains(secret.as_str()), "a secret appears in the logs or the database");
-        assert!(!text.contains(&secret[5..]), "a secret's body appears in the logs or the database");
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret appears in the logs or the database"
+        );
+        assert!(
+            !text.contains(&secret[5..]),
+            "a secret's body appears in the logs or the database"
+        );
     }
 }

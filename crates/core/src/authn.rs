@@ -10,7 +10,10 @@ use std::sync::Arc;
 use crate::audit::AuditActor;
 use crate::cache::{CacheEntry, CredentialCache, CredentialRef};
 use crate::clock::Clock;
+use crate::ids::{CredentialId, UserId};
 use crate::model::{CredentialKind, Timestamp, User};
+use crate::names::TokenName;
+use crate::realm::{JwtVerifier, looks_like_jwt};
 use crate::secret::{SecretHasher, TokenHash, parse_presented};
 use crate::store::{Store, StoreError};
 use crate::usage::UsageRecorder;
@@ -104,6 +107,7 @@ pub struct Authenticator {
     hasher: SecretHasher,
     clock: Arc<dyn Clock>,
     usage: UsageRecorder,
+    jwt: Option<Arc<JwtVerifier>>,
 }
 
 impl Authenticator {
@@ -120,7 +124,14 @@ impl Authenticator {
             hasher,
             clock,
             usage,
+            jwt: None,
         }
+    }
+
+    /// Also accepts the realm's access tokens as Bearer credentials.
+    pub fn with_jwt(mut self, verifier: Arc<JwtVerifier>) -> Authenticator {
+        self.jwt = Some(verifier);
+        self
     }
 
     pub async fn authenticate(
@@ -132,6 +143,9 @@ impl Authenticator {
         match self.fast_path(presented, ip, now) {
             FastPath::Hit(caller) => Ok(caller),
             FastPath::Invalid => Err(AuthError::Invalid),
+            FastPath::Miss(hash, CredentialKind::AccessToken) => {
+                self.look_up_jwt(presented.value(), hash, ip, now).await
+            }
             FastPath::Miss(hash, kind) => self.look_up(hash, kind, ip, now).await,
         }
     }
@@ -144,7 +158,7 @@ impl Authenticator {
         now: Timestamp,
     ) -> FastPath {
         let Some(well_formed) = parse_presented(presented.value()) else {
-            return FastPath::Invalid;
+            return self.jwt_fast_path(presented, ip, now);
         };
         let Some(kind) = CredentialKind::from_secret_kind(well_formed.kind) else {
             return FastPath::Invalid;
@@ -164,6 +178,73 @@ impl Authenticator {
             }
             None => FastPath::Miss(hash, kind),
         }
+    }
+
+    /// A realm JWT seen recently is served from the cache like any other credential.
+    fn jwt_fast_path(
+        &self,
+        presented: Presented<'_>,
+        ip: Option<IpAddr>,
+        now: Timestamp,
+    ) -> FastPath {
+        let Presented::Bearer(value) = presented else {
+            return FastPath::Invalid;
+        };
+        if self.jwt.is_none() || !looks_like_jwt(value) {
+            return FastPath::Invalid;
+        }
+        let hash = self.hasher.hash(value);
+        match self.cache.get(&hash) {
+            Some(entry) if entry.credential.expires_at.is_some_and(|at| at > now) => {
+                FastPath::Hit(Caller::new(entry, ip))
+            }
+            Some(_) => {
+                self.cache.evict_hashes([hash]);
+                FastPath::Invalid
+            }
+            None => FastPath::Miss(hash, CredentialKind::AccessToken),
+        }
+    }
+
+    async fn look_up_jwt(
+        &self,
+        token: &str,
+        hash: TokenHash,
+        ip: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Caller, AuthError> {
+        let verifier = self.jwt.as_ref().ok_or(AuthError::Invalid)?;
+        let ticket = self.cache.ticket();
+        let claims = verifier
+            .verify(token, now)
+            .map_err(|_| AuthError::Invalid)?;
+        let user_id = UserId::parse(&claims.sub).ok_or(AuthError::Invalid)?;
+        let user = self
+            .store
+            .principal(user_id)
+            .await
+            .map_err(AuthError::Unavailable)?
+            .ok_or(AuthError::Invalid)?;
+        let not_before = user.tokens_not_before.map(|t| {
+            let ms = t.timestamp_millis();
+            ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+        });
+        if !user.is_active() || not_before.is_some_and(|nb| claims.iat < nb) {
+            return Err(AuthError::Invalid);
+        }
+        let expires_at =
+            chrono::DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
+        let entry = Arc::new(CacheEntry::new(
+            CredentialRef {
+                id: CredentialId::parse(&claims.jti).unwrap_or_default(),
+                kind: CredentialKind::AccessToken,
+                name: TokenName::from_trusted("access-token".into()),
+                expires_at: Some(expires_at),
+            },
+            Arc::new(user),
+        ));
+        self.cache.insert(ticket, hash, entry.clone());
+        Ok(Caller::new(entry, ip))
     }
 
     async fn look_up(

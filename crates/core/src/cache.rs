@@ -158,6 +158,7 @@ mod tests {
             status: UserStatus::Active,
             created_at: chrono::Utc::now(),
             created_by: None,
+            tokens_not_before: None,
         };
         let credential = CredentialRef {
             id: CredentialId::new(),

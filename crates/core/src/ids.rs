@@ -47,3 +47,7 @@ typed_id!(
     /// One entry of the audit log.
     AuditId
 );
+typed_id!(
+    /// An organization.
+    OrganizationId
+);

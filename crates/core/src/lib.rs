@@ -12,6 +12,7 @@ pub mod model;
 pub mod names;
 pub mod password;
 pub mod policy;
+pub mod realm;
 pub mod roles;
 pub mod secret;
 pub mod services;

@@ -70,6 +70,9 @@ pub struct User {
     pub status: UserStatus,
     pub created_at: Timestamp,
     pub created_by: Option<UserId>,
+    /// Access tokens issued before this instant are refused (set by role changes and
+    /// deactivation).
+    pub tokens_not_before: Option<Timestamp>,
 }
 
 impl User {
@@ -93,6 +96,8 @@ pub enum CredentialKind {
     Pat,
     ServiceAccountToken,
     ApiKey,
+    /// A realm-issued JWT; never stored, only presented.
+    AccessToken,
 }
 
 impl CredentialKind {
@@ -101,6 +106,7 @@ impl CredentialKind {
             CredentialKind::Pat => "pat",
             CredentialKind::ServiceAccountToken => "sa_token",
             CredentialKind::ApiKey => "api_key",
+            CredentialKind::AccessToken => "access_token",
         }
     }
 
@@ -119,14 +125,7 @@ impl CredentialKind {
             CredentialKind::Pat => "pat",
             CredentialKind::ServiceAccountToken => "sa-token",
             CredentialKind::ApiKey => "api-key",
-        }
-    }
-
-    pub fn secret_kind(self) -> SecretKind {
-        match self {
-            CredentialKind::Pat => SecretKind::Pat,
-            CredentialKind::ServiceAccountToken => SecretKind::ServiceAccountToken,
-            CredentialKind::ApiKey => SecretKind::ApiKey,
+            CredentialKind::AccessToken => "access-token",
         }
     }
 

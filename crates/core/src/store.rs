@@ -7,9 +7,10 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditActor, AuditEntry, AuditQuery};
-use crate::ids::{CredentialId, UserId};
+use crate::ids::{CredentialId, OrganizationId, UserId};
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
 use crate::names::{Email, UserName};
+use crate::realm::keys::StoredKey;
 use crate::roles::RoleSet;
 use crate::secret::TokenHash;
 
@@ -174,7 +175,58 @@ pub trait AuditStore: Send + Sync {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
 }
 
-/// Everything a deployment's database provides.
-pub trait Store: PrincipalStore + CredentialStore + AuditStore + 'static {}
+/// The realm's signing keys, private parts sealed.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Inserts `key` as the active key and retires every other active key at `now`.
+    async fn insert_signing_key(
+        &self,
+        key: &StoredKey,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+}
 
-impl<T: PrincipalStore + CredentialStore + AuditStore + 'static> Store for T {}
+/// An organization: a named group of users.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub members: Vec<(UserId, UserName)>,
+}
+
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// `Conflict { field: "name" }` when the name is taken.
+    async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()>;
+    async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>>;
+    /// Adds a member; `false` when already a member.
+    async fn add_member(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// Removes a member; `false` when not a member.
+    async fn remove_member(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>>;
+}
+
+/// Everything a deployment's database provides.
+pub trait Store:
+    PrincipalStore + CredentialStore + AuditStore + KeyStore + OrganizationStore + 'static
+{
+}
+
+impl<T: PrincipalStore + CredentialStore + AuditStore + KeyStore + OrganizationStore + 'static>
+    Store for T
+{
+}

@@ -36,6 +36,9 @@ pub fn usage_channel() -> (UsageRecorder, UsageReceiver) {
 impl UsageRecorder {
     /// Reports a use if this entry has not reported one in the last minute.
     pub fn record(&self, entry: &CacheEntry, now: Timestamp, ip: Option<String>) {
+        if entry.credential.kind == crate::model::CredentialKind::AccessToken {
+            return;
+        }
         let now_ms = now.timestamp_millis();
         let last = entry.usage_reported_ms.load(Ordering::Relaxed);
         if now_ms.saturating_sub(last) < REFRESH_MS {

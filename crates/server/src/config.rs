@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tessera_core::realm::claims::ClaimMapper;
+use tessera_core::realm::{Algorithm, RealmSettings};
 use tessera_core::services::pats::ExpirationPolicy;
 use tessera_core::throttle::ThrottleConfig;
 
@@ -40,8 +42,26 @@ struct FileConfig {
     /// Read by later features (gateway routes, realm); accepted here so that one file serves all.
     #[allow(dead_code)]
     gateway: Option<toml::Value>,
-    #[allow(dead_code)]
-    realm: Option<toml::Value>,
+    #[serde(default)]
+    realm: RealmSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealmSection {
+    name: Option<String>,
+    algorithm: Option<String>,
+    access_token_lifetime_secs: Option<i64>,
+    audience: Option<Vec<String>>,
+    #[serde(default)]
+    claim_mappers: Vec<MapperSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapperSection {
+    claim: String,
+    source: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +102,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub concurrency: usize,
     pub cache_entries: usize,
+    pub realm: RealmSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +187,9 @@ impl Config {
                 "server secret: must be at least 32 characters".into(),
             ));
         }
+        let realm = realm_settings(&public_url, parsed.realm)?;
         Ok(Config {
+            realm,
             listen,
             database,
             public_url,
@@ -181,6 +204,56 @@ impl Config {
             cache_entries: 1_000_000,
         })
     }
+}
+
+fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettings, ConfigError> {
+    let mut settings = RealmSettings::new(public_url);
+    if let Some(name) = section.name {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(ConfigError::Invalid(format!(
+                "realm.name: {name:?} must be 1-64 letters, digits, '-', '_' or '.'"
+            )));
+        }
+        settings.issuer = format!("{public_url}/auth/realms/{name}");
+        settings.name = name;
+    }
+    if let Some(alg) = section.algorithm {
+        settings.algorithm = Algorithm::parse(&alg).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "realm.algorithm: {alg:?} must be RS256, ES256 or EdDSA"
+            ))
+        })?;
+    }
+    if let Some(secs) = section.access_token_lifetime_secs {
+        if !(10..=86_400).contains(&secs) {
+            return Err(ConfigError::Invalid(
+                "realm.access_token_lifetime_secs: must be from 10 to 86400".into(),
+            ));
+        }
+        settings.lifetime_secs = secs;
+    }
+    if let Some(audience) = section.audience {
+        if audience.is_empty() || audience.iter().any(String::is_empty) {
+            return Err(ConfigError::Invalid(
+                "realm.audience: must be non-empty strings".into(),
+            ));
+        }
+        settings.audience = audience;
+    }
+    settings.mappers = section
+        .claim_mappers
+        .iter()
+        .map(|m| ClaimMapper::parse(&m.claim, &m.source))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
+    ClaimMapper::check_all(&settings.mappers)
+        .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
+    Ok(settings)
 }
 
 /// Beside the SQLite file when there is one, so that the CLI and the server find the same

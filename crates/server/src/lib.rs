@@ -13,4 +13,4 @@ pub mod state;
 pub mod wire;
 
 pub use config::{Config, Overrides};
-pub use startup::{Application, domain_context, shutdown_signal};
+pub use startup::{Application, domain_context, shutdown_signal, start_realm};

@@ -11,10 +11,13 @@ use rand::Rng;
 use tessera_core::authn::Authenticator;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
+use tessera_core::realm::Realm;
+use tessera_core::realm::keys::KeyCipher;
 use tessera_core::secret::SecretHasher;
 use tessera_core::services::Context;
 use tessera_core::services::api_keys::ApiKeyService;
 use tessera_core::services::audit_log::AuditService;
+use tessera_core::services::organizations::OrganizationService;
 use tessera_core::services::pats::PatService;
 use tessera_core::services::service_accounts::ServiceAccountService;
 use tessera_core::services::users::UserService;
@@ -32,10 +35,7 @@ use crate::state::{AppServices, AppState};
 /// by the operator commands of the CLI, so that both compute the same hashes.
 pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
     let store = tessera_store::open(&config.database).await?;
-    let key = match &config.server_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => secret_file::load_or_create(&config.secret_file)?,
-    };
+    let key = server_secret(config)?;
     Ok(Context {
         store,
         cache: Arc::new(CredentialCache::new(config.cache_entries)),
@@ -43,6 +43,29 @@ pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
         clock: Arc::new(SystemClock),
     })
 }
+
+fn server_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    Ok(match &config.server_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => secret_file::load_or_create(&config.secret_file)?,
+    })
+}
+
+/// The realm for a configuration, its keys loaded (the first one generated on an empty
+/// database). Used by the server and by `tessera admin keys rotate`.
+pub async fn start_realm(config: &Config, ctx: &Context) -> anyhow::Result<Realm> {
+    let cipher = KeyCipher::new(&server_secret(config)?)?;
+    Ok(Realm::start(
+        config.realm.clone(),
+        cipher,
+        ctx.store.clone(),
+        ctx.clock.clone(),
+    )
+    .await?)
+}
+
+/// How often keys are re-read, to pick up a rotation made by another process.
+const KEY_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Application {
     listener: TcpListener,
@@ -59,6 +82,7 @@ impl Application {
         let (recorder, usage) = usage_channel();
         let users = UserService::new(ctx.clone());
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
+        let realm = start_realm(&config, &ctx).await?;
         let state: AppState = Arc::new(AppServices {
             authenticator: Authenticator::new(
                 ctx.store.clone(),
@@ -66,7 +90,10 @@ impl Application {
                 ctx.hasher.clone(),
                 ctx.clock.clone(),
                 recorder,
-            ),
+            )
+            .with_jwt(Arc::new(realm.verifier())),
+            realm,
+            organizations: OrganizationService::new(ctx.clone()),
             throttle: FailureThrottle::new(config.throttle),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,
@@ -110,7 +137,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx));
+        let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx.clone()));
+        let reloader = tokio::spawn(reload_keys(self.state.clone(), stop_rx));
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -119,7 +147,20 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         flusher.await.context("last-used flusher")?;
+        reloader.await.context("key reloader")?;
         served.context("server")
+    }
+}
+
+async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(KEY_RELOAD_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(error) = state.realm.reload().await {
+            tracing::warn!(%error, "could not reload signing keys");
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use tessera_core::authn::Authenticator;
+use tessera_core::realm::Realm;
 use tessera_core::services::api_keys::ApiKeyService;
 use tessera_core::services::audit_log::AuditService;
+use tessera_core::services::organizations::OrganizationService;
 use tessera_core::services::pats::PatService;
 use tessera_core::services::service_accounts::ServiceAccountService;
 use tessera_core::services::users::UserService;
@@ -21,6 +23,8 @@ pub struct AppServices {
     pub service_accounts: ServiceAccountService,
     pub api_keys: ApiKeyService,
     pub audit: AuditService,
+    pub organizations: OrganizationService,
+    pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,
 }

@@ -54,6 +54,7 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
         status: UserStatus::Active,
         created_at: Utc::now(),
         created_by: None,
+        tokens_not_before: None,
     });
     let expires = Utc::now() + Duration::days(30);
     let mut tokens = Vec::with_capacity(n);
@@ -90,9 +91,27 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
     });
     let (recorder, usage) = usage_channel();
     let store: Arc<dyn tessera_core::store::Store> = Arc::new(store);
-    let authenticator = Authenticator::new(store.clone(), cache, hasher.clone(), Arc::new(SystemClock), recorder.clone());
-    let uncached = Authenticator::new(store, Arc::new(CredentialCache::new(1)), hasher, Arc::new(SystemClock), recorder);
-    Fixture { authenticator, uncached, tokens, _dir: dir, _usage: usage }
+    let authenticator = Authenticator::new(
+        store.clone(),
+        cache,
+        hasher.clone(),
+        Arc::new(SystemClock),
+        recorder.clone(),
+    );
+    let uncached = Authenticator::new(
+        store,
+        Arc::new(CredentialCache::new(1)),
+        hasher,
+        Arc::new(SystemClock),
+        recorder,
+    );
+    Fixture {
+        authenticator,
+        uncached,
+        tokens,
+        _dir: dir,
+        _usage: usage,
+    }
 }
 
 fn sizes() -> Vec<usize> {
@@ -103,14 +122,21 @@ fn sizes() -> Vec<usize> {
 }
 
 fn verification(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     let mut baseline = c.benchmark_group("baseline");
     let hasher = SecretHasher::new(KEY).unwrap();
     let sample = Secret::generate(SecretKind::Pat).into_exposed();
-    baseline.bench_function("hmac_sha256_43B", |b| b.iter(|| hasher.hash(black_box(&sample))));
+    baseline.bench_function("hmac_sha256_43B", |b| {
+        b.iter(|| hasher.hash(black_box(&sample)))
+    });
     // Random access over a million keys, as the verification benchmark does.
-    let keys: Vec<[u8; 32]> = (0..1_000_000u64).map(|i| hasher.hash(&i.to_string()).0).collect();
+    let keys: Vec<[u8; 32]> = (0..1_000_000u64)
+        .map(|i| hasher.hash(&i.to_string()).0)
+        .collect();
     let map: HashMap<[u8; 32], u64> = keys.iter().zip(0..).map(|(k, i)| (*k, i)).collect();
     let mut k = 0usize;
     baseline.bench_function("std_hashmap_random_hit_1M", |b| {
@@ -130,7 +156,11 @@ fn verification(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("cached_valid_pat", n), &n, |b, _| {
             b.iter(|| {
                 i = (i + 7919) % f.tokens.len();
-                match f.authenticator.fast_path(Presented::Bearer(black_box(&f.tokens[i])), None, now) {
+                match f.authenticator.fast_path(
+                    Presented::Bearer(black_box(&f.tokens[i])),
+                    None,
+                    now,
+                ) {
                     FastPath::Hit(caller) => caller,
                     _ => panic!("expected a cache hit"),
                 }
@@ -138,15 +168,30 @@ fn verification(c: &mut Criterion) {
         });
         let malformed = format!("{}x", &f.tokens[0][..f.tokens[0].len() - 1]);
         group.bench_with_input(BenchmarkId::new("malformed", n), &n, |b, _| {
-            b.iter(|| matches!(f.authenticator.fast_path(Presented::Bearer(black_box(&malformed)), None, now), FastPath::Invalid))
-        });
-        let mut j = 0usize;
-        group.bench_with_input(BenchmarkId::new("uncached_valid_pat_sqlite", n), &n, |b, _| {
             b.iter(|| {
-                j = (j + 7919) % f.tokens.len();
-                runtime.block_on(f.uncached.authenticate(Presented::Bearer(&f.tokens[j]), None)).unwrap()
+                matches!(
+                    f.authenticator
+                        .fast_path(Presented::Bearer(black_box(&malformed)), None, now),
+                    FastPath::Invalid
+                )
             })
         });
+        let mut j = 0usize;
+        group.bench_with_input(
+            BenchmarkId::new("uncached_valid_pat_sqlite", n),
+            &n,
+            |b, _| {
+                b.iter(|| {
+                    j = (j + 7919) % f.tokens.len();
+                    runtime
+                        .block_on(
+                            f.uncached
+                                .authenticate(Presented::Bearer(&f.tokens[j]), None),
+                        )
+                        .unwrap()
+                })
+            },
+        );
     }
     group.finish();
 }

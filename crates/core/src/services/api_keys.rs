@@ -6,7 +6,7 @@ use crate::ids::CredentialId;
 use crate::model::{Credential, CredentialKind};
 use crate::names::TokenName;
 use crate::policy;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretKind};
 
 use super::{Context, ServiceResult};
 
@@ -23,7 +23,7 @@ impl ApiKeyService {
     /// A new key for the caller; the previous one stops working before this returns.
     pub async fn regenerate(&self, caller: &Caller) -> ServiceResult<Secret> {
         policy::require_person(caller)?;
-        let secret = Secret::generate(CredentialKind::ApiKey.secret_kind());
+        let secret = Secret::generate(SecretKind::ApiKey);
         let now = self.ctx.clock.now();
         let credential = Credential {
             id: CredentialId::new(),

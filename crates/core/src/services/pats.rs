@@ -8,7 +8,7 @@ use crate::ids::CredentialId;
 use crate::model::{Credential, CredentialKind, User};
 use crate::names::{FieldError, TokenName, UserName, parse_text};
 use crate::policy;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretKind};
 use crate::store::{CredentialFilter, OwnedCredential};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -103,7 +103,7 @@ impl PatService {
         request: &NewPat,
         lifetime: i64,
     ) -> (Credential, Secret) {
-        let secret = Secret::generate(CredentialKind::Pat.secret_kind());
+        let secret = Secret::generate(SecretKind::Pat);
         let now = self.ctx.clock.now();
         let credential = Credential {
             id: CredentialId::new(),

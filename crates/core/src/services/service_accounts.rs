@@ -8,7 +8,7 @@ use crate::ids::{CredentialId, UserId};
 use crate::model::{Credential, CredentialKind, PrincipalKind, User, UserStatus};
 use crate::names::{Email, FieldError, TokenName, UserName, parse_text};
 use crate::policy;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretKind};
 use crate::store::{CredentialFilter, PrincipalQuery};
 
 use super::pats::{DAY, ExpirationPolicy};
@@ -63,6 +63,7 @@ impl ServiceAccountService {
             status: UserStatus::Active,
             created_at: self.ctx.clock.now(),
             created_by: Some(caller.principal().id),
+            tokens_not_before: None,
         };
         let audit = AuditEntry::about_user(
             &caller.audit_actor(),
@@ -123,7 +124,7 @@ impl ServiceAccountService {
             ..self.policy
         }
         .lifetime("expiresIn", expires_in)?;
-        let secret = Secret::generate(CredentialKind::ServiceAccountToken.secret_kind());
+        let secret = Secret::generate(SecretKind::ServiceAccountToken);
         let now = self.ctx.clock.now();
         let credential = Credential {
             id: CredentialId::new(),

@@ -71,6 +71,7 @@ impl UserService {
             status: UserStatus::Active,
             created_at: self.ctx.clock.now(),
             created_by: actor.user_id,
+            tokens_not_before: None,
         };
         let hash = match request.password {
             Some(p) => Some(password::hash(p).await?),

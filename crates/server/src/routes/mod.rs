@@ -1,11 +1,14 @@
 //! The router: every path of the API, with the layers every request passes through.
 
 mod admin_pats;
+mod admin_realm;
 mod admin_users;
 mod api_key;
 mod audit;
 mod identity;
+mod organizations;
 mod pats;
+mod realm;
 mod service_accounts;
 mod system;
 
@@ -30,6 +33,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(service_accounts::routes())
         .merge(api_key::routes())
         .merge(audit::routes())
+        .merge(realm::routes())
+        .merge(admin_realm::routes())
+        .merge(organizations::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -43,7 +43,10 @@ impl Reply {
 
     /// The first message of a FailureEnvelope.
     pub fn error(&self) -> String {
-        self.body["errors"][0].as_str().unwrap_or_default().to_string()
+        self.body["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     #[track_caller]
@@ -54,9 +57,23 @@ impl Reply {
 
     #[track_caller]
     pub fn assert_envelope(&self) -> &Reply {
-        assert!(self.body["errors"].as_array().is_some_and(|e| !e.is_empty()), "no errors in {self:?}");
-        assert!(self.body["requestId"].as_str().is_some_and(|id| !id.is_empty()), "no requestId in {self:?}");
-        assert_eq!(self.header("x-request-id"), self.body["requestId"].as_str(), "requestId differs from X-Request-Id");
+        assert!(
+            self.body["errors"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty()),
+            "no errors in {self:?}"
+        );
+        assert!(
+            self.body["requestId"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "no requestId in {self:?}"
+        );
+        assert_eq!(
+            self.header("x-request-id"),
+            self.body["requestId"].as_str(),
+            "requestId differs from X-Request-Id"
+        );
         self
     }
 }
@@ -101,7 +118,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 pub async fn operator_token(state: &AppState, user: &str, name: &str) -> String {
     let user = UserName::parse("username", user).expect("user name");
     let request = NewPat::parse(name, None, None).expect("pat request");
-    let (_, secret) = state.pats.create_for_operator(&user, request).await.expect("operator token");
+    let (_, secret) = state
+        .pats
+        .create_for_operator(&user, request)
+        .await
+        .expect("operator token");
     secret.into_exposed()
 }
 
@@ -116,8 +137,16 @@ pub enum Auth<'a> {
 }
 
 impl TestApp {
-    pub async fn send(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>) -> Reply {
-        let mut request = self.client.request(method, format!("{}{}", self.address, path));
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         request = match auth {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token),
@@ -133,27 +162,36 @@ impl TestApp {
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
-        self.send(Method::GET, path, Auth::Bearer(token), None).await
+        self.send(Method::GET, path, Auth::Bearer(token), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(Method::POST, path, Auth::Bearer(token), Some(body)).await
+        self.send(Method::POST, path, Auth::Bearer(token), Some(body))
+            .await
     }
 
     pub async fn post_empty(&self, path: &str, token: &str) -> Reply {
-        self.send(Method::POST, path, Auth::Bearer(token), None).await
+        self.send(Method::POST, path, Auth::Bearer(token), None)
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
-        self.send(Method::DELETE, path, Auth::Bearer(token), None).await
+        self.send(Method::DELETE, path, Auth::Bearer(token), None)
+            .await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(Method::PUT, path, Auth::Bearer(token), Some(body)).await
+        self.send(Method::PUT, path, Auth::Bearer(token), Some(body))
+            .await
     }
 
     /// Creates a user through the admin API; returns its id.
@@ -178,7 +216,11 @@ impl TestApp {
     /// Creates a PAT through the API; returns the whole reply body (with `token`).
     pub async fn create_pat(&self, token: &str, name: &str, expires_in: i64) -> Value {
         let reply = self
-            .post("/api/pat/v1/tokens", token, json!({ "name": name, "expiresIn": expires_in }))
+            .post(
+                "/api/pat/v1/tokens",
+                token,
+                json!({ "name": name, "expiresIn": expires_in }),
+            )
             .await;
         reply.assert_status(201);
         reply.body

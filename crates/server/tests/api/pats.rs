@@ -35,8 +35,22 @@ async fn a_created_pat_is_shown_once_and_authenticates() {
     let entries = listed.body.as_array().expect("bare array");
     assert_eq!(entries.len(), 2);
     for entry in entries {
-        assert!(entry.get("token").is_none(), "a listed token shows its secret: {entry}");
-        for field in ["patId", "userId", "name", "description", "createdAt", "expiresAt", "isValid", "status", "lastUsedAt", "revokedAt"] {
+        assert!(
+            entry.get("token").is_none(),
+            "a listed token shows its secret: {entry}"
+        );
+        for field in [
+            "patId",
+            "userId",
+            "name",
+            "description",
+            "createdAt",
+            "expiresAt",
+            "isValid",
+            "status",
+            "lastUsedAt",
+            "revokedAt",
+        ] {
             assert!(entry.get(field).is_some(), "{field} missing in {entry}");
         }
     }
@@ -49,17 +63,37 @@ async fn names_are_checked_lowercased_and_unique_per_user() {
     let (_, john) = app.user_with_token("john", &[]).await;
 
     app.create_pat(&jane, "ci", 3600).await;
-    let duplicate = app.post("/api/pat/v1/tokens", &jane, json!({ "name": "CI", "expiresIn": 3600 })).await;
+    let duplicate = app
+        .post(
+            "/api/pat/v1/tokens",
+            &jane,
+            json!({ "name": "CI", "expiresIn": 3600 }),
+        )
+        .await;
     duplicate.assert_status(409).assert_envelope();
     assert!(duplicate.error().contains("ci"), "{duplicate:?}");
 
     // Another user may use the same name.
     app.create_pat(&john, "ci", 3600).await;
 
-    for (name, rule) in [("", "empty"), ("has space", "may only contain"), ("under_score", "may only contain"), (&"x".repeat(65)[..], "at most 64")] {
-        let reply = app.post("/api/pat/v1/tokens", &jane, json!({ "name": name, "expiresIn": 3600 })).await;
+    for (name, rule) in [
+        ("", "empty"),
+        ("has space", "may only contain"),
+        ("under_score", "may only contain"),
+        (&"x".repeat(65)[..], "at most 64"),
+    ] {
+        let reply = app
+            .post(
+                "/api/pat/v1/tokens",
+                &jane,
+                json!({ "name": name, "expiresIn": 3600 }),
+            )
+            .await;
         reply.assert_status(400).assert_envelope();
-        assert!(reply.error().starts_with("name:") && reply.error().contains(rule), "{name:?}: {reply:?}");
+        assert!(
+            reply.error().starts_with("name:") && reply.error().contains(rule),
+            "{name:?}: {reply:?}"
+        );
     }
 }
 
@@ -68,21 +102,42 @@ async fn expires_in_is_bounded_by_the_policy() {
     let app = spawn_app().await;
     let (_, token) = app.user_with_token("jane", &[]).await;
 
-    let policy = app.get("/api/pat/v1/tokens/expiration-policy", &token).await;
+    let policy = app
+        .get("/api/pat/v1/tokens/expiration-policy", &token)
+        .await;
     policy.assert_status(200);
     let max = policy.body["maxExpiresIn"].as_i64().expect("max");
     assert_eq!(max, 365 * 86400);
-    assert!(policy.body["options"].as_array().is_some_and(|o| o.iter().all(|s| s.as_i64() <= Some(max))));
+    assert!(
+        policy.body["options"]
+            .as_array()
+            .is_some_and(|o| o.iter().all(|s| s.as_i64() <= Some(max)))
+    );
 
-    for bad in [json!(0), json!(-5), json!(max + 1), json!(1.5), json!("3600"), json!(1e30)] {
-        let reply = app.post("/api/pat/v1/tokens", &token, json!({ "name": "t", "expiresIn": bad })).await;
+    for bad in [
+        json!(0),
+        json!(-5),
+        json!(max + 1),
+        json!(1.5),
+        json!("3600"),
+        json!(1e30),
+    ] {
+        let reply = app
+            .post(
+                "/api/pat/v1/tokens",
+                &token,
+                json!({ "name": "t", "expiresIn": bad }),
+            )
+            .await;
         reply.assert_status(400).assert_envelope();
         assert!(reply.error().contains("expiresIn"), "{bad}: {reply:?}");
     }
     app.create_pat(&token, "longest", max).await;
     app.create_pat(&token, "shortest", 1).await;
 
-    let defaulted = app.post("/api/pat/v1/tokens", &token, json!({ "name": "default" })).await;
+    let defaulted = app
+        .post("/api/pat/v1/tokens", &token, json!({ "name": "default" }))
+        .await;
     defaulted.assert_status(201);
     assert!(defaulted.body["expiresAt"].is_string());
 }
@@ -95,24 +150,43 @@ async fn every_status_is_derived_at_read_time() {
     app.create_pat(&token, "soon", 3 * 86400).await;
     app.create_pat(&token, "brief", 1).await;
     let revoked = app.create_pat(&token, "revoked", 30 * 86400).await;
-    app.post_empty(&format!("/api/pat/v1/tokens/{}/invalidate", revoked["patId"].as_str().unwrap()), &token)
-        .await
-        .assert_status(200);
+    app.post_empty(
+        &format!(
+            "/api/pat/v1/tokens/{}/invalidate",
+            revoked["patId"].as_str().unwrap()
+        ),
+        &token,
+    )
+    .await
+    .assert_status(200);
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let listed = app.get("/api/pat/v1/tokens", &token).await;
     let status_of = |name: &str| {
-        listed.body.as_array().unwrap().iter().find(|e| e["name"] == name).map(|e| (e["status"].clone(), e["isValid"].clone()))
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| (e["status"].clone(), e["isValid"].clone()))
     };
     assert_eq!(status_of("active"), Some((json!("Active"), json!(true))));
-    assert_eq!(status_of("soon"), Some((json!("ExpiringSoon"), json!(true))));
+    assert_eq!(
+        status_of("soon"),
+        Some((json!("ExpiringSoon"), json!(true)))
+    );
     assert_eq!(status_of("brief"), Some((json!("Expired"), json!(false))));
     assert_eq!(status_of("revoked"), Some((json!("Revoked"), json!(false))));
 
     let expired = app.create_pat(&token, "gone", 1).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.get("/v4/users/self", expired["token"].as_str().unwrap()).await.assert_status(401);
-    app.get("/v4/users/self", active["token"].as_str().unwrap()).await.assert_status(200);
+    app.get("/v4/users/self", expired["token"].as_str().unwrap())
+        .await
+        .assert_status(401);
+    app.get("/v4/users/self", active["token"].as_str().unwrap())
+        .await
+        .assert_status(200);
 }
 
 #[tokio::test]
@@ -124,18 +198,41 @@ async fn revoking_takes_effect_on_the_very_next_request_and_keeps_the_row() {
     // Warm the cache so that the revocation must evict it.
     app.get("/v4/users/self", secret).await.assert_status(200);
 
-    let revoked = app.post_empty(&format!("/api/pat/v1/tokens/{}/invalidate", pat["patId"].as_str().unwrap()), &token).await;
+    let revoked = app
+        .post_empty(
+            &format!(
+                "/api/pat/v1/tokens/{}/invalidate",
+                pat["patId"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
     revoked.assert_status(200);
     assert_eq!(revoked.body["status"], "Revoked");
     assert!(revoked.body["revokedAt"].is_string());
 
     let refused = app.get("/v4/users/self", secret).await;
     refused.assert_status(401).assert_envelope();
-    assert!(refused.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")));
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Bearer"))
+    );
 
     // The name stays taken until the token is deleted.
-    app.post("/api/pat/v1/tokens", &token, json!({ "name": "script", "expiresIn": 60 })).await.assert_status(409);
-    app.delete(&format!("/api/pat/v1/tokens/{}", pat["patId"].as_str().unwrap()), &token).await.assert_status(204);
+    app.post(
+        "/api/pat/v1/tokens",
+        &token,
+        json!({ "name": "script", "expiresIn": 60 }),
+    )
+    .await
+    .assert_status(409);
+    app.delete(
+        &format!("/api/pat/v1/tokens/{}", pat["patId"].as_str().unwrap()),
+        &token,
+    )
+    .await
+    .assert_status(204);
     app.create_pat(&token, "script", 60).await;
 }
 
@@ -147,16 +244,42 @@ async fn a_user_cannot_touch_another_users_tokens() {
     let pat = app.create_pat(&jane, "mine", 3600).await;
     let id = pat["patId"].as_str().unwrap();
 
-    app.post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), &mallory).await.assert_status(404).assert_envelope();
-    app.delete(&format!("/api/pat/v1/tokens/{id}"), &mallory).await.assert_status(404);
-    app.post_empty(&format!("/api/pat/v1/tokens/{id}/rotate"), &mallory).await.assert_status(404);
-    assert!(!app.get("/api/pat/v1/tokens", &mallory).await.body.to_string().contains(id));
-    app.post_empty("/api/pat/v1/tokens/invalidate", &mallory).await.assert_status(200);
+    app.post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), &mallory)
+        .await
+        .assert_status(404)
+        .assert_envelope();
+    app.delete(&format!("/api/pat/v1/tokens/{id}"), &mallory)
+        .await
+        .assert_status(404);
+    app.post_empty(&format!("/api/pat/v1/tokens/{id}/rotate"), &mallory)
+        .await
+        .assert_status(404);
+    assert!(
+        !app.get("/api/pat/v1/tokens", &mallory)
+            .await
+            .body
+            .to_string()
+            .contains(id)
+    );
+    app.post_empty("/api/pat/v1/tokens/invalidate", &mallory)
+        .await
+        .assert_status(200);
     let mallory_again = crate::helpers::operator_token(&app.state, "mallory", "second").await;
-    app.send(reqwest::Method::DELETE, "/api/pat/v1/tokens", Auth::Bearer(&mallory_again), None).await.assert_status(200);
+    app.send(
+        reqwest::Method::DELETE,
+        "/api/pat/v1/tokens",
+        Auth::Bearer(&mallory_again),
+        None,
+    )
+    .await
+    .assert_status(200);
 
-    app.get("/v4/users/self", pat["token"].as_str().unwrap()).await.assert_status(200);
-    app.post_empty("/api/pat/v1/tokens/not-a-uuid/invalidate", &jane).await.assert_status(404);
+    app.get("/v4/users/self", pat["token"].as_str().unwrap())
+        .await
+        .assert_status(200);
+    app.post_empty("/api/pat/v1/tokens/not-a-uuid/invalidate", &jane)
+        .await
+        .assert_status(404);
 }
 
 #[tokio::test]
@@ -170,16 +293,27 @@ async fn revoke_all_and_delete_all_cover_every_token_of_the_caller_only() {
     let revoked = app.post_empty("/api/pat/v1/tokens/invalidate", &jane).await;
     revoked.assert_status(200);
     assert_eq!(revoked.body["count"], 3, "bootstrap, a and b");
-    app.get("/v4/users/self", a["token"].as_str().unwrap()).await.assert_status(401);
+    app.get("/v4/users/self", a["token"].as_str().unwrap())
+        .await
+        .assert_status(401);
     app.get("/v4/users/self", &jane).await.assert_status(401);
     app.get("/v4/users/self", &john).await.assert_status(200);
 
     let john_second = app.create_pat(&john, "second", 3600).await;
-    let deleted = app.send(reqwest::Method::DELETE, "/api/pat/v1/tokens", Auth::Bearer(john_second["token"].as_str().unwrap()), None).await;
+    let deleted = app
+        .send(
+            reqwest::Method::DELETE,
+            "/api/pat/v1/tokens",
+            Auth::Bearer(john_second["token"].as_str().unwrap()),
+            None,
+        )
+        .await;
     deleted.assert_status(200);
     assert_eq!(deleted.body["count"], 2);
     app.get("/v4/users/self", &john).await.assert_status(401);
-    let left = app.get("/api/pat/v1/admin/tokens?userName=john", &app.admin_token).await;
+    let left = app
+        .get("/api/pat/v1/admin/tokens?userName=john", &app.admin_token)
+        .await;
     assert_eq!(left.body.as_array().map(Vec::len), Some(0), "{left:?}");
 }
 
@@ -187,11 +321,26 @@ async fn revoke_all_and_delete_all_cover_every_token_of_the_caller_only() {
 async fn rotation_issues_a_new_secret_and_revokes_the_old_one_at_once() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    let pat = app.post("/api/pat/v1/tokens", &jane, json!({ "name": "deploy", "description": "d", "expiresIn": 7200 })).await.body;
+    let pat = app
+        .post(
+            "/api/pat/v1/tokens",
+            &jane,
+            json!({ "name": "deploy", "description": "d", "expiresIn": 7200 }),
+        )
+        .await
+        .body;
     let old = pat["token"].as_str().unwrap();
     app.get("/v4/users/self", old).await.assert_status(200);
 
-    let rotated = app.post_empty(&format!("/api/pat/v1/tokens/{}/rotate", pat["patId"].as_str().unwrap()), &jane).await;
+    let rotated = app
+        .post_empty(
+            &format!(
+                "/api/pat/v1/tokens/{}/rotate",
+                pat["patId"].as_str().unwrap()
+            ),
+            &jane,
+        )
+        .await;
     rotated.assert_status(201);
     let new = rotated.body["token"].as_str().unwrap();
     assert_ne!(new, old);
@@ -202,7 +351,15 @@ async fn rotation_issues_a_new_secret_and_revokes_the_old_one_at_once() {
     app.get("/v4/users/self", old).await.assert_status(401);
     app.get("/v4/users/self", new).await.assert_status(200);
 
-    let again = app.post_empty(&format!("/api/pat/v1/tokens/{}/rotate", pat["patId"].as_str().unwrap()), &jane).await;
+    let again = app
+        .post_empty(
+            &format!(
+                "/api/pat/v1/tokens/{}/rotate",
+                pat["patId"].as_str().unwrap()
+            ),
+            &jane,
+        )
+        .await;
     again.assert_status(409).assert_envelope();
 }
 
@@ -210,7 +367,13 @@ async fn rotation_issues_a_new_secret_and_revokes_the_old_one_at_once() {
 async fn concurrent_creates_of_one_name_have_exactly_one_winner() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    let attempts = (0..16).map(|_| app.post("/api/pat/v1/tokens", &jane, json!({ "name": "race", "expiresIn": 60 })));
+    let attempts = (0..16).map(|_| {
+        app.post(
+            "/api/pat/v1/tokens",
+            &jane,
+            json!({ "name": "race", "expiresIn": 60 }),
+        )
+    });
     let replies = futures::future::join_all(attempts).await;
     let created = replies.iter().filter(|r| r.status.as_u16() == 201).count();
     let conflicts = replies.iter().filter(|r| r.status.as_u16() == 409).count();
@@ -224,11 +387,22 @@ async fn last_used_is_written_behind_the_request_within_five_seconds() {
     let pat = app.create_pat(&jane, "used", 3600).await;
     let listed_last_used = || async {
         let listed = app.get("/api/pat/v1/tokens", &jane).await;
-        listed.body.as_array().unwrap().iter().find(|e| e["name"] == "used").map(|e| e["lastUsedAt"].clone())
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "used")
+            .map(|e| e["lastUsedAt"].clone())
     };
     assert_eq!(listed_last_used().await, Some(serde_json::Value::Null));
-    app.get("/v4/users/self", pat["token"].as_str().unwrap()).await.assert_status(200);
-    let seen = eventually(Duration::from_secs(5), || async { listed_last_used().await.is_some_and(|v| v.is_string()) }).await;
+    app.get("/v4/users/self", pat["token"].as_str().unwrap())
+        .await
+        .assert_status(200);
+    let seen = eventually(Duration::from_secs(5), || async {
+        listed_last_used().await.is_some_and(|v| v.is_string())
+    })
+    .await;
     assert!(seen, "lastUsedAt not visible within 5 s");
 }
 
@@ -237,10 +411,15 @@ async fn last_used_is_flushed_on_a_clean_stop() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let pat = app.create_pat(&jane, "used", 3600).await;
-    app.get("/v4/users/self", pat["token"].as_str().unwrap()).await.assert_status(200);
+    app.get("/v4/users/self", pat["token"].as_str().unwrap())
+        .await
+        .assert_status(200);
     let state = app.state.clone();
     app.stop().await;
     let id = tessera_core::ids::CredentialId::parse(pat["patId"].as_str().unwrap()).unwrap();
     let stored = state.store.credential(id).await.unwrap().unwrap();
-    assert!(stored.credential.last_used_at.is_some(), "lastUsedAt lost on shutdown");
+    assert!(
+        stored.credential.last_used_at.is_some(),
+        "lastUsedAt lost on shutdown"
+    );
 }

@@ -5,6 +5,8 @@
 
 mod audit;
 mod credentials;
+mod keys;
+mod organizations;
 mod principals;
 
 use std::str::FromStr;

@@ -19,7 +19,8 @@ use crate::rows::{backend, conflict_or_backend, from_ms, like_pattern, to_ms, us
 pub(super) const PRINCIPAL_COLUMNS: &str = "p.id AS p_id, p.kind AS p_kind, p.user_name AS p_user_name, \
     p.email AS p_email, p.first_name AS p_first_name, p.last_name AS p_last_name, \
     p.description AS p_description, p.roles AS p_roles, p.status AS p_status, \
-    p.created_at AS p_created_at, p.created_by AS p_created_by";
+    p.created_at AS p_created_at, p.created_by AS p_created_by, \
+    p.tokens_not_before AS p_tokens_not_before";
 
 pub(super) fn principal_from_row(row: &SqliteRow) -> StoreResult<User> {
     let get_s = |c: &str| row.try_get::<String, _>(c).map_err(backend);
@@ -37,6 +38,10 @@ pub(super) fn principal_from_row(row: &SqliteRow) -> StoreResult<User> {
         status: UserStatus::from_storage(&get_s("p_status")?),
         created_at: from_ms(row.try_get("p_created_at").map_err(backend)?),
         created_by: created_by.as_deref().and_then(UserId::parse),
+        tokens_not_before: row
+            .try_get::<Option<i64>, _>("p_tokens_not_before")
+            .map_err(backend)?
+            .map(from_ms),
     })
 }
 
@@ -191,8 +196,9 @@ impl PrincipalStore for SqliteStore {
         if before.roles == *roles {
             return Ok(Some((before, Vec::new())));
         }
-        sqlx::query("UPDATE principals SET roles = ? WHERE id = ?")
+        sqlx::query("UPDATE principals SET roles = ?, tokens_not_before = ? WHERE id = ?")
             .bind(roles.to_storage())
+            .bind(to_ms(now))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
@@ -231,9 +237,12 @@ impl PrincipalStore for SqliteStore {
         if before.status == status {
             return Ok(Some((before, Vec::new())));
         }
-        sqlx::query("UPDATE principals SET status = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(id.to_string())
+        sqlx::query(
+            "UPDATE principals SET status = ?, tokens_not_before = coalesce(?, tokens_not_before) WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind((!active).then(|| to_ms(now)))
+        .bind(id.to_string())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

@@ -1,0 +1,268 @@
+//! The access token's claims (one claims type for this one purpose) and configured claim
+//! mappers that add claims from a user attribute, organization membership or a constant.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::model::User;
+
+/// Claims Tessera owns; a mapper may not replace them.
+const RESERVED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "typ",
+    "scope",
+    "name",
+    "preferred_username",
+    "email",
+    "given_name",
+    "family_name",
+    "realm_access",
+    "user_groups",
+];
+
+/// User attributes a mapper can read.
+const ATTRIBUTES: &[&str] = &[
+    "id",
+    "userName",
+    "email",
+    "firstName",
+    "lastName",
+    "fullName",
+    "roles",
+    "kind",
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapperSource {
+    Organizations,
+    Attribute(String),
+    Constant(Value),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimMapper {
+    pub claim: String,
+    path: Vec<String>,
+    pub source: MapperSource,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("claim mapper {claim:?}: {message}")]
+pub struct MapperError {
+    pub claim: String,
+    pub message: String,
+}
+
+impl ClaimMapper {
+    /// Parses `claim = "a.b.c"`, `source = "organizations" | "attribute:<name>" | "constant:<json>"`.
+    pub fn parse(claim: &str, source: &str) -> Result<ClaimMapper, MapperError> {
+        let fail = |message: String| MapperError {
+            claim: claim.to_string(),
+            message,
+        };
+        let path: Vec<String> = claim.split('.').map(str::to_string).collect();
+        if path
+            .iter()
+            .any(|segment| segment.is_empty() || segment.trim() != segment)
+        {
+            return Err(fail(
+                "a claim name is dot-separated non-empty segments without spaces".into(),
+            ));
+        }
+        if RESERVED.contains(&path[0].as_str()) {
+            return Err(fail(format!(
+                "{:?} is a claim Tessera sets itself",
+                path[0]
+            )));
+        }
+        let source = if source == "organizations" {
+            MapperSource::Organizations
+        } else if let Some(name) = source.strip_prefix("attribute:") {
+            if !ATTRIBUTES.contains(&name) {
+                return Err(fail(format!(
+                    "unknown attribute {name:?}; expected one of {}",
+                    ATTRIBUTES.join(", ")
+                )));
+            }
+            MapperSource::Attribute(name.to_string())
+        } else if let Some(text) = source.strip_prefix("constant:") {
+            MapperSource::Constant(
+                serde_json::from_str(text)
+                    .map_err(|e| fail(format!("constant is not valid JSON: {e}")))?,
+            )
+        } else {
+            return Err(fail(format!(
+                "unknown source {source:?}; expected \"organizations\", \"attribute:<name>\" or \"constant:<json>\""
+            )));
+        };
+        Ok(ClaimMapper {
+            claim: claim.to_string(),
+            path,
+            source,
+        })
+    }
+
+    /// Checks a set of mappers against each other: no claim twice, none inside another.
+    pub fn check_all(mappers: &[ClaimMapper]) -> Result<(), MapperError> {
+        for (i, a) in mappers.iter().enumerate() {
+            for b in &mappers[i + 1..] {
+                let shorter = a.path.len().min(b.path.len());
+                if a.path[..shorter] == b.path[..shorter] {
+                    return Err(MapperError {
+                        claim: b.claim.clone(),
+                        message: format!("overlaps claim mapper {:?}", a.claim),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn value(&self, user: &User, organizations: &[String]) -> Value {
+        match &self.source {
+            MapperSource::Organizations => json!(organizations),
+            MapperSource::Constant(v) => v.clone(),
+            MapperSource::Attribute(name) => match name.as_str() {
+                "id" => json!(user.id.to_string()),
+                "userName" => json!(user.user_name.as_str()),
+                "email" => json!(user.email.as_ref().map(|e| e.as_str())),
+                "firstName" => json!(user.first_name),
+                "lastName" => json!(user.last_name),
+                "fullName" => json!(user.full_name()),
+                "roles" => json!(user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+                "kind" => json!(user.kind.as_str()),
+                _ => Value::Null,
+            },
+        }
+    }
+
+    fn apply(&self, claims: &mut Map<String, Value>, value: Value) {
+        let (last, parents) = match self.path.split_last() {
+            Some(split) => split,
+            None => return,
+        };
+        let mut node = claims;
+        for segment in parents {
+            let entry = node
+                .entry(segment.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            match entry {
+                Value::Object(map) => node = map,
+                _ => return,
+            }
+        }
+        node.insert(last.clone(), value);
+    }
+}
+
+/// What, besides the user, goes into an access token.
+pub struct TokenContext<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a [String],
+    pub azp: &'a str,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub jti: &'a str,
+}
+
+/// The claims of an access token for `user`, with the mappers applied.
+pub fn access_claims(
+    user: &User,
+    organizations: &[String],
+    ctx: &TokenContext<'_>,
+    mappers: &[ClaimMapper],
+) -> Map<String, Value> {
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    let value = json!({
+        "iss": ctx.issuer,
+        "sub": user.id.to_string(),
+        "aud": ctx.audience,
+        "azp": ctx.azp,
+        "exp": ctx.expires_at,
+        "iat": ctx.issued_at,
+        "nbf": ctx.issued_at,
+        "jti": ctx.jti,
+        "typ": "Bearer",
+        "name": user.full_name(),
+        "preferred_username": user.user_name.as_str(),
+        "email": user.email.as_ref().map(|e| e.as_str()),
+        "given_name": user.first_name,
+        "family_name": user.last_name,
+        "realm_access": { "roles": roles },
+        "user_groups": roles.iter().map(|r| format!("/roles/{r}")).collect::<Vec<_>>(),
+    });
+    let mut claims = match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for mapper in mappers {
+        let v = mapper.value(user, organizations);
+        mapper.apply(&mut claims, v);
+    }
+    claims
+}
+
+/// The claims Tessera reads back when it verifies one of its own tokens; `jsonwebtoken`
+/// checks `iss`, `aud`, `exp` and `nbf` before this is looked at.
+#[derive(Debug, Deserialize)]
+pub struct VerifiedClaims {
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mappers_are_checked_when_parsed() {
+        assert!(ClaimMapper::parse("org.names", "organizations").is_ok());
+        assert!(ClaimMapper::parse("tenant", "constant:{\"id\": 7}").is_ok());
+        assert!(ClaimMapper::parse("mail", "attribute:email").is_ok());
+        for (claim, source) in [
+            ("sub", "organizations"),
+            ("a..b", "organizations"),
+            ("x", "attribute:shoeSize"),
+            ("x", "constant:{"),
+            ("x", "ldap"),
+        ] {
+            let err = ClaimMapper::parse(claim, source).err();
+            assert!(
+                err.as_ref().is_some_and(|e| e.claim == claim),
+                "{claim} {source}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlapping_mappers_are_refused() {
+        let a = ClaimMapper::parse("org", "organizations").unwrap();
+        let b = ClaimMapper::parse("org.names", "organizations").unwrap();
+        let c = ClaimMapper::parse("other", "organizations").unwrap();
+        assert!(ClaimMapper::check_all(&[a.clone(), c.clone()]).is_ok());
+        assert!(ClaimMapper::check_all(&[a, b]).is_err());
+    }
+
+    #[test]
+    fn dotted_claims_become_nested_objects() {
+        let mut claims = Map::new();
+        let m = ClaimMapper::parse("org.team.names", "constant:[\"x\"]").unwrap();
+        m.apply(&mut claims, json!(["x"]));
+        assert_eq!(
+            Value::Object(claims),
+            json!({ "org": { "team": { "names": ["x"] } } })
+        );
+    }
+}

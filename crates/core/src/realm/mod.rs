@@ -1,0 +1,11 @@
+//! The realm: signed access tokens for third parties, verifiable offline against the JWKS.
+
+pub mod claims;
+pub mod keys;
+pub mod ring;
+pub mod service;
+pub mod verify;
+
+pub use keys::Algorithm;
+pub use service::{IssuedToken, Realm, RealmError, RealmSettings};
+pub use verify::{JwtError, JwtVerifier, looks_like_jwt};

@@ -1,0 +1,320 @@
+//! The realm service: issues access tokens (token exchange), publishes the JWKS, the realm
+//! document and the discovery document, and rotates signing keys.
+//!
+//! Signing runs on the blocking pool (RS256 takes about a millisecond); exchange results are
+//! cached per credential until shortly before they expire, so steady traffic signs nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::claims::{ClaimMapper, MapperSource, TokenContext, access_claims};
+use super::keys::{self, Algorithm, KeyCipher, KeyError, StoredKey};
+use super::ring::{KeyRing, load_state};
+use super::verify::JwtVerifier;
+use crate::audit::{AuditActor, AuditEntry};
+use crate::clock::Clock;
+use crate::ids::{CredentialId, UserId};
+use crate::model::{Timestamp, User};
+use crate::store::{Store, StoreError};
+
+/// Realm settings, checked at start-up.
+#[derive(Clone, Debug)]
+pub struct RealmSettings {
+    pub name: String,
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub azp: String,
+    pub lifetime_secs: i64,
+    pub algorithm: Algorithm,
+    pub mappers: Vec<ClaimMapper>,
+    pub leeway_secs: u64,
+}
+
+impl RealmSettings {
+    /// Defaults for a public URL: realm `DominoRealm`, RS256, 5-minute tokens.
+    pub fn new(public_url: &str) -> RealmSettings {
+        let name = "DominoRealm".to_string();
+        RealmSettings {
+            issuer: format!("{}/auth/realms/{name}", public_url.trim_end_matches('/')),
+            name,
+            audience: vec!["domino-platform".into()],
+            azp: "domino-play".into(),
+            lifetime_secs: 300,
+            algorithm: Algorithm::RS256,
+            mappers: Vec::new(),
+            leeway_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RealmError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing task failed: {0}")]
+    Task(String),
+}
+
+/// An issued access token.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+struct Cached {
+    principal: UserId,
+    token: String,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+pub struct Realm {
+    settings: RealmSettings,
+    ring: Arc<KeyRing>,
+    cipher: KeyCipher,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    issued: Mutex<HashMap<CredentialId, Cached>>,
+}
+
+impl Realm {
+    /// Loads the keys, generating the first one on an empty database.
+    pub async fn start(
+        settings: RealmSettings,
+        cipher: KeyCipher,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Realm, RealmError> {
+        let publish_for = Duration::seconds(settings.lifetime_secs + settings.leeway_secs as i64);
+        let stored = store.signing_keys().await?;
+        let state = match load_state(&stored, &cipher)? {
+            Some(state) => state,
+            None => {
+                insert_new_key(
+                    &*store,
+                    &cipher,
+                    settings.algorithm,
+                    clock.now(),
+                    &AuditActor::system(),
+                )
+                .await?;
+                load_state(&store.signing_keys().await?, &cipher)?
+                    .ok_or_else(|| RealmError::Task("no active key after generating one".into()))?
+            }
+        };
+        Ok(Realm {
+            ring: Arc::new(KeyRing::new(state, publish_for)),
+            settings,
+            cipher,
+            store,
+            clock,
+            issued: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &RealmSettings {
+        &self.settings
+    }
+
+    pub fn verifier(&self) -> JwtVerifier {
+        JwtVerifier::new(
+            self.ring.clone(),
+            self.settings.issuer.clone(),
+            self.settings.audience.clone(),
+            self.settings.leeway_secs,
+        )
+    }
+
+    /// Re-reads the keys from the store (after a rotation by another process).
+    pub async fn reload(&self) -> Result<(), RealmError> {
+        if let Some(state) = load_state(&self.store.signing_keys().await?, &self.cipher)? {
+            self.ring.replace(state);
+        }
+        Ok(())
+    }
+
+    /// Makes a new active key; the previous one is retired but stays published until every
+    /// token it signed has expired.
+    pub async fn rotate(
+        &self,
+        algorithm: Option<Algorithm>,
+        actor: &AuditActor,
+    ) -> Result<(String, Algorithm), RealmError> {
+        let alg = algorithm.unwrap_or(self.settings.algorithm);
+        let kid = insert_new_key(&*self.store, &self.cipher, alg, self.clock.now(), actor).await?;
+        self.reload().await?;
+        self.issued.lock().clear();
+        Ok((kid, alg))
+    }
+
+    /// Forgets cached tokens of a principal whose claims changed.
+    pub fn forget_principal(&self, id: UserId) {
+        self.issued.lock().retain(|_, c| c.principal != id);
+    }
+
+    /// An access token for `user`, reusing the one issued for `credential` while it has more
+    /// than a fifth of its lifetime left and was issued after the user's not-before.
+    pub async fn issue(
+        &self,
+        user: &User,
+        credential: CredentialId,
+    ) -> Result<IssuedToken, RealmError> {
+        let now = self.clock.now();
+        let now_s = now.timestamp();
+        let not_before_s = user.tokens_not_before.map(|t| ceil_secs(t)).unwrap_or(0);
+        if let Some(cached) = self.issued.lock().get(&credential)
+            && cached.principal == user.id
+            && cached.issued_at >= not_before_s
+            && cached.expires_at - now_s > self.settings.lifetime_secs / 5
+        {
+            return Ok(IssuedToken {
+                token: cached.token.clone(),
+                expires_in: cached.expires_at - now_s,
+            });
+        }
+        // Never earlier than the user's not-before, or the token would be refused at once.
+        let issued_at = now_s.max(not_before_s);
+        let expires_at = issued_at + self.settings.lifetime_secs;
+        let organizations = if self
+            .settings
+            .mappers
+            .iter()
+            .any(|m| m.source == MapperSource::Organizations)
+        {
+            self.store.organization_names_of(user.id).await?
+        } else {
+            Vec::new()
+        };
+        let jti = Uuid::new_v4().to_string();
+        let ctx = TokenContext {
+            issuer: &self.settings.issuer,
+            audience: &self.settings.audience,
+            azp: &self.settings.azp,
+            issued_at,
+            expires_at,
+            jti: &jti,
+        };
+        let claims = access_claims(user, &organizations, &ctx, &self.settings.mappers);
+        let key = self.ring.active();
+        let header = json!({ "alg": key.alg.as_str(), "typ": "at+jwt", "kid": key.kid });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(Value::Object(claims).to_string())
+        );
+        let token = tokio::task::spawn_blocking(move || {
+            key.sign(input.as_bytes())
+                .map(|signature| format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        })
+        .await
+        .map_err(|e| RealmError::Task(e.to_string()))??;
+        self.issued.lock().insert(
+            credential,
+            Cached {
+                principal: user.id,
+                token: token.clone(),
+                issued_at,
+                expires_at,
+            },
+        );
+        Ok(IssuedToken {
+            token,
+            expires_in: expires_at - now_s,
+        })
+    }
+
+    /// `GET .../protocol/openid-connect/certs`.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .ring
+            .published(self.clock.now())
+            .iter()
+            .map(|k| k.jwk().clone())
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// `GET /auth/realms/<realm>` in Keycloak's published-realm shape.
+    pub fn realm_document(&self) -> Value {
+        json!({
+            "realm": self.settings.name,
+            "public_key": self.ring.active().public_key_base64(),
+            "token-service": format!("{}/protocol/openid-connect", self.settings.issuer),
+            "account-service": format!("{}/account", self.settings.issuer),
+            "tokens-not-before": 0,
+        })
+    }
+
+    /// `GET .../.well-known/openid-configuration`.
+    pub fn discovery(&self) -> Value {
+        let base = format!("{}/protocol/openid-connect", self.settings.issuer);
+        let algs: Vec<&str> = {
+            let mut a: Vec<&str> = self
+                .ring
+                .published(self.clock.now())
+                .iter()
+                .map(|k| k.alg.as_str())
+                .collect();
+            a.dedup();
+            a
+        };
+        json!({
+            "issuer": self.settings.issuer,
+            "authorization_endpoint": format!("{base}/auth"),
+            "token_endpoint": format!("{base}/token"),
+            "userinfo_endpoint": format!("{base}/userinfo"),
+            "jwks_uri": format!("{base}/certs"),
+            "grant_types_supported": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algs,
+            "token_endpoint_auth_methods_supported": ["none"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "name", "preferred_username", "email", "given_name", "family_name", "realm_access", "user_groups"],
+        })
+    }
+
+    pub fn lifetime_secs(&self) -> i64 {
+        self.settings.lifetime_secs
+    }
+}
+
+fn ceil_secs(t: Timestamp) -> i64 {
+    let ms = t.timestamp_millis();
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
+async fn insert_new_key(
+    store: &dyn Store,
+    cipher: &KeyCipher,
+    alg: Algorithm,
+    now: Timestamp,
+    actor: &AuditActor,
+) -> Result<String, RealmError> {
+    let (key, pkcs8) = tokio::task::spawn_blocking(move || keys::generate(alg, now))
+        .await
+        .map_err(|e| RealmError::Task(e.to_string()))??;
+    let stored = StoredKey {
+        kid: key.kid.clone(),
+        alg: alg.as_str().to_string(),
+        sealed_private: cipher.seal(&key.kid, &pkcs8)?,
+        created_at: now,
+        retired_at: None,
+    };
+    let audit = AuditEntry {
+        target_id: Some(key.kid.clone()),
+        ..AuditEntry::new(actor, now, "realm.key-rotated", "signing_key")
+    }
+    .with_detail("alg", alg.as_str());
+    store.insert_signing_key(&stored, now, &audit).await?;
+    Ok(key.kid)
+}

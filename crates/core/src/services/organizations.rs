@@ -1,0 +1,136 @@
+//! Organizations: named groups of users, managed by administrators.
+
+use crate::audit::AuditEntry;
+use crate::authn::Caller;
+use crate::ids::{OrganizationId, UserId};
+use crate::model::PrincipalKind;
+use crate::names::{FieldError, UserName, parse_text};
+use crate::policy;
+use crate::store::Organization;
+
+use super::{Context, ServiceError, ServiceResult};
+
+#[derive(Clone)]
+pub struct OrganizationService {
+    ctx: Context,
+}
+
+pub fn parse_name(raw: &str) -> Result<String, FieldError> {
+    let name = parse_text("name", raw, 100)?;
+    if name.is_empty() {
+        return Err(FieldError::new("name", "must not be empty"));
+    }
+    Ok(name)
+}
+
+impl OrganizationService {
+    pub fn new(ctx: Context) -> OrganizationService {
+        OrganizationService { ctx }
+    }
+
+    pub async fn create(&self, caller: &Caller, name: String) -> ServiceResult<Organization> {
+        policy::require_admin(caller)?;
+        let org = Organization {
+            id: OrganizationId::new(),
+            name,
+            created_at: self.ctx.clock.now(),
+            members: Vec::new(),
+        };
+        let audit = AuditEntry {
+            target_id: Some(org.id.to_string()),
+            target_name: Some(org.name.clone()),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                org.created_at,
+                "organization.created",
+                "organization",
+            )
+        };
+        self.ctx
+            .store
+            .insert_organization(&org, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "an organization named {:?} already exists",
+                    org.name
+                )),
+                other => other.into(),
+            })?;
+        Ok(org)
+    }
+
+    pub async fn list(&self, caller: &Caller) -> ServiceResult<Vec<Organization>> {
+        policy::require_admin(caller)?;
+        Ok(self.ctx.store.organizations().await?)
+    }
+
+    async fn organization(&self, id: OrganizationId) -> ServiceResult<Organization> {
+        self.ctx
+            .store
+            .organization(id)
+            .await?
+            .ok_or(ServiceError::NotFound("organization"))
+    }
+
+    /// Adds a user (not a service account) by name; returns the organization and the user id.
+    pub async fn add_member(
+        &self,
+        caller: &Caller,
+        id: OrganizationId,
+        user_name: &UserName,
+    ) -> ServiceResult<(Organization, UserId)> {
+        policy::require_admin(caller)?;
+        let org = self.organization(id).await?;
+        let user = self
+            .ctx
+            .store
+            .principal_by_name(user_name)
+            .await?
+            .filter(|u| u.kind == PrincipalKind::User)
+            .ok_or(ServiceError::NotFound("user"))?;
+        let audit = AuditEntry {
+            target_id: Some(org.id.to_string()),
+            target_name: Some(org.name.clone()),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                "organization.member-added",
+                "organization",
+            )
+        }
+        .with_detail("member", user.user_name.as_str());
+        if !self.ctx.store.add_member(id, user.id, &audit).await? {
+            return Err(ServiceError::Conflict(format!(
+                "{} is already a member of {}",
+                user.user_name, org.name
+            )));
+        }
+        Ok((self.organization(id).await?, user.id))
+    }
+
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        id: OrganizationId,
+        user: UserId,
+    ) -> ServiceResult<Organization> {
+        policy::require_admin(caller)?;
+        let org = self.organization(id).await?;
+        let audit = AuditEntry {
+            target_id: Some(org.id.to_string()),
+            target_name: Some(org.name.clone()),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                "organization.member-removed",
+                "organization",
+            )
+        }
+        .with_detail("memberId", user.to_string());
+        if !self.ctx.store.remove_member(id, user, &audit).await? {
+            return Err(ServiceError::NotFound("member"));
+        }
+        self.organization(id).await
+    }
+}
