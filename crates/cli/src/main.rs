@@ -159,7 +159,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Created the first administrator. User name: admin  Password: {password}");
         println!("This password is shown once; change it after logging in.");
     }
-    tracing::info!(address = %app.local_addr(), public_url = %config.public_url, database = %tessera_store::redact(&config.database), "tessera listening");
+    tracing::info!(address = %app.local_addr(), database = %tessera_store::redact(&config.database), "tessera listening");
     app.run_until_stopped(shutdown_signal()).await
 }
 

@@ -91,7 +91,9 @@ struct LimitsSection {
 pub struct Config {
     pub listen: SocketAddr,
     pub database: String,
+    /// Given, or `http://<listen>` until the listener is bound (see `bound_to`).
     pub public_url: String,
+    pub public_url_given: bool,
     /// Raw server secret (from configuration); when `None`, read or create `secret_file`.
     pub server_secret: Option<String>,
     pub secret_file: PathBuf,
@@ -140,9 +142,9 @@ impl Config {
             .database
             .or(parsed.database)
             .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
-        let public_url = overrides
-            .public_url
-            .or(parsed.public_url)
+        let given_url = overrides.public_url.or(parsed.public_url);
+        let public_url_given = given_url.is_some();
+        let public_url = given_url
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
@@ -190,6 +192,7 @@ impl Config {
         let realm = realm_settings(&public_url, parsed.realm)?;
         Ok(Config {
             realm,
+            public_url_given,
             listen,
             database,
             public_url,
@@ -203,6 +206,17 @@ impl Config {
             concurrency: parsed.limits.concurrency.unwrap_or(1024),
             cache_entries: 1_000_000,
         })
+    }
+}
+
+impl Config {
+    /// After binding: a default public URL names the real port (listening on port 0 picks one).
+    pub fn bound_to(&mut self, address: SocketAddr) {
+        self.listen = address;
+        if !self.public_url_given {
+            self.public_url = format!("http://{address}");
+            self.realm.issuer = format!("{}/auth/realms/{}", self.public_url, self.realm.name);
+        }
     }
 }
 

@@ -77,7 +77,11 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        config.bound_to(listener.local_addr()?);
         let ctx = domain_context(&config).await?;
         let (recorder, usage) = usage_channel();
         let users = UserService::new(ctx.clone());
@@ -103,9 +107,6 @@ impl Application {
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
         });
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Application {
             router: routes::router(state.clone(), &config),
             listener,

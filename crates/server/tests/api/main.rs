@@ -10,5 +10,6 @@ mod api_keys;
 mod errors;
 mod identity;
 mod pats;
+mod realm;
 mod service_accounts;
 mod throttle;
