@@ -71,6 +71,9 @@ pub struct IssuedToken {
     pub expires_in: i64,
 }
 
+/// Bound of the exchange cache; past it, expired entries go, then everything if need be.
+const MAX_CACHED: usize = 100_000;
+
 struct Cached {
     principal: UserId,
     token: String,
@@ -218,7 +221,14 @@ impl Realm {
         })
         .await
         .map_err(|e| RealmError::Task(e.to_string()))??;
-        self.issued.lock().insert(
+        let mut issued = self.issued.lock();
+        if issued.len() >= MAX_CACHED {
+            issued.retain(|_, c| c.expires_at > now_s);
+            if issued.len() >= MAX_CACHED {
+                issued.clear();
+            }
+        }
+        issued.insert(
             credential,
             Cached {
                 principal: user.id,
@@ -227,6 +237,7 @@ impl Realm {
                 expires_at,
             },
         );
+        drop(issued);
         Ok(IssuedToken {
             token,
             expires_in: expires_at - now_s,
