@@ -23,7 +23,7 @@ for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; d
 ADMIN=$(cd "$WORK" && "$BIN" admin token create --username admin --name bench)
 
 # Subject tokens for the uncached run: more than the run can use.
-N=${TESSERA_BENCH_TOKENS:-20000}
+N=${TESSERA_BENCH_TOKENS:-40000}
 python3 - "$URL" "$ADMIN" "$N" > "$WORK/tokens.txt" <<'PY'
 import http.client, json, sys, threading
 url, admin, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -65,12 +65,13 @@ LUA
 
 run() { # name, then wrk arguments
   local name=$1; shift
-  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@")
+  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" 2>&1)
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf '%-34s %12s %10s %10s\n' "$name" "$rps" "$p50" "$p99"
+  local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-34s %12s %10s %10s %s\n' "$name" "$rps" "$p50" "$p99" "${bad:+NON-2xx: $bad}"
   echo "$rps" > "$WORK/$name.rps"
 }
 
@@ -79,7 +80,10 @@ run healthz "$URL/healthz"
 run self_with_pat -H "Authorization: Bearer $PAT" "$URL/v4/users/self"
 run self_with_jwt -H "Authorization: Bearer $JWT" "$URL/v4/users/self"
 run exchange_cached -s "$WORK/exchange.lua" "$URL" -- "$WORK/tokens.txt" cached
-run exchange_uncached -s "$WORK/exchange.lua" "$URL" -- "$WORK/tokens.txt" all
+# Short, so that no subject comes round twice: the script warns if the run used more requests
+# than there are subject tokens.
+run exchange_uncached -d 2s -s "$WORK/exchange.lua" "$URL" -- "$WORK/tokens.txt" all
+python3 -c "import sys; n=float(open('$WORK/exchange_uncached.rps').read())*2; t=$N; print('' if n < t else f'WARNING: {n:.0f} uncached requests > {t} subject tokens; raise TESSERA_BENCH_TOKENS')"
 python3 - "$WORK" <<'PY'
 import sys, pathlib
 w = pathlib.Path(sys.argv[1]); r = lambda n: float((w / f"{n}.rps").read_text())

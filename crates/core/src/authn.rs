@@ -225,10 +225,7 @@ impl Authenticator {
             .await
             .map_err(AuthError::Unavailable)?
             .ok_or(AuthError::Invalid)?;
-        let not_before = user.tokens_not_before.map(|t| {
-            let ms = t.timestamp_millis();
-            ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
-        });
+        let not_before = user.tokens_not_before_secs();
         if !user.is_active() || not_before.is_some_and(|nb| claims.iat < nb) {
             return Err(AuthError::Invalid);
         }

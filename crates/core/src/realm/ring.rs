@@ -81,7 +81,7 @@ pub fn load_state(stored: &[StoredKey], cipher: &KeyCipher) -> Result<Option<Rin
             row.retired_at,
         )?));
     }
-    keys.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     Ok(keys
         .iter()
         .find(|k| k.retired_at.is_none())

@@ -174,7 +174,7 @@ impl Realm {
     ) -> Result<IssuedToken, RealmError> {
         let now = self.clock.now();
         let now_s = now.timestamp();
-        let not_before_s = user.tokens_not_before.map(|t| ceil_secs(t)).unwrap_or(0);
+        let not_before_s = user.tokens_not_before_secs().unwrap_or(0);
         if let Some(cached) = self.issued.lock().get(&credential)
             && cached.principal == user.id
             && cached.issued_at >= not_before_s
@@ -297,11 +297,6 @@ impl Realm {
     pub fn lifetime_secs(&self) -> i64 {
         self.settings.lifetime_secs
     }
-}
-
-fn ceil_secs(t: Timestamp) -> i64 {
-    let ms = t.timestamp_millis();
-    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
 }
 
 async fn insert_new_key(

@@ -1,1 +1,212 @@
-//! (to be written)
+//! Every user's PATs, for administrators: search, filters, single and bulk revoke and delete.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_secret() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let (_, john) = app.user_with_token("john", &[]).await;
+    app.create_pat(&jane, "deploy", 30 * 86400).await;
+    app.create_pat(&john, "notebook", 3 * 86400).await;
+    app.create_pat(&john, "brief", 1).await;
+    let revoked = app.create_pat(&jane, "old", 30 * 86400).await;
+    app.post_empty(
+        &format!(
+            "/api/pat/v1/tokens/{}/invalidate",
+            revoked["patId"].as_str().unwrap()
+        ),
+        &jane,
+    )
+    .await
+    .assert_status(200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let all = app.get("/api/pat/v1/admin/tokens", &app.admin_token).await;
+    all.assert_status(200);
+    let entries = all.body.as_array().unwrap();
+    assert!(entries.len() >= 6, "{all:?}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["userName"].is_string() && e.get("token").is_none())
+    );
+    assert!(!all.body.to_string().contains("tpat_"));
+
+    let names = |path: &str| {
+        let app = &app;
+        let path = path.to_string();
+        async move {
+            let reply = app.get(&path, &app.admin_token).await;
+            reply.assert_status(200);
+            let mut v: Vec<String> = reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}/{}",
+                        e["userName"].as_str().unwrap(),
+                        e["name"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    assert_eq!(
+        names("/api/pat/v1/admin/tokens?search=note").await,
+        vec!["john/notebook"]
+    );
+    assert_eq!(
+        names("/api/pat/v1/admin/tokens?search=JOHN").await,
+        vec!["john/bootstrap", "john/brief", "john/notebook"]
+    );
+    assert_eq!(
+        names("/api/pat/v1/admin/tokens?userName=jane&status=Revoked").await,
+        vec!["jane/old"]
+    );
+    assert_eq!(
+        names("/api/pat/v1/admin/tokens?status=expired").await,
+        vec!["john/brief"]
+    );
+    assert_eq!(
+        names("/api/pat/v1/admin/tokens?status=ExpiringSoon").await,
+        vec!["john/notebook"]
+    );
+    assert!(
+        names("/api/pat/v1/admin/tokens?status=Active")
+            .await
+            .contains(&"jane/deploy".to_string())
+    );
+    let bad = app
+        .get("/api/pat/v1/admin/tokens?status=sleepy", &app.admin_token)
+        .await;
+    bad.assert_status(400).assert_envelope();
+    assert!(bad.error().contains("status"));
+}
+
+#[tokio::test]
+async fn admins_revoke_and_delete_single_tokens_of_any_user() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let pat = app.create_pat(&jane, "deploy", 3600).await;
+    let id = pat["patId"].as_str().unwrap();
+    let secret = pat["token"].as_str().unwrap();
+    app.get("/v4/users/self", secret).await.assert_status(200);
+
+    let revoked = app
+        .post_empty(
+            &format!("/api/pat/v1/admin/tokens/{id}/invalidate"),
+            &app.admin_token,
+        )
+        .await;
+    revoked.assert_status(200);
+    assert_eq!(
+        (
+            revoked.body["status"].as_str(),
+            revoked.body["userName"].as_str()
+        ),
+        (Some("Revoked"), Some("jane"))
+    );
+    app.get("/v4/users/self", secret).await.assert_status(401);
+
+    app.delete(&format!("/api/pat/v1/admin/tokens/{id}"), &app.admin_token)
+        .await
+        .assert_status(204);
+    app.delete(&format!("/api/pat/v1/admin/tokens/{id}"), &app.admin_token)
+        .await
+        .assert_status(404);
+    let listed = app.get("/api/pat/v1/tokens", &jane).await;
+    assert!(!listed.body.to_string().contains(id));
+    // The user can use the name again once the token is deleted.
+    app.create_pat(&jane, "deploy", 3600).await;
+}
+
+#[tokio::test]
+async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let (_, john) = app.user_with_token("john", &[]).await;
+    let a = app.create_pat(&jane, "a", 3600).await;
+    let b = app.create_pat(&john, "b", 3600).await;
+    let c = app.create_pat(&john, "c", 3600).await;
+
+    let empty = app
+        .post(
+            "/api/pat/v1/admin/tokens/invalidate",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    empty.assert_status(400).assert_envelope();
+    app.post(
+        "/api/pat/v1/admin/tokens/invalidate",
+        &app.admin_token,
+        json!({ "patIds": ["nope"] }),
+    )
+    .await
+    .assert_status(400);
+
+    let by_ids = app
+        .post(
+            "/api/pat/v1/admin/tokens/invalidate",
+            &app.admin_token,
+            json!({ "patIds": [a["patId"], b["patId"]] }),
+        )
+        .await;
+    by_ids.assert_status(200);
+    assert_eq!(by_ids.body["count"], 2);
+    app.get("/v4/users/self", a["token"].as_str().unwrap())
+        .await
+        .assert_status(401);
+    app.get("/v4/users/self", b["token"].as_str().unwrap())
+        .await
+        .assert_status(401);
+    app.get("/v4/users/self", c["token"].as_str().unwrap())
+        .await
+        .assert_status(200);
+
+    let by_user = app
+        .post(
+            "/api/pat/v1/admin/tokens/invalidate",
+            &app.admin_token,
+            json!({ "userName": "john" }),
+        )
+        .await;
+    assert_eq!(
+        by_user.body["count"], 2,
+        "john's bootstrap and c: {by_user:?}"
+    );
+    app.get("/v4/users/self", &john).await.assert_status(401);
+    app.get("/v4/users/self", &jane).await.assert_status(200);
+
+    let deleted = app
+        .post(
+            "/api/pat/v1/admin/tokens/delete",
+            &app.admin_token,
+            json!({ "status": "Revoked" }),
+        )
+        .await;
+    deleted.assert_status(200);
+    assert_eq!(deleted.body["count"], 4);
+    let left = app
+        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .await;
+    assert_eq!(left.body.as_array().map(Vec::len), Some(0));
+    let (_, mallory) = app.user_with_token("mallory", &[]).await;
+    app.post(
+        "/api/pat/v1/admin/tokens/delete",
+        &mallory,
+        json!({ "userName": "jane" }),
+    )
+    .await
+    .assert_status(403);
+    app.get("/v4/users/self", &jane).await.assert_status(200);
+}

@@ -1,1 +1,102 @@
-//! (to be written)
+//! The legacy API key: header and Basic forms, the deprecation signal, regeneration.
+
+use reqwest::Method;
+
+use crate::helpers::{Auth, spawn_app};
+
+#[tokio::test]
+async fn an_api_key_works_in_both_legacy_forms_and_is_marked_deprecated() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let created = app.post_empty("/api/apiKey/v1/regenerate", &jane).await;
+    created.assert_status(201);
+    let key = created.body["apiKey"].as_str().unwrap().to_string();
+    assert!(key.starts_with("tkey_"));
+
+    for auth in [Auth::ApiKey(&key), Auth::Basic("", &key)] {
+        let reply = app.send(Method::GET, "/v4/users/self", auth, None).await;
+        reply.assert_status(200);
+        assert_eq!(reply.body["userName"], "jane");
+        assert_eq!(reply.header("deprecation"), Some("true"));
+        assert!(
+            reply
+                .header("link")
+                .is_some_and(|l| l.contains("rel=\"deprecation\"")),
+            "{:?}",
+            reply.header("link")
+        );
+    }
+    let with_pat = app.get("/v4/users/self", &jane).await;
+    assert!(with_pat.header("deprecation").is_none());
+}
+
+#[tokio::test]
+async fn regenerating_stops_the_previous_key_at_once() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let first = app
+        .post_empty("/api/apiKey/v1/regenerate", &jane)
+        .await
+        .body["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
+        .await
+        .assert_status(200);
+    let second = app
+        .post_empty("/api/apiKey/v1/regenerate", &jane)
+        .await
+        .body["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
+        .await
+        .assert_status(401);
+    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&second), None)
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn each_secret_kind_is_accepted_only_in_its_own_place() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let key = app
+        .post_empty("/api/apiKey/v1/regenerate", &jane)
+        .await
+        .body["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&key), None)
+        .await
+        .assert_status(401);
+    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&jane), None)
+        .await
+        .assert_status(401);
+    app.send(
+        Method::GET,
+        "/v4/users/self",
+        Auth::Basic("jane", &key),
+        None,
+    )
+    .await
+    .assert_status(401);
+    app.send(Method::GET, "/v4/users/self", Auth::Basic(&key, &key), None)
+        .await
+        .assert_status(401);
+    app.send(
+        Method::GET,
+        "/v4/users/self",
+        Auth::Raw("Basic !!!notbase64"),
+        None,
+    )
+    .await
+    .assert_status(401);
+    app.send(Method::GET, "/v4/users/self", Auth::Raw("Token abc"), None)
+        .await
+        .assert_status(401);
+}
