@@ -400,3 +400,104 @@ fn sigterm_flushes_last_used_and_secrets_never_reach_logs_or_the_database() {
         );
     }
 }
+
+#[test]
+fn a_key_rotated_from_the_command_line_reaches_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), Some(PASSWORD));
+    let kids = || -> Vec<String> {
+        let (_, jwks) = http(
+            &server,
+            "GET",
+            "/auth/realms/DominoRealm/protocol/openid-connect/certs",
+            None,
+            None,
+        )
+        .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = kids();
+    assert_eq!(before.len(), 1);
+    let out = stdout_line(&cli(
+        dir.path(),
+        &["admin", "keys", "rotate", "--algorithm", "EdDSA"],
+    ));
+    let new_kid = out.split(' ').next().unwrap().to_string();
+    assert!(out.ends_with(" EdDSA"), "{out}");
+    let bad = cli(
+        dir.path(),
+        &["admin", "keys", "rotate", "--algorithm", "HS256"],
+    );
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("algorithm"));
+
+    // The server re-reads its keys every few seconds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !kids().contains(&new_kid) {
+        assert!(
+            Instant::now() < deadline,
+            "the running server never published {new_kid}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        kids().contains(&before[0]),
+        "the retired key must stay published"
+    );
+    let admin = stdout_line(&cli(
+        dir.path(),
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "ops",
+        ],
+    ));
+    let form =
+        format!("grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={admin}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token: Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
+                server.base
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let header = token["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+    let header = String::from_utf8(base64_url_decode(&header)).unwrap();
+    assert!(
+        header.contains(&new_kid),
+        "new tokens are not signed with the new key: {header}"
+    );
+}
+
+fn base64_url_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}

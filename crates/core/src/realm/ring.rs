@@ -88,3 +88,35 @@ pub fn load_state(stored: &[StoredKey], cipher: &KeyCipher) -> Result<Option<Rin
         .cloned()
         .map(|active| RingState { active, keys }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realm::keys::generate;
+
+    #[test]
+    fn a_retired_key_is_published_until_its_tokens_can_have_expired_then_leaves() {
+        let now = chrono::Utc::now();
+        let (active, _) = generate(Algorithm::EdDSA, now).unwrap();
+        let (mut old, _) = generate(Algorithm::EdDSA, now - Duration::hours(1)).unwrap();
+        old.retired_at = Some(now - Duration::seconds(200));
+        let (old_kid, active_kid) = (old.kid.clone(), active.kid.clone());
+        let active = Arc::new(active);
+        let ring = KeyRing::new(
+            RingState {
+                active: active.clone(),
+                keys: vec![active, Arc::new(old)],
+            },
+            Duration::seconds(330),
+        );
+        assert!(ring.find(&old_kid, now).is_some());
+        assert_eq!(ring.published(now).len(), 2);
+        let later = now + Duration::seconds(131);
+        assert!(
+            ring.find(&old_kid, later).is_none(),
+            "still published after its window"
+        );
+        assert_eq!(ring.published(later).len(), 1);
+        assert!(ring.find(&active_kid, later).is_some());
+    }
+}
