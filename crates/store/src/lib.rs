@@ -1,9 +1,12 @@
 //! Storage backends for Tessera: implementations of `tessera_core::store`'s traits.
 //!
 //! The backend is chosen once, from the database URL, by [`open`]. SQLite is the embedded
-//! default; PostgreSQL arrives with the multi-node work.
+//! default; PostgreSQL serves several nodes sharing one database.
 
 mod rows;
+#[macro_use]
+mod sql;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -14,8 +17,6 @@ use tessera_core::store::Store;
 pub enum OpenError {
     #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
     Unsupported(String),
-    #[error("PostgreSQL is not supported yet by this build: {0}")]
-    PostgresNotYet(String),
     #[error("could not open the database: {0}")]
     Open(String),
     #[error("could not migrate the database: {0}")]
@@ -27,7 +28,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(OpenError::PostgresNotYet(redact(url)))
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
         Err(OpenError::Unsupported(redact(url)))
     }

@@ -11,16 +11,25 @@ use tessera_server::state::AppState;
 use tessera_server::{Application, Config, Overrides};
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+/// The server secret every test app runs with.
+pub const SERVER_SECRET: &str = "test-server-secret-of-at-least-32-bytes";
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
-    pub dir: TempDir,
+    _dir: TempDir,
+    _pg: Option<PgDatabase>,
     /// A PAT of the bootstrap administrator.
     pub admin_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// What a stopped app leaves for the test to inspect: its files and database live as long as this.
+pub struct StoppedApp {
+    _dir: TempDir,
+    _pg: Option<PgDatabase>,
 }
 
 /// A response's status and JSON body (Null when the body is empty or not JSON).
@@ -82,11 +91,85 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Which database a test binary runs against (each binary sets `crate::BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The administrative connection used to create a database per test.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh PostgreSQL database for one test; dropped when the guard is.
+pub struct PgDatabase {
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        let admin = postgres_admin_url();
+        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is unreachable at {admin} (set TESSERA_TEST_POSTGRES): {e}")
+        });
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&pool)
+            .await
+            .expect("create database");
+        pool.close().await;
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin);
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop needs its own runtime: the test's may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let pool = sqlx::PgPool::connect(&postgres_admin_url()).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&pool)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    let (database, pg) = match crate::BACKEND {
+        Backend::Sqlite => (
+            format!("sqlite://{}/tessera.db", dir.path().display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = PgDatabase::create().await;
+            (db.url.clone(), Some(db))
+        }
+    };
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
-        database: Some(format!("sqlite://{}/tessera.db", dir.path().display())),
+        database: Some(database),
+        server_secret: Some(SERVER_SECRET.into()),
         admin_password: Some(ADMIN_PASSWORD.into()),
         ..Overrides::default()
     };
@@ -107,7 +190,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("client"),
         state,
-        dir,
+        _dir: dir,
+        _pg: pg,
         admin_token,
         stop: Some(stop),
         server: Some(server),
@@ -226,13 +310,18 @@ impl TestApp {
         reply.body
     }
 
-    /// Stops the server as SIGTERM would: drain, flush, return.
-    pub async fn stop(mut self) {
+    /// Stops the server as SIGTERM would: drain, flush, return. The returned guard keeps the
+    /// database until the test is done reading it.
+    pub async fn stop(mut self) -> StoppedApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("join").expect("server result");
+        }
+        StoppedApp {
+            _dir: self._dir,
+            _pg: self._pg.take(),
         }
     }
 }

@@ -4,6 +4,9 @@
 
 mod helpers;
 
+/// This binary runs the API suite on SQLite; `api_postgres` runs the same modules on PostgreSQL.
+pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
+
 mod admin_pats;
 mod admin_users;
 mod api_keys;

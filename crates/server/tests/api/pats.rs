@@ -415,7 +415,7 @@ async fn last_used_is_flushed_on_a_clean_stop() {
         .await
         .assert_status(200);
     let state = app.state.clone();
-    app.stop().await;
+    let _stopped = app.stop().await;
     let id = tessera_core::ids::CredentialId::parse(pat["patId"].as_str().unwrap()).unwrap();
     let stored = state.store.credential(id).await.unwrap().unwrap();
     assert!(

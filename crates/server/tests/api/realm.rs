@@ -11,7 +11,7 @@ use tessera_core::realm::Algorithm;
 use tessera_core::realm::claims::ClaimMapper;
 use tessera_core::realm::keys::{KeyCipher, SigningKey};
 
-use crate::helpers::{Auth, TestApp, operator_token, spawn_app, spawn_app_with};
+use crate::helpers::{Auth, SERVER_SECRET, TestApp, operator_token, spawn_app, spawn_app_with};
 
 const REALM: &str = "/auth/realms/DominoRealm";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -354,23 +354,18 @@ async fn an_exchange_is_cached_per_credential_and_userinfo_needs_a_jwt() {
     refused.assert_status(401);
 }
 
-/// Signs arbitrary claims with the server's own active key, read back from its data directory
-/// the way an attacker who stole the key would.
+/// Signs arbitrary claims with the server's own active key, unsealed from the store with the
+/// server secret the way an attacker who stole both would.
 async fn forge(app: &TestApp, header: Value, claims: Value) -> String {
-    let secret = std::fs::read(app.dir.path().join("server-secret")).unwrap();
-    let cipher = KeyCipher::new(&secret).unwrap();
-    let db = format!("sqlite://{}/tessera.db", app.dir.path().display());
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
-    let (kid, alg, sealed): (String, String, Vec<u8>) = sqlx::query_as(
-        "SELECT kid, alg, sealed_private FROM signing_keys WHERE retired_at IS NULL",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let cipher = KeyCipher::new(SERVER_SECRET.as_bytes()).unwrap();
+    let stored = app.state.store.signing_keys().await.unwrap();
+    let active = stored.iter().find(|k| k.retired_at.is_none()).unwrap();
+    let kid = active.kid.clone();
+    let pkcs8 = cipher.open(&kid, &active.sealed_private).unwrap();
     let key = SigningKey::from_pkcs8(
         kid.clone(),
-        Algorithm::parse(&alg).unwrap(),
-        &cipher.open(&kid, &sealed).unwrap(),
+        Algorithm::parse(&active.alg).unwrap(),
+        &pkcs8,
         chrono::Utc::now(),
         None,
     )

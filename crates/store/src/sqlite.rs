@@ -3,22 +3,15 @@
 //! Write transactions start with `BEGIN IMMEDIATE` so that two writers never deadlock on a lock
 //! upgrade; a busy timeout covers other processes (the CLI) writing to the same file.
 
-mod audit;
-mod credentials;
-mod keys;
-mod organizations;
-mod principals;
-
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tessera_core::audit::AuditEntry;
-use tessera_core::store::{StoreError, StoreResult};
+use tessera_core::store::StoreResult;
 
 use crate::OpenError;
-use crate::rows::{backend, to_ms};
+use crate::rows::backend;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -68,30 +61,4 @@ impl SqliteStore {
     }
 }
 
-async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, entry: &AuditEntry) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_ip, credential_id, credential_name,
-                                action, target_type, target_id, target_name, details)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.id.to_string())
-    .bind(to_ms(entry.at))
-    .bind(entry.actor.user_id.map(|id| id.to_string()))
-    .bind(entry.actor.user_name.as_deref())
-    .bind(entry.actor.ip.as_deref())
-    .bind(entry.actor.credential_id.map(|id| id.to_string()))
-    .bind(entry.actor.credential_name.as_deref())
-    .bind(&entry.action)
-    .bind(&entry.target_type)
-    .bind(entry.target_id.as_deref())
-    .bind(entry.target_name.as_deref())
-    .bind(entry.details.to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
-fn commit_error(error: sqlx::Error) -> StoreError {
-    backend(error)
-}
+sql_store!(SqliteStore, ::sqlx::Sqlite, ::sqlx::sqlite::SqliteRow);

@@ -1,0 +1,28 @@
+//! The API suite of `tests/api` on PostgreSQL: the same modules, one fresh database per test.
+//! Needs PostgreSQL (TESSERA_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/postgres)
+//! and fails, never skips, when it is unreachable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+
+#[path = "../api/admin_pats.rs"]
+mod admin_pats;
+#[path = "../api/admin_users.rs"]
+mod admin_users;
+#[path = "../api/api_keys.rs"]
+mod api_keys;
+#[path = "../api/errors.rs"]
+mod errors;
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/identity.rs"]
+mod identity;
+#[path = "../api/pats.rs"]
+mod pats;
+#[path = "../api/realm.rs"]
+mod realm;
+#[path = "../api/service_accounts.rs"]
+mod service_accounts;
+#[path = "../api/throttle.rs"]
+mod throttle;

@@ -1,0 +1,54 @@
+//! PostgreSQL backend: several Tessera nodes share one database.
+//!
+//! Migrations run at start under sqlx's advisory lock, so nodes starting together do not race.
+//! Every connection gets a statement timeout, so that a stuck query fails instead of hanging a
+//! request.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use tessera_core::store::StoreResult;
+
+use crate::OpenError;
+use crate::rows::backend;
+
+/// Pool bounds: enough for a node's request path and its background writers.
+const MAX_CONNECTIONS: u32 = 16;
+const STATEMENT_TIMEOUT: &str = "5s";
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `postgres://...` (the database must exist) and runs the migrations.
+    pub async fn open(url: &str) -> Result<PgStore, OpenError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| OpenError::Open(e.to_string()))?
+            .options([("statement_timeout", STATEMENT_TIMEOUT)])
+            .application_name("tessera");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| OpenError::Open(e.to_string()))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(backend)
+    }
+}
+
+sql_store!(PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);

@@ -1,0 +1,95 @@
+//! The audit log: written inside each change's transaction, read with filters. For every
+//! backend (expanded by `sql_store!`).
+
+macro_rules! sql_audit {
+    ($store:ident, $db:ty, $row:ty) => {
+        mod audit_sql {
+            use async_trait::async_trait;
+            use sqlx::{QueryBuilder, Row};
+            use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
+            use tessera_core::ids::{AuditId, CredentialId, UserId};
+            use tessera_core::store::{AuditStore, StoreResult};
+
+            use super::$store;
+            use crate::rows::{backend, from_ms, like_pattern, to_ms};
+
+            impl $store {
+                pub(crate) async fn insert_audit(tx: &mut sqlx::Transaction<'_, $db>, entry: &AuditEntry) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_ip, credential_id, credential_name,
+                                                action, target_type, target_id, target_name, details)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(entry.id.to_string())
+                    .bind(to_ms(entry.at))
+                    .bind(entry.actor.user_id.map(|id| id.to_string()))
+                    .bind(entry.actor.user_name.as_deref())
+                    .bind(entry.actor.ip.as_deref())
+                    .bind(entry.actor.credential_id.map(|id| id.to_string()))
+                    .bind(entry.actor.credential_name.as_deref())
+                    .bind(&entry.action)
+                    .bind(&entry.target_type)
+                    .bind(entry.target_id.as_deref())
+                    .bind(entry.target_name.as_deref())
+                    .bind(entry.details.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend)?;
+                    Ok(())
+                }
+            }
+
+            fn entry_from_row(row: &$row) -> StoreResult<AuditEntry> {
+                let s = |c: &str| row.try_get::<Option<String>, _>(c).map_err(backend);
+                let details: String = row.try_get("details").map_err(backend)?;
+                Ok(AuditEntry {
+                    id: AuditId::parse(&row.try_get::<String, _>("id").map_err(backend)?).unwrap_or_default(),
+                    at: from_ms(row.try_get("at").map_err(backend)?),
+                    actor: AuditActor {
+                        user_id: s("actor_id")?.as_deref().and_then(UserId::parse),
+                        user_name: s("actor_name")?,
+                        ip: s("actor_ip")?,
+                        credential_id: s("credential_id")?.as_deref().and_then(CredentialId::parse),
+                        credential_name: s("credential_name")?,
+                    },
+                    action: row.try_get("action").map_err(backend)?,
+                    target_type: row.try_get("target_type").map_err(backend)?,
+                    target_id: s("target_id")?,
+                    target_name: s("target_name")?,
+                    details: serde_json::from_str(&details).unwrap_or_default(),
+                })
+            }
+
+            #[async_trait]
+            impl AuditStore for $store {
+                async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT id, at, actor_id, actor_name, actor_ip, credential_id, credential_name, action,
+                                target_type, target_id, target_name, details FROM audit_log WHERE 1 = 1",
+                    );
+                    if let Some(actor) = query.actor.as_deref().filter(|s| !s.is_empty()) {
+                        qb.push(" AND (actor_name = ").push_bind(actor.to_lowercase());
+                        qb.push(" OR actor_id = ").push_bind(actor.to_string()).push(")");
+                    }
+                    if let Some(action) = query.action.as_deref().filter(|s| !s.is_empty()) {
+                        qb.push(" AND action LIKE ").push_bind(like_pattern(action)).push(" ESCAPE '\\'");
+                    }
+                    if let Some(target) = query.target.as_deref().filter(|s| !s.is_empty()) {
+                        qb.push(" AND (target_id = ").push_bind(target.to_string());
+                        qb.push(" OR lower(target_name) = ").push_bind(target.to_lowercase()).push(")");
+                    }
+                    if let Some(from) = query.from {
+                        qb.push(" AND at >= ").push_bind(to_ms(from));
+                    }
+                    if let Some(to) = query.to {
+                        qb.push(" AND at <= ").push_bind(to_ms(to));
+                    }
+                    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+                    qb.push(" OFFSET ").push_bind(i64::from(query.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    rows.iter().map(entry_from_row).collect()
+                }
+            }
+        }
+    };
+}

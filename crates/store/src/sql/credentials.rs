@@ -1,0 +1,333 @@
+//! Credentials (PATs, service-account tokens, API keys) and their usage, for every backend
+//! (expanded by `sql_store!`).
+
+macro_rules! sql_credentials {
+    ($store:ident, $db:ty, $row:ty) => {
+        mod credentials_sql {
+            use async_trait::async_trait;
+            use sqlx::{QueryBuilder, Row, Transaction};
+            use tessera_core::audit::{AuditActor, AuditEntry};
+            use tessera_core::ids::CredentialId;
+            use tessera_core::model::{Credential, CredentialKind, EXPIRING_SOON, Timestamp, TokenStatus};
+            use tessera_core::names::TokenName;
+            use tessera_core::secret::TokenHash;
+            use tessera_core::store::{CredentialFilter, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
+
+            use super::$store;
+            use super::principals_sql::PRINCIPAL_COLUMNS;
+            use crate::rows::{backend, conflict_or_backend, credential_id, from_ms, like_pattern, to_ms, user_id};
+
+            const CREDENTIAL_COLUMNS: &str = "c.id, c.kind, c.principal_id, c.name, c.description, c.token_hash, \
+                c.created_at, c.lifetime_secs, c.expires_at, c.revoked_at, c.revoked_reason, c.last_used_at, c.last_used_ip";
+
+            fn select() -> QueryBuilder<'static, $db> {
+                QueryBuilder::new(format!(
+                    "SELECT {CREDENTIAL_COLUMNS}, {PRINCIPAL_COLUMNS} FROM credentials c \
+                     JOIN principals p ON p.id = c.principal_id WHERE 1 = 1"
+                ))
+            }
+
+            fn credential_from_row(row: &$row) -> StoreResult<Credential> {
+                let kind: String = row.try_get("kind").map_err(backend)?;
+                let hash: Vec<u8> = row.try_get("token_hash").map_err(backend)?;
+                let opt_ms = |c: &str| row.try_get::<Option<i64>, _>(c).map(|v| v.map(from_ms)).map_err(backend);
+                Ok(Credential {
+                    id: credential_id(&row.try_get::<String, _>("id").map_err(backend)?)?,
+                    kind: CredentialKind::from_storage(&kind)
+                        .ok_or_else(|| StoreError::Backend(format!("unknown credential kind {kind:?}")))?,
+                    principal_id: user_id(&row.try_get::<String, _>("principal_id").map_err(backend)?)?,
+                    name: TokenName::from_trusted(row.try_get("name").map_err(backend)?),
+                    description: row.try_get("description").map_err(backend)?,
+                    hash: TokenHash::from_slice(&hash).ok_or_else(|| StoreError::Backend("corrupt token hash".into()))?,
+                    created_at: from_ms(row.try_get("created_at").map_err(backend)?),
+                    lifetime_secs: row.try_get("lifetime_secs").map_err(backend)?,
+                    expires_at: opt_ms("expires_at")?,
+                    revoked_at: opt_ms("revoked_at")?,
+                    revoked_reason: row.try_get("revoked_reason").map_err(backend)?,
+                    last_used_at: opt_ms("last_used_at")?,
+                    last_used_ip: row.try_get("last_used_ip").map_err(backend)?,
+                })
+            }
+
+            fn owned_from_row(row: &$row) -> StoreResult<OwnedCredential> {
+                Ok(OwnedCredential {
+                    credential: credential_from_row(row)?,
+                    owner: $store::principal_from_row(row)?,
+                })
+            }
+
+            fn push_filter(qb: &mut QueryBuilder<'static, $db>, filter: &CredentialFilter, now: Timestamp) {
+                if let Some(kind) = filter.kind {
+                    qb.push(" AND c.kind = ").push_bind(kind.as_str());
+                }
+                if let Some(id) = filter.principal_id {
+                    qb.push(" AND c.principal_id = ").push_bind(id.to_string());
+                }
+                if let Some(name) = &filter.user_name {
+                    qb.push(" AND p.user_name = ").push_bind(name.as_str().to_string());
+                }
+                if let Some(ids) = &filter.ids {
+                    if ids.is_empty() {
+                        qb.push(" AND 1 = 0");
+                    } else {
+                        qb.push(" AND c.id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in ids {
+                            list.push_bind(id.to_string());
+                        }
+                        qb.push(")");
+                    }
+                }
+                if let Some(name) = &filter.name {
+                    qb.push(" AND c.name = ").push_bind(name.clone());
+                }
+                if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+                    let pattern = like_pattern(search.trim());
+                    qb.push(" AND (c.name LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    qb.push(" OR p.user_name LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+                }
+                let now_ms = to_ms(now);
+                let soon_ms = to_ms(now + EXPIRING_SOON);
+                match filter.status {
+                    None => {}
+                    Some(TokenStatus::Revoked) => {
+                        qb.push(" AND c.revoked_at IS NOT NULL");
+                    }
+                    Some(TokenStatus::Expired) => {
+                        qb.push(" AND c.revoked_at IS NULL AND c.expires_at <= ").push_bind(now_ms);
+                    }
+                    Some(TokenStatus::ExpiringSoon) => {
+                        qb.push(" AND c.revoked_at IS NULL AND c.expires_at > ").push_bind(now_ms);
+                        qb.push(" AND c.expires_at <= ").push_bind(soon_ms);
+                    }
+                    Some(TokenStatus::Active) => {
+                        qb.push(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ")
+                            .push_bind(soon_ms)
+                            .push(")");
+                    }
+                }
+            }
+
+            async fn matching_in_tx(
+                tx: &mut Transaction<'_, $db>,
+                filter: &CredentialFilter,
+                now: Timestamp,
+                only_live: bool,
+            ) -> StoreResult<Vec<OwnedCredential>> {
+                let mut qb = select();
+                push_filter(&mut qb, filter, now);
+                if only_live {
+                    qb.push(" AND c.revoked_at IS NULL");
+                }
+                let rows = qb.build().fetch_all(&mut **tx).await.map_err(backend)?;
+                rows.iter().map(owned_from_row).collect()
+            }
+
+            async fn insert_in_tx(tx: &mut Transaction<'_, $db>, c: &Credential) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO credentials (id, kind, principal_id, name, description, token_hash, created_at,
+                                              lifetime_secs, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(c.id.to_string())
+                .bind(c.kind.as_str())
+                .bind(c.principal_id.to_string())
+                .bind(c.name.as_str())
+                .bind(&c.description)
+                .bind(c.hash.0.as_slice())
+                .bind(to_ms(c.created_at))
+                .bind(c.lifetime_secs)
+                .bind(c.expires_at.map(to_ms))
+                .execute(&mut **tx)
+                .await
+                .map_err(conflict_or_backend)?;
+                Ok(())
+            }
+
+            impl $store {
+                /// Revokes the live credentials matching `filter` inside `tx`, one audit entry each.
+                pub(crate) async fn revoke_in_tx(
+                    tx: &mut Transaction<'_, $db>,
+                    filter: &CredentialFilter,
+                    now: Timestamp,
+                    reason: &str,
+                    actor: &AuditActor,
+                ) -> StoreResult<Vec<Credential>> {
+                    let targets = matching_in_tx(tx, filter, now, true).await?;
+                    let mut revoked = Vec::with_capacity(targets.len());
+                    for OwnedCredential { mut credential, owner } in targets {
+                        let changed = sqlx::query(
+                            "UPDATE credentials SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+                        )
+                        .bind(to_ms(now))
+                        .bind(reason)
+                        .bind(credential.id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(backend)?;
+                        if changed.rows_affected() == 0 {
+                            continue;
+                        }
+                        credential.revoked_at = Some(now);
+                        credential.revoked_reason = Some(reason.to_string());
+                        let action = format!("{}.revoked", credential.kind.audit_noun());
+                        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
+                            .with_detail("reason", reason);
+                        Self::insert_audit(tx, &audit).await?;
+                        revoked.push(credential);
+                    }
+                    Ok(revoked)
+                }
+            }
+
+            #[async_trait]
+            impl CredentialStore for $store {
+                async fn insert_credential(&self, credential: &Credential, audit: &AuditEntry) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    insert_in_tx(&mut tx, credential).await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend)
+                }
+
+                async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>> {
+                    let mut qb = select();
+                    qb.push(" AND c.token_hash = ").push_bind(hash.0.to_vec());
+                    qb.build()
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err(backend)?
+                        .as_ref()
+                        .map(owned_from_row)
+                        .transpose()
+                }
+
+                async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
+                    let mut qb = select();
+                    qb.push(" AND c.id = ").push_bind(id.to_string());
+                    qb.build()
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err(backend)?
+                        .as_ref()
+                        .map(owned_from_row)
+                        .transpose()
+                }
+
+                async fn list_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Vec<OwnedCredential>> {
+                    let mut qb = select();
+                    push_filter(&mut qb, filter, now);
+                    qb.push(" ORDER BY c.created_at DESC, c.id");
+                    if filter.limit > 0 {
+                        qb.push(" LIMIT ").push_bind(i64::from(filter.limit));
+                        qb.push(" OFFSET ").push_bind(i64::from(filter.offset));
+                    }
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    rows.iter().map(owned_from_row).collect()
+                }
+
+                async fn revoke_credentials(&self, filter: &CredentialFilter, now: Timestamp, reason: &str, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
+                    let mut tx = self.write_tx().await?;
+                    let revoked = Self::revoke_in_tx(&mut tx, filter, now, reason, actor).await?;
+                    tx.commit().await.map_err(backend)?;
+                    Ok(revoked)
+                }
+
+                async fn delete_credentials(&self, filter: &CredentialFilter, now: Timestamp, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
+                    let mut tx = self.write_tx().await?;
+                    let targets = matching_in_tx(&mut tx, filter, now, false).await?;
+                    let mut deleted = Vec::with_capacity(targets.len());
+                    for OwnedCredential { credential, owner } in targets {
+                        let gone = sqlx::query("DELETE FROM credentials WHERE id = $1")
+                            .bind(credential.id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        if gone.rows_affected() == 0 {
+                            continue;
+                        }
+                        let action = format!("{}.deleted", credential.kind.audit_noun());
+                        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str());
+                        Self::insert_audit(&mut tx, &audit).await?;
+                        deleted.push(credential);
+                    }
+                    tx.commit().await.map_err(backend)?;
+                    Ok(deleted)
+                }
+
+                async fn rotate_credential(&self, old: CredentialId, new: &Credential, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<Credential>> {
+                    let mut tx = self.write_tx().await?;
+                    let filter = CredentialFilter {
+                        ids: Some(vec![old]),
+                        ..CredentialFilter::default()
+                    };
+                    let Some(OwnedCredential { mut credential, owner }) = matching_in_tx(&mut tx, &filter, now, true).await?.into_iter().next() else {
+                        return Ok(None);
+                    };
+                    if credential.expires_at.is_some_and(|at| at <= now) {
+                        return Ok(None);
+                    }
+                    // Only one rotation of a token can win: the loser finds it revoked.
+                    let changed = sqlx::query(
+                        "UPDATE credentials SET revoked_at = $1, revoked_reason = 'rotated', replaced_by = $2
+                         WHERE id = $3 AND revoked_at IS NULL",
+                    )
+                    .bind(to_ms(now))
+                    .bind(new.id.to_string())
+                    .bind(old.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    if changed.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    insert_in_tx(&mut tx, new).await?;
+                    credential.revoked_at = Some(now);
+                    credential.revoked_reason = Some("rotated".into());
+                    let action = format!("{}.rotated", credential.kind.audit_noun());
+                    let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
+                        .with_detail("newId", new.id.to_string())
+                        .with_detail("expiresAt", new.expires_at.map(|t| t.to_rfc3339()));
+                    Self::insert_audit(&mut tx, &audit).await?;
+                    tx.commit().await.map_err(backend)?;
+                    Ok(Some(credential))
+                }
+
+                async fn replace_api_key(&self, new: &Credential, audit: &AuditEntry) -> StoreResult<Vec<Credential>> {
+                    let mut tx = self.write_tx().await?;
+                    let filter = CredentialFilter {
+                        kind: Some(CredentialKind::ApiKey),
+                        principal_id: Some(new.principal_id),
+                        ..CredentialFilter::default()
+                    };
+                    let old = matching_in_tx(&mut tx, &filter, new.created_at, false).await?;
+                    sqlx::query("DELETE FROM credentials WHERE kind = 'api_key' AND principal_id = $1")
+                        .bind(new.principal_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    insert_in_tx(&mut tx, new).await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend)?;
+                    Ok(old.into_iter().map(|o| o.credential).collect())
+                }
+
+                async fn record_usage(&self, batch: &[Usage]) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    for usage in batch {
+                        sqlx::query(
+                            "UPDATE credentials SET last_used_at = $1, last_used_ip = $2
+                             WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)",
+                        )
+                        .bind(to_ms(usage.at))
+                        .bind(usage.ip.as_deref())
+                        .bind(usage.credential_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    }
+                    tx.commit().await.map_err(backend)
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,135 @@
+//! Organizations and their members, for every backend (expanded by `sql_store!`).
+
+macro_rules! sql_organizations {
+    ($store:ident, $db:ty, $row:ty) => {
+        mod organizations_sql {
+            use async_trait::async_trait;
+            use sqlx::Row;
+            use tessera_core::audit::AuditEntry;
+            use tessera_core::ids::{OrganizationId, UserId};
+            use tessera_core::names::UserName;
+            use tessera_core::store::{Organization, OrganizationStore, StoreError, StoreResult};
+
+            use super::$store;
+            use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
+
+            fn org_id(s: &str) -> StoreResult<OrganizationId> {
+                OrganizationId::parse(s).ok_or_else(|| StoreError::Backend(format!("corrupt organization id {s:?}")))
+            }
+
+            impl $store {
+                async fn members(&self, id: OrganizationId) -> StoreResult<Vec<(UserId, UserName)>> {
+                    let rows = sqlx::query(
+                        "SELECT p.id, p.user_name FROM organization_members m JOIN principals p ON p.id = m.user_id
+                         WHERE m.organization_id = $1 ORDER BY p.user_name",
+                    )
+                    .bind(id.to_string())
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(backend)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((
+                                user_id(&r.try_get::<String, _>("id").map_err(backend)?)?,
+                                UserName::from_trusted(r.try_get("user_name").map_err(backend)?),
+                            ))
+                        })
+                        .collect()
+                }
+
+                async fn change_member(&self, sql: &'static str, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+                    let mut tx = self.write_tx().await?;
+                    let changed = sqlx::query(sql)
+                        .bind(org.to_string())
+                        .bind(user.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?
+                        .rows_affected()
+                        > 0;
+                    if changed {
+                        Self::insert_audit(&mut tx, audit).await?;
+                    }
+                    tx.commit().await.map_err(backend)?;
+                    Ok(changed)
+                }
+
+                async fn organization_from(&self, id: OrganizationId, row: &$row) -> StoreResult<Organization> {
+                    Ok(Organization {
+                        id,
+                        name: row.try_get("name").map_err(backend)?,
+                        created_at: from_ms(row.try_get("created_at").map_err(backend)?),
+                        members: self.members(id).await?,
+                    })
+                }
+            }
+
+            #[async_trait]
+            impl OrganizationStore for $store {
+                async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+                        .bind(org.id.to_string())
+                        .bind(&org.name)
+                        .bind(to_ms(org.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or_backend)?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend)
+                }
+
+                async fn organizations(&self) -> StoreResult<Vec<Organization>> {
+                    let rows = sqlx::query("SELECT id, name, created_at FROM organizations ORDER BY name")
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let id = org_id(&row.try_get::<String, _>("id").map_err(backend)?)?;
+                        out.push(self.organization_from(id, row).await?);
+                    }
+                    Ok(out)
+                }
+
+                async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
+                    let row = sqlx::query("SELECT name, created_at FROM organizations WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    match row {
+                        None => Ok(None),
+                        Some(row) => self.organization_from(id, &row).await.map(Some),
+                    }
+                }
+
+                async fn add_member(&self, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+                    self.change_member(
+                        "INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        org,
+                        user,
+                        audit,
+                    )
+                    .await
+                }
+
+                async fn remove_member(&self, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+                    self.change_member("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2", org, user, audit)
+                        .await
+                }
+
+                async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>> {
+                    sqlx::query_scalar(
+                        "SELECT o.name FROM organization_members m JOIN organizations o ON o.id = m.organization_id
+                         WHERE m.user_id = $1 ORDER BY o.name",
+                    )
+                    .bind(user.to_string())
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(backend)
+                }
+            }
+        }
+    };
+}
