@@ -3,145 +3,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-const PASSWORD: &str = "a-long-enough-admin-password";
+mod support;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{PASSWORD, Server, http, sqlite_url, stdout_line};
 
 fn database(dir: &Path) -> String {
-    format!("sqlite://{}/data/tessera.db", dir.display())
+    sqlite_url(dir)
 }
 
-/// Starts `tessera serve` on a free port and waits until /readyz answers.
+/// Starts `tessera serve` on SQLite in `dir`, with `admin_password` if given.
 fn start(dir: &Path, admin_password: Option<&str>) -> Server {
-    let port = free_port();
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &database(dir),
-        ])
-        .env("TESSERA_LOG", "debug")
-        .env_remove("TESSERA_ADMIN_PASSWORD")
-        .stdout(
-            std::fs::File::options()
-                .create(true)
-                .append(true)
-                .open(dir.join("stdout.log"))
-                .unwrap(),
-        )
-        .stderr(
-            std::fs::File::options()
-                .create(true)
-                .append(true)
-                .open(dir.join("stderr.log"))
-                .unwrap(),
-        );
-    if let Some(password) = admin_password {
-        command.env("TESSERA_ADMIN_PASSWORD", password);
-    }
-    let child = command.spawn().expect("spawn tessera serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if http(&server, "GET", "/readyz", None, None).is_ok_and(|r| r.0 == 200) {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "server did not become ready; stderr: {}",
-        std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
-    );
-}
-
-/// A blocking HTTP call through a small runtime: (status, JSON body).
-fn http(
-    server: &Server,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Result<(u16, Value), reqwest::Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let mut request = client
-            .request(method.parse().unwrap(), format!("{}{path}", server.base))
-            .timeout(Duration::from_secs(10));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
-    })
+    let envs: Vec<(&str, &str)> = admin_password
+        .map(|p| ("TESSERA_ADMIN_PASSWORD", p))
+        .into_iter()
+        .collect();
+    support::start(dir, &database(dir), &envs)
 }
 
 fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .args(["--database", &database(dir)])
-        .env_remove("TESSERA_ADMIN_PASSWORD")
-        .output()
-        .expect("run tessera")
-}
-
-fn stdout_line(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "command failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout.clone()).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one line on stdout, got {text:?}"
-    );
-    lines[0].to_string()
+    support::cli(&database(dir), &[], args)
 }
 
 fn sigterm(server: &mut Server) {

@@ -167,7 +167,7 @@ impl Authenticator {
             return FastPath::Invalid;
         }
         let hash = self.hasher.hash(well_formed.as_str());
-        match self.cache.get(&hash) {
+        match self.cache.get(&hash, now.timestamp_millis()) {
             Some(entry) if entry.credential.expires_at.is_none_or(|at| at > now) => {
                 self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
                 FastPath::Hit(Caller::new(entry, ip))
@@ -194,7 +194,7 @@ impl Authenticator {
             return FastPath::Invalid;
         }
         let hash = self.hasher.hash(value);
-        match self.cache.get(&hash) {
+        match self.cache.get(&hash, now.timestamp_millis()) {
             Some(entry) if entry.credential.expires_at.is_some_and(|at| at > now) => {
                 FastPath::Hit(Caller::new(entry, ip))
             }

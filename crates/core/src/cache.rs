@@ -30,6 +30,8 @@ pub struct CredentialRef {
 pub struct CacheEntry {
     pub credential: CredentialRef,
     pub principal: Arc<User>,
+    /// When the entry was read from the store (ms since the epoch), for the time-to-live.
+    pub(crate) cached_at_ms: i64,
     /// Milliseconds since the epoch of the last use handed to the usage recorder.
     pub(crate) usage_reported_ms: AtomicI64,
 }
@@ -39,6 +41,7 @@ impl CacheEntry {
         CacheEntry {
             credential,
             principal,
+            cached_at_ms: chrono::Utc::now().timestamp_millis(),
             usage_reported_ms: AtomicI64::new(i64::MIN),
         }
     }
@@ -55,6 +58,9 @@ pub struct CredentialCache {
     inner: RwLock<Inner>,
     seq: AtomicU64,
     max_entries: usize,
+    /// How long an entry is trusted without re-reading the store; `None` for ever (one node,
+    /// where every change passes through this process).
+    ttl_ms: Option<i64>,
 }
 
 impl CredentialCache {
@@ -65,8 +71,19 @@ impl CredentialCache {
         }
     }
 
-    pub fn get(&self, hash: &TokenHash) -> Option<Arc<CacheEntry>> {
-        self.inner.read().entries.get(hash).cloned()
+    /// Entries older than `ttl` are treated as absent: the bound on a lost invalidation.
+    pub fn with_ttl(mut self, ttl: std::time::Duration) -> CredentialCache {
+        self.ttl_ms = i64::try_from(ttl.as_millis()).ok();
+        self
+    }
+
+    /// The entry for `hash` if it is still within its time-to-live at `now_ms`.
+    pub fn get(&self, hash: &TokenHash, now_ms: i64) -> Option<Arc<CacheEntry>> {
+        let entry = self.inner.read().entries.get(hash).cloned()?;
+        match self.ttl_ms {
+            Some(ttl) if now_ms - entry.cached_at_ms >= ttl => None,
+            _ => Some(entry),
+        }
     }
 
     /// A ticket to take before reading the database for a miss.
@@ -88,6 +105,16 @@ impl CredentialCache {
         let principal = entry.principal.id;
         if inner.entries.insert(hash, entry).is_none() {
             inner.by_principal.entry(principal).or_default().push(hash);
+        }
+    }
+
+    /// Applies a change announced by another node (or this one).
+    pub fn apply(&self, event: &crate::invalidation::Invalidation) {
+        use crate::invalidation::Invalidation;
+        match event {
+            Invalidation::Credentials(_) => self.evict_hashes(event.hashes()),
+            Invalidation::Principal(id) => self.evict_principal(*id),
+            Invalidation::Keys => {}
         }
     }
 
@@ -175,7 +202,7 @@ mod tests {
         let ticket = cache.ticket();
         cache.evict_hashes([TokenHash([9; 32])]);
         cache.insert(ticket, TokenHash([1; 32]), entry(UserId::new()));
-        assert!(cache.get(&TokenHash([1; 32])).is_none());
+        assert!(cache.get(&TokenHash([1; 32]), 0).is_none());
     }
 
     #[test]
@@ -186,9 +213,19 @@ mod tests {
         cache.insert(cache.ticket(), TokenHash([2; 32]), entry(a));
         cache.insert(cache.ticket(), TokenHash([3; 32]), entry(b));
         cache.evict_principal(a);
-        assert!(cache.get(&TokenHash([1; 32])).is_none());
-        assert!(cache.get(&TokenHash([2; 32])).is_none());
-        assert!(cache.get(&TokenHash([3; 32])).is_some());
+        assert!(cache.get(&TokenHash([1; 32]), 0).is_none());
+        assert!(cache.get(&TokenHash([2; 32]), 0).is_none());
+        assert!(cache.get(&TokenHash([3; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn entries_older_than_the_ttl_are_not_served() {
+        let cache = CredentialCache::new(10).with_ttl(std::time::Duration::from_secs(1));
+        let e = entry(UserId::new());
+        let born = e.cached_at_ms;
+        cache.insert(cache.ticket(), TokenHash([1; 32]), e);
+        assert!(cache.get(&TokenHash([1; 32]), born + 999).is_some());
+        assert!(cache.get(&TokenHash([1; 32]), born + 1000).is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod authn;
 pub mod cache;
 pub mod clock;
 pub mod ids;
+pub mod invalidation;
 pub mod model;
 pub mod names;
 pub mod password;

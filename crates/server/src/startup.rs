@@ -11,6 +11,7 @@ use rand::Rng;
 use tessera_core::authn::Authenticator;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
+use tessera_core::invalidation::Notice;
 use tessera_core::realm::Realm;
 use tessera_core::realm::keys::KeyCipher;
 use tessera_core::secret::SecretHasher;
@@ -23,6 +24,7 @@ use tessera_core::services::service_accounts::ServiceAccountService;
 use tessera_core::services::users::UserService;
 use tessera_core::throttle::FailureThrottle;
 use tessera_core::usage::{UsageReceiver, usage_channel};
+use tessera_store::notify::PgNotifications;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -34,14 +36,28 @@ use crate::state::{AppServices, AppState};
 /// The domain context for a configuration: store, secret, cache, clock. Used by the server and
 /// by the operator commands of the CLI, so that both compute the same hashes.
 pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
-    let store = tessera_store::open(&config.database).await?;
+    Ok(open_domain(config).await?.0)
+}
+
+/// How long a cached credential is trusted without re-reading the database when several nodes
+/// share it: the bound on a lost invalidation (SPEC: 2 s).
+pub const SHARED_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn open_domain(config: &Config) -> anyhow::Result<(Context, Option<PgNotifications>)> {
+    let database = tessera_store::open(&config.database).await?;
     let key = server_secret(config)?;
-    Ok(Context {
-        store,
-        cache: Arc::new(CredentialCache::new(config.cache_entries)),
+    let mut cache = CredentialCache::new(config.cache_entries);
+    if database.is_shared() {
+        cache = cache.with_ttl(SHARED_CACHE_TTL);
+    }
+    let ctx = Context {
+        store: database.store,
+        cache: Arc::new(cache),
+        bus: database.bus,
         hasher: SecretHasher::new(&key)?,
         clock: Arc::new(SystemClock),
-    })
+    };
+    Ok((ctx, database.notifications))
 }
 
 fn server_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
@@ -60,6 +76,7 @@ pub async fn start_realm(config: &Config, ctx: &Context) -> anyhow::Result<Realm
         cipher,
         ctx.store.clone(),
         ctx.clock.clone(),
+        ctx.bus.clone(),
     )
     .await?)
 }
@@ -72,6 +89,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     usage: UsageReceiver,
+    cache: Arc<CredentialCache>,
+    notifications: Option<PgNotifications>,
     /// The generated password of the bootstrap `admin`, to print once.
     pub bootstrap_password: Option<String>,
 }
@@ -82,7 +101,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         config.bound_to(listener.local_addr()?);
-        let ctx = domain_context(&config).await?;
+        let (ctx, notifications) = open_domain(&config).await?;
         let (recorder, usage) = usage_channel();
         let users = UserService::new(ctx.clone());
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
@@ -108,6 +127,8 @@ impl Application {
             public_url: config.public_url.clone(),
         });
         Ok(Application {
+            cache: ctx.cache.clone(),
+            notifications,
             router: routes::router(state.clone(), &config),
             listener,
             state,
@@ -139,7 +160,13 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx.clone()));
-        let reloader = tokio::spawn(reload_keys(self.state.clone(), stop_rx));
+        let reloader = tokio::spawn(reload_keys(self.state.clone(), stop_rx.clone()));
+        let listener = self.notifications.map(|notifications| {
+            let (tx, rx) = tokio::sync::mpsc::channel(1024);
+            let hearing = tokio::spawn(notifications.run(tx, stop_rx));
+            let applying = tokio::spawn(apply_notices(rx, self.cache.clone(), self.state.clone()));
+            (hearing, applying)
+        });
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -149,7 +176,34 @@ impl Application {
         let _ = stop_tx.send(true);
         flusher.await.context("last-used flusher")?;
         reloader.await.context("key reloader")?;
+        if let Some((hearing, applying)) = listener {
+            hearing.await.context("invalidation listener")?;
+            applying.await.context("invalidation applier")?;
+        }
         served.context("server")
+    }
+}
+
+/// Applies what the other nodes announce; after a gap, forgets everything cached.
+async fn apply_notices(
+    mut rx: tokio::sync::mpsc::Receiver<Notice>,
+    cache: Arc<CredentialCache>,
+    state: AppState,
+) {
+    while let Some(notice) = rx.recv().await {
+        match notice {
+            Notice::Event(event) => {
+                cache.apply(&event);
+                state.realm.apply(&event).await;
+            }
+            Notice::Gap => {
+                cache.clear();
+                state.realm.forget_all();
+                if let Err(error) = state.realm.reload().await {
+                    tracing::warn!(%error, "could not reload signing keys after a gap");
+                }
+            }
+        }
     }
 }
 

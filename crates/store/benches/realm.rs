@@ -62,6 +62,7 @@ fn realm_costs(c: &mut Criterion) {
                 KeyCipher::new(&[3u8; 32]).unwrap(),
                 Arc::new(store),
                 Arc::new(SystemClock),
+                Arc::new(tessera_core::invalidation::LocalOnly),
             ))
             .unwrap();
         let user = user();

@@ -6,11 +6,13 @@
 mod rows;
 #[macro_use]
 mod sql;
+pub mod notify;
 pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
 
+use tessera_core::invalidation::{InvalidationBus, LocalOnly};
 use tessera_core::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +25,36 @@ pub enum OpenError {
     Migrate(String),
 }
 
+/// An opened database: the store, how to tell other nodes of changes, and (when nodes share
+/// the database) the stream of what they tell this one.
+pub struct Database {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn InvalidationBus>,
+    /// `Some` when several nodes may share this database.
+    pub notifications: Option<notify::PgNotifications>,
+}
+
+impl Database {
+    pub fn is_shared(&self) -> bool {
+        self.notifications.is_some()
+    }
+}
+
 /// Opens (creating if needed) and migrates the database named by `url`.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+pub async fn open(url: &str) -> Result<Database, OpenError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Database {
+            store: Arc::new(sqlite::SqliteStore::open(url).await?),
+            bus: Arc::new(LocalOnly),
+            notifications: None,
+        })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        let store = Arc::new(postgres::PgStore::open(url).await?);
+        Ok(Database {
+            notifications: Some(notify::PgNotifications::new(store.pool().clone())),
+            bus: store.clone(),
+            store,
+        })
     } else {
         Err(OpenError::Unsupported(redact(url)))
     }

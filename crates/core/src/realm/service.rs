@@ -21,6 +21,7 @@ use super::verify::JwtVerifier;
 use crate::audit::{AuditActor, AuditEntry};
 use crate::clock::Clock;
 use crate::ids::{CredentialId, UserId};
+use crate::invalidation::{Invalidation, InvalidationBus};
 use crate::model::{Timestamp, User};
 use crate::store::{Store, StoreError};
 
@@ -87,6 +88,7 @@ pub struct Realm {
     cipher: KeyCipher,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    bus: Arc<dyn InvalidationBus>,
     issued: Mutex<HashMap<CredentialId, Cached>>,
 }
 
@@ -97,6 +99,7 @@ impl Realm {
         cipher: KeyCipher,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        bus: Arc<dyn InvalidationBus>,
     ) -> Result<Realm, RealmError> {
         let publish_for = Duration::seconds(settings.lifetime_secs + settings.leeway_secs as i64);
         let stored = store.signing_keys().await?;
@@ -121,6 +124,7 @@ impl Realm {
             cipher,
             store,
             clock,
+            bus,
             issued: Mutex::new(HashMap::new()),
         })
     }
@@ -157,12 +161,31 @@ impl Realm {
         let kid = insert_new_key(&*self.store, &self.cipher, alg, self.clock.now(), actor).await?;
         self.reload().await?;
         self.issued.lock().clear();
+        self.bus.publish(&Invalidation::Keys).await;
         Ok((kid, alg))
     }
 
     /// Forgets cached tokens of a principal whose claims changed.
     pub fn forget_principal(&self, id: UserId) {
         self.issued.lock().retain(|_, c| c.principal != id);
+    }
+
+    /// Forgets every cached token: after a gap in the invalidation stream.
+    pub fn forget_all(&self) {
+        self.issued.lock().clear();
+    }
+
+    /// Applies a change announced by a node of the deployment.
+    pub async fn apply(&self, event: &Invalidation) {
+        match event {
+            Invalidation::Principal(id) => self.forget_principal(*id),
+            Invalidation::Keys => {
+                if let Err(error) = self.reload().await {
+                    tracing::warn!(%error, "could not reload signing keys");
+                }
+            }
+            Invalidation::Credentials(_) => {}
+        }
     }
 
     /// An access token for `user`, reusing the one issued for `credential` while it has more

@@ -48,7 +48,7 @@ impl ApiKeyService {
             caller.principal().user_name.as_str(),
         );
         let replaced = self.ctx.store.replace_api_key(&credential, &audit).await?;
-        self.ctx.forget(&replaced);
+        self.ctx.forget(&replaced).await;
         Ok(secret)
     }
 }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use crate::cache::CredentialCache;
 use crate::clock::Clock;
+use crate::ids::UserId;
+use crate::invalidation::{Invalidation, InvalidationBus};
 use crate::model::Credential;
 use crate::names::FieldError;
 use crate::password::HashError;
@@ -47,20 +49,34 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// What every service needs: the store, the cache it must keep coherent, the hasher, the clock.
+/// What every service needs: the store, the cache it must keep coherent (here and, through the
+/// bus, on every other node), the hasher, the clock.
 #[derive(Clone)]
 pub struct Context {
     pub store: Arc<dyn Store>,
     pub cache: Arc<CredentialCache>,
+    pub bus: Arc<dyn InvalidationBus>,
     pub hasher: SecretHasher,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Context {
-    /// Makes credentials that were just revoked or deleted unusable on the next request.
-    pub fn forget(&self, credentials: &[Credential]) {
+    /// Makes credentials that were just revoked or deleted unusable on the next request, here
+    /// and on the other nodes. Called after the change is committed, before it is acknowledged.
+    pub async fn forget(&self, credentials: &[Credential]) {
         if !credentials.is_empty() {
             self.cache.evict_hashes(credentials.iter().map(|c| c.hash));
+            self.bus
+                .publish(&Invalidation::credentials(
+                    credentials.iter().map(|c| c.hash),
+                ))
+                .await;
         }
+    }
+
+    /// Drops everything cached for a principal whose roles, status or claims changed.
+    pub async fn forget_principal(&self, id: UserId) {
+        self.cache.evict_principal(id);
+        self.bus.publish(&Invalidation::Principal(id)).await;
     }
 }

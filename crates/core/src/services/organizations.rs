@@ -106,6 +106,7 @@ impl OrganizationService {
                 user.user_name, org.name
             )));
         }
+        self.ctx.forget_principal(user.id).await;
         Ok((self.organization(id).await?, user.id))
     }
 
@@ -131,6 +132,7 @@ impl OrganizationService {
         if !self.ctx.store.remove_member(id, user, &audit).await? {
             return Err(ServiceError::NotFound("member"));
         }
+        self.ctx.forget_principal(user).await;
         self.organization(id).await
     }
 }

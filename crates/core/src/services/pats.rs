@@ -277,7 +277,7 @@ impl PatService {
             .rotate_credential(old.id, &credential, now, &caller.audit_actor())
             .await?
             .ok_or_else(|| ServiceError::Conflict("token was revoked meanwhile".into()))?;
-        self.ctx.forget(std::slice::from_ref(&rotated));
+        self.ctx.forget(std::slice::from_ref(&rotated)).await;
         Ok((credential, secret))
     }
 
@@ -293,7 +293,7 @@ impl PatService {
             .store
             .revoke_credentials(filter, now, reason, &caller.audit_actor())
             .await?;
-        self.ctx.forget(&revoked);
+        self.ctx.forget(&revoked).await;
         Ok(revoked)
     }
 
@@ -308,7 +308,7 @@ impl PatService {
             .store
             .delete_credentials(filter, now, &caller.audit_actor())
             .await?;
-        self.ctx.forget(&deleted);
+        self.ctx.forget(&deleted).await;
         Ok(deleted)
     }
 

@@ -226,7 +226,7 @@ impl ServiceAccountService {
                 &caller.audit_actor(),
             )
             .await?;
-        self.ctx.forget(&revoked);
+        self.ctx.forget(&revoked).await;
         self.token(caller, id, name).await
     }
 
@@ -245,8 +245,8 @@ impl ServiceAccountService {
             .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
             .await?
             .ok_or(ServiceError::NotFound("service account"))?;
-        self.ctx.forget(&revoked);
-        self.ctx.cache.evict_principal(id);
+        self.ctx.forget(&revoked).await;
+        self.ctx.forget_principal(id).await;
         Ok(account)
     }
 }

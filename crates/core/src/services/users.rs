@@ -110,7 +110,12 @@ impl UserService {
             roles: RoleSet::new([Role::SysAdmin, Role::Practitioner]),
             password: Some(password),
         };
-        self.insert(request, &AuditActor::system()).await.map(Some)
+        match self.insert(request, &AuditActor::system()).await {
+            Ok(user) => Ok(Some(user)),
+            // Another node sharing the database bootstrapped first.
+            Err(ServiceError::Conflict(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     pub async fn list(
@@ -167,7 +172,7 @@ impl UserService {
             .update_profile(id, &patch, &audit)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        self.ctx.cache.evict_principal(id);
+        self.ctx.forget_principal(id).await;
         Ok(user)
     }
 
@@ -193,8 +198,8 @@ impl UserService {
             .set_roles(id, &roles, self.ctx.clock.now(), &caller.audit_actor())
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        self.ctx.forget(&revoked);
-        self.ctx.cache.evict_principal(id);
+        self.ctx.forget(&revoked).await;
+        self.ctx.forget_principal(id).await;
         Ok((user, revoked.len()))
     }
 
@@ -218,8 +223,8 @@ impl UserService {
             .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        self.ctx.forget(&revoked);
-        self.ctx.cache.evict_principal(id);
+        self.ctx.forget(&revoked).await;
+        self.ctx.forget_principal(id).await;
         Ok(user)
     }
 

@@ -1,0 +1,224 @@
+//! Running the real `tessera` binary in tests: servers on free ports, CLI calls, blocking HTTP,
+//! and a fresh PostgreSQL database per test.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+pub const PASSWORD: &str = "a-long-enough-admin-password";
+pub const SECRET: &str = "a-server-secret-shared-by-every-node-0123";
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}/data/tessera.db", dir.display())
+}
+
+/// Starts `tessera serve` on a free port against `database`, logging into `dir`, and waits until
+/// /readyz answers.
+pub fn start(dir: &Path, database: &str, envs: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let log = |name: &str| {
+        std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .unwrap()
+    };
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .current_dir(dir)
+        .env("TESSERA_LOG", "debug")
+        .env_remove("TESSERA_ADMIN_PASSWORD")
+        .env_remove("TESSERA_SERVER_SECRET")
+        .stdout(log("stdout.log"))
+        .stderr(log("stderr.log"));
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let child = command.spawn().expect("spawn tessera serve");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if http(&server, "GET", "/readyz", None, None).is_ok_and(|r| r.0 == 200) {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "server did not become ready; stderr: {}",
+        std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+    );
+}
+
+/// A blocking HTTP call through a small runtime: (status, JSON body).
+pub fn http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value), reqwest::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut request = client
+            .request(method.parse().unwrap(), format!("{}{path}", server.base))
+            .timeout(Duration::from_secs(10));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    })
+}
+
+pub fn cli(database: &str, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .args(["--database", database])
+        .env_remove("TESSERA_ADMIN_PASSWORD")
+        .env_remove("TESSERA_SERVER_SECRET");
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.output().expect("run tessera")
+}
+
+pub fn stdout_line(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stdout, got {text:?}"
+    );
+    lines[0].to_string()
+}
+
+/// A fresh PostgreSQL database, dropped (with its connections) when this is.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs one SQL statement on the administrative connection; returns the first column of each
+/// row, as text.
+pub fn admin_sql(sql: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Row;
+        let admin = postgres_admin_url();
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is unreachable at {admin} (set TESSERA_TEST_POSTGRES): {e}")
+        });
+        let rows = sqlx::query(sql)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter()
+            .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
+            .collect()
+    })
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        let name = format!("tessera_test_{}", uuid_simple());
+        admin_sql(&format!("CREATE DATABASE \"{name}\""));
+        let admin = postgres_admin_url();
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin);
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| {
+            admin_sql(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+        });
+    }
+}
+
+fn uuid_simple() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{nanos:x}_{:x}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
