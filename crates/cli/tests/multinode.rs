@@ -6,70 +6,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use support::{PASSWORD, PgDatabase, SECRET, Server, admin_sql, cli, http, start, stdout_line};
-
-const ENVS: &[(&str, &str)] = &[
-    ("TESSERA_ADMIN_PASSWORD", PASSWORD),
-    ("TESSERA_SERVER_SECRET", SECRET),
-];
-
-struct Cluster {
-    nodes: Vec<Server>,
-    admin: String,
-    db: PgDatabase,
-    _dirs: Vec<tempfile::TempDir>,
-}
-
-fn cluster(n: usize) -> Cluster {
-    let db = PgDatabase::create();
-    let mut dirs = Vec::new();
-    let mut nodes = Vec::new();
-    for _ in 0..n {
-        let dir = tempfile::tempdir().unwrap();
-        nodes.push(start(dir.path(), &db.url, ENVS));
-        dirs.push(dir);
-    }
-    let admin = stdout_line(&cli(
-        &db.url,
-        ENVS,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
-    Cluster {
-        nodes,
-        admin,
-        db,
-        _dirs: dirs,
-    }
-}
-
-/// Polls `node` until `token` is refused; returns how long that took.
-fn refused_within(node: &Server, token: &str, bound: Duration) -> Duration {
-    let start = Instant::now();
-    loop {
-        let (status, _) = http(node, "GET", "/v4/users/self", Some(token), None).unwrap();
-        if status == 401 {
-            return start.elapsed();
-        }
-        assert_eq!(status, 200);
-        assert!(
-            start.elapsed() < bound,
-            "{} still accepted a revoked token after {bound:?}",
-            node.base
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use support::{
+    Cluster, ENVS, PgDatabase, Server, admin_sql, cli, cluster, http, refused_within, start,
+    stdout_line,
+};
 
 fn pat(c: &Cluster, name: &str) -> (String, String) {
     let (status, body) = http(

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken; `field` names the wire field it concerns.
     #[error("{field} is already taken")]
     Conflict { field: &'static str },
+    /// The database cannot be reached (connection refused or lost, pool exhausted, timeout,
+    /// deadlock or serialization failure): worth retrying shortly, and a 503 to clients.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The backend failed; the text goes to the log, never to a client.
     #[error("storage backend error: {0}")]
     Backend(String),

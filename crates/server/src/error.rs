@@ -67,6 +67,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::Forbidden(message) => ApiError::Forbidden(message),
+            ServiceError::Store(store @ tessera_core::store::StoreError::Unavailable(_)) => {
+                ApiError::Unavailable(store.to_string())
+            }
             ServiceError::Store(store) => ApiError::Internal(store.to_string()),
             ServiceError::Password(hash) => ApiError::Internal(hash.to_string()),
         }
@@ -118,11 +121,16 @@ impl IntoResponse for ApiError {
                 }
                 r
             }
-            ApiError::Unavailable(detail) => failure(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the service is temporarily unavailable; retry shortly".into(),
-                Some(detail),
-            ),
+            ApiError::Unavailable(detail) => {
+                let mut r = failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service is temporarily unavailable; retry shortly".into(),
+                    Some(detail),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
             ApiError::Internal(detail) => failure(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error; quote the requestId when reporting it".into(),

@@ -17,6 +17,8 @@ use crate::rows::backend;
 /// Pool bounds: enough for a node's request path and its background writers.
 const MAX_CONNECTIONS: u32 = 16;
 const STATEMENT_TIMEOUT: &str = "5s";
+/// How long a request waits for a connection before failing closed with 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct PgStore {
     pool: PgPool,
@@ -31,7 +33,7 @@ impl PgStore {
             .application_name("tessera");
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Open(e.to_string()))?;

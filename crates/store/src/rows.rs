@@ -21,9 +21,40 @@ pub fn credential_id(s: &str) -> Result<CredentialId, StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("corrupt credential id {s:?}")))
 }
 
-/// A backend error, with the driver's text kept for the log only.
+/// A backend error, with the driver's text kept for the log only. Connection trouble and
+/// transient conflicts (SQLSTATE 40001 serialization, 40P01 deadlock, 57014 statement timeout,
+/// SQLite busy) are `Unavailable`: the request can be retried.
 pub fn backend(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    let transient = match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            Some(
+                "40001"
+                    | "40P01"
+                    | "57014"
+                    | "57P01"
+                    | "57P02"
+                    | "57P03"
+                    | "08000"
+                    | "08003"
+                    | "08006"
+                    | "5"
+                    | "6"
+            )
+        ),
+        _ => false,
+    };
+    if transient {
+        StoreError::Unavailable(error.to_string())
+    } else {
+        StoreError::Backend(error.to_string())
+    }
 }
 
 /// Maps a unique-constraint violation to the wire field it concerns.

@@ -222,3 +222,65 @@ fn uuid_simple() -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+// Clusters of nodes on one PostgreSQL database.
+
+pub const ENVS: &[(&str, &str)] = &[
+    ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+    ("TESSERA_SERVER_SECRET", SECRET),
+];
+
+pub struct Cluster {
+    pub nodes: Vec<Server>,
+    pub admin: String,
+    pub db: PgDatabase,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+pub fn cluster(n: usize) -> Cluster {
+    let db = PgDatabase::create();
+    let mut dirs = Vec::new();
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        nodes.push(start(dir.path(), &db.url, ENVS));
+        dirs.push(dir);
+    }
+    let admin = stdout_line(&cli(
+        &db.url,
+        ENVS,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "ops",
+        ],
+    ));
+    Cluster {
+        nodes,
+        admin,
+        db,
+        _dirs: dirs,
+    }
+}
+
+/// Polls `node` until `token` is refused; returns how long that took.
+pub fn refused_within(node: &Server, token: &str, bound: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (status, _) = http(node, "GET", "/v4/users/self", Some(token), None).unwrap();
+        if status == 401 {
+            return start.elapsed();
+        }
+        assert_eq!(status, 200);
+        assert!(
+            start.elapsed() < bound,
+            "{} still accepted a revoked token after {bound:?}",
+            node.base
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

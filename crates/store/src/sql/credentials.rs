@@ -119,6 +119,8 @@ macro_rules! sql_credentials {
                 if only_live {
                     qb.push(" AND c.revoked_at IS NULL");
                 }
+                // One order for every writer: concurrent bulk changes cannot deadlock.
+                qb.push(" ORDER BY c.id");
                 let rows = qb.build().fetch_all(&mut **tx).await.map_err(backend)?;
                 rows.iter().map(owned_from_row).collect()
             }
