@@ -19,8 +19,12 @@ pub enum StoreError {
     /// A uniqueness rule was broken; `field` names the wire field it concerns.
     #[error("{field} is already taken")]
     Conflict { field: &'static str },
-    /// The database cannot be reached (connection refused or lost, pool exhausted, timeout,
-    /// deadlock or serialization failure): worth retrying shortly, and a 503 to clients.
+    /// A conflict with a concurrent transaction (deadlock, serialization failure, busy
+    /// database): the whole operation can be retried as it is.
+    #[error("transient database conflict: {0}")]
+    Transient(String),
+    /// The database cannot be reached (connection refused or lost, pool exhausted, timeout, or a
+    /// conflict that retries did not resolve): a 503 to clients.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The backend failed; the text goes to the log, never to a client.

@@ -67,9 +67,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::Forbidden(message) => ApiError::Forbidden(message),
-            ServiceError::Store(store @ tessera_core::store::StoreError::Unavailable(_)) => {
-                ApiError::Unavailable(store.to_string())
-            }
+            ServiceError::Store(
+                store @ (tessera_core::store::StoreError::Unavailable(_)
+                | tessera_core::store::StoreError::Transient(_)),
+            ) => ApiError::Unavailable(store.to_string()),
             ServiceError::Store(store) => ApiError::Internal(store.to_string()),
             ServiceError::Password(hash) => ApiError::Internal(hash.to_string()),
         }
@@ -83,6 +84,19 @@ fn failure(status: StatusCode, message: String, internal: Option<String>) -> Res
         internal,
     });
     response
+}
+
+impl From<tessera_core::realm::RealmError> for ApiError {
+    fn from(e: tessera_core::realm::RealmError) -> ApiError {
+        use tessera_core::realm::RealmError;
+        use tessera_core::store::StoreError;
+        match e {
+            RealmError::Store(store @ (StoreError::Unavailable(_) | StoreError::Transient(_))) => {
+                ApiError::Unavailable(store.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -8,7 +8,10 @@ mod rows;
 mod sql;
 pub mod notify;
 pub mod postgres;
+mod retry;
 pub mod sqlite;
+
+pub use retry::Retrying;
 
 use std::sync::Arc;
 
@@ -44,16 +47,16 @@ impl Database {
 pub async fn open(url: &str) -> Result<Database, OpenError> {
     if url.starts_with("sqlite:") {
         Ok(Database {
-            store: Arc::new(sqlite::SqliteStore::open(url).await?),
+            store: Arc::new(Retrying(sqlite::SqliteStore::open(url).await?)),
             bus: Arc::new(LocalOnly),
             notifications: None,
         })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = Arc::new(postgres::PgStore::open(url).await?);
+        let store = postgres::PgStore::open(url).await?;
         Ok(Database {
             notifications: Some(notify::PgNotifications::new(store.pool().clone())),
-            bus: store.clone(),
-            store,
+            bus: Arc::new(notify::PgBus::new(store.pool().clone())),
+            store: Arc::new(Retrying(store)),
         })
     } else {
         Err(OpenError::Unsupported(redact(url)))

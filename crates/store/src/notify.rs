@@ -13,8 +13,6 @@ use sqlx::postgres::PgListener;
 use tessera_core::invalidation::{Invalidation, InvalidationBus, Notice};
 use tokio::sync::{mpsc, watch};
 
-use crate::postgres::PgStore;
-
 pub const CHANNEL: &str = "tessera_invalidate";
 /// Hashes per message: NOTIFY payloads are limited to 8000 bytes.
 const HASHES_PER_MESSAGE: usize = 100;
@@ -30,14 +28,25 @@ fn payloads(event: &Invalidation) -> Vec<String> {
     }
 }
 
+/// Publishes over the database's own connections.
+pub struct PgBus {
+    pool: PgPool,
+}
+
+impl PgBus {
+    pub fn new(pool: PgPool) -> PgBus {
+        PgBus { pool }
+    }
+}
+
 #[async_trait]
-impl InvalidationBus for PgStore {
+impl InvalidationBus for PgBus {
     async fn publish(&self, event: &Invalidation) {
         for payload in payloads(event) {
             let sent = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(&payload)
-                .execute(self.pool())
+                .execute(&self.pool)
                 .await;
             if let Err(error) = sent {
                 tracing::warn!(%error, "could not notify the other nodes; their caches expire on their own");

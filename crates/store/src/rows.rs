@@ -21,10 +21,18 @@ pub fn credential_id(s: &str) -> Result<CredentialId, StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("corrupt credential id {s:?}")))
 }
 
-/// A backend error, with the driver's text kept for the log only. Connection trouble and
-/// transient conflicts (SQLSTATE 40001 serialization, 40P01 deadlock, 57014 statement timeout,
-/// SQLite busy) are `Unavailable`: the request can be retried.
+/// A backend error, with the driver's text kept for the log only. Conflicts with a concurrent
+/// transaction (SQLSTATE 40001 serialization, 40P01 deadlock; SQLite busy or locked) are
+/// `Transient`, retried by `Retrying`; connection trouble and timeouts are `Unavailable`.
 pub fn backend(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && matches!(
+            db.code().as_deref(),
+            Some("40001" | "40P01" | "5" | "6" | "517" | "262")
+        )
+    {
+        return StoreError::Transient(error.to_string());
+    }
     let transient = match &error {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)

@@ -44,10 +44,6 @@ async fn rotate(
             })
         })
         .transpose()?;
-    let (kid, alg) = state
-        .realm
-        .rotate(algorithm, &caller.audit_actor())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (kid, alg) = state.realm.rotate(algorithm, &caller.audit_actor()).await?;
     Ok(Json(json!({ "kid": kid, "alg": alg.as_str() })))
 }

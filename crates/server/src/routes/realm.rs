@@ -195,8 +195,7 @@ async fn token(
     let issued = state
         .realm
         .issue(caller.principal(), caller.credential().id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     let mut response = Json(json!({
         "access_token": issued.token,
         "token_type": "Bearer",

@@ -1,0 +1,260 @@
+//! `Retrying<S>`: every storage trait of `S`, with whole operations retried when they lose a
+//! conflict with a concurrent transaction. Each write is one transaction, so running it again
+//! from the start is safe; after the last attempt the conflict becomes `Unavailable` (503).
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
+use tessera_core::ids::{CredentialId, OrganizationId, UserId};
+use tessera_core::model::{Credential, Timestamp, User};
+use tessera_core::names::UserName;
+use tessera_core::realm::keys::StoredKey;
+use tessera_core::roles::RoleSet;
+use tessera_core::secret::TokenHash;
+use tessera_core::store::{
+    AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
+    OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
+};
+
+const ATTEMPTS: u32 = 4;
+
+pub struct Retrying<S>(pub S);
+
+async fn retrying<T, F, Fut>(mut op: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(StoreError::Transient(detail)) if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, %detail, "retrying after a transient conflict");
+                tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                attempt += 1;
+            }
+            Err(StoreError::Transient(detail)) => return Err(StoreError::Unavailable(detail)),
+            other => return other,
+        }
+    }
+}
+
+#[async_trait]
+impl<S: PrincipalStore> PrincipalStore for Retrying<S> {
+    async fn insert_principal(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        retrying(|| self.0.insert_principal(user, password_hash, audit)).await
+    }
+    async fn principal(&self, id: UserId) -> StoreResult<Option<User>> {
+        retrying(|| self.0.principal(id)).await
+    }
+    async fn principal_by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
+        retrying(|| self.0.principal_by_name(name)).await
+    }
+    async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>> {
+        retrying(|| self.0.list_principals(query)).await
+    }
+    async fn count_principals(&self) -> StoreResult<u64> {
+        retrying(|| self.0.count_principals()).await
+    }
+    async fn update_profile(
+        &self,
+        id: UserId,
+        patch: &ProfilePatch,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<User>> {
+        retrying(|| self.0.update_profile(id, patch, audit)).await
+    }
+    async fn set_roles(
+        &self,
+        id: UserId,
+        roles: &RoleSet,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>> {
+        retrying(|| self.0.set_roles(id, roles, now, actor)).await
+    }
+    async fn set_active(
+        &self,
+        id: UserId,
+        active: bool,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<(User, Vec<Credential>)>> {
+        retrying(|| self.0.set_active(id, active, now, actor)).await
+    }
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.set_password_hash(id, hash, audit)).await
+    }
+    async fn password_hash(&self, name: &UserName) -> StoreResult<Option<(User, Option<String>)>> {
+        retrying(|| self.0.password_hash(name)).await
+    }
+}
+
+#[async_trait]
+impl<S: CredentialStore> CredentialStore for Retrying<S> {
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        retrying(|| self.0.insert_credential(credential, audit)).await
+    }
+    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>> {
+        retrying(|| self.0.credential_by_hash(hash)).await
+    }
+    async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
+        retrying(|| self.0.credential(id)).await
+    }
+    async fn list_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+    ) -> StoreResult<Vec<OwnedCredential>> {
+        retrying(|| self.0.list_credentials(filter, now)).await
+    }
+    async fn revoke_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        reason: &str,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>> {
+        retrying(|| self.0.revoke_credentials(filter, now, reason, actor)).await
+    }
+    async fn delete_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Vec<Credential>> {
+        retrying(|| self.0.delete_credentials(filter, now, actor)).await
+    }
+    async fn rotate_credential(
+        &self,
+        old: CredentialId,
+        new: &Credential,
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<Option<Credential>> {
+        retrying(|| self.0.rotate_credential(old, new, now, actor)).await
+    }
+    async fn replace_api_key(
+        &self,
+        new: &Credential,
+        audit: &AuditEntry,
+    ) -> StoreResult<Vec<Credential>> {
+        retrying(|| self.0.replace_api_key(new, audit)).await
+    }
+    async fn record_usage(&self, batch: &[Usage]) -> StoreResult<()> {
+        retrying(|| self.0.record_usage(batch)).await
+    }
+}
+
+#[async_trait]
+impl<S: AuditStore> AuditStore for Retrying<S> {
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        retrying(|| self.0.list_audit(query)).await
+    }
+}
+
+#[async_trait]
+impl<S: KeyStore> KeyStore for Retrying<S> {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        retrying(|| self.0.signing_keys()).await
+    }
+    async fn insert_signing_key(
+        &self,
+        key: &StoredKey,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        retrying(|| self.0.insert_signing_key(key, now, audit)).await
+    }
+}
+
+#[async_trait]
+impl<S: OrganizationStore> OrganizationStore for Retrying<S> {
+    async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.insert_organization(org, audit)).await
+    }
+    async fn organizations(&self) -> StoreResult<Vec<Organization>> {
+        retrying(|| self.0.organizations()).await
+    }
+    async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
+        retrying(|| self.0.organization(id)).await
+    }
+    async fn add_member(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.add_member(org, user, audit)).await
+    }
+    async fn remove_member(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.remove_member(org, user, audit)).await
+    }
+    async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>> {
+        retrying(|| self.0.organization_names_of(user)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn transient_conflicts_are_retried_then_reported_unavailable() {
+        let calls = AtomicU32::new(0);
+        let ok = retrying(|| async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(StoreError::Transient("deadlock".into()))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(ok.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let calls = AtomicU32::new(0);
+        let gave_up: StoreResult<()> = retrying(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::Transient("deadlock".into()))
+        })
+        .await;
+        assert!(matches!(gave_up, Err(StoreError::Unavailable(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+
+        let calls = AtomicU32::new(0);
+        let other: StoreResult<()> = retrying(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::Conflict { field: "name" })
+        })
+        .await;
+        assert!(matches!(other, Err(StoreError::Conflict { .. })));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "only transient conflicts are retried"
+        );
+    }
+}
