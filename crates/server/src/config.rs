@@ -39,11 +39,94 @@ struct FileConfig {
     throttle: ThrottleSection,
     #[serde(default)]
     limits: LimitsSection,
-    /// Read by later features (gateway routes, realm); accepted here so that one file serves all.
-    #[allow(dead_code)]
-    gateway: Option<toml::Value>,
+    #[serde(default)]
+    gateway: GatewaySection,
     #[serde(default)]
     realm: RealmSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewaySection {
+    #[serde(default)]
+    routes: Vec<RouteSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteSection {
+    prefix: String,
+    upstream: String,
+    timeout_secs: Option<u64>,
+}
+
+/// A gateway route: requests under `prefix` go, authenticated, to `upstream`.
+#[derive(Clone, Debug)]
+pub struct GatewayRoute {
+    pub prefix: String,
+    /// `http://host:port`, without a trailing slash.
+    pub upstream: String,
+    pub timeout: Duration,
+}
+
+/// Paths Tessera serves itself; a gateway route may not shadow them.
+const OWN_PREFIXES: &[&str] = &[
+    "/api/pat/",
+    "/api/admin/",
+    "/api/serviceAccounts/",
+    "/api/apiKey/",
+    "/api/organizations/",
+    "/v4/",
+    "/auth/",
+    "/healthz",
+    "/readyz",
+    "/version",
+    "/docs/",
+];
+
+impl GatewayRoute {
+    pub fn new(
+        prefix: &str,
+        upstream: &str,
+        timeout: Duration,
+    ) -> Result<GatewayRoute, ConfigError> {
+        let bad = |m: String| ConfigError::Invalid(format!("gateway.routes {prefix:?}: {m}"));
+        if !(prefix.starts_with('/') && prefix.ends_with('/') && prefix.len() > 1) {
+            return Err(bad(
+                "the prefix must start and end with '/', e.g. \"/api/jobs/\"".into(),
+            ));
+        }
+        if prefix.contains(['{', '}', '*', '?', '#']) {
+            return Err(bad(
+                "the prefix may not contain '{', '}', '*', '?' or '#'".into()
+            ));
+        }
+        if let Some(own) = OWN_PREFIXES
+            .iter()
+            .find(|own| own.starts_with(prefix) || prefix.starts_with(**own))
+        {
+            return Err(bad(format!("overlaps Tessera's own {own}")));
+        }
+        let upstream = upstream.trim_end_matches('/');
+        let valid = upstream.parse::<axum::http::Uri>().is_ok_and(|u| {
+            u.scheme_str() == Some("http")
+                && u.authority().is_some()
+                && (u.path() == "/" || u.path().is_empty())
+        });
+        if !valid || !upstream.starts_with("http://") {
+            return Err(bad(format!(
+                "upstream {upstream:?} must be http://host:port (no path)"
+            )));
+        }
+        if timeout.is_zero() {
+            return Err(bad("timeout_secs must be at least 1".into()));
+        }
+        Ok(GatewayRoute {
+            prefix: prefix.to_string(),
+            upstream: upstream.to_string(),
+            timeout,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +188,7 @@ pub struct Config {
     pub concurrency: usize,
     pub cache_entries: usize,
     pub realm: RealmSettings,
+    pub gateway_routes: Vec<GatewayRoute>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,8 +274,27 @@ impl Config {
             ));
         }
         let realm = realm_settings(&public_url, parsed.realm)?;
+        let mut gateway_routes: Vec<GatewayRoute> = Vec::new();
+        for r in &parsed.gateway.routes {
+            let route = GatewayRoute::new(
+                &r.prefix,
+                &r.upstream,
+                Duration::from_secs(r.timeout_secs.unwrap_or(30)),
+            )?;
+            if gateway_routes
+                .iter()
+                .any(|g| g.prefix.starts_with(&route.prefix) || route.prefix.starts_with(&g.prefix))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "gateway.routes {:?}: overlaps another route",
+                    route.prefix
+                )));
+            }
+            gateway_routes.push(route);
+        }
         Ok(Config {
             realm,
+            gateway_routes,
             public_url_given,
             listen,
             database,

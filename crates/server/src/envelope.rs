@@ -24,7 +24,11 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = next.run(request).instrument(span).await;
     let status = response.status();
-    if status.is_client_error() || status.is_server_error() {
+    let proxied = response
+        .extensions()
+        .get::<crate::gateway::Proxied>()
+        .is_some();
+    if !proxied && (status.is_client_error() || status.is_server_error()) {
         response = render_failure(response, &id).await;
     }
     if status.is_server_error() {

@@ -31,6 +31,10 @@ pub enum ApiError {
     /// 413: the body is larger than the listener accepts.
     PayloadTooLarge,
     TooManyFailures(Duration),
+    /// 502: an upstream refused the connection or failed.
+    BadGateway(String),
+    /// 504: an upstream did not answer in time.
+    GatewayTimeout(String),
     /// 503: a dependency (the database) cannot be reached; fail closed.
     Unavailable(String),
     Internal(String),
@@ -135,6 +139,8 @@ impl IntoResponse for ApiError {
                 }
                 r
             }
+            ApiError::BadGateway(m) => failure(StatusCode::BAD_GATEWAY, m, None),
+            ApiError::GatewayTimeout(m) => failure(StatusCode::GATEWAY_TIMEOUT, m, None),
             ApiError::Unavailable(detail) => {
                 let mut r = failure(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 mod routes;
 mod secret_file;
 pub mod startup;

@@ -125,6 +125,7 @@ impl Application {
             audit: AuditService::new(ctx.clone()),
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
+            upstreams: crate::gateway::client(),
         });
         Ok(Application {
             cache: ctx.cache.clone(),

@@ -27,4 +27,6 @@ pub struct AppServices {
     pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,
+    /// Pooled connections to the gateway's upstreams.
+    pub upstreams: crate::gateway::UpstreamClient,
 }

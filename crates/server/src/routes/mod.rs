@@ -24,7 +24,8 @@ use crate::state::AppState;
 use crate::{authn, envelope};
 
 pub fn router(state: AppState, config: &Config) -> Router {
-    Router::new()
+    // Tessera's own API: bounded bodies and a request timeout.
+    let api = Router::new()
         .merge(system::routes())
         .merge(identity::routes())
         .merge(pats::routes())
@@ -36,13 +37,18 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(realm::routes())
         .merge(admin_realm::routes())
         .merge(organizations::routes())
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
-        ))
+        ));
+    // The gateway streams bodies of any size; each route has its own upstream timeout.
+    let gateway = crate::gateway::routes(&config.gateway_routes);
+    Router::new()
+        .merge(api)
+        .merge(gateway)
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
         .layer(middleware::from_fn(envelope::layer))
         .with_state(state)

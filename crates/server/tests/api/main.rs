@@ -11,6 +11,7 @@ mod admin_pats;
 mod admin_users;
 mod api_keys;
 mod errors;
+mod gateway;
 mod identity;
 mod pats;
 mod realm;

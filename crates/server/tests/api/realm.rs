@@ -45,7 +45,7 @@ fn validation(app: &TestApp, alg: JwtAlg) -> Validation {
 }
 
 /// Verifies with a key built only from the JWKS document fetched over HTTP.
-async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
     let jwks: JwkSet = app
         .client
         .get(format!(

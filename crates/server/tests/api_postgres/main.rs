@@ -14,6 +14,8 @@ mod admin_users;
 mod api_keys;
 #[path = "../api/errors.rs"]
 mod errors;
+#[path = "../api/gateway.rs"]
+mod gateway;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/identity.rs"]
