@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run the server (API, realm, gateway) on an embedded SQLite database by default.
     Serve(ServeArgs),
+    /// The local API proxy for runs: adds an access token to every request to DOMINO_API_HOST.
+    Proxy(ProxyArgs),
     /// Operator commands that act on the database directly (also while the server runs).
     Admin {
         #[command(subcommand)]
@@ -56,6 +58,24 @@ struct ServeArgs {
     public_url: Option<String>,
     #[command(flatten)]
     db: DatabaseArgs,
+}
+
+#[derive(Args)]
+struct ProxyArgs {
+    /// ADDRESS:PORT to listen on (loopback) [default: 127.0.0.1:8899]
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    listen: std::net::SocketAddr,
+    /// The Tessera host to forward to.
+    #[arg(long, env = "DOMINO_API_HOST")]
+    host: String,
+    /// A file holding the credential (a PAT, or a JWT used as it is); re-read when it changes.
+    #[arg(long, env = "DOMINO_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// The credential itself, when there is no token file.
+    #[arg(long, env = "TESSERA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[arg(long, env = "TESSERA_REALM", default_value = "DominoRealm")]
+    realm: String,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +183,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown_signal()).await
 }
 
+async fn proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    let credential = match (args.token_file, args.token) {
+        (Some(file), _) => CredentialSource::File(file),
+        (None, Some(token)) => CredentialSource::Value(token),
+        (None, None) => anyhow::bail!("no credential: set DOMINO_TOKEN_FILE or TESSERA_TOKEN"),
+    };
+    if !(args.host.starts_with("http://") || args.host.starts_with("https://")) {
+        anyhow::bail!("DOMINO_API_HOST {:?} must start with http://", args.host);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    let proxy = LocalProxy::new(ProxyConfig {
+        listen: local,
+        host: args.host.clone(),
+        realm: args.realm,
+        credential,
+    });
+    tracing::info!(address = %local, host = %args.host, "local API proxy listening (DOMINO_API_PROXY=http://{local})");
+    proxy.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
 async fn admin(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::User {
@@ -235,6 +279,7 @@ async fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Proxy(args) => proxy(args).await,
         Command::Admin { command } => admin(command).await,
     };
     match result {

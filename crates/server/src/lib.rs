@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod local_proxy;
 mod routes;
 mod secret_file;
 pub mod startup;

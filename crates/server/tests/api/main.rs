@@ -13,6 +13,7 @@ mod api_keys;
 mod errors;
 mod gateway;
 mod identity;
+mod local_proxy;
 mod pats;
 mod realm;
 mod service_accounts;

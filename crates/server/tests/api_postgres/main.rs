@@ -20,6 +20,8 @@ mod gateway;
 mod helpers;
 #[path = "../api/identity.rs"]
 mod identity;
+#[path = "../api/local_proxy.rs"]
+mod local_proxy;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/realm.rs"]
