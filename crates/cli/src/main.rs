@@ -10,6 +10,7 @@ use tessera_core::names::UserName;
 use tessera_core::realm::Algorithm;
 use tessera_core::services::pats::{NewPat, PatService};
 use tessera_core::services::users::{NewUser, UserService};
+use tessera_server::local_proxy::{CredentialSource, LocalProxy, ProxyConfig};
 use tessera_server::{
     Application, Config, Overrides, domain_context, shutdown_signal, start_realm,
 };
