@@ -2,11 +2,10 @@
 
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
-use crate::ids::CredentialId;
-use crate::model::{Credential, CredentialKind};
+use crate::model::CredentialKind;
 use crate::names::TokenName;
 use crate::policy;
-use crate::secret::{Secret, SecretKind};
+use crate::secret::Secret;
 
 use super::{Context, ServiceResult};
 
@@ -23,23 +22,14 @@ impl ApiKeyService {
     /// A new key for the caller; the previous one stops working before this returns.
     pub async fn regenerate(&self, caller: &Caller) -> ServiceResult<Secret> {
         policy::require_person(caller)?;
-        let secret = Secret::generate(SecretKind::ApiKey);
-        let now = self.ctx.clock.now();
-        let credential = Credential {
-            id: CredentialId::new(),
-            kind: CredentialKind::ApiKey,
-            principal_id: caller.principal().id,
-            name: TokenName::from_trusted("api-key".into()),
-            description: String::new(),
-            hash: self.ctx.hasher.hash(secret.expose()),
-            created_at: now,
-            lifetime_secs: None,
-            expires_at: None,
-            revoked_at: None,
-            revoked_reason: None,
-            last_used_at: None,
-            last_used_ip: None,
-        };
+        let (credential, secret) = self.ctx.new_credential(
+            CredentialKind::ApiKey,
+            caller.principal().id,
+            TokenName::from_trusted("api-key".into()),
+            String::new(),
+            None,
+        );
+        let now = credential.created_at;
         let audit = AuditEntry::about_credential(
             &caller.audit_actor(),
             now,

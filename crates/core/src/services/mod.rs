@@ -12,12 +12,15 @@ use std::sync::Arc;
 
 use crate::cache::CredentialCache;
 use crate::clock::Clock;
+use crate::ids::CredentialId;
 use crate::ids::UserId;
 use crate::invalidation::{Invalidation, InvalidationBus};
-use crate::model::Credential;
+use crate::model::{Credential, CredentialKind};
 use crate::names::FieldError;
+use crate::names::TokenName;
 use crate::password::HashError;
 use crate::secret::SecretHasher;
+use crate::secret::{Secret, SecretKind};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,59 @@ impl Context {
                 ))
                 .await;
         }
+    }
+
+    /// A new live credential of `kind` for `principal`, with its secret (to show once).
+    pub fn new_credential(
+        &self,
+        kind: CredentialKind,
+        principal: UserId,
+        name: TokenName,
+        description: String,
+        lifetime_secs: Option<i64>,
+    ) -> (Credential, Secret) {
+        let secret_kind = match kind {
+            CredentialKind::Pat | CredentialKind::AccessToken => SecretKind::Pat,
+            CredentialKind::ServiceAccountToken => SecretKind::ServiceAccountToken,
+            CredentialKind::ApiKey => SecretKind::ApiKey,
+        };
+        let secret = Secret::generate(secret_kind);
+        let now = self.clock.now();
+        let credential = Credential {
+            id: CredentialId::new(),
+            kind,
+            principal_id: principal,
+            name,
+            description,
+            hash: self.hasher.hash(secret.expose()),
+            created_at: now,
+            lifetime_secs,
+            expires_at: lifetime_secs.map(|secs| now + chrono::Duration::seconds(secs)),
+            revoked_at: None,
+            revoked_reason: None,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        (credential, secret)
+    }
+
+    /// Activates or deactivates a principal (deactivation revokes its credentials), then makes
+    /// every node forget what it cached. `what` names the principal kind in a 404.
+    pub async fn set_active(
+        &self,
+        id: UserId,
+        active: bool,
+        actor: &crate::audit::AuditActor,
+        what: &'static str,
+    ) -> ServiceResult<crate::model::User> {
+        let (principal, revoked) = self
+            .store
+            .set_active(id, active, self.clock.now(), actor)
+            .await?
+            .ok_or(ServiceError::NotFound(what))?;
+        self.forget(&revoked).await;
+        self.forget_principal(id).await;
+        Ok(principal)
     }
 
     /// Drops everything cached for a principal whose roles, status or claims changed.

@@ -1,14 +1,12 @@
 //! Personal access tokens: a user's own, and every user's for administrators.
 
-use chrono::Duration;
-
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::CredentialId;
 use crate::model::{Credential, CredentialKind, User};
 use crate::names::{FieldError, TokenName, UserName, parse_text};
 use crate::policy;
-use crate::secret::{Secret, SecretKind};
+use crate::secret::Secret;
 use crate::store::{CredentialFilter, OwnedCredential};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -103,24 +101,13 @@ impl PatService {
         request: &NewPat,
         lifetime: i64,
     ) -> (Credential, Secret) {
-        let secret = Secret::generate(SecretKind::Pat);
-        let now = self.ctx.clock.now();
-        let credential = Credential {
-            id: CredentialId::new(),
-            kind: CredentialKind::Pat,
-            principal_id: owner.id,
-            name: request.name.clone(),
-            description: request.description.clone(),
-            hash: self.ctx.hasher.hash(secret.expose()),
-            created_at: now,
-            lifetime_secs: Some(lifetime),
-            expires_at: Some(now + Duration::seconds(lifetime)),
-            revoked_at: None,
-            revoked_reason: None,
-            last_used_at: None,
-            last_used_ip: None,
-        };
-        (credential, secret)
+        self.ctx.new_credential(
+            CredentialKind::Pat,
+            owner.id,
+            request.name.clone(),
+            request.description.clone(),
+            Some(lifetime),
+        )
     }
 
     async fn insert(

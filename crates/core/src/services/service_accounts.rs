@@ -1,14 +1,12 @@
 //! Service accounts (admin-managed identities for pipelines) and their long-lived named tokens.
 
-use chrono::Duration;
-
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
-use crate::ids::{CredentialId, UserId};
+use crate::ids::UserId;
 use crate::model::{Credential, CredentialKind, PrincipalKind, User, UserStatus};
 use crate::names::{Email, FieldError, TokenName, UserName, parse_text};
 use crate::policy;
-use crate::secret::{Secret, SecretKind};
+use crate::secret::Secret;
 use crate::store::{CredentialFilter, PrincipalQuery};
 
 use super::pats::{DAY, ExpirationPolicy};
@@ -124,23 +122,14 @@ impl ServiceAccountService {
             ..self.policy
         }
         .lifetime("expiresIn", expires_in)?;
-        let secret = Secret::generate(SecretKind::ServiceAccountToken);
-        let now = self.ctx.clock.now();
-        let credential = Credential {
-            id: CredentialId::new(),
-            kind: CredentialKind::ServiceAccountToken,
-            principal_id: account.id,
+        let (credential, secret) = self.ctx.new_credential(
+            CredentialKind::ServiceAccountToken,
+            account.id,
             name,
-            description: String::new(),
-            hash: self.ctx.hasher.hash(secret.expose()),
-            created_at: now,
-            lifetime_secs: Some(lifetime),
-            expires_at: Some(now + Duration::seconds(lifetime)),
-            revoked_at: None,
-            revoked_reason: None,
-            last_used_at: None,
-            last_used_ip: None,
-        };
+            String::new(),
+            Some(lifetime),
+        );
+        let now = credential.created_at;
         let audit = AuditEntry::about_credential(
             &caller.audit_actor(),
             now,
@@ -239,14 +228,8 @@ impl ServiceAccountService {
     ) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.account(id).await?;
-        let (account, revoked) = self
-            .ctx
-            .store
-            .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
-            .await?
-            .ok_or(ServiceError::NotFound("service account"))?;
-        self.ctx.forget(&revoked).await;
-        self.ctx.forget_principal(id).await;
-        Ok(account)
+        self.ctx
+            .set_active(id, active, &caller.audit_actor(), "service account")
+            .await
     }
 }

@@ -217,15 +217,9 @@ impl UserService {
                 "administrators cannot deactivate themselves".into(),
             ));
         }
-        let (user, revoked) = self
-            .ctx
-            .store
-            .set_active(id, active, self.ctx.clock.now(), &caller.audit_actor())
-            .await?
-            .ok_or(ServiceError::NotFound("user"))?;
-        self.ctx.forget(&revoked).await;
-        self.ctx.forget_principal(id).await;
-        Ok(user)
+        self.ctx
+            .set_active(id, active, &caller.audit_actor(), "user")
+            .await
     }
 
     pub async fn set_password(
