@@ -105,15 +105,22 @@ async fn resolve(
         Channel::ApiKey => Presented::ApiKey(&value),
     };
     match state.authenticator.authenticate(presented, ip).await {
-        Ok(caller) => Ok(Authn::Authenticated(caller)),
+        Ok(caller) => {
+            state.metrics.authenticated(caller.credential().kind);
+            Ok(Authn::Authenticated(caller))
+        }
         Err(AuthError::Invalid) => refused(state, ip),
         Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 
 fn refused(state: &AppState, ip: Option<IpAddr>) -> Result<Authn, ApiError> {
+    state.metrics.refused();
     match ip.and_then(|ip| state.throttle.record_failure(ip)) {
-        Some(wait) => Err(ApiError::TooManyFailures(wait)),
+        Some(wait) => {
+            state.metrics.throttled();
+            Err(ApiError::TooManyFailures(wait))
+        }
         None => Ok(Authn::Refused),
     }
 }

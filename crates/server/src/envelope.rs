@@ -2,7 +2,7 @@
 //! the FailureEnvelope body, including axum's own rejections (404, 405, 413, 415, ...).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -11,12 +11,13 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::Failure;
+use crate::state::AppState;
 
 /// The request's id, available to handlers as an extension.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-pub async fn layer(mut request: Request, next: Next) -> Response {
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
@@ -24,6 +25,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = next.run(request).instrument(span).await;
     let status = response.status();
+    state.metrics.response(status.as_u16());
     let proxied = response
         .extensions()
         .get::<crate::gateway::Proxied>()

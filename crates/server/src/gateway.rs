@@ -141,6 +141,7 @@ async fn forward(
     let response =
         match tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await {
             Err(_) => {
+                state.metrics.upstream_failed();
                 return Err(ApiError::GatewayTimeout(format!(
                     "the upstream of {} did not answer within {} s",
                     route.prefix,
@@ -148,6 +149,7 @@ async fn forward(
                 )));
             }
             Ok(Err(error)) => {
+                state.metrics.upstream_failed();
                 tracing::warn!(%error, upstream = %route.upstream, "upstream request failed");
                 return Err(ApiError::BadGateway(format!(
                     "the upstream of {} cannot be reached",

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod local_proxy;
+pub mod metrics;
 mod routes;
 mod secret_file;
 pub mod startup;

@@ -126,6 +126,8 @@ impl Application {
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
             upstreams: crate::gateway::client(),
+            metrics: crate::metrics::Metrics::default(),
+            cache: ctx.cache.clone(),
         });
         Ok(Application {
             cache: ctx.cache.clone(),

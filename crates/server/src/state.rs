@@ -27,6 +27,9 @@ pub struct AppServices {
     pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,
+    pub metrics: crate::metrics::Metrics,
+    /// The verification cache, for its size in the metrics.
+    pub cache: Arc<tessera_core::cache::CredentialCache>,
     /// Pooled connections to the gateway's upstreams.
     pub upstreams: crate::gateway::UpstreamClient,
 }

@@ -50,7 +50,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
-        .layer(middleware::from_fn(envelope::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            envelope::layer,
+        ))
         .with_state(state)
 }
 

@@ -196,6 +196,7 @@ async fn token(
         .realm
         .issue(caller.principal(), caller.credential().id)
         .await?;
+    state.metrics.exchanged();
     let mut response = Json(json!({
         "access_token": issued.token,
         "token_type": "Bearer",

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/version", get(version))
         .route("/docs/personal-access-tokens", get(pat_docs))
+        .route("/metrics", get(metrics))
 }
 
 /// Ready when the database answers.
@@ -42,6 +43,17 @@ async fn version() -> Json<serde_json::Value> {
         "version": DOMINO_API_LEVEL,
         "tesseraVersion": env!("CARGO_PKG_VERSION"),
     }))
+}
+
+/// Prometheus text exposition; counters only, never a secret or a user.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.cache.len()),
+    )
 }
 
 async fn pat_docs() -> Html<&'static str> {
