@@ -58,6 +58,7 @@ struct RouteSection {
     prefix: String,
     upstream: String,
     timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
 }
 
 /// A gateway route: requests under `prefix` go, authenticated, to `upstream`.
@@ -66,7 +67,10 @@ pub struct GatewayRoute {
     pub prefix: String,
     /// `http://host:port`, without a trailing slash.
     pub upstream: String,
+    /// How long to wait for the upstream's response headers.
     pub timeout: Duration,
+    /// How long a streamed response body may stay silent before it is cut.
+    pub idle_timeout: Duration,
 }
 
 /// Paths Tessera serves itself; a gateway route may not shadow them.
@@ -125,7 +129,20 @@ impl GatewayRoute {
             prefix: prefix.to_string(),
             upstream: upstream.to_string(),
             timeout,
+            idle_timeout: Duration::from_secs(60),
         })
+    }
+
+    /// How long a streamed response body may stay silent (default 60 s).
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Result<GatewayRoute, ConfigError> {
+        if idle.is_zero() {
+            return Err(ConfigError::Invalid(format!(
+                "gateway.routes {:?}: idle_timeout_secs must be at least 1",
+                self.prefix
+            )));
+        }
+        self.idle_timeout = idle;
+        Ok(self)
     }
 }
 
@@ -276,11 +293,14 @@ impl Config {
         let realm = realm_settings(&public_url, parsed.realm)?;
         let mut gateway_routes: Vec<GatewayRoute> = Vec::new();
         for r in &parsed.gateway.routes {
-            let route = GatewayRoute::new(
+            let mut route = GatewayRoute::new(
                 &r.prefix,
                 &r.upstream,
                 Duration::from_secs(r.timeout_secs.unwrap_or(30)),
             )?;
+            if let Some(idle) = r.idle_timeout_secs {
+                route = route.with_idle_timeout(Duration::from_secs(idle))?;
+            }
             if gateway_routes
                 .iter()
                 .any(|g| g.prefix.starts_with(&route.prefix) || route.prefix.starts_with(&g.prefix))

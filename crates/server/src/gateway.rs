@@ -161,5 +161,6 @@ async fn forward(
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     parts.extensions.insert(Proxied);
+    let body = crate::idle::IdleTimeout::new(body, route.idle_timeout);
     Ok(Response::from_parts(parts, Body::new(body)).into_response())
 }

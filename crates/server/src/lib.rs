@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+mod idle;
 pub mod local_proxy;
 pub mod metrics;
 mod routes;

@@ -83,6 +83,9 @@ async fn gateway_app() -> (TestApp, Upstream) {
     let routes = vec![
         GatewayRoute::new("/api/jobs/", &up.url, Duration::from_secs(1)).unwrap(),
         GatewayRoute::new("/api/dead/", "http://127.0.0.1:1", Duration::from_secs(1)).unwrap(),
+        GatewayRoute::new("/api/idle/", &up.url, Duration::from_secs(1))
+            .and_then(|r| r.with_idle_timeout(Duration::from_secs(1)))
+            .unwrap(),
     ];
     let app = spawn_app_with(move |c| c.gateway_routes = routes).await;
     (app, up)
@@ -279,6 +282,37 @@ async fn bodies_stream_both_ways() {
     assert_eq!(
         reply.json::<Value>().await.unwrap()["bodyLength"],
         64 * 1024 * 1024
+    );
+}
+
+#[tokio::test]
+async fn a_response_that_goes_silent_is_cut_after_the_idle_timeout() {
+    let (app, _up) = gateway_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    let started = Instant::now();
+    let mut response = app
+        .client
+        .get(format!("{}/api/idle/stream", app.address))
+        .bearer_auth(&pat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&response.chunk().await.unwrap().unwrap()[..], b"first;");
+    // The upstream pauses 2 s; the route allows 1 s of silence.
+    let mut rest = Vec::new();
+    let ended = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => rest.extend_from_slice(&chunk),
+            Ok(None) => break "eof",
+            Err(_) => break "error",
+        }
+    };
+    assert_eq!(ended, "error", "a cut stream must not look complete");
+    assert!(rest.is_empty(), "data after the stall: {rest:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1900),
+        "cut only after {:?}",
+        started.elapsed()
     );
 }
 
