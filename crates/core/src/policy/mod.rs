@@ -1,5 +1,7 @@
-//! Who may do what with credentials and principals. Every service asks here; nothing else in
-//! the code decides access.
+//! Who may do what. Every service asks here; nothing else in the code decides access.
+//! Credentials and principals here; model APIs in [`model_api`].
+
+pub mod model_api;
 
 use crate::authn::Caller;
 use crate::model::{PrincipalKind, User};
