@@ -51,3 +51,7 @@ typed_id!(
     /// An organization.
     OrganizationId
 );
+typed_id!(
+    /// A project.
+    ProjectId
+);

@@ -13,6 +13,7 @@ pub mod model;
 pub mod names;
 pub mod password;
 pub mod policy;
+pub mod projects;
 pub mod realm;
 pub mod roles;
 pub mod secret;

@@ -7,9 +7,11 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditActor, AuditEntry, AuditQuery};
-use crate::ids::{CredentialId, OrganizationId, UserId};
+use crate::ids::{CredentialId, OrganizationId, ProjectId, UserId};
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
 use crate::names::{Email, UserName};
+use crate::policy::model_api::ProjectRole;
+use crate::projects::{Project, Relationship};
 use crate::realm::keys::StoredKey;
 use crate::roles::RoleSet;
 use crate::secret::TokenHash;
@@ -228,13 +230,58 @@ pub trait OrganizationStore: Send + Sync {
     async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>>;
 }
 
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// `Conflict { field: "name" }` when the owner already has a project of that name.
+    async fn insert_project(&self, project: &Project, audit: &AuditEntry) -> StoreResult<()>;
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    async fn project_by_owner_and_name(
+        &self,
+        owner: &UserName,
+        name: &str,
+    ) -> StoreResult<Option<Project>>;
+    /// Projects `user` owns or collaborates on, per `relationship`.
+    async fn projects_of(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+    ) -> StoreResult<Vec<Project>>;
+    /// Adds a collaborator or changes their role.
+    async fn set_project_collaborator(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    /// `false` when the user was not a collaborator.
+    async fn remove_project_collaborator(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a deployment's database provides.
 pub trait Store:
-    PrincipalStore + CredentialStore + AuditStore + KeyStore + OrganizationStore + 'static
+    PrincipalStore
+    + CredentialStore
+    + AuditStore
+    + KeyStore
+    + OrganizationStore
+    + ProjectStore
+    + 'static
 {
 }
 
-impl<T: PrincipalStore + CredentialStore + AuditStore + KeyStore + OrganizationStore + 'static>
-    Store for T
+impl<T> Store for T where
+    T: PrincipalStore
+        + CredentialStore
+        + AuditStore
+        + KeyStore
+        + OrganizationStore
+        + ProjectStore
+        + 'static
 {
 }

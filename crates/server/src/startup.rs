@@ -117,6 +117,7 @@ impl Application {
             .with_jwt(Arc::new(realm.verifier())),
             realm,
             organizations: OrganizationService::new(ctx.clone()),
+            projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),
             throttle: FailureThrottle::new(config.throttle),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,

@@ -24,6 +24,7 @@ pub struct AppServices {
     pub api_keys: ApiKeyService,
     pub audit: AuditService,
     pub organizations: OrganizationService,
+    pub projects: tessera_core::services::projects::ProjectService,
     pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,

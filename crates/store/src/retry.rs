@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
-use tessera_core::ids::{CredentialId, OrganizationId, UserId};
+use tessera_core::ids::{CredentialId, OrganizationId, ProjectId, UserId};
 use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::names::UserName;
+use tessera_core::policy::model_api::ProjectRole;
+use tessera_core::projects::{Project, Relationship};
 use tessera_core::realm::keys::StoredKey;
 use tessera_core::roles::RoleSet;
 use tessera_core::secret::TokenHash;
+use tessera_core::store::ProjectStore;
 use tessera_core::store::{
     AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
@@ -213,6 +216,47 @@ impl<S: OrganizationStore> OrganizationStore for Retrying<S> {
     }
     async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>> {
         retrying(|| self.0.organization_names_of(user)).await
+    }
+}
+
+#[async_trait]
+impl<S: ProjectStore> ProjectStore for Retrying<S> {
+    async fn insert_project(&self, project: &Project, audit: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.insert_project(project, audit)).await
+    }
+    async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
+        retrying(|| self.0.project(id)).await
+    }
+    async fn project_by_owner_and_name(
+        &self,
+        owner: &UserName,
+        name: &str,
+    ) -> StoreResult<Option<Project>> {
+        retrying(|| self.0.project_by_owner_and_name(owner, name)).await
+    }
+    async fn projects_of(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+    ) -> StoreResult<Vec<Project>> {
+        retrying(|| self.0.projects_of(user, relationship)).await
+    }
+    async fn set_project_collaborator(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        retrying(|| self.0.set_project_collaborator(project, user, role, audit)).await
+    }
+    async fn remove_project_collaborator(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.remove_project_collaborator(project, user, audit)).await
     }
 }
 

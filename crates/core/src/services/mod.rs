@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod organizations;
 pub mod pats;
+pub mod projects;
 pub mod service_accounts;
 pub mod users;
 

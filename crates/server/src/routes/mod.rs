@@ -8,6 +8,7 @@ mod audit;
 mod identity;
 mod organizations;
 mod pats;
+mod projects;
 mod realm;
 mod service_accounts;
 mod system;
@@ -37,6 +38,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(realm::routes())
         .merge(admin_realm::routes())
         .merge(organizations::routes())
+        .merge(projects::routes())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -15,6 +15,7 @@ mod gateway;
 mod identity;
 mod local_proxy;
 mod pats;
+mod projects;
 mod realm;
 mod service_accounts;
 mod throttle;

@@ -24,6 +24,8 @@ mod identity;
 mod local_proxy;
 #[path = "../api/pats.rs"]
 mod pats;
+#[path = "../api/projects.rs"]
+mod projects;
 #[path = "../api/realm.rs"]
 mod realm;
 #[path = "../api/service_accounts.rs"]

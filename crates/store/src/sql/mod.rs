@@ -12,6 +12,8 @@ mod keys;
 mod organizations;
 #[macro_use]
 mod principals;
+#[macro_use]
+mod projects;
 
 /// Implements every storage trait of `tessera_core::store` for `$store`, a struct with
 /// `fn pool(&self) -> &Pool<$db>` and `async fn write_tx(&self) -> StoreResult<Transaction<'static, $db>>`.
@@ -22,5 +24,6 @@ macro_rules! sql_store {
         sql_credentials!($store, $db, $row);
         sql_keys!($store, $db, $row);
         sql_organizations!($store, $db, $row);
+        sql_projects!($store, $db, $row);
     };
 }

@@ -1,0 +1,212 @@
+//! Projects: creation, discovery and collaborators. A private project is invisible (404) to
+//! anyone but its owner, its collaborators and administrators; only the owner or a SysAdmin
+//! changes collaborators.
+
+use crate::audit::AuditEntry;
+use crate::authn::Caller;
+use crate::ids::{ProjectId, UserId};
+use crate::model::PrincipalKind;
+use crate::names::{FieldError, UserName};
+use crate::policy;
+use crate::policy::model_api::{ProjectRole, Visibility};
+use crate::projects::{Project, ProjectCollaborator, Relationship};
+
+use super::{Context, ServiceError, ServiceResult};
+
+pub struct NewProject {
+    pub name: String,
+    pub owner: Option<UserId>,
+    pub description: String,
+    pub visibility: Visibility,
+    pub collaborators: Vec<(UserId, ProjectRole)>,
+}
+
+#[derive(Clone)]
+pub struct ProjectService {
+    ctx: Context,
+}
+
+impl ProjectService {
+    pub fn new(ctx: Context) -> ProjectService {
+        ProjectService { ctx }
+    }
+
+    async fn person(&self, id: UserId, field: &'static str) -> ServiceResult<crate::model::User> {
+        self.ctx
+            .store
+            .principal(id)
+            .await?
+            .filter(|u| u.kind == PrincipalKind::User)
+            .ok_or_else(|| FieldError::new(field, format!("no user with id {id}")).into())
+    }
+
+    pub async fn create(&self, caller: &Caller, request: NewProject) -> ServiceResult<Project> {
+        let owner_id = request.owner.unwrap_or(caller.principal().id);
+        if owner_id != caller.principal().id {
+            policy::require_admin(caller)?;
+        } else {
+            policy::require_person(caller)?;
+        }
+        let owner = self.person(owner_id, "ownerId").await?;
+        let mut collaborators = Vec::new();
+        for (id, role) in request.collaborators {
+            if id == owner_id {
+                return Err(FieldError::new(
+                    "collaborators",
+                    "the owner is not a collaborator of their own project",
+                )
+                .into());
+            }
+            let user = self.person(id, "collaborators").await?;
+            collaborators.push(ProjectCollaborator {
+                user_id: user.id,
+                user_name: user.user_name,
+                role,
+            });
+        }
+        let project = Project {
+            id: ProjectId::new(),
+            name: request.name,
+            owner_id,
+            owner_name: owner.user_name,
+            description: request.description,
+            visibility: request.visibility,
+            created_at: self.ctx.clock.now(),
+            collaborators,
+        };
+        let audit = AuditEntry {
+            target_id: Some(project.id.to_string()),
+            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                project.created_at,
+                "project.created",
+                "project",
+            )
+        };
+        self.ctx
+            .store
+            .insert_project(&project, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "{} already has a project named {:?}",
+                    project.owner_name, project.name
+                )),
+                other => other.into(),
+            })?;
+        Ok(project)
+    }
+
+    fn visible(caller: &Caller, project: &Project) -> bool {
+        policy::is_admin(caller.principal())
+            || project.visibility == Visibility::Public
+            || project.role_of(caller.principal().id).is_some()
+    }
+
+    fn shown(caller: &Caller, project: Option<Project>) -> ServiceResult<Project> {
+        project
+            .filter(|p| Self::visible(caller, p))
+            .ok_or(ServiceError::NotFound("project"))
+    }
+
+    pub async fn get(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
+        Self::shown(caller, self.ctx.store.project(id).await?)
+    }
+
+    pub async fn find(
+        &self,
+        caller: &Caller,
+        owner: &UserName,
+        name: &str,
+    ) -> ServiceResult<Project> {
+        Self::shown(
+            caller,
+            self.ctx
+                .store
+                .project_by_owner_and_name(owner, name)
+                .await?,
+        )
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        relationship: Relationship,
+    ) -> ServiceResult<Vec<Project>> {
+        Ok(self
+            .ctx
+            .store
+            .projects_of(caller.principal().id, relationship)
+            .await?)
+    }
+
+    /// Owner or SysAdmin only; anyone else who can see the project gets 403.
+    async fn managed(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
+        let project = self.get(caller, id).await?;
+        if project.owner_id != caller.principal().id {
+            policy::require_admin(caller)?;
+        }
+        Ok(project)
+    }
+
+    pub async fn set_collaborator(
+        &self,
+        caller: &Caller,
+        id: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+    ) -> ServiceResult<Project> {
+        let project = self.managed(caller, id).await?;
+        if user == project.owner_id {
+            return Err(FieldError::new("collaboratorId", "is the project's owner").into());
+        }
+        let collaborator = self.person(user, "collaboratorId").await?;
+        let audit = AuditEntry {
+            target_id: Some(project.id.to_string()),
+            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                "project.collaborator-set",
+                "project",
+            )
+        }
+        .with_detail("collaborator", collaborator.user_name.as_str())
+        .with_detail("projectRole", role.as_str());
+        self.ctx
+            .store
+            .set_project_collaborator(id, user, role, &audit)
+            .await?;
+        self.get(caller, id).await
+    }
+
+    pub async fn remove_collaborator(
+        &self,
+        caller: &Caller,
+        id: ProjectId,
+        user: UserId,
+    ) -> ServiceResult<Project> {
+        let project = self.managed(caller, id).await?;
+        let audit = AuditEntry {
+            target_id: Some(project.id.to_string()),
+            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                "project.collaborator-removed",
+                "project",
+            )
+        }
+        .with_detail("collaboratorId", user.to_string());
+        if !self
+            .ctx
+            .store
+            .remove_project_collaborator(id, user, &audit)
+            .await?
+        {
+            return Err(ServiceError::NotFound("collaborator"));
+        }
+        self.get(caller, id).await
+    }
+}

@@ -1,0 +1,245 @@
+//! Projects on the paths the `dominodatalab` client uses. Any authenticated person; private
+//! projects are 404 to outsiders; collaborators change only by the owner or a SysAdmin.
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tessera_core::ids::{ProjectId, UserId};
+use tessera_core::names::{FieldError, UserName, parse_text};
+use tessera_core::policy::model_api::{ProjectRole, Visibility};
+use tessera_core::projects::{Project, Relationship, parse_name, parse_visibility, visibility_str};
+use tessera_core::services::projects::NewProject;
+
+use super::path_id;
+use crate::authn::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::AppState;
+use crate::wire::time;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v4/projects", post(create))
+        .route("/v4/projects/{project_id}", get(one))
+        .route(
+            "/v4/projects/{project_id}/collaborators",
+            post(add_collaborator),
+        )
+        .route(
+            "/v4/projects/{project_id}/collaborators/{user_id}",
+            delete(remove_collaborator),
+        )
+        .route("/v4/gateway/projects", get(list))
+        .route("/v4/gateway/projects/findProjectByOwnerAndName", get(find))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectJson {
+    id: String,
+    name: String,
+    owner_id: String,
+    owner_name: String,
+    owner_username: String,
+    description: String,
+    visibility: &'static str,
+    created_at: String,
+    collaborators: Vec<CollaboratorJson>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CollaboratorJson {
+    collaborator_id: String,
+    user_name: String,
+    project_role: &'static str,
+}
+
+impl ProjectJson {
+    fn new(p: &Project) -> ProjectJson {
+        ProjectJson {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            owner_id: p.owner_id.to_string(),
+            owner_name: p.owner_name.to_string(),
+            owner_username: p.owner_name.to_string(),
+            description: p.description.clone(),
+            visibility: visibility_str(p.visibility),
+            created_at: time(p.created_at),
+            collaborators: p
+                .collaborators
+                .iter()
+                .map(|c| CollaboratorJson {
+                    collaborator_id: c.user_id.to_string(),
+                    user_name: c.user_name.to_string(),
+                    project_role: c.role.as_str(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn role(field: &'static str, raw: &str) -> Result<ProjectRole, FieldError> {
+    ProjectRole::parse(raw).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!("{raw:?} must be Owner, Contributor, ResultsConsumer or LauncherUser"),
+        )
+    })
+}
+
+fn user_id(field: &'static str, raw: &str) -> Result<UserId, FieldError> {
+    UserId::parse(raw).ok_or_else(|| FieldError::new(field, format!("{raw:?} is not a user id")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CollaboratorBody {
+    collaborator_id: String,
+    project_role: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    owner_id: Option<String>,
+    description: Option<String>,
+    visibility: Option<String>,
+    collaborators: Option<Vec<CollaboratorBody>>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppJson(body): AppJson<CreateBody>,
+) -> ApiResult<Json<ProjectJson>> {
+    let request = NewProject {
+        name: parse_name(&body.name)?,
+        owner: body
+            .owner_id
+            .as_deref()
+            .map(|o| user_id("ownerId", o))
+            .transpose()?,
+        description: parse_text(
+            "description",
+            body.description.as_deref().unwrap_or(""),
+            2000,
+        )?,
+        visibility: body
+            .visibility
+            .as_deref()
+            .map(|v| parse_visibility("visibility", v))
+            .transpose()?
+            .unwrap_or(Visibility::Private),
+        collaborators: body
+            .collaborators
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                Ok((
+                    user_id("collaborators", &c.collaborator_id)?,
+                    role("collaborators", &c.project_role)?,
+                ))
+            })
+            .collect::<Result<_, FieldError>>()?,
+    };
+    let project = state.projects.create(&caller, request).await?;
+    Ok(Json(ProjectJson::new(&project)))
+}
+
+fn project_id(raw: &str) -> ApiResult<ProjectId> {
+    path_id(raw, ProjectId::parse, "project")
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<ProjectJson>> {
+    Ok(Json(ProjectJson::new(
+        &state.projects.get(&caller, project_id(&raw)?).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    relationship: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<Json<Vec<ProjectJson>>> {
+    let relationship = match q
+        .relationship
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") => Relationship::All,
+        Some("owned") => Relationship::Owned,
+        Some("collaborating") => Relationship::Collaborating,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "relationship: {other:?} must be Owned or Collaborating"
+            )));
+        }
+    };
+    let projects = state.projects.list(&caller, relationship).await?;
+    Ok(Json(projects.iter().map(ProjectJson::new).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FindQuery {
+    owner_name: String,
+    project_name: String,
+}
+
+async fn find(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppQuery(q): AppQuery<FindQuery>,
+) -> ApiResult<Json<ProjectJson>> {
+    let owner = UserName::parse("ownerName", &q.owner_name)?;
+    Ok(Json(ProjectJson::new(
+        &state
+            .projects
+            .find(&caller, &owner, q.project_name.trim())
+            .await?,
+    )))
+}
+
+async fn add_collaborator(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<CollaboratorBody>,
+) -> ApiResult<Json<ProjectJson>> {
+    let user = user_id("collaboratorId", &body.collaborator_id)?;
+    let role = role("projectRole", &body.project_role)?;
+    Ok(Json(ProjectJson::new(
+        &state
+            .projects
+            .set_collaborator(&caller, project_id(&raw)?, user, role)
+            .await?,
+    )))
+}
+
+async fn remove_collaborator(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path((raw, user)): Path<(String, String)>,
+) -> ApiResult<Json<ProjectJson>> {
+    let user = path_id(&user, UserId::parse, "collaborator")?;
+    Ok(Json(ProjectJson::new(
+        &state
+            .projects
+            .remove_collaborator(&caller, project_id(&raw)?, user)
+            .await?,
+    )))
+}

@@ -1,0 +1,165 @@
+//! Projects and their collaborators, for every backend (expanded by `sql_store!`).
+
+macro_rules! sql_projects {
+    ($store:ident, $db:ty, $row:ty) => {
+        mod projects_sql {
+            use async_trait::async_trait;
+            use sqlx::Row;
+            use tessera_core::audit::AuditEntry;
+            use tessera_core::ids::{ProjectId, UserId};
+            use tessera_core::names::UserName;
+            use tessera_core::policy::model_api::ProjectRole;
+            use tessera_core::projects::{Project, ProjectCollaborator, Relationship, parse_visibility};
+            use tessera_core::store::{ProjectStore, StoreError, StoreResult};
+
+            use super::$store;
+            use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
+
+            const PROJECT_COLUMNS: &str = "pr.id, pr.name, pr.owner_id, p.user_name AS owner_name, pr.description, \
+                pr.visibility, pr.created_at FROM projects pr JOIN principals p ON p.id = pr.owner_id";
+
+            fn project_id(s: &str) -> StoreResult<ProjectId> {
+                ProjectId::parse(s).ok_or_else(|| StoreError::Backend(format!("corrupt project id {s:?}")))
+            }
+
+            impl $store {
+                async fn collaborators(&self, id: ProjectId) -> StoreResult<Vec<ProjectCollaborator>> {
+                    let rows = sqlx::query(
+                        "SELECT c.user_id, p.user_name, c.role FROM project_collaborators c
+                         JOIN principals p ON p.id = c.user_id WHERE c.project_id = $1 ORDER BY p.user_name",
+                    )
+                    .bind(id.to_string())
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(backend)?;
+                    rows.iter()
+                        .map(|r| {
+                            let role: String = r.try_get("role").map_err(backend)?;
+                            Ok(ProjectCollaborator {
+                                user_id: user_id(&r.try_get::<String, _>("user_id").map_err(backend)?)?,
+                                user_name: UserName::from_trusted(r.try_get("user_name").map_err(backend)?),
+                                role: ProjectRole::parse(&role).ok_or_else(|| StoreError::Backend(format!("corrupt role {role:?}")))?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn projects_from(&self, rows: &[$row]) -> StoreResult<Vec<Project>> {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        let id = project_id(&row.try_get::<String, _>("id").map_err(backend)?)?;
+                        let visibility: String = row.try_get("visibility").map_err(backend)?;
+                        out.push(Project {
+                            id,
+                            name: row.try_get("name").map_err(backend)?,
+                            owner_id: user_id(&row.try_get::<String, _>("owner_id").map_err(backend)?)?,
+                            owner_name: UserName::from_trusted(row.try_get("owner_name").map_err(backend)?),
+                            description: row.try_get("description").map_err(backend)?,
+                            visibility: parse_visibility("visibility", &visibility).map_err(|e| StoreError::Backend(e.to_string()))?,
+                            created_at: from_ms(row.try_get("created_at").map_err(backend)?),
+                            collaborators: self.collaborators(id).await?,
+                        });
+                    }
+                    Ok(out)
+                }
+            }
+
+            #[async_trait]
+            impl ProjectStore for $store {
+                async fn insert_project(&self, project: &Project, audit: &AuditEntry) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    sqlx::query(
+                        "INSERT INTO projects (id, name, owner_id, description, visibility, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(project.id.to_string())
+                    .bind(&project.name)
+                    .bind(project.owner_id.to_string())
+                    .bind(&project.description)
+                    .bind(tessera_core::projects::visibility_str(project.visibility))
+                    .bind(to_ms(project.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict_or_backend)?;
+                    for c in &project.collaborators {
+                        sqlx::query("INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)")
+                            .bind(project.id.to_string())
+                            .bind(c.user_id.to_string())
+                            .bind(c.role.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(conflict_or_backend)?;
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend)
+                }
+
+                async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
+                    let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE pr.id = $1"))
+                        .bind(id.to_string())
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    Ok(self.projects_from(&rows).await?.into_iter().next())
+                }
+
+                async fn project_by_owner_and_name(&self, owner: &UserName, name: &str) -> StoreResult<Option<Project>> {
+                    let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE p.user_name = $1 AND pr.name = $2"))
+                        .bind(owner.as_str())
+                        .bind(name)
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    Ok(self.projects_from(&rows).await?.into_iter().next())
+                }
+
+                async fn projects_of(&self, user: UserId, relationship: Relationship) -> StoreResult<Vec<Project>> {
+                    let condition = match relationship {
+                        Relationship::Owned => "pr.owner_id = $1",
+                        Relationship::Collaborating => "pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = $1)",
+                        Relationship::All => "(pr.owner_id = $1 OR pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = $1))",
+                    };
+                    let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE {condition} ORDER BY pr.name"))
+                        .bind(user.to_string())
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    self.projects_from(&rows).await
+                }
+
+                async fn set_project_collaborator(&self, project: ProjectId, user: UserId, role: ProjectRole, audit: &AuditEntry) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    sqlx::query(
+                        "INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)
+                         ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+                    )
+                    .bind(project.to_string())
+                    .bind(user.to_string())
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err(backend)
+                }
+
+                async fn remove_project_collaborator(&self, project: ProjectId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+                    let mut tx = self.write_tx().await?;
+                    let gone = sqlx::query("DELETE FROM project_collaborators WHERE project_id = $1 AND user_id = $2")
+                        .bind(project.to_string())
+                        .bind(user.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?
+                        .rows_affected()
+                        > 0;
+                    if gone {
+                        Self::insert_audit(&mut tx, audit).await?;
+                    }
+                    tx.commit().await.map_err(backend)?;
+                    Ok(gone)
+                }
+            }
+        }
+    };
+}
