@@ -55,3 +55,11 @@ typed_id!(
     /// A project.
     ProjectId
 );
+typed_id!(
+    /// A model API.
+    ModelApiId
+);
+typed_id!(
+    /// A model API collaborator entry.
+    CollaboratorId
+);

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod ids;
 pub mod invalidation;
 pub mod model;
+pub mod model_apis;
 pub mod names;
 pub mod password;
 pub mod policy;

@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditActor, AuditEntry, AuditQuery};
-use crate::ids::{CredentialId, OrganizationId, ProjectId, UserId};
+use crate::ids::{CollaboratorId, CredentialId, ModelApiId, OrganizationId, ProjectId, UserId};
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
+use crate::model_apis::{ModelApi, ModelCollaborator};
 use crate::names::{Email, UserName};
 use crate::policy::model_api::ProjectRole;
 use crate::projects::{Project, Relationship};
@@ -263,6 +264,31 @@ pub trait ProjectStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+#[async_trait]
+pub trait ModelApiStore: Send + Sync {
+    /// `Conflict { field: "name" }` when the project already has a model API of that name.
+    async fn insert_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
+    async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>>;
+    async fn model_apis(&self) -> StoreResult<Vec<ModelApi>>;
+    /// Saves name, description, visibility, authorization and owner.
+    async fn update_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
+    /// Adds or (same grantee) re-roles a collaborator; returns its id.
+    async fn set_model_collaborator(
+        &self,
+        api: ModelApiId,
+        collaborator: &ModelCollaborator,
+        audit: &AuditEntry,
+    ) -> StoreResult<CollaboratorId>;
+    async fn remove_model_collaborator(
+        &self,
+        api: ModelApiId,
+        id: CollaboratorId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// The organizations `user` belongs to.
+    async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>>;
+}
+
 /// Everything a deployment's database provides.
 pub trait Store:
     PrincipalStore
@@ -271,6 +297,7 @@ pub trait Store:
     + KeyStore
     + OrganizationStore
     + ProjectStore
+    + ModelApiStore
     + 'static
 {
 }
@@ -282,6 +309,7 @@ impl<T> Store for T where
         + KeyStore
         + OrganizationStore
         + ProjectStore
+        + ModelApiStore
         + 'static
 {
 }

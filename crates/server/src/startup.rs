@@ -118,6 +118,7 @@ impl Application {
             realm,
             organizations: OrganizationService::new(ctx.clone()),
             projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),
+            model_apis: tessera_core::services::model_apis::ModelApiService::new(ctx.clone()),
             throttle: FailureThrottle::new(config.throttle),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,

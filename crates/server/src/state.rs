@@ -25,6 +25,7 @@ pub struct AppServices {
     pub audit: AuditService,
     pub organizations: OrganizationService,
     pub projects: tessera_core::services::projects::ProjectService,
+    pub model_apis: tessera_core::services::model_apis::ModelApiService,
     pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,

@@ -7,19 +7,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
-use tessera_core::ids::{CredentialId, OrganizationId, ProjectId, UserId};
+use tessera_core::ids::{
+    CollaboratorId, CredentialId, ModelApiId, OrganizationId, ProjectId, UserId,
+};
 use tessera_core::model::{Credential, Timestamp, User};
+use tessera_core::model_apis::{ModelApi, ModelCollaborator};
 use tessera_core::names::UserName;
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::projects::{Project, Relationship};
 use tessera_core::realm::keys::StoredKey;
 use tessera_core::roles::RoleSet;
 use tessera_core::secret::TokenHash;
-use tessera_core::store::ProjectStore;
 use tessera_core::store::{
     AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
+use tessera_core::store::{ModelApiStore, ProjectStore};
 
 const ATTEMPTS: u32 = 4;
 
@@ -257,6 +260,41 @@ impl<S: ProjectStore> ProjectStore for Retrying<S> {
         audit: &AuditEntry,
     ) -> StoreResult<bool> {
         retrying(|| self.0.remove_project_collaborator(project, user, audit)).await
+    }
+}
+
+#[async_trait]
+impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
+    async fn insert_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.insert_model_api(api, audit)).await
+    }
+    async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>> {
+        retrying(|| self.0.model_api(id)).await
+    }
+    async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {
+        retrying(|| self.0.model_apis()).await
+    }
+    async fn update_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.update_model_api(api, audit)).await
+    }
+    async fn set_model_collaborator(
+        &self,
+        api: ModelApiId,
+        collaborator: &ModelCollaborator,
+        audit: &AuditEntry,
+    ) -> StoreResult<CollaboratorId> {
+        retrying(|| self.0.set_model_collaborator(api, collaborator, audit)).await
+    }
+    async fn remove_model_collaborator(
+        &self,
+        api: ModelApiId,
+        id: CollaboratorId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.remove_model_collaborator(api, id, audit)).await
+    }
+    async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>> {
+        retrying(|| self.0.organization_ids_of(user)).await
     }
 }
 

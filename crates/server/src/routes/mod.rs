@@ -6,6 +6,7 @@ mod admin_users;
 mod api_key;
 mod audit;
 mod identity;
+mod model_apis;
 mod organizations;
 mod pats;
 mod projects;
@@ -39,6 +40,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(admin_realm::routes())
         .merge(organizations::routes())
         .merge(projects::routes())
+        .merge(model_apis::routes())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

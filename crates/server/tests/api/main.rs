@@ -14,6 +14,7 @@ mod errors;
 mod gateway;
 mod identity;
 mod local_proxy;
+mod model_apis;
 mod pats;
 mod projects;
 mod realm;

@@ -22,6 +22,8 @@ mod helpers;
 mod identity;
 #[path = "../api/local_proxy.rs"]
 mod local_proxy;
+#[path = "../api/model_apis.rs"]
+mod model_apis;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/projects.rs"]

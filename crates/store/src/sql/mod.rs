@@ -9,6 +9,8 @@ mod credentials;
 #[macro_use]
 mod keys;
 #[macro_use]
+mod model_apis;
+#[macro_use]
 mod organizations;
 #[macro_use]
 mod principals;
@@ -25,5 +27,6 @@ macro_rules! sql_store {
         sql_keys!($store, $db, $row);
         sql_organizations!($store, $db, $row);
         sql_projects!($store, $db, $row);
+        sql_model_apis!($store, $db, $row);
     };
 }

@@ -1,0 +1,453 @@
+//! Model API management: creation in a project, discovery honouring visibility, settings,
+//! sharing. Every check goes through `policy::model_api::decide` with the caller's roles from
+//! ownership, direct collaborators, organizations and the project.
+
+use crate::audit::AuditEntry;
+use crate::authn::Caller;
+use crate::ids::{CollaboratorId, ModelApiId, ProjectId};
+use crate::model::PrincipalKind;
+use crate::model_apis::{Authorization, Grantee, ModelApi, ModelCollaborator, ModelKind};
+use crate::names::{Email, FieldError, UserName};
+use crate::policy;
+use crate::policy::model_api::{
+    Decision, ModelAction, ModelRole, Standing, Visibility, decide, highest,
+};
+use crate::store::PrincipalQuery;
+
+use super::{Context, ServiceError, ServiceResult};
+
+pub struct NewModelApi {
+    pub name: String,
+    pub project_id: ProjectId,
+    pub kind: ModelKind,
+    pub visibility: Visibility,
+    pub authorization: Authorization,
+    pub description: String,
+}
+
+/// Who a collaborator entry is for, as given by the client.
+pub enum GranteeRef {
+    UserName(UserName),
+    Email(Email),
+    Organization(String),
+}
+
+#[derive(Clone)]
+pub struct ModelApiService {
+    ctx: Context,
+}
+
+impl ModelApiService {
+    pub fn new(ctx: Context) -> ModelApiService {
+        ModelApiService { ctx }
+    }
+
+    /// The caller's relation to `api`, from every role source.
+    pub async fn standing(&self, caller: &Caller, api: &ModelApi) -> ServiceResult<Standing> {
+        let me = caller.principal().id;
+        let organizations = self.ctx.store.organization_ids_of(me).await?;
+        let project = self.ctx.store.project(api.project_id).await?;
+        let project_role = project.as_ref().and_then(|p| p.role_of(me));
+        let mut roles = Vec::new();
+        if api.owner_id == me {
+            roles.push(ModelRole::Owner);
+        }
+        for c in &api.collaborators {
+            let holds = match &c.grantee {
+                Grantee::User { id, .. } => *id == me,
+                Grantee::Organization { id, .. } => organizations.contains(id),
+            };
+            if holds {
+                roles.push(c.role);
+            }
+        }
+        roles.extend(project_role.map(|r| r.model_role()));
+        Ok(Standing {
+            authenticated: true,
+            sys_admin: policy::is_admin(caller.principal()),
+            role: highest(roles),
+            project_role,
+        })
+    }
+
+    /// Loads the model API and checks `action`: 404 when the caller may not see it, 403 when
+    /// they may see it but not do this.
+    pub async fn authorized(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        action: ModelAction,
+    ) -> ServiceResult<ModelApi> {
+        let api = self
+            .ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))?;
+        match decide(action, api.visibility, &self.standing(caller, &api).await?) {
+            Decision::Allow => Ok(api),
+            Decision::Forbid => Err(ServiceError::Forbidden(
+                "your role on this model API does not allow this".into(),
+            )),
+            Decision::Hide => Err(ServiceError::NotFound("model API")),
+        }
+    }
+
+    /// The caller must be an Owner or Contributor of the project (or a SysAdmin) and becomes
+    /// the owner.
+    pub async fn create(&self, caller: &Caller, request: NewModelApi) -> ServiceResult<ModelApi> {
+        policy::require_person(caller)?;
+        let project = self
+            .ctx
+            .store
+            .project(request.project_id)
+            .await?
+            .filter(|p| {
+                policy::is_admin(caller.principal())
+                    || p.visibility == Visibility::Public
+                    || p.role_of(caller.principal().id).is_some()
+            })
+            .ok_or(ServiceError::NotFound("project"))?;
+        let may = policy::is_admin(caller.principal())
+            || project
+                .role_of(caller.principal().id)
+                .is_some_and(|r| r.can_deploy());
+        if !may {
+            return Err(ServiceError::Forbidden(
+                "creating a model API needs the Owner or Contributor role in its project".into(),
+            ));
+        }
+        let api = ModelApi {
+            id: ModelApiId::new(),
+            name: request.name,
+            project_id: project.id,
+            owner_id: caller.principal().id,
+            owner_name: caller.principal().user_name.clone(),
+            kind: request.kind,
+            visibility: request.visibility,
+            authorization: request.authorization,
+            description: request.description,
+            created_at: self.ctx.clock.now(),
+            collaborators: Vec::new(),
+        };
+        let audit = self.audit(caller, &api, "model-api.created");
+        self.ctx
+            .store
+            .insert_model_api(&api, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "the project already has a model API named {:?}",
+                    api.name
+                )),
+                other => other.into(),
+            })?;
+        Ok(api)
+    }
+
+    fn audit(&self, caller: &Caller, api: &ModelApi, action: &str) -> AuditEntry {
+        AuditEntry {
+            target_id: Some(api.id.to_string()),
+            target_name: Some(api.name.clone()),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                action,
+                "model_api",
+            )
+        }
+    }
+
+    /// Only what the caller may discover.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        search: Option<&str>,
+    ) -> ServiceResult<Vec<ModelApi>> {
+        let needle = search
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty());
+        let mut out = Vec::new();
+        for api in self.ctx.store.model_apis().await? {
+            if needle.as_ref().is_some_and(|n| {
+                !api.name.to_lowercase().contains(n) && !api.description.to_lowercase().contains(n)
+            }) {
+                continue;
+            }
+            if decide(
+                ModelAction::View,
+                api.visibility,
+                &self.standing(caller, &api).await?,
+            ) == Decision::Allow
+            {
+                out.push(api);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<ModelApi> {
+        self.authorized(caller, id, ModelAction::View).await
+    }
+
+    async fn save(&self, caller: &Caller, api: &ModelApi, action: &str) -> ServiceResult<ModelApi> {
+        let audit = self.audit(caller, api, action);
+        self.ctx.store.update_model_api(api, &audit).await?;
+        self.ctx
+            .store
+            .model_api(api.id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))
+    }
+
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        name: Option<String>,
+        description: Option<String>,
+    ) -> ServiceResult<ModelApi> {
+        let mut api = self
+            .authorized(caller, id, ModelAction::ManageSettings)
+            .await?;
+        if let Some(name) = name {
+            api.name = name;
+        }
+        if let Some(description) = description {
+            api.description = description;
+        }
+        self.save(caller, &api, "model-api.updated").await
+    }
+
+    pub async fn set_visibility(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        visibility: Visibility,
+    ) -> ServiceResult<ModelApi> {
+        let mut api = self
+            .authorized(caller, id, ModelAction::ManageSharing)
+            .await?;
+        api.visibility = visibility;
+        self.save(caller, &api, "model-api.visibility-changed")
+            .await
+    }
+
+    pub async fn set_authorization(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        authorization: Authorization,
+    ) -> ServiceResult<ModelApi> {
+        let mut api = self
+            .authorized(caller, id, ModelAction::ManageSettings)
+            .await?;
+        api.authorization = authorization;
+        self.save(caller, &api, "model-api.authorization-changed")
+            .await
+    }
+
+    /// The new owner must be a user; the previous owner stays on as an editor.
+    pub async fn transfer(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        to: &UserName,
+    ) -> ServiceResult<ModelApi> {
+        let mut api = self
+            .authorized(caller, id, ModelAction::ManageSharing)
+            .await?;
+        let user = self
+            .ctx
+            .store
+            .principal_by_name(to)
+            .await?
+            .filter(|u| u.kind == PrincipalKind::User && u.is_active())
+            .ok_or_else(|| FieldError::new("userName", format!("no active user {to}")))?;
+        let previous = (api.owner_id, api.owner_name.clone());
+        api.owner_id = user.id;
+        api.owner_name = user.user_name;
+        let api = self
+            .save(caller, &api, "model-api.ownership-transferred")
+            .await?;
+        if previous.0 != api.owner_id {
+            let keep = ModelCollaborator {
+                id: CollaboratorId::new(),
+                grantee: Grantee::User {
+                    id: previous.0,
+                    name: previous.1,
+                },
+                role: ModelRole::Editor,
+            };
+            self.ctx
+                .store
+                .set_model_collaborator(
+                    api.id,
+                    &keep,
+                    &self.audit(caller, &api, "model-api.collaborator-set"),
+                )
+                .await?;
+        }
+        self.ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))
+    }
+
+    pub async fn collaborators(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<ModelApi> {
+        self.authorized(caller, id, ModelAction::ManageSettings)
+            .await
+    }
+
+    async fn resolve(&self, grantee: GranteeRef) -> ServiceResult<Grantee> {
+        match grantee {
+            GranteeRef::UserName(name) => {
+                let user = self
+                    .ctx
+                    .store
+                    .principal_by_name(&name)
+                    .await?
+                    .filter(|u| u.kind == PrincipalKind::User);
+                let user =
+                    user.ok_or_else(|| FieldError::new("userName", format!("no user {name}")))?;
+                Ok(Grantee::User {
+                    id: user.id,
+                    name: user.user_name,
+                })
+            }
+            GranteeRef::Email(email) => {
+                let query = PrincipalQuery {
+                    kind: Some(PrincipalKind::User),
+                    search: Some(email.as_str().to_string()),
+                    offset: 0,
+                    limit: 1000,
+                };
+                let user = self
+                    .ctx
+                    .store
+                    .list_principals(&query)
+                    .await?
+                    .into_iter()
+                    .find(|u| u.email.as_ref() == Some(&email));
+                let user = user.ok_or_else(|| {
+                    FieldError::new("email", format!("no user with e-mail {}", email.as_str()))
+                })?;
+                Ok(Grantee::User {
+                    id: user.id,
+                    name: user.user_name,
+                })
+            }
+            GranteeRef::Organization(name) => {
+                let org = self
+                    .ctx
+                    .store
+                    .organizations()
+                    .await?
+                    .into_iter()
+                    .find(|o| o.name.eq_ignore_ascii_case(name.trim()));
+                let org = org.ok_or_else(|| {
+                    FieldError::new("organization", format!("no organization {name:?}"))
+                })?;
+                Ok(Grantee::Organization {
+                    id: org.id,
+                    name: org.name,
+                })
+            }
+        }
+    }
+
+    pub async fn add_collaborator(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        grantee: GranteeRef,
+        role: ModelRole,
+    ) -> ServiceResult<ModelApi> {
+        let api = self
+            .authorized(caller, id, ModelAction::ManageSharing)
+            .await?;
+        let grantee = self.resolve(grantee).await?;
+        if matches!(&grantee, Grantee::User { id, .. } if *id == api.owner_id) {
+            return Err(FieldError::new("userName", "is the model API's owner").into());
+        }
+        let entry = ModelCollaborator {
+            id: CollaboratorId::new(),
+            grantee,
+            role,
+        };
+        self.ctx
+            .store
+            .set_model_collaborator(
+                id,
+                &entry,
+                &self.audit(caller, &api, "model-api.collaborator-set"),
+            )
+            .await?;
+        self.ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))
+    }
+
+    pub async fn set_collaborator_role(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        collaborator: CollaboratorId,
+        role: ModelRole,
+    ) -> ServiceResult<ModelApi> {
+        let api = self
+            .authorized(caller, id, ModelAction::ManageSharing)
+            .await?;
+        let mut entry = api
+            .collaborators
+            .iter()
+            .find(|c| c.id == collaborator)
+            .cloned()
+            .ok_or(ServiceError::NotFound("collaborator"))?;
+        entry.role = role;
+        self.ctx
+            .store
+            .set_model_collaborator(
+                id,
+                &entry,
+                &self.audit(caller, &api, "model-api.collaborator-set"),
+            )
+            .await?;
+        self.ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))
+    }
+
+    pub async fn remove_collaborator(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        collaborator: CollaboratorId,
+    ) -> ServiceResult<ModelApi> {
+        let api = self
+            .authorized(caller, id, ModelAction::ManageSharing)
+            .await?;
+        if !self
+            .ctx
+            .store
+            .remove_model_collaborator(
+                id,
+                collaborator,
+                &self.audit(caller, &api, "model-api.collaborator-removed"),
+            )
+            .await?
+        {
+            return Err(ServiceError::NotFound("collaborator"));
+        }
+        self.ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(ServiceError::NotFound("model API"))
+    }
+}

@@ -1,0 +1,359 @@
+//! Model API management (Tessera's own paths). Every handler asks the model API service, which
+//! decides with `policy::model_api`: 404 for a model API the caller may not see, 403 otherwise.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tessera_core::ids::{CollaboratorId, ModelApiId, ProjectId};
+use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelKind, parse_name};
+use tessera_core::names::{Email, FieldError, UserName, parse_text};
+use tessera_core::policy::model_api::ModelRole;
+use tessera_core::projects::{parse_visibility, visibility_str};
+use tessera_core::services::model_apis::{GranteeRef, NewModelApi};
+
+use super::path_id;
+use crate::authn::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::AppState;
+use crate::wire::time;
+
+const BASE: &str = "/api/modelServing/v1/modelApis";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(BASE, post(create).get(list))
+        .route(&format!("{BASE}/{{id}}"), get(one).patch(update))
+        .route(&format!("{BASE}/{{id}}/visibility"), put(set_visibility))
+        .route(
+            &format!("{BASE}/{{id}}/authorization"),
+            put(set_authorization),
+        )
+        .route(&format!("{BASE}/{{id}}/transferOwnership"), post(transfer))
+        .route(
+            &format!("{BASE}/{{id}}/collaborators"),
+            get(collaborators).post(add_collaborator),
+        )
+        .route(
+            &format!("{BASE}/{{id}}/collaborators/{{collaborator_id}}"),
+            put(set_role).delete(remove_collaborator),
+        )
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelApiJson {
+    id: String,
+    name: String,
+    project_id: String,
+    owner_id: String,
+    owner_name: String,
+    kind: &'static str,
+    visibility: &'static str,
+    authorization: &'static str,
+    description: String,
+    created_at: String,
+}
+
+impl ModelApiJson {
+    fn new(m: &ModelApi) -> ModelApiJson {
+        ModelApiJson {
+            id: m.id.to_string(),
+            name: m.name.clone(),
+            project_id: m.project_id.to_string(),
+            owner_id: m.owner_id.to_string(),
+            owner_name: m.owner_name.to_string(),
+            kind: m.kind.as_str(),
+            visibility: visibility_str(m.visibility),
+            authorization: m.authorization.as_str(),
+            description: m.description.clone(),
+            created_at: time(m.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CollaboratorJson {
+    id: String,
+    kind: &'static str,
+    name: String,
+    role: &'static str,
+}
+
+fn collaborators_json(m: &ModelApi) -> Vec<CollaboratorJson> {
+    m.collaborators
+        .iter()
+        .map(|c| {
+            let (kind, name) = match &c.grantee {
+                Grantee::User { name, .. } => ("user", name.to_string()),
+                Grantee::Organization { name, .. } => ("organization", name.clone()),
+            };
+            CollaboratorJson {
+                id: c.id.to_string(),
+                kind,
+                name,
+                role: c.role.as_str(),
+            }
+        })
+        .collect()
+}
+
+fn api_id(raw: &str) -> ApiResult<ModelApiId> {
+    path_id(raw, ModelApiId::parse, "model API")
+}
+
+fn role(raw: &str) -> Result<ModelRole, FieldError> {
+    ModelRole::parse(raw)
+        .ok_or_else(|| FieldError::new("role", format!("{raw:?} must be viewer, editor or owner")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    project_id: String,
+    kind: String,
+    visibility: String,
+    authorization: String,
+    description: Option<String>,
+}
+
+/// Project Owner or Contributor (or SysAdmin); the caller becomes the owner.
+async fn create(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppJson(body): AppJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<ModelApiJson>)> {
+    let request = NewModelApi {
+        name: parse_name(&body.name)?,
+        project_id: ProjectId::parse(&body.project_id).ok_or_else(|| {
+            FieldError::new(
+                "projectId",
+                format!("{:?} is not a project id", body.project_id),
+            )
+        })?,
+        kind: ModelKind::parse("kind", &body.kind)?,
+        visibility: parse_visibility("visibility", &body.visibility)?,
+        authorization: Authorization::parse("authorization", &body.authorization)?,
+        description: parse_text(
+            "description",
+            body.description.as_deref().unwrap_or(""),
+            2000,
+        )?,
+    };
+    let api = state.model_apis.create(&caller, request).await?;
+    Ok((StatusCode::CREATED, Json(ModelApiJson::new(&api))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    search: Option<String>,
+}
+
+/// Only the model APIs the caller may discover.
+async fn list(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<Json<Vec<ModelApiJson>>> {
+    let apis = state.model_apis.list(&caller, q.search.as_deref()).await?;
+    Ok(Json(apis.iter().map(ModelApiJson::new).collect()))
+}
+
+/// View: anyone authenticated for a public model API; owner, editors and viewers for a private one.
+async fn one(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<ModelApiJson>> {
+    Ok(Json(ModelApiJson::new(
+        &state.model_apis.get(&caller, api_id(&raw)?).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+/// Settings: owner and editors.
+async fn update(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<PatchBody>,
+) -> ApiResult<Json<ModelApiJson>> {
+    let name = body.name.as_deref().map(parse_name).transpose()?;
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| parse_text("description", d, 2000))
+        .transpose()?;
+    Ok(Json(ModelApiJson::new(
+        &state
+            .model_apis
+            .update(&caller, api_id(&raw)?, name, description)
+            .await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisibilityBody {
+    visibility: String,
+}
+
+/// Owner only.
+async fn set_visibility(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<VisibilityBody>,
+) -> ApiResult<Json<ModelApiJson>> {
+    let visibility = parse_visibility("visibility", &body.visibility)?;
+    Ok(Json(ModelApiJson::new(
+        &state
+            .model_apis
+            .set_visibility(&caller, api_id(&raw)?, visibility)
+            .await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorizationBody {
+    authorization: String,
+}
+
+/// Owner and editors (an invocation setting).
+async fn set_authorization(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<AuthorizationBody>,
+) -> ApiResult<Json<ModelApiJson>> {
+    let authorization = Authorization::parse("authorization", &body.authorization)?;
+    Ok(Json(ModelApiJson::new(
+        &state
+            .model_apis
+            .set_authorization(&caller, api_id(&raw)?, authorization)
+            .await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TransferBody {
+    user_name: String,
+}
+
+/// Owner only.
+async fn transfer(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<TransferBody>,
+) -> ApiResult<Json<ModelApiJson>> {
+    let to = UserName::parse("userName", &body.user_name)?;
+    Ok(Json(ModelApiJson::new(
+        &state
+            .model_apis
+            .transfer(&caller, api_id(&raw)?, &to)
+            .await?,
+    )))
+}
+
+/// Owner and editors.
+async fn collaborators(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Vec<CollaboratorJson>>> {
+    Ok(Json(collaborators_json(
+        &state
+            .model_apis
+            .collaborators(&caller, api_id(&raw)?)
+            .await?,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CollaboratorBody {
+    user_name: Option<String>,
+    email: Option<String>,
+    organization: Option<String>,
+    role: String,
+}
+
+/// Owner only.
+async fn add_collaborator(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppJson(body): AppJson<CollaboratorBody>,
+) -> ApiResult<(StatusCode, Json<Vec<CollaboratorJson>>)> {
+    let grantee = match (body.user_name, body.email, body.organization) {
+        (Some(u), None, None) => GranteeRef::UserName(UserName::parse("userName", &u)?),
+        (None, Some(e), None) => GranteeRef::Email(Email::parse("email", &e)?),
+        (None, None, Some(o)) => GranteeRef::Organization(o),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of userName, email or organization".into(),
+            ));
+        }
+    };
+    let api = state
+        .model_apis
+        .add_collaborator(&caller, api_id(&raw)?, grantee, role(&body.role)?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(collaborators_json(&api))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: String,
+}
+
+fn collaborator_id(raw: &str) -> ApiResult<CollaboratorId> {
+    path_id(raw, CollaboratorId::parse, "collaborator")
+}
+
+/// Owner only.
+async fn set_role(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path((raw, c)): Path<(String, String)>,
+    AppJson(body): AppJson<RoleBody>,
+) -> ApiResult<Json<Vec<CollaboratorJson>>> {
+    let api = state
+        .model_apis
+        .set_collaborator_role(
+            &caller,
+            api_id(&raw)?,
+            collaborator_id(&c)?,
+            role(&body.role)?,
+        )
+        .await?;
+    Ok(Json(collaborators_json(&api)))
+}
+
+/// Owner only.
+async fn remove_collaborator(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path((raw, c)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<CollaboratorJson>>> {
+    let api = state
+        .model_apis
+        .remove_collaborator(&caller, api_id(&raw)?, collaborator_id(&c)?)
+        .await?;
+    Ok(Json(collaborators_json(&api)))
+}
