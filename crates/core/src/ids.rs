@@ -63,3 +63,7 @@ typed_id!(
     /// A model API collaborator entry.
     CollaboratorId
 );
+typed_id!(
+    /// A model API access token.
+    ModelTokenId
+);

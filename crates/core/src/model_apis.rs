@@ -105,3 +105,55 @@ pub fn parse_name(raw: &str) -> Result<String, FieldError> {
     }
     Ok(name.to_string())
 }
+
+/// A deployed version: an upstream model server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelVersion {
+    pub number: i64,
+    pub upstream_url: String,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub active: bool,
+}
+
+/// A named access token of one model API. The secret is kept hashed for verification and
+/// sealed (AES-256-GCM) so that owners and editors can reveal it, as Domino allows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelToken {
+    pub id: crate::ids::ModelTokenId,
+    pub model_api_id: ModelApiId,
+    pub name: crate::names::TokenName,
+    pub hash: crate::secret::TokenHash,
+    pub sealed: Vec<u8>,
+    pub created_at: Timestamp,
+    pub created_by: UserName,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One invocation, as logged: never the token's value, only its name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation {
+    pub model_api_id: ModelApiId,
+    pub at: Timestamp,
+    pub version: Option<i64>,
+    pub status: u16,
+    pub latency_ms: i64,
+    pub token_name: Option<String>,
+}
+
+/// An upstream URL for a version: `http://host:port[/path]`.
+pub fn parse_upstream(raw: &str) -> Result<String, FieldError> {
+    let url = raw.trim().trim_end_matches('/');
+    let valid = url.strip_prefix("http://").is_some_and(|rest| {
+        let host = rest.split('/').next().unwrap_or("");
+        !host.is_empty() && !host.contains(['@', ' '])
+    });
+    if valid {
+        Ok(url.to_string())
+    } else {
+        Err(FieldError::new(
+            "upstreamUrl",
+            format!("{raw:?} must be http://host:port[/path]"),
+        ))
+    }
+}

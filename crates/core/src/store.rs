@@ -7,9 +7,11 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditActor, AuditEntry, AuditQuery};
-use crate::ids::{CollaboratorId, CredentialId, ModelApiId, OrganizationId, ProjectId, UserId};
+use crate::ids::{
+    CollaboratorId, CredentialId, ModelApiId, ModelTokenId, OrganizationId, ProjectId, UserId,
+};
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
-use crate::model_apis::{ModelApi, ModelCollaborator};
+use crate::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use crate::names::{Email, UserName};
 use crate::policy::model_api::ProjectRole;
 use crate::projects::{Project, Relationship};
@@ -184,6 +186,8 @@ pub trait CredentialStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
+    /// Records an event that changes nothing else (e.g. a token revealed).
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
 }
 
 /// The realm's signing keys, private parts sealed.
@@ -287,6 +291,37 @@ pub trait ModelApiStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// The organizations `user` belongs to.
     async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>>;
+    /// Adds a version numbered one past the last; the first version becomes active.
+    async fn insert_version(
+        &self,
+        api: ModelApiId,
+        upstream_url: &str,
+        description: &str,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<ModelVersion>;
+    async fn versions(&self, api: ModelApiId) -> StoreResult<Vec<ModelVersion>>;
+    /// `false` when there is no such version.
+    async fn activate_version(
+        &self,
+        api: ModelApiId,
+        number: i64,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// `Conflict { field: "name" }` for a duplicate live name.
+    async fn insert_model_token(&self, token: &ModelToken, audit: &AuditEntry) -> StoreResult<()>;
+    async fn model_tokens(&self, api: ModelApiId) -> StoreResult<Vec<ModelToken>>;
+    async fn model_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ModelToken>>;
+    /// Revokes a live token; `None` when there is none with that id.
+    async fn revoke_model_token(
+        &self,
+        api: ModelApiId,
+        id: ModelTokenId,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<ModelToken>>;
+    async fn record_invocation(&self, invocation: &Invocation) -> StoreResult<()>;
+    async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>>;
 }
 
 /// Everything a deployment's database provides.

@@ -119,6 +119,10 @@ impl Application {
             organizations: OrganizationService::new(ctx.clone()),
             projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),
             model_apis: tessera_core::services::model_apis::ModelApiService::new(ctx.clone()),
+            model_serving: tessera_core::services::model_serving::ModelServingService::new(
+                ctx.clone(),
+                KeyCipher::for_purpose(&server_secret(&config)?, "model-token-encryption")?,
+            ),
             throttle: FailureThrottle::new(config.throttle),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,

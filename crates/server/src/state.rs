@@ -26,6 +26,7 @@ pub struct AppServices {
     pub organizations: OrganizationService,
     pub projects: tessera_core::services::projects::ProjectService,
     pub model_apis: tessera_core::services::model_apis::ModelApiService,
+    pub model_serving: tessera_core::services::model_serving::ModelServingService,
     pub realm: Realm,
     pub store: Arc<dyn Store>,
     pub public_url: String,

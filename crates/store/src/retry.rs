@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
+use tessera_core::ids::ModelTokenId;
 use tessera_core::ids::{
     CollaboratorId, CredentialId, ModelApiId, OrganizationId, ProjectId, UserId,
 };
 use tessera_core::model::{Credential, Timestamp, User};
-use tessera_core::model_apis::{ModelApi, ModelCollaborator};
+use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use tessera_core::names::UserName;
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::projects::{Project, Relationship};
@@ -173,6 +174,9 @@ impl<S: AuditStore> AuditStore for Retrying<S> {
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
         retrying(|| self.0.list_audit(query)).await
     }
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.append_audit(entry)).await
+    }
 }
 
 #[async_trait]
@@ -295,6 +299,55 @@ impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
     }
     async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>> {
         retrying(|| self.0.organization_ids_of(user)).await
+    }
+    async fn insert_version(
+        &self,
+        api: ModelApiId,
+        upstream_url: &str,
+        description: &str,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<ModelVersion> {
+        retrying(|| {
+            self.0
+                .insert_version(api, upstream_url, description, at, audit)
+        })
+        .await
+    }
+    async fn versions(&self, api: ModelApiId) -> StoreResult<Vec<ModelVersion>> {
+        retrying(|| self.0.versions(api)).await
+    }
+    async fn activate_version(
+        &self,
+        api: ModelApiId,
+        number: i64,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.activate_version(api, number, audit)).await
+    }
+    async fn insert_model_token(&self, token: &ModelToken, audit: &AuditEntry) -> StoreResult<()> {
+        retrying(|| self.0.insert_model_token(token, audit)).await
+    }
+    async fn model_tokens(&self, api: ModelApiId) -> StoreResult<Vec<ModelToken>> {
+        retrying(|| self.0.model_tokens(api)).await
+    }
+    async fn model_token_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<ModelToken>> {
+        retrying(|| self.0.model_token_by_hash(hash)).await
+    }
+    async fn revoke_model_token(
+        &self,
+        api: ModelApiId,
+        id: ModelTokenId,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<ModelToken>> {
+        retrying(|| self.0.revoke_model_token(api, id, at, audit)).await
+    }
+    async fn record_invocation(&self, invocation: &Invocation) -> StoreResult<()> {
+        retrying(|| self.0.record_invocation(invocation)).await
+    }
+    async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>> {
+        retrying(|| self.0.invocations(api, limit)).await
     }
 }
 

@@ -224,9 +224,14 @@ pub struct KeyCipher {
 
 impl KeyCipher {
     pub fn new(server_secret: &[u8]) -> Result<KeyCipher, KeyError> {
+        KeyCipher::for_purpose(server_secret, "signing-key-encryption")
+    }
+
+    /// A cipher whose key is derived for one purpose, so that keys never serve two.
+    pub fn for_purpose(server_secret: &[u8], purpose: &str) -> Result<KeyCipher, KeyError> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(server_secret)
             .map_err(|_| KeyError::Generate("cipher"))?;
-        mac.update(b"tessera/signing-key-encryption/v1");
+        mac.update(format!("tessera/{purpose}/v1").as_bytes());
         let derived = mac.finalize().into_bytes();
         let unbound =
             UnboundKey::new(&AES_256_GCM, &derived).map_err(|_| KeyError::Generate("cipher"))?;

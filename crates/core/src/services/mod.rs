@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod model_apis;
+pub mod model_serving;
 pub mod organizations;
 pub mod pats;
 pub mod projects;

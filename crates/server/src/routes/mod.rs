@@ -6,7 +6,9 @@ mod admin_users;
 mod api_key;
 mod audit;
 mod identity;
+mod invoke;
 mod model_apis;
+mod model_serving;
 mod organizations;
 mod pats;
 mod projects;
@@ -41,6 +43,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(organizations::routes())
         .merge(projects::routes())
         .merge(model_apis::routes())
+        .merge(model_serving::routes())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -48,11 +51,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ));
     // The gateway streams bodies of any size; each route has its own upstream timeout.
     let gateway = crate::gateway::routes(&config.gateway_routes);
-    Router::new()
+    let authenticated = Router::new()
         .merge(api)
         .merge(gateway)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(middleware::from_fn_with_state(state.clone(), authn::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), authn::layer));
+    // Model invocation carries the model's own credentials, checked by the model serving service.
+    let invocation = invoke::routes().layer(DefaultBodyLimit::max(config.body_limit));
+    Router::new()
+        .merge(authenticated)
+        .merge(invocation)
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -15,6 +15,7 @@ mod gateway;
 mod identity;
 mod local_proxy;
 mod model_apis;
+mod model_invocation;
 mod pats;
 mod projects;
 mod realm;

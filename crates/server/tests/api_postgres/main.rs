@@ -24,6 +24,8 @@ mod identity;
 mod local_proxy;
 #[path = "../api/model_apis.rs"]
 mod model_apis;
+#[path = "../api/model_invocation.rs"]
+mod model_invocation;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/projects.rs"]

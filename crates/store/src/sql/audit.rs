@@ -62,6 +62,12 @@ macro_rules! sql_audit {
 
             #[async_trait]
             impl AuditStore for $store {
+                async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+                    let mut tx = self.write_tx().await?;
+                    Self::insert_audit(&mut tx, entry).await?;
+                    tx.commit().await.map_err(backend)
+                }
+
                 async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
                     let mut qb = QueryBuilder::<$db>::new(
                         "SELECT id, at, actor_id, actor_name, actor_ip, credential_id, credential_name, action,

@@ -11,6 +11,8 @@ mod keys;
 #[macro_use]
 mod model_apis;
 #[macro_use]
+mod model_serving;
+#[macro_use]
 mod organizations;
 #[macro_use]
 mod principals;
@@ -28,5 +30,6 @@ macro_rules! sql_store {
         sql_organizations!($store, $db, $row);
         sql_projects!($store, $db, $row);
         sql_model_apis!($store, $db, $row);
+        sql_model_serving!($store, $db, $row);
     };
 }

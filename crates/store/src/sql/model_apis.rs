@@ -209,6 +209,42 @@ macro_rules! sql_model_apis {
                     Ok(gone)
                 }
 
+                async fn insert_version(&self, api: ModelApiId, upstream_url: &str, description: &str, at: tessera_core::model::Timestamp, audit: &AuditEntry) -> StoreResult<tessera_core::model_apis::ModelVersion> {
+                    self.serving_insert_version(api, upstream_url, description, at, audit).await
+                }
+
+                async fn versions(&self, api: ModelApiId) -> StoreResult<Vec<tessera_core::model_apis::ModelVersion>> {
+                    self.serving_versions(api).await
+                }
+
+                async fn activate_version(&self, api: ModelApiId, number: i64, audit: &AuditEntry) -> StoreResult<bool> {
+                    self.serving_activate(api, number, audit).await
+                }
+
+                async fn insert_model_token(&self, token: &tessera_core::model_apis::ModelToken, audit: &AuditEntry) -> StoreResult<()> {
+                    self.serving_insert_token(token, audit).await
+                }
+
+                async fn model_tokens(&self, api: ModelApiId) -> StoreResult<Vec<tessera_core::model_apis::ModelToken>> {
+                    self.serving_tokens(api).await
+                }
+
+                async fn model_token_by_hash(&self, hash: &tessera_core::secret::TokenHash) -> StoreResult<Option<tessera_core::model_apis::ModelToken>> {
+                    self.serving_token_by_hash(hash).await
+                }
+
+                async fn revoke_model_token(&self, api: ModelApiId, id: tessera_core::ids::ModelTokenId, at: tessera_core::model::Timestamp, audit: &AuditEntry) -> StoreResult<Option<tessera_core::model_apis::ModelToken>> {
+                    self.serving_revoke_token(api, id, at, audit).await
+                }
+
+                async fn record_invocation(&self, invocation: &tessera_core::model_apis::Invocation) -> StoreResult<()> {
+                    self.serving_record(invocation).await
+                }
+
+                async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<tessera_core::model_apis::Invocation>> {
+                    self.serving_invocations(api, limit).await
+                }
+
                 async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>> {
                     let ids: Vec<String> = sqlx::query_scalar("SELECT organization_id FROM organization_members WHERE user_id = $1")
                         .bind(user.to_string())

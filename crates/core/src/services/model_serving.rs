@@ -1,0 +1,287 @@
+//! Model API versions, access tokens and invocation checks, each guarded by
+//! `policy::model_api` through `ModelApiService::authorized`.
+
+use crate::audit::AuditEntry;
+use crate::authn::Caller;
+use crate::ids::{ModelApiId, ModelTokenId};
+use crate::model_apis::{Authorization, Invocation, ModelApi, ModelToken, ModelVersion};
+use crate::names::TokenName;
+use crate::policy::model_api::ModelAction;
+use crate::realm::keys::KeyCipher;
+use crate::secret::{Secret, SecretKind, parse_presented};
+
+use super::model_apis::ModelApiService;
+use super::{Context, ServiceError, ServiceResult};
+
+pub struct ModelServingService {
+    ctx: Context,
+    apis: ModelApiService,
+    cipher: KeyCipher,
+}
+
+/// Why an invocation is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("model API not found")]
+    NotFound,
+    #[error("this model API needs one of its access tokens")]
+    Unauthorized,
+    #[error("version {0} not found")]
+    NoSuchVersion(i64),
+    #[error("the model API has no active version")]
+    NoActiveVersion,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What an authorized invocation may call.
+pub struct Target {
+    pub api: ModelApi,
+    pub version: ModelVersion,
+    pub token_name: Option<String>,
+}
+
+impl ModelServingService {
+    pub fn new(ctx: Context, cipher: KeyCipher) -> ModelServingService {
+        ModelServingService {
+            apis: ModelApiService::new(ctx.clone()),
+            ctx,
+            cipher,
+        }
+    }
+
+    fn audit(&self, caller: &Caller, api: &ModelApi, action: &str) -> AuditEntry {
+        AuditEntry {
+            target_id: Some(api.id.to_string()),
+            target_name: Some(api.name.clone()),
+            ..AuditEntry::new(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                action,
+                "model_api",
+            )
+        }
+    }
+
+    pub async fn versions(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+    ) -> ServiceResult<Vec<ModelVersion>> {
+        self.apis.authorized(caller, id, ModelAction::View).await?;
+        Ok(self.ctx.store.versions(id).await?)
+    }
+
+    pub async fn deploy(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        upstream_url: &str,
+        description: &str,
+    ) -> ServiceResult<ModelVersion> {
+        let api = self
+            .apis
+            .authorized(caller, id, ModelAction::Deploy)
+            .await?;
+        let audit = self
+            .audit(caller, &api, "model-api.version-deployed")
+            .with_detail("upstreamUrl", upstream_url);
+        Ok(self
+            .ctx
+            .store
+            .insert_version(id, upstream_url, description, self.ctx.clock.now(), &audit)
+            .await?)
+    }
+
+    pub async fn activate(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        number: i64,
+    ) -> ServiceResult<Vec<ModelVersion>> {
+        let api = self
+            .apis
+            .authorized(caller, id, ModelAction::Deploy)
+            .await?;
+        let audit = self
+            .audit(caller, &api, "model-api.version-activated")
+            .with_detail("version", number);
+        if !self.ctx.store.activate_version(id, number, &audit).await? {
+            return Err(ServiceError::NotFound("version"));
+        }
+        Ok(self.ctx.store.versions(id).await?)
+    }
+
+    pub async fn tokens(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<Vec<ModelToken>> {
+        self.apis
+            .authorized(caller, id, ModelAction::ManageTokens)
+            .await?;
+        Ok(self.ctx.store.model_tokens(id).await?)
+    }
+
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        name: TokenName,
+    ) -> ServiceResult<(ModelToken, Secret)> {
+        let api = self
+            .apis
+            .authorized(caller, id, ModelAction::ManageTokens)
+            .await?;
+        let secret = Secret::generate(SecretKind::ModelToken);
+        let token_id = ModelTokenId::new();
+        let sealed = self
+            .cipher
+            .seal(&token_id.to_string(), secret.expose().as_bytes())
+            .map_err(|e| ServiceError::Store(crate::store::StoreError::Backend(e.to_string())))?;
+        let token = ModelToken {
+            id: token_id,
+            model_api_id: id,
+            name,
+            hash: self.ctx.hasher.hash(secret.expose()),
+            sealed,
+            created_at: self.ctx.clock.now(),
+            created_by: caller.principal().user_name.clone(),
+            revoked_at: None,
+        };
+        let audit = self
+            .audit(caller, &api, "model-token.created")
+            .with_detail("token", token.name.as_str());
+        self.ctx
+            .store
+            .insert_model_token(&token, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "a live token named {:?} exists",
+                    token.name.as_str()
+                )),
+                other => other.into(),
+            })?;
+        Ok((token, secret))
+    }
+
+    /// Shows a token's value again, as Domino's Invocation tab does; every reveal is audited.
+    pub async fn reveal(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        token: ModelTokenId,
+    ) -> ServiceResult<(ModelToken, String)> {
+        let api = self
+            .apis
+            .authorized(caller, id, ModelAction::ManageTokens)
+            .await?;
+        let found = self
+            .ctx
+            .store
+            .model_tokens(id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == token && t.revoked_at.is_none());
+        let found = found.ok_or(ServiceError::NotFound("token"))?;
+        let plain = self
+            .cipher
+            .open(&found.id.to_string(), &found.sealed)
+            .map_err(|e| ServiceError::Store(crate::store::StoreError::Backend(e.to_string())))?;
+        let value = String::from_utf8(plain)
+            .map_err(|e| ServiceError::Store(crate::store::StoreError::Backend(e.to_string())))?;
+        let audit = self
+            .audit(caller, &api, "model-token.revealed")
+            .with_detail("token", found.name.as_str());
+        self.ctx.store.append_audit(&audit).await?;
+        Ok((found, value))
+    }
+
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        token: ModelTokenId,
+    ) -> ServiceResult<ModelToken> {
+        let api = self
+            .apis
+            .authorized(caller, id, ModelAction::RevokeTokens)
+            .await?;
+        let audit = self.audit(caller, &api, "model-token.revoked");
+        self.ctx
+            .store
+            .revoke_model_token(id, token, self.ctx.clock.now(), &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("token"))
+    }
+
+    pub async fn logs(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        limit: u32,
+    ) -> ServiceResult<Vec<Invocation>> {
+        self.apis
+            .authorized(caller, id, ModelAction::ViewLogs)
+            .await?;
+        Ok(self.ctx.store.invocations(id, limit).await?)
+    }
+
+    /// Checks an invocation: any caller for an unrestricted model API; for a restricted one,
+    /// a live access token of this very model API.
+    pub async fn target(
+        &self,
+        id: ModelApiId,
+        version: Option<i64>,
+        token: Option<&str>,
+    ) -> Result<Target, InvokeError> {
+        let api = self
+            .ctx
+            .store
+            .model_api(id)
+            .await?
+            .ok_or(InvokeError::NotFound)?;
+        let token_name = match api.authorization {
+            Authorization::Unrestricted => None,
+            Authorization::Restricted => {
+                let secret = token
+                    .and_then(parse_presented)
+                    .filter(|w| w.kind == SecretKind::ModelToken)
+                    .ok_or(InvokeError::Unauthorized)?;
+                let hash = self.ctx.hasher.hash(secret.as_str());
+                let found = self
+                    .ctx
+                    .store
+                    .model_token_by_hash(&hash)
+                    .await?
+                    .ok_or(InvokeError::Unauthorized)?;
+                if found.model_api_id != id
+                    || found.revoked_at.is_some()
+                    || !found.hash.ct_eq(&hash)
+                {
+                    return Err(InvokeError::Unauthorized);
+                }
+                Some(found.name.to_string())
+            }
+        };
+        let versions = self.ctx.store.versions(id).await?;
+        let version = match version {
+            Some(n) => versions
+                .into_iter()
+                .find(|v| v.number == n)
+                .ok_or(InvokeError::NoSuchVersion(n))?,
+            None => versions
+                .into_iter()
+                .find(|v| v.active)
+                .ok_or(InvokeError::NoActiveVersion)?,
+        };
+        Ok(Target {
+            api,
+            version,
+            token_name,
+        })
+    }
+
+    pub async fn record(&self, invocation: Invocation) {
+        if let Err(error) = self.ctx.store.record_invocation(&invocation).await {
+            tracing::warn!(%error, "could not log an invocation");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Model invocation on Domino's wire: `POST /models/{id}/latest/model` and
+//! `/models/{id}/v/{n}/model`. Restricted model APIs take only HTTP Basic with the model's
+//! access token as both user name and password; anything else is 401 with a Basic challenge.
+//! The body is forwarded to the version's model server and the answer wrapped in Domino's
+//! envelope. Outside the API's authentication layer: these credentials are the model's own.
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tessera_core::ids::ModelApiId;
+use tessera_core::model_apis::Invocation;
+use tessera_core::services::model_serving::InvokeError;
+
+use crate::envelope::RequestId;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/models/{id}/latest/model", post(latest).options(preflight))
+        .route(
+            "/models/{id}/v/{n}/model",
+            post(numbered).options(preflight),
+        )
+}
+
+/// `token:token` from HTTP Basic; `None` for anything else.
+fn basic_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let pair = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+    let (user, password) = pair.split_once(':')?;
+    (!user.is_empty() && user == password).then(|| user.to_string())
+}
+
+fn cors(response: &mut Response) {
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+}
+
+async fn preflight() -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    cors(&mut r);
+    r
+}
+
+async fn latest(
+    state: State<AppState>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    invoke(state, id, None, request).await
+}
+
+async fn numbered(
+    state: State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    request: Request<Body>,
+) -> Response {
+    match n.parse::<i64>() {
+        Ok(n) => invoke(state, id, Some(n), request).await,
+        Err(_) => ApiError::NotFound(format!("version {n:?} not found")).into_response(),
+    }
+}
+
+async fn invoke(
+    State(state): State<AppState>,
+    id: String,
+    version: Option<i64>,
+    request: Request<Body>,
+) -> Response {
+    let mut response = match run(&state, &id, version, request).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    cors(&mut response);
+    response
+}
+
+async fn run(
+    state: &AppState,
+    id: &str,
+    version: Option<i64>,
+    request: Request<Body>,
+) -> Result<Response, ApiError> {
+    let id =
+        ModelApiId::parse(id).ok_or_else(|| ApiError::NotFound("model API not found".into()))?;
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let token = basic_token(request.headers());
+    let target = state
+        .model_serving
+        .target(id, version, token.as_deref())
+        .await
+        .map_err(|e| match e {
+            InvokeError::NotFound => ApiError::NotFound("model API not found".into()),
+            InvokeError::Unauthorized => ApiError::Unauthenticated {
+                challenge: BASIC_CHALLENGE,
+            },
+            InvokeError::NoSuchVersion(n) => ApiError::NotFound(format!("version {n} not found")),
+            InvokeError::NoActiveVersion => {
+                ApiError::Unavailable("the model API has no active version".into())
+            }
+            InvokeError::Store(e) => ApiError::Unavailable(e.to_string()),
+        })?;
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?
+        .to_bytes();
+    let input: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !(input.get("data").is_some() || input.get("parameters").is_some()) {
+        return Err(ApiError::BadRequest(
+            "the body must be {\"data\": {...}} or {\"parameters\": [...]}".into(),
+        ));
+    }
+    let started = Instant::now();
+    let upstream = Request::builder()
+        .method(Method::POST)
+        .uri(&target.version.upstream_url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(Bytes::from(body.to_vec())))
+        .map_err(|e| ApiError::BadGateway(e.to_string()))?;
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        state.upstreams.request(upstream),
+    )
+    .await;
+    let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let result = match outcome {
+        Err(_) => Err(ApiError::GatewayTimeout(
+            "the model server did not answer within 30 s".into(),
+        )),
+        Ok(Err(_)) => Err(ApiError::BadGateway(
+            "the model server cannot be reached".into(),
+        )),
+        Ok(Ok(resp)) if !resp.status().is_success() => Err(ApiError::BadGateway(format!(
+            "the model server answered {}",
+            resp.status()
+        ))),
+        Ok(Ok(resp)) => {
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| ApiError::BadGateway("the model server's answer broke off".into()))?
+                .to_bytes();
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|_| ApiError::BadGateway("the model server's answer is not JSON".into()))
+        }
+    };
+    let status = match &result {
+        Ok(_) => 200,
+        Err(ApiError::GatewayTimeout(_)) => 504,
+        Err(_) => 502,
+    };
+    let log = Invocation {
+        model_api_id: id,
+        at: chrono::Utc::now(),
+        version: Some(target.version.number),
+        status,
+        latency_ms: latency,
+        token_name: target.token_name.clone(),
+    };
+    let serving = state.clone();
+    tokio::spawn(async move { serving.model_serving.record(log).await });
+    let output = result?;
+    Ok(Json(json!({
+        "release": {
+            "harness_version": env!("CARGO_PKG_VERSION"),
+            "model_version": format!("{}-v{}", target.api.id, target.version.number),
+            "model_version_number": target.version.number,
+        },
+        "request_id": request_id,
+        "result": output,
+        "timing": { "model_time_ms": latency },
+    }))
+    .into_response())
+}
+
+pub const BASIC_CHALLENGE: &str = r#"Basic realm="model-api", charset="UTF-8""#;
