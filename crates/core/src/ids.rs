@@ -67,3 +67,7 @@ typed_id!(
     /// A model API access token.
     ModelTokenId
 );
+typed_id!(
+    /// An async prediction (Domino's `asyncPredictionId`).
+    PredictionId
+);

@@ -14,6 +14,7 @@ pub mod model_apis;
 pub mod names;
 pub mod password;
 pub mod policy;
+pub mod predictions;
 pub mod projects;
 pub mod realm;
 pub mod roles;

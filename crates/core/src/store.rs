@@ -8,12 +8,14 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditActor, AuditEntry, AuditQuery};
 use crate::ids::{
-    CollaboratorId, CredentialId, ModelApiId, ModelTokenId, OrganizationId, ProjectId, UserId,
+    CollaboratorId, CredentialId, ModelApiId, ModelTokenId, OrganizationId, PredictionId,
+    ProjectId, UserId,
 };
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
 use crate::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use crate::names::{Email, UserName};
 use crate::policy::model_api::ProjectRole;
+use crate::predictions::{Outcome, Prediction};
 use crate::projects::{Project, Relationship};
 use crate::realm::keys::StoredKey;
 use crate::roles::RoleSet;
@@ -324,6 +326,35 @@ pub trait ModelApiStore: Send + Sync {
     async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>>;
 }
 
+/// The durable queue of async predictions (see `predictions`).
+#[async_trait]
+pub trait PredictionStore: Send + Sync {
+    async fn insert_prediction(&self, prediction: &Prediction) -> StoreResult<()>;
+    async fn prediction(
+        &self,
+        api: ModelApiId,
+        id: PredictionId,
+    ) -> StoreResult<Option<Prediction>>;
+    /// Claims up to `limit` predictions due at `now` (queued and due, or running with an
+    /// expired lease, oldest first), marks them running with one more attempt and a lease until
+    /// `lease_until`, and returns them. Concurrent claimers never get the same prediction.
+    async fn claim_predictions(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Prediction>>;
+    /// Applies an attempt's outcome if the prediction is still running that attempt; `false`
+    /// when it is not (its lease ran out and another attempt took over).
+    async fn settle_prediction(
+        &self,
+        id: PredictionId,
+        attempt: u32,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a deployment's database provides.
 pub trait Store:
     PrincipalStore
@@ -333,6 +364,7 @@ pub trait Store:
     + OrganizationStore
     + ProjectStore
     + ModelApiStore
+    + PredictionStore
     + 'static
 {
 }
@@ -345,6 +377,7 @@ impl<T> Store for T where
         + OrganizationStore
         + ProjectStore
         + ModelApiStore
+        + PredictionStore
         + 'static
 {
 }

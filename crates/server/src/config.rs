@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tessera_core::predictions::PredictionPolicy;
 use tessera_core::realm::claims::ClaimMapper;
 use tessera_core::realm::{Algorithm, RealmSettings};
 use tessera_core::services::pats::ExpirationPolicy;
@@ -43,6 +44,20 @@ struct FileConfig {
     gateway: GatewaySection,
     #[serde(default)]
     realm: RealmSection,
+    #[serde(default)]
+    models: ModelsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsSection {
+    sync_timeout_secs: Option<u64>,
+    async_workers: Option<usize>,
+    max_attempts: Option<u32>,
+    attempt_timeout_secs: Option<u64>,
+    deadline_secs: Option<u64>,
+    retry_backoff_ms: Option<u64>,
+    poll_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +101,10 @@ const OWN_PREFIXES: &[&str] = &[
     "/readyz",
     "/version",
     "/docs/",
+    "/models/",
+    "/api/modelApis/",
+    "/api/modelServing/",
+    "/metrics",
 ];
 
 impl GatewayRoute {
@@ -206,6 +225,10 @@ pub struct Config {
     pub cache_entries: usize,
     pub realm: RealmSettings,
     pub gateway_routes: Vec<GatewayRoute>,
+    /// How long a sync model invocation may wait for the model server.
+    pub sync_timeout: Duration,
+    /// How async predictions are run.
+    pub predictions: PredictionPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -312,7 +335,10 @@ impl Config {
             }
             gateway_routes.push(route);
         }
+        let (sync_timeout, predictions) = models_settings(&parsed.models)?;
         Ok(Config {
+            sync_timeout,
+            predictions,
             realm,
             gateway_routes,
             public_url_given,
@@ -391,6 +417,31 @@ fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettin
     ClaimMapper::check_all(&settings.mappers)
         .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
     Ok(settings)
+}
+
+/// `[models]`: the sync invocation timeout and the async prediction policy.
+fn models_settings(m: &ModelsSection) -> Result<(Duration, PredictionPolicy), ConfigError> {
+    let at_least_one = |name: &str, v: Option<u64>| match v {
+        Some(0) => Err(ConfigError::Invalid(format!(
+            "models.{name}: must be at least 1"
+        ))),
+        other => Ok(other),
+    };
+    let d = PredictionPolicy::default();
+    let workers = at_least_one("async_workers", m.async_workers.map(|w| w as u64))?;
+    let attempts = at_least_one("max_attempts", m.max_attempts.map(u64::from))?;
+    let policy = PredictionPolicy {
+        workers: workers.map_or(d.workers, |w| w as usize),
+        max_attempts: attempts.map_or(d.max_attempts, |a| a.min(100) as u32),
+        attempt_timeout: at_least_one("attempt_timeout_secs", m.attempt_timeout_secs)?
+            .map_or(d.attempt_timeout, Duration::from_secs),
+        deadline: at_least_one("deadline_secs", m.deadline_secs)?
+            .map_or(d.deadline, Duration::from_secs),
+        backoff: m.retry_backoff_ms.map_or(d.backoff, Duration::from_millis),
+        poll: at_least_one("poll_ms", m.poll_ms)?.map_or(d.poll, Duration::from_millis),
+    };
+    let sync = at_least_one("sync_timeout_secs", m.sync_timeout_secs)?.unwrap_or(30);
+    Ok((Duration::from_secs(sync), policy))
 }
 
 /// Beside the SQLite file when there is one, so that the CLI and the server find the same

@@ -10,6 +10,7 @@ pub mod gateway;
 mod idle;
 pub mod local_proxy;
 pub mod metrics;
+mod predictions_worker;
 mod routes;
 mod secret_file;
 pub mod startup;

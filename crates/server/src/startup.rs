@@ -134,6 +134,9 @@ impl Application {
             upstreams: crate::gateway::client(),
             metrics: crate::metrics::Metrics::default(),
             cache: ctx.cache.clone(),
+            sync_timeout: config.sync_timeout,
+            predictions: config.predictions.clone(),
+            prediction_queue: tokio::sync::Notify::new(),
         });
         Ok(Application {
             cache: ctx.cache.clone(),
@@ -170,6 +173,10 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx.clone()));
         let reloader = tokio::spawn(reload_keys(self.state.clone(), stop_rx.clone()));
+        let predictions = tokio::spawn(crate::predictions_worker::run(
+            self.state.clone(),
+            stop_rx.clone(),
+        ));
         let listener = self.notifications.map(|notifications| {
             let (tx, rx) = tokio::sync::mpsc::channel(1024);
             let hearing = tokio::spawn(notifications.run(tx, stop_rx));
@@ -185,6 +192,7 @@ impl Application {
         let _ = stop_tx.send(true);
         flusher.await.context("last-used flusher")?;
         reloader.await.context("key reloader")?;
+        predictions.await.context("prediction workers")?;
         if let Some((hearing, applying)) = listener {
             hearing.await.context("invalidation listener")?;
             applying.await.context("invalidation applier")?;

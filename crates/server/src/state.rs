@@ -35,4 +35,9 @@ pub struct AppServices {
     pub cache: Arc<tessera_core::cache::CredentialCache>,
     /// Pooled connections to the gateway's upstreams.
     pub upstreams: crate::gateway::UpstreamClient,
+    /// How long a sync model invocation may wait for the model server.
+    pub sync_timeout: std::time::Duration,
+    /// How async predictions are run, and the bell rung when one is accepted.
+    pub predictions: tessera_core::predictions::PredictionPolicy,
+    pub prediction_queue: tokio::sync::Notify,
 }

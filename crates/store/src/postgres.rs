@@ -44,6 +44,11 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// Appended to the claim's row selection (see `sql/predictions.rs`).
+    pub(crate) const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    /// Appended to a selection of one row that is about to be updated.
+    pub(crate) const FOR_UPDATE: &'static str = " FOR UPDATE";
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
 use tessera_core::ids::ModelTokenId;
+use tessera_core::ids::PredictionId;
 use tessera_core::ids::{
     CollaboratorId, CredentialId, ModelApiId, OrganizationId, ProjectId, UserId,
 };
@@ -15,6 +16,7 @@ use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use tessera_core::names::UserName;
 use tessera_core::policy::model_api::ProjectRole;
+use tessera_core::predictions::{Outcome, Prediction};
 use tessera_core::projects::{Project, Relationship};
 use tessera_core::realm::keys::StoredKey;
 use tessera_core::roles::RoleSet;
@@ -23,7 +25,7 @@ use tessera_core::store::{
     AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
-use tessera_core::store::{ModelApiStore, ProjectStore};
+use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore};
 
 const ATTEMPTS: u32 = 4;
 
@@ -348,6 +350,37 @@ impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
     }
     async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>> {
         retrying(|| self.0.invocations(api, limit)).await
+    }
+}
+
+#[async_trait]
+impl<S: PredictionStore> PredictionStore for Retrying<S> {
+    async fn insert_prediction(&self, prediction: &Prediction) -> StoreResult<()> {
+        retrying(|| self.0.insert_prediction(prediction)).await
+    }
+    async fn prediction(
+        &self,
+        api: ModelApiId,
+        id: PredictionId,
+    ) -> StoreResult<Option<Prediction>> {
+        retrying(|| self.0.prediction(api, id)).await
+    }
+    async fn claim_predictions(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Prediction>> {
+        retrying(|| self.0.claim_predictions(now, lease_until, limit)).await
+    }
+    async fn settle_prediction(
+        &self,
+        id: PredictionId,
+        attempt: u32,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.settle_prediction(id, attempt, outcome, now)).await
     }
 }
 

@@ -49,6 +49,11 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// Appended to the claim's row selection (see `sql/predictions.rs`).
+    pub(crate) const SKIP_LOCKED: &'static str = "";
+    /// Appended to a selection of one row that is about to be updated.
+    pub(crate) const FOR_UPDATE: &'static str = "";
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

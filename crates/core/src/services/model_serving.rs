@@ -3,10 +3,11 @@
 
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
-use crate::ids::{ModelApiId, ModelTokenId};
-use crate::model_apis::{Authorization, Invocation, ModelApi, ModelToken, ModelVersion};
+use crate::ids::{ModelApiId, ModelTokenId, PredictionId};
+use crate::model_apis::{Authorization, Invocation, ModelApi, ModelKind, ModelToken, ModelVersion};
 use crate::names::TokenName;
 use crate::policy::model_api::ModelAction;
+use crate::predictions::{Prediction, PredictionPolicy, PredictionStatus};
 use crate::realm::keys::KeyCipher;
 use crate::secret::{Secret, SecretKind, parse_presented};
 
@@ -30,6 +31,10 @@ pub enum InvokeError {
     NoSuchVersion(i64),
     #[error("the model API has no active version")]
     NoActiveVersion,
+    #[error("this is a {} model API", .0.as_str())]
+    WrongKind(ModelKind),
+    #[error("prediction not found")]
+    NoSuchPrediction,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -224,14 +229,13 @@ impl ModelServingService {
         Ok(self.ctx.store.invocations(id, limit).await?)
     }
 
-    /// Checks an invocation: any caller for an unrestricted model API; for a restricted one,
-    /// a live access token of this very model API.
-    pub async fn target(
+    /// Checks a caller of `id`: anyone for an unrestricted model API; for a restricted one, a
+    /// live access token of this very model API. Returns the model API and the token's name.
+    async fn admit(
         &self,
         id: ModelApiId,
-        version: Option<i64>,
         token: Option<&str>,
-    ) -> Result<Target, InvokeError> {
+    ) -> Result<(ModelApi, Option<String>), InvokeError> {
         let api = self
             .ctx
             .store
@@ -261,22 +265,94 @@ impl ModelServingService {
                 Some(found.name.to_string())
             }
         };
-        let versions = self.ctx.store.versions(id).await?;
-        let version = match version {
-            Some(n) => versions
-                .into_iter()
-                .find(|v| v.number == n)
-                .ok_or(InvokeError::NoSuchVersion(n))?,
-            None => versions
-                .into_iter()
-                .find(|v| v.active)
-                .ok_or(InvokeError::NoActiveVersion)?,
-        };
+        Ok((api, token_name))
+    }
+
+    /// Checks a sync invocation of `version` (the active one when `None`).
+    pub async fn target(
+        &self,
+        id: ModelApiId,
+        version: Option<i64>,
+        token: Option<&str>,
+    ) -> Result<Target, InvokeError> {
+        let (api, token_name) = self.admit(id, token).await?;
+        if api.kind != ModelKind::Sync {
+            return Err(InvokeError::WrongKind(api.kind));
+        }
+        let version = self.version(id, version).await?;
         Ok(Target {
             api,
             version,
             token_name,
         })
+    }
+
+    async fn version(
+        &self,
+        id: ModelApiId,
+        number: Option<i64>,
+    ) -> Result<ModelVersion, InvokeError> {
+        let versions = self.ctx.store.versions(id).await?;
+        match number {
+            Some(n) => versions
+                .into_iter()
+                .find(|v| v.number == n)
+                .ok_or(InvokeError::NoSuchVersion(n)),
+            None => versions
+                .into_iter()
+                .find(|v| v.active)
+                .ok_or(InvokeError::NoActiveVersion),
+        }
+    }
+
+    /// Accepts an async prediction for the active version; it runs later, on some node.
+    pub async fn submit(
+        &self,
+        id: ModelApiId,
+        token: Option<&str>,
+        input: String,
+        policy: &PredictionPolicy,
+    ) -> Result<Prediction, InvokeError> {
+        let (api, token_name) = self.admit(id, token).await?;
+        if api.kind != ModelKind::Async {
+            return Err(InvokeError::WrongKind(api.kind));
+        }
+        let version = self.version(id, None).await?;
+        let now = self.ctx.clock.now();
+        let deadline = chrono::Duration::from_std(policy.deadline).unwrap_or(chrono::Duration::MAX);
+        let prediction = Prediction {
+            id: PredictionId::new(),
+            model_api_id: id,
+            version: version.number,
+            upstream_url: version.upstream_url,
+            input,
+            status: PredictionStatus::Queued,
+            attempts: 0,
+            result: None,
+            errors: Vec::new(),
+            token_name,
+            created_at: now,
+            deadline_at: now + deadline,
+            next_attempt_at: now,
+            finished_at: None,
+        };
+        self.ctx.store.insert_prediction(&prediction).await?;
+        Ok(prediction)
+    }
+
+    /// An async prediction's state, for a caller admitted as for submitting.
+    pub async fn prediction(
+        &self,
+        id: ModelApiId,
+        token: Option<&str>,
+        prediction: PredictionId,
+    ) -> Result<Prediction, InvokeError> {
+        self.admit(id, token).await?;
+        self.ctx
+            .store
+            .prediction(id, prediction)
+            .await?
+            .ok_or(InvokeError::NoSuchPrediction)
     }
 
     pub async fn record(&self, invocation: Invocation) {

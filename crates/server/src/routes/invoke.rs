@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, to_bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,19 +17,25 @@ use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tessera_core::ids::ModelApiId;
-use tessera_core::model_apis::Invocation;
+use tessera_core::model_apis::{Invocation, ModelKind};
+use tessera_core::services::ServiceError;
 use tessera_core::services::model_serving::InvokeError;
 
 use crate::envelope::RequestId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(body_limit: usize) -> Router<AppState> {
     Router::new()
-        .route("/models/{id}/latest/model", post(latest).options(preflight))
+        .route(
+            "/models/{id}/latest/model",
+            post(move |state, path, request| latest(state, path, request, body_limit))
+                .options(preflight),
+        )
         .route(
             "/models/{id}/v/{n}/model",
-            post(numbered).options(preflight),
+            post(move |state, path, request| numbered(state, path, request, body_limit))
+                .options(preflight),
         )
 }
 
@@ -45,7 +51,8 @@ fn basic_token(headers: &HeaderMap) -> Option<String> {
     (!user.is_empty() && user == password).then(|| user.to_string())
 }
 
-fn cors(response: &mut Response) {
+/// CORS as Domino allows it for model APIs: any origin, credentials in the Authorization header.
+pub(super) fn cors(response: &mut Response) {
     let h = response.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -61,7 +68,7 @@ fn cors(response: &mut Response) {
     );
 }
 
-async fn preflight() -> Response {
+pub(super) async fn preflight() -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     cors(&mut r);
     r
@@ -71,17 +78,19 @@ async fn latest(
     state: State<AppState>,
     Path(id): Path<String>,
     request: Request<Body>,
+    body_limit: usize,
 ) -> Response {
-    invoke(state, id, None, request).await
+    invoke(state, id, None, request, body_limit).await
 }
 
 async fn numbered(
     state: State<AppState>,
     Path((id, n)): Path<(String, String)>,
     request: Request<Body>,
+    body_limit: usize,
 ) -> Response {
     match n.parse::<i64>() {
-        Ok(n) => invoke(state, id, Some(n), request).await,
+        Ok(n) => invoke(state, id, Some(n), request, body_limit).await,
         Err(_) => ApiError::NotFound(format!("version {n:?} not found")).into_response(),
     }
 }
@@ -91,8 +100,9 @@ async fn invoke(
     id: String,
     version: Option<i64>,
     request: Request<Body>,
+    body_limit: usize,
 ) -> Response {
-    let mut response = match run(&state, &id, version, request).await {
+    let mut response = match run(&state, &id, version, request, body_limit).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -105,6 +115,7 @@ async fn run(
     id: &str,
     version: Option<i64>,
     request: Request<Body>,
+    body_limit: usize,
 ) -> Result<Response, ApiError> {
     let id =
         ModelApiId::parse(id).ok_or_else(|| ApiError::NotFound("model API not found".into()))?;
@@ -118,23 +129,10 @@ async fn run(
         .model_serving
         .target(id, version, token.as_deref())
         .await
-        .map_err(|e| match e {
-            InvokeError::NotFound => ApiError::NotFound("model API not found".into()),
-            InvokeError::Unauthorized => ApiError::Unauthenticated {
-                challenge: BASIC_CHALLENGE,
-            },
-            InvokeError::NoSuchVersion(n) => ApiError::NotFound(format!("version {n} not found")),
-            InvokeError::NoActiveVersion => {
-                ApiError::Unavailable("the model API has no active version".into())
-            }
-            InvokeError::Store(e) => ApiError::Unavailable(e.to_string()),
-        })?;
-    let body = request
-        .into_body()
-        .collect()
+        .map_err(|e| refused(e, BASIC_CHALLENGE))?;
+    let body = to_bytes(request.into_body(), body_limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge)?
-        .to_bytes();
+        .map_err(|_| ApiError::PayloadTooLarge)?;
     let input: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     if !(input.get("data").is_some() || input.get("parameters").is_some()) {
@@ -147,18 +145,15 @@ async fn run(
         .method(Method::POST)
         .uri(&target.version.upstream_url)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(Bytes::from(body.to_vec())))
+        .body(Body::from(body))
         .map_err(|e| ApiError::BadGateway(e.to_string()))?;
-    let outcome = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        state.upstreams.request(upstream),
-    )
-    .await;
+    let outcome = tokio::time::timeout(state.sync_timeout, state.upstreams.request(upstream)).await;
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let result = match outcome {
-        Err(_) => Err(ApiError::GatewayTimeout(
-            "the model server did not answer within 30 s".into(),
-        )),
+        Err(_) => Err(ApiError::GatewayTimeout(format!(
+            "the model server did not answer within {} s",
+            state.sync_timeout.as_secs()
+        ))),
         Ok(Err(_)) => Err(ApiError::BadGateway(
             "the model server cannot be reached".into(),
         )),
@@ -204,6 +199,26 @@ async fn run(
         "timing": { "model_time_ms": latency },
     }))
     .into_response())
+}
+
+/// The answer to an invocation the model serving service refused; `challenge` goes with a 401.
+pub(super) fn refused(error: InvokeError, challenge: &'static str) -> ApiError {
+    match error {
+        InvokeError::NotFound => ApiError::NotFound("model API not found".into()),
+        InvokeError::Unauthorized => ApiError::Unauthenticated { challenge },
+        InvokeError::NoSuchVersion(n) => ApiError::NotFound(format!("version {n} not found")),
+        InvokeError::NoSuchPrediction => ApiError::NotFound("prediction not found".into()),
+        InvokeError::NoActiveVersion => ApiError::Conflict(
+            "the model API has no active version: deploy one, or activate an earlier one".into(),
+        ),
+        InvokeError::WrongKind(ModelKind::Sync) => ApiError::BadRequest(
+            "this is a sync model API: call POST /models/{id}/latest/model".into(),
+        ),
+        InvokeError::WrongKind(ModelKind::Async) => ApiError::BadRequest(
+            "this is an async model API: call POST /api/modelApis/async/v1/{id}".into(),
+        ),
+        InvokeError::Store(e) => ServiceError::Store(e).into(),
+    }
 }
 
 pub const BASIC_CHALLENGE: &str = r#"Basic realm="model-api", charset="UTF-8""#;

@@ -11,6 +11,7 @@ mod model_apis;
 mod model_serving;
 mod organizations;
 mod pats;
+mod predictions;
 mod projects;
 mod realm;
 mod service_accounts;
@@ -57,7 +58,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), authn::layer));
     // Model invocation carries the model's own credentials, checked by the model serving service.
-    let invocation = invoke::routes().layer(DefaultBodyLimit::max(config.body_limit));
+    let invocation =
+        invoke::routes(config.body_limit).merge(predictions::routes(config.body_limit));
     Router::new()
         .merge(authenticated)
         .merge(invocation)

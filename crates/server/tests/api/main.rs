@@ -16,6 +16,7 @@ mod identity;
 mod local_proxy;
 mod model_apis;
 mod model_invocation;
+mod model_predictions;
 mod pats;
 mod projects;
 mod realm;

@@ -26,6 +26,8 @@ mod local_proxy;
 mod model_apis;
 #[path = "../api/model_invocation.rs"]
 mod model_invocation;
+#[path = "../api/model_predictions.rs"]
+mod model_predictions;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/projects.rs"]

@@ -15,6 +15,8 @@ mod model_serving;
 #[macro_use]
 mod organizations;
 #[macro_use]
+mod predictions;
+#[macro_use]
 mod principals;
 #[macro_use]
 mod projects;
@@ -31,5 +33,6 @@ macro_rules! sql_store {
         sql_projects!($store, $db, $row);
         sql_model_apis!($store, $db, $row);
         sql_model_serving!($store, $db, $row);
+        sql_predictions!($store, $db, $row);
     };
 }

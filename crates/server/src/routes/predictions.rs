@@ -1,0 +1,127 @@
+//! Async model invocation on Domino's wire: `POST /api/modelApis/async/v1/{id}` accepts a
+//! prediction request and answers `{asyncPredictionId}`; `GET .../{id}/{asyncPredictionId}`
+//! reports `queued`, `running`, `succeeded` (with `result`) or `failed` (with `errors`).
+//! Restricted model APIs take `Authorization: Bearer <access token of that model API>`.
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Request, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tessera_core::ids::{ModelApiId, PredictionId};
+use tessera_core::predictions::{Prediction, PredictionStatus};
+
+use super::invoke::{cors, preflight, refused};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const BEARER_CHALLENGE: &str = r#"Bearer realm="model-api""#;
+
+pub fn routes(body_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/modelApis/async/v1/{id}",
+            post(move |state, path, request| submit(state, path, request, body_limit))
+                .options(preflight),
+        )
+        .route(
+            "/api/modelApis/async/v1/{id}/{prediction}",
+            get(status).options(preflight),
+        )
+}
+
+/// The token of `Authorization: Bearer <token>`; `None` for anything else.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn model_id(raw: &str) -> Result<ModelApiId, ApiError> {
+    ModelApiId::parse(raw).ok_or_else(|| ApiError::NotFound("model API not found".into()))
+}
+
+fn with_cors(result: Result<Response, ApiError>) -> Response {
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    cors(&mut response);
+    response
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+    body_limit: usize,
+) -> Response {
+    with_cors(accept(&state, &id, request, body_limit).await)
+}
+
+async fn accept(
+    state: &AppState,
+    id: &str,
+    request: Request<Body>,
+    body_limit: usize,
+) -> Result<Response, ApiError> {
+    let id = model_id(id)?;
+    let token = bearer(request.headers()).map(str::to_string);
+    let body = to_bytes(request.into_body(), body_limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let input: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !input.get("parameters").is_some_and(Value::is_object) {
+        return Err(ApiError::BadRequest(
+            "the body must be {\"parameters\": {...}}".into(),
+        ));
+    }
+    let prediction = state
+        .model_serving
+        .submit(id, token.as_deref(), input.to_string(), &state.predictions)
+        .await
+        .map_err(|e| refused(e, BEARER_CHALLENGE))?;
+    state.prediction_queue.notify_one();
+    Ok(Json(json!({ "asyncPredictionId": prediction.id })).into_response())
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Path((id, prediction)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let id = model_id(&id)?;
+        let prediction = PredictionId::parse(&prediction)
+            .ok_or_else(|| ApiError::NotFound("prediction not found".into()))?;
+        let found = state
+            .model_serving
+            .prediction(id, bearer(&headers), prediction)
+            .await
+            .map_err(|e| refused(e, BEARER_CHALLENGE))?;
+        Ok(Json(describe(&found)).into_response())
+    };
+    with_cors(answer.await)
+}
+
+/// Domino's status document: `result` once succeeded, `errors` once failed (and, while
+/// queued for another attempt, the failures so far).
+fn describe(p: &Prediction) -> Value {
+    let mut doc = json!({
+        "asyncPredictionId": p.id,
+        "status": p.status.as_str(),
+    });
+    if p.status == PredictionStatus::Succeeded
+        && let Some(result) = &p.result
+    {
+        doc["result"] = serde_json::from_str(result).unwrap_or(Value::Null);
+    }
+    if p.status != PredictionStatus::Succeeded && !p.errors.is_empty() {
+        doc["errors"] = json!(p.errors);
+    }
+    doc
+}
