@@ -80,6 +80,9 @@ pub enum Outcome {
     },
 }
 
+/// The longest wait between two attempts, however many came before.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
 /// How async predictions are run.
 #[derive(Clone, Debug)]
 pub struct PredictionPolicy {
@@ -127,7 +130,8 @@ impl PredictionPolicy {
     ) -> Outcome {
         let wait = self
             .backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(MAX_BACKOFF);
         let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
         if attempt >= self.max_attempts {
             Outcome::Failed {
@@ -178,6 +182,20 @@ mod tests {
         assert!(matches!(
             policy().after_failure(3, now, far, "502".into()),
             Outcome::Failed { error } if error.contains("after 3 attempts")
+        ));
+    }
+
+    #[test]
+    fn the_wait_between_attempts_is_capped() {
+        let now = chrono::Utc::now();
+        let far = now + chrono::Duration::days(30);
+        let many = PredictionPolicy {
+            max_attempts: 100,
+            ..policy()
+        };
+        assert!(matches!(
+            many.after_failure(40, now, far, "502".into()),
+            Outcome::Retry { at, .. } if at == now + chrono::Duration::from_std(MAX_BACKOFF).unwrap()
         ));
     }
 
