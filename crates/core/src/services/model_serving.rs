@@ -229,6 +229,27 @@ impl ModelServingService {
         Ok(self.ctx.store.invocations(id, limit).await?)
     }
 
+    /// The model API's audit history, newest first: settings, sharing, versions and tokens.
+    pub async fn audit_history(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        limit: u32,
+    ) -> ServiceResult<Vec<AuditEntry>> {
+        self.apis
+            .authorized(caller, id, ModelAction::ViewAudit)
+            .await?;
+        let query = crate::audit::AuditQuery {
+            target: Some(id.to_string()),
+            limit,
+            ..crate::audit::AuditQuery::default()
+        };
+        let target = id.to_string();
+        let mut entries = self.ctx.store.list_audit(&query).await?;
+        entries.retain(|e| e.target_id.as_deref() == Some(target.as_str()));
+        Ok(entries)
+    }
+
     /// Checks a caller of `id`: anyone for an unrestricted model API; for a restricted one, a
     /// live access token of this very model API. Returns the model API and the token's name.
     async fn admit(

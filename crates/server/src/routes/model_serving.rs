@@ -1,7 +1,7 @@
 //! Model API versions, access tokens and logs (Tessera's own paths). Versions: view for anyone
 //! who may view, deploy and activate for the owner and editors who are project Owner or
 //! Contributor. Tokens: owner and editors see, create and reveal; only the owner revokes.
-//! Logs: owner, editors and viewers.
+//! Logs: owner, editors and viewers. Audit history: owner and editors.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,7 +18,7 @@ use crate::authn::Identity;
 use crate::error::ApiResult;
 use crate::extract::{AppJson, AppQuery, limit};
 use crate::state::AppState;
-use crate::wire::time;
+use crate::wire::{AuditJson, time};
 
 const BASE: &str = "/api/modelServing/v1/modelApis";
 
@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
             delete(revoke),
         )
         .route(&format!("{BASE}/{{id}}/logs"), get(logs))
+        .route(&format!("{BASE}/{{id}}/audit"), get(audit))
 }
 
 fn api_id(raw: &str) -> ApiResult<ModelApiId> {
@@ -193,4 +194,17 @@ async fn logs(
             .map(|i| json!({ "at": time(i.at), "version": i.version, "status": i.status, "latencyMs": i.latency_ms, "tokenName": i.token_name }))
             .collect(),
     ))
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    Path(raw): Path<String>,
+    AppQuery(q): AppQuery<LogsQuery>,
+) -> ApiResult<Json<Vec<AuditJson>>> {
+    let entries = state
+        .model_serving
+        .audit_history(&caller, api_id(&raw)?, limit(q.limit)?)
+        .await?;
+    Ok(Json(entries.iter().map(AuditJson::new).collect()))
 }

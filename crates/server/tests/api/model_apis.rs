@@ -116,6 +116,34 @@ fn actions(api: &str, visibility: &str) -> Vec<(&'static str, u8, Method, String
     vec![
         ("view", 1, Method::GET, format!("{BASE}/{api}"), None),
         (
+            "view versions",
+            1,
+            Method::GET,
+            format!("{BASE}/{api}/versions"),
+            None,
+        ),
+        (
+            "view logs",
+            1,
+            Method::GET,
+            format!("{BASE}/{api}/logs"),
+            None,
+        ),
+        (
+            "view audit history",
+            2,
+            Method::GET,
+            format!("{BASE}/{api}/audit"),
+            None,
+        ),
+        (
+            "see access tokens",
+            2,
+            Method::GET,
+            format!("{BASE}/{api}/accessTokens"),
+            None,
+        ),
+        (
             "change settings",
             2,
             Method::PATCH,
@@ -167,7 +195,11 @@ async fn the_permission_table_holds_for_every_role_source_and_visibility() {
                     (_, 4) => 200,
                     (_, r) if r >= needs => 200,
                     // A public model API is visible to anyone authenticated.
-                    (_, 0) if visibility == "public" && action == "view" => 200,
+                    (_, 0)
+                        if visibility == "public" && matches!(action, "view" | "view versions") =>
+                    {
+                        200
+                    }
                     (_, 0) if visibility == "private" => 404,
                     _ => 403,
                 };

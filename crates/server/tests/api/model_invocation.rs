@@ -242,6 +242,29 @@ async fn token_management_follows_the_table_and_reveals_are_audited() {
         .await;
     assert_eq!(audit.body.as_array().map(Vec::len), Some(1), "{audit:?}");
     assert!(!audit.body.to_string().contains("tmat_"));
+    // The model API's own history: its events only, to its owner and editors.
+    let history = d.app.get(&format!("{BASE}/{}/audit", d.api), &editor).await;
+    history.assert_status(200);
+    let actions: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in ["model-token.revealed", "model-token.created"] {
+        assert!(actions.contains(&expected), "{actions:?}");
+    }
+    assert!(
+        history
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["target"]["id"] == d.api.as_str()),
+        "{history:?}"
+    );
+    assert!(!history.body.to_string().contains("tmat_"));
     // Deploying needs the project role too: an editor who is no project member cannot.
     d.app
         .post(
