@@ -1,6 +1,7 @@
-//! Async predictions with the real binary: a prediction acknowledged before kill -9 still
-//! completes after the restart (queued or mid-attempt), and two nodes sharing one PostgreSQL
-//! database never run the same prediction twice.
+//! Model invocation with the real binary: an async prediction acknowledged before kill -9
+//! still completes after the restart (queued or mid-attempt); two nodes sharing one PostgreSQL
+//! database never run the same prediction twice, and a model token revoked on one node is
+//! refused by the other within the bound.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -283,4 +284,99 @@ fn two_nodes_on_one_postgresql_run_each_prediction_once() {
     }
     assert_eq!(calls.len(), 60, "{calls:?}");
     assert!(calls.values().all(|&c| c == 1), "ran twice: {calls:?}");
+}
+
+/// A sync invocation with HTTP Basic `token:token`: the status.
+fn invoke_sync(server: &Server, api: &str, token: &str) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/models/{api}/latest/model", server.base))
+            .basic_auth(token, Some(token))
+            .json(&json!({ "data": { "n": 1 } }))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+#[test]
+fn a_model_token_revoked_on_one_node_is_refused_by_the_other_within_the_bound() {
+    let db = PgDatabase::create();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let config = write_config(dirs[0].path());
+    let model_port = free_port();
+    let _model = ModelServer::start(model_port, Duration::ZERO, Duration::ZERO);
+    let first = start(dirs[0].path(), &db.url, &config);
+    let second = start(dirs[1].path(), &db.url, &config);
+    let admin = admin_token(&db.url);
+    let (_, project) = http(
+        &first,
+        "POST",
+        "/v4/projects",
+        Some(&admin),
+        Some(json!({ "name": "p" })),
+    )
+    .unwrap();
+    let base = "/api/modelServing/v1/modelApis";
+    let (status, api) = http(
+        &first,
+        "POST",
+        base,
+        Some(&admin),
+        Some(json!({ "name": "sync", "projectId": project["id"], "kind": "sync", "visibility": "private", "authorization": "restricted" })),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{api}");
+    let api = api["id"].as_str().unwrap().to_string();
+    let upstream = format!("http://127.0.0.1:{model_port}");
+    let deployed = http(
+        &first,
+        "POST",
+        &format!("{base}/{api}/versions"),
+        Some(&admin),
+        Some(json!({ "upstreamUrl": upstream })),
+    )
+    .unwrap();
+    assert_eq!(deployed.0, 201);
+    let (_, token) = http(
+        &first,
+        "POST",
+        &format!("{base}/{api}/accessTokens"),
+        Some(&admin),
+        Some(json!({ "name": "client" })),
+    )
+    .unwrap();
+    let secret = token["token"].as_str().unwrap().to_string();
+    // The second node has the model API cached after a first call.
+    assert_eq!(invoke_sync(&second, &api, &secret), 200);
+    assert_eq!(invoke_sync(&second, &api, &secret), 200);
+
+    let revoked = http(
+        &first,
+        "DELETE",
+        &format!(
+            "{base}/{api}/accessTokens/{}",
+            token["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        None,
+    )
+    .unwrap();
+    assert_eq!(revoked.0, 200);
+    let acknowledged = Instant::now();
+    while invoke_sync(&second, &api, &secret) != 401 {
+        assert!(
+            acknowledged.elapsed() < Duration::from_secs(2),
+            "the other node still accepts a revoked model token after 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(invoke_sync(&first, &api, &secret), 401);
 }

@@ -114,7 +114,7 @@ impl CredentialCache {
         match event {
             Invalidation::Credentials(_) => self.evict_hashes(event.hashes()),
             Invalidation::Principal(id) => self.evict_principal(*id),
-            Invalidation::Keys => {}
+            Invalidation::Keys | Invalidation::ModelApi(_) => {}
         }
     }
 

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::UserId;
+use crate::ids::{ModelApiId, UserId};
 use crate::secret::TokenHash;
 
 /// One change other nodes must apply to their caches.
@@ -19,6 +19,8 @@ pub enum Invalidation {
     Principal(UserId),
     /// The signing keys changed: reload them.
     Keys,
+    /// A model API's settings, versions or access tokens changed: reload what invocation knows.
+    ModelApi(ModelApiId),
 }
 
 impl Invalidation {

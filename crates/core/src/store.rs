@@ -322,7 +322,8 @@ pub trait ModelApiStore: Send + Sync {
         at: Timestamp,
         audit: &AuditEntry,
     ) -> StoreResult<Option<ModelToken>>;
-    async fn record_invocation(&self, invocation: &Invocation) -> StoreResult<()>;
+    /// Appends invocation logs, all or none.
+    async fn record_invocations(&self, batch: &[Invocation]) -> StoreResult<()>;
     async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>>;
 }
 

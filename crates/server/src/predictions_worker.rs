@@ -110,17 +110,14 @@ async fn attempt(state: AppState, prediction: Prediction, mut stop: watch::Recei
             ),
         };
         if let Some(status) = status {
-            state
-                .model_serving
-                .record(Invocation {
-                    model_api_id: prediction.model_api_id,
-                    at: Utc::now(),
-                    version: Some(prediction.version),
-                    status,
-                    latency_ms: latency,
-                    token_name: prediction.token_name.clone(),
-                })
-                .await;
+            state.model_serving.record(Invocation {
+                model_api_id: prediction.model_api_id,
+                at: Utc::now(),
+                version: Some(prediction.version),
+                status,
+                latency_ms: latency,
+                token_name: prediction.token_name.clone(),
+            });
         }
         outcome
     };

@@ -12,6 +12,7 @@ use tessera_core::authn::Authenticator;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
 use tessera_core::invalidation::Notice;
+use tessera_core::invocation_log::{self, InvocationWriter, invocation_channel};
 use tessera_core::realm::Realm;
 use tessera_core::realm::keys::KeyCipher;
 use tessera_core::secret::SecretHasher;
@@ -56,6 +57,7 @@ async fn open_domain(config: &Config) -> anyhow::Result<(Context, Option<PgNotif
         bus: database.bus,
         hasher: SecretHasher::new(&key)?,
         clock: Arc::new(SystemClock),
+        serving: Arc::default(),
     };
     Ok((ctx, database.notifications))
 }
@@ -89,6 +91,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     usage: UsageReceiver,
+    invocations: InvocationWriter,
     cache: Arc<CredentialCache>,
     notifications: Option<PgNotifications>,
     /// The generated password of the bootstrap `admin`, to print once.
@@ -103,6 +106,7 @@ impl Application {
         config.bound_to(listener.local_addr()?);
         let (ctx, notifications) = open_domain(&config).await?;
         let (recorder, usage) = usage_channel();
+        let (invocations, invocation_writer) = invocation_channel(invocation_log::CAPACITY);
         let users = UserService::new(ctx.clone());
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
         let realm = start_realm(&config, &ctx).await?;
@@ -122,6 +126,7 @@ impl Application {
             model_serving: tessera_core::services::model_serving::ModelServingService::new(
                 ctx.clone(),
                 KeyCipher::for_purpose(&server_secret(&config)?, "model-token-encryption")?,
+                invocations,
             ),
             throttle: FailureThrottle::new(config.throttle),
             pats: PatService::new(ctx.clone(), config.expiration),
@@ -134,6 +139,7 @@ impl Application {
             upstreams: crate::gateway::client(),
             metrics: crate::metrics::Metrics::default(),
             cache: ctx.cache.clone(),
+            serving: ctx.serving.clone(),
             sync_timeout: config.sync_timeout,
             predictions: config.predictions.clone(),
             prediction_queue: tokio::sync::Notify::new(),
@@ -145,6 +151,7 @@ impl Application {
             listener,
             state,
             usage,
+            invocations: invocation_writer,
             bootstrap_password,
         })
     }
@@ -172,6 +179,10 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(self.usage.run(self.state.store.clone(), stop_rx.clone()));
+        // Stopped last, once nothing else can log an invocation.
+        let (log_stop_tx, log_stop_rx) = watch::channel(false);
+        let invocation_writer =
+            tokio::spawn(self.invocations.run(self.state.store.clone(), log_stop_rx));
         let reloader = tokio::spawn(reload_keys(self.state.clone(), stop_rx.clone()));
         let predictions = tokio::spawn(crate::predictions_worker::run(
             self.state.clone(),
@@ -193,6 +204,8 @@ impl Application {
         flusher.await.context("last-used flusher")?;
         reloader.await.context("key reloader")?;
         predictions.await.context("prediction workers")?;
+        let _ = log_stop_tx.send(true);
+        invocation_writer.await.context("invocation log writer")?;
         if let Some((hearing, applying)) = listener {
             hearing.await.context("invalidation listener")?;
             applying.await.context("invalidation applier")?;
@@ -211,10 +224,12 @@ async fn apply_notices(
         match notice {
             Notice::Event(event) => {
                 cache.apply(&event);
+                state.serving.apply(&event);
                 state.realm.apply(&event).await;
             }
             Notice::Gap => {
                 cache.clear();
+                state.serving.clear();
                 state.realm.forget_all();
                 if let Err(error) = state.realm.reload().await {
                     tracing::warn!(%error, "could not reload signing keys after a gap");

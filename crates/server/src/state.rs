@@ -33,6 +33,8 @@ pub struct AppServices {
     pub metrics: crate::metrics::Metrics,
     /// The verification cache, for its size in the metrics.
     pub cache: Arc<tessera_core::cache::CredentialCache>,
+    /// What invocations know of each model API, for invalidations heard from other nodes.
+    pub serving: Arc<tessera_core::serving_cache::ServingCache>,
     /// Pooled connections to the gateway's upstreams.
     pub upstreams: crate::gateway::UpstreamClient,
     /// How long a sync model invocation may wait for the model server.

@@ -345,8 +345,8 @@ impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
     ) -> StoreResult<Option<ModelToken>> {
         retrying(|| self.0.revoke_model_token(api, id, at, audit)).await
     }
-    async fn record_invocation(&self, invocation: &Invocation) -> StoreResult<()> {
-        retrying(|| self.0.record_invocation(invocation)).await
+    async fn record_invocations(&self, batch: &[Invocation]) -> StoreResult<()> {
+        retrying(|| self.0.record_invocations(batch)).await
     }
     async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>> {
         retrying(|| self.0.invocations(api, limit)).await

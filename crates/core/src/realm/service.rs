@@ -184,7 +184,7 @@ impl Realm {
                     tracing::warn!(%error, "could not reload signing keys");
                 }
             }
-            Invalidation::Credentials(_) => {}
+            Invalidation::Credentials(_) | Invalidation::ModelApi(_) => {}
         }
     }
 

@@ -64,9 +64,17 @@ pub struct Context {
     pub bus: Arc<dyn InvalidationBus>,
     pub hasher: SecretHasher,
     pub clock: Arc<dyn Clock>,
+    /// What invocations know of each model API (see `serving_cache`).
+    pub serving: Arc<crate::serving_cache::ServingCache>,
 }
 
 impl Context {
+    /// Makes invocations of `id` see a change just committed, here and on the other nodes.
+    pub async fn forget_model_api(&self, id: crate::ids::ModelApiId) {
+        self.serving.evict(id);
+        self.bus.publish(&Invalidation::ModelApi(id)).await;
+    }
+
     /// Makes credentials that were just revoked or deleted unusable on the next request, here
     /// and on the other nodes. Called after the change is committed, before it is acknowledged.
     pub async fn forget(&self, credentials: &[Credential]) {

@@ -193,6 +193,7 @@ impl ModelApiService {
     async fn save(&self, caller: &Caller, api: &ModelApi, action: &str) -> ServiceResult<ModelApi> {
         let audit = self.audit(caller, api, action);
         self.ctx.store.update_model_api(api, &audit).await?;
+        self.ctx.forget_model_api(api.id).await;
         self.ctx
             .store
             .model_api(api.id)

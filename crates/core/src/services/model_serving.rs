@@ -1,15 +1,19 @@
 //! Model API versions, access tokens and invocation checks, each guarded by
 //! `policy::model_api` through `ModelApiService::authorized`.
 
+use std::sync::Arc;
+
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{ModelApiId, ModelTokenId, PredictionId};
+use crate::invocation_log::InvocationRecorder;
 use crate::model_apis::{Authorization, Invocation, ModelApi, ModelKind, ModelToken, ModelVersion};
 use crate::names::TokenName;
 use crate::policy::model_api::ModelAction;
 use crate::predictions::{Prediction, PredictionPolicy, PredictionStatus};
 use crate::realm::keys::KeyCipher;
 use crate::secret::{Secret, SecretKind, parse_presented};
+use crate::serving_cache::Serving;
 
 use super::model_apis::ModelApiService;
 use super::{Context, ServiceError, ServiceResult};
@@ -18,6 +22,7 @@ pub struct ModelServingService {
     ctx: Context,
     apis: ModelApiService,
     cipher: KeyCipher,
+    log: InvocationRecorder,
 }
 
 /// Why an invocation is refused.
@@ -47,11 +52,12 @@ pub struct Target {
 }
 
 impl ModelServingService {
-    pub fn new(ctx: Context, cipher: KeyCipher) -> ModelServingService {
+    pub fn new(ctx: Context, cipher: KeyCipher, log: InvocationRecorder) -> ModelServingService {
         ModelServingService {
             apis: ModelApiService::new(ctx.clone()),
             ctx,
             cipher,
+            log,
         }
     }
 
@@ -91,11 +97,13 @@ impl ModelServingService {
         let audit = self
             .audit(caller, &api, "model-api.version-deployed")
             .with_detail("upstreamUrl", upstream_url);
-        Ok(self
+        let version = self
             .ctx
             .store
             .insert_version(id, upstream_url, description, self.ctx.clock.now(), &audit)
-            .await?)
+            .await?;
+        self.ctx.forget_model_api(id).await;
+        Ok(version)
     }
 
     pub async fn activate(
@@ -114,6 +122,7 @@ impl ModelServingService {
         if !self.ctx.store.activate_version(id, number, &audit).await? {
             return Err(ServiceError::NotFound("version"));
         }
+        self.ctx.forget_model_api(id).await;
         Ok(self.ctx.store.versions(id).await?)
     }
 
@@ -164,6 +173,7 @@ impl ModelServingService {
                 )),
                 other => other.into(),
             })?;
+        self.ctx.forget_model_api(id).await;
         Ok((token, secret))
     }
 
@@ -210,11 +220,15 @@ impl ModelServingService {
             .authorized(caller, id, ModelAction::RevokeTokens)
             .await?;
         let audit = self.audit(caller, &api, "model-token.revoked");
-        self.ctx
+        let revoked = self
+            .ctx
             .store
             .revoke_model_token(id, token, self.ctx.clock.now(), &audit)
             .await?
-            .ok_or(ServiceError::NotFound("token"))
+            .ok_or(ServiceError::NotFound("token"))?;
+        // Refused from now on, here and (through the bus) on every other node.
+        self.ctx.forget_model_api(id).await;
+        Ok(revoked)
     }
 
     pub async fn logs(
@@ -250,20 +264,34 @@ impl ModelServingService {
         Ok(entries)
     }
 
-    /// Checks a caller of `id`: anyone for an unrestricted model API; for a restricted one, a
-    /// live access token of this very model API. Returns the model API and the token's name.
-    async fn admit(
-        &self,
-        id: ModelApiId,
-        token: Option<&str>,
-    ) -> Result<(ModelApi, Option<String>), InvokeError> {
+    /// What invocation knows of `id`: from memory, or loaded from the database and kept.
+    async fn serving(&self, id: ModelApiId) -> Result<Arc<Serving>, InvokeError> {
+        if let Some(serving) = self.ctx.serving.get(id) {
+            return Ok(serving);
+        }
+        let epoch = self.ctx.serving.epoch();
         let api = self
             .ctx
             .store
             .model_api(id)
             .await?
             .ok_or(InvokeError::NotFound)?;
-        let token_name = match api.authorization {
+        let versions = self.ctx.store.versions(id).await?;
+        let tokens = self.ctx.store.model_tokens(id).await?;
+        let serving = Arc::new(Serving::new(api, versions, &tokens));
+        self.ctx.serving.put(epoch, serving.clone());
+        Ok(serving)
+    }
+
+    /// Checks a caller of `id`: anyone for an unrestricted model API; for a restricted one, a
+    /// live access token of this very model API. Returns the model API and the token's name.
+    async fn admit(
+        &self,
+        id: ModelApiId,
+        token: Option<&str>,
+    ) -> Result<(Arc<Serving>, Option<String>), InvokeError> {
+        let serving = self.serving(id).await?;
+        let token_name = match serving.api.authorization {
             Authorization::Unrestricted => None,
             Authorization::Restricted => {
                 let secret = token
@@ -271,22 +299,11 @@ impl ModelServingService {
                     .filter(|w| w.kind == SecretKind::ModelToken)
                     .ok_or(InvokeError::Unauthorized)?;
                 let hash = self.ctx.hasher.hash(secret.as_str());
-                let found = self
-                    .ctx
-                    .store
-                    .model_token_by_hash(&hash)
-                    .await?
-                    .ok_or(InvokeError::Unauthorized)?;
-                if found.model_api_id != id
-                    || found.revoked_at.is_some()
-                    || !found.hash.ct_eq(&hash)
-                {
-                    return Err(InvokeError::Unauthorized);
-                }
-                Some(found.name.to_string())
+                let name = serving.token_name(&hash).ok_or(InvokeError::Unauthorized)?;
+                Some(name.to_string())
             }
         };
-        Ok((api, token_name))
+        Ok((serving, token_name))
     }
 
     /// Checks a sync invocation of `version` (the active one when `None`).
@@ -296,34 +313,16 @@ impl ModelServingService {
         version: Option<i64>,
         token: Option<&str>,
     ) -> Result<Target, InvokeError> {
-        let (api, token_name) = self.admit(id, token).await?;
-        if api.kind != ModelKind::Sync {
-            return Err(InvokeError::WrongKind(api.kind));
+        let (serving, token_name) = self.admit(id, token).await?;
+        if serving.api.kind != ModelKind::Sync {
+            return Err(InvokeError::WrongKind(serving.api.kind));
         }
-        let version = self.version(id, version).await?;
+        let version = pick(&serving.versions, version)?.clone();
         Ok(Target {
-            api,
+            api: serving.api.clone(),
             version,
             token_name,
         })
-    }
-
-    async fn version(
-        &self,
-        id: ModelApiId,
-        number: Option<i64>,
-    ) -> Result<ModelVersion, InvokeError> {
-        let versions = self.ctx.store.versions(id).await?;
-        match number {
-            Some(n) => versions
-                .into_iter()
-                .find(|v| v.number == n)
-                .ok_or(InvokeError::NoSuchVersion(n)),
-            None => versions
-                .into_iter()
-                .find(|v| v.active)
-                .ok_or(InvokeError::NoActiveVersion),
-        }
     }
 
     /// Accepts an async prediction for the active version; it runs later, on some node.
@@ -334,11 +333,11 @@ impl ModelServingService {
         input: String,
         policy: &PredictionPolicy,
     ) -> Result<Prediction, InvokeError> {
-        let (api, token_name) = self.admit(id, token).await?;
-        if api.kind != ModelKind::Async {
-            return Err(InvokeError::WrongKind(api.kind));
+        let (serving, token_name) = self.admit(id, token).await?;
+        if serving.api.kind != ModelKind::Async {
+            return Err(InvokeError::WrongKind(serving.api.kind));
         }
-        let version = self.version(id, None).await?;
+        let version = pick(&serving.versions, None)?.clone();
         let now = self.ctx.clock.now();
         let deadline = chrono::Duration::from_std(policy.deadline).unwrap_or(chrono::Duration::MAX);
         let prediction = Prediction {
@@ -376,9 +375,22 @@ impl ModelServingService {
             .ok_or(InvokeError::NoSuchPrediction)
     }
 
-    pub async fn record(&self, invocation: Invocation) {
-        if let Err(error) = self.ctx.store.record_invocation(&invocation).await {
-            tracing::warn!(%error, "could not log an invocation");
-        }
+    /// Logs an invocation, written behind the request (see `invocation_log`).
+    pub fn record(&self, invocation: Invocation) {
+        self.log.record(invocation);
+    }
+}
+
+/// Version `number`, or the active one when `None`.
+fn pick(versions: &[ModelVersion], number: Option<i64>) -> Result<&ModelVersion, InvokeError> {
+    match number {
+        Some(n) => versions
+            .iter()
+            .find(|v| v.number == n)
+            .ok_or(InvokeError::NoSuchVersion(n)),
+        None => versions
+            .iter()
+            .find(|v| v.active)
+            .ok_or(InvokeError::NoActiveVersion),
     }
 }

@@ -185,8 +185,7 @@ async fn run(
         latency_ms: latency,
         token_name: target.token_name.clone(),
     };
-    let serving = state.clone();
-    tokio::spawn(async move { serving.model_serving.record(log).await });
+    state.model_serving.record(log);
     let output = result?;
     Ok(Json(json!({
         "release": {

@@ -237,8 +237,8 @@ macro_rules! sql_model_apis {
                     self.serving_revoke_token(api, id, at, audit).await
                 }
 
-                async fn record_invocation(&self, invocation: &tessera_core::model_apis::Invocation) -> StoreResult<()> {
-                    self.serving_record(invocation).await
+                async fn record_invocations(&self, batch: &[tessera_core::model_apis::Invocation]) -> StoreResult<()> {
+                    self.serving_record(batch).await
                 }
 
                 async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<tessera_core::model_apis::Invocation>> {

@@ -173,20 +173,27 @@ macro_rules! sql_model_serving {
                     Ok(Some(token))
                 }
 
-                pub(crate) async fn serving_record(&self, i: &Invocation) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO model_invocations (model_api_id, at, version, status, latency_ms, token_name)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(i.model_api_id.to_string())
-                    .bind(to_ms(i.at))
-                    .bind(i.version)
-                    .bind(i64::from(i.status))
-                    .bind(i.latency_ms)
-                    .bind(i.token_name.as_deref())
-                    .execute(self.pool())
-                    .await
-                    .map_err(backend)?;
+                /// Writes a batch of invocation logs in one transaction, 500 rows a statement.
+                pub(crate) async fn serving_record(&self, batch: &[Invocation]) -> StoreResult<()> {
+                    if batch.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.write_tx().await?;
+                    for chunk in batch.chunks(500) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO model_invocations (model_api_id, at, version, status, latency_ms, token_name) ",
+                        );
+                        qb.push_values(chunk, |mut row, i| {
+                            row.push_bind(i.model_api_id.to_string())
+                                .push_bind(to_ms(i.at))
+                                .push_bind(i.version)
+                                .push_bind(i64::from(i.status))
+                                .push_bind(i.latency_ms)
+                                .push_bind(i.token_name.clone());
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(backend)?;
+                    }
+                    tx.commit().await.map_err(backend)?;
                     Ok(())
                 }
 
