@@ -130,8 +130,8 @@ mod tests {
     use super::*;
     use crate::ids::{ModelTokenId, ProjectId, UserId};
     use crate::model_apis::{Authorization, ModelKind};
-    use crate::policy::model_api::Visibility;
     use crate::names::{TokenName, UserName};
+    use crate::policy::model_api::Visibility;
 
     fn api() -> ModelApi {
         ModelApi {

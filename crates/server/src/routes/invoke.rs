@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +14,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
+use serde_json::Value;
+use serde_json::value::RawValue;
 use tessera_core::ids::ModelApiId;
 use tessera_core::model_apis::{Invocation, ModelKind};
 use tessera_core::services::ServiceError;
@@ -133,13 +134,7 @@ async fn run(
     let body = to_bytes(request.into_body(), body_limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
-    let input: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    if !(input.get("data").is_some() || input.get("parameters").is_some()) {
-        return Err(ApiError::BadRequest(
-            "the body must be {\"data\": {...}} or {\"parameters\": [...]}".into(),
-        ));
-    }
+    check_input(&body)?;
     let started = Instant::now();
     let upstream = Request::builder()
         .method(Method::POST)
@@ -147,34 +142,32 @@ async fn run(
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
         .map_err(|e| ApiError::BadGateway(e.to_string()))?;
-    let outcome = tokio::time::timeout(state.sync_timeout, state.upstreams.request(upstream)).await;
+    let outcome = tokio::time::timeout(state.sync_timeout, async {
+        let response = state
+            .upstreams
+            .request(upstream)
+            .await
+            .map_err(|_| ApiError::BadGateway("the model server cannot be reached".into()))?;
+        let status = response.status();
+        let bytes = to_bytes(Body::new(response.into_body()), MAX_ANSWER_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::BadGateway("the model server's answer broke off or is too large".into())
+            })?;
+        model_answer(status, bytes)
+    })
+    .await;
     let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let result = match outcome {
-        Err(_) => Err(ApiError::GatewayTimeout(format!(
+    let result = outcome.unwrap_or_else(|_| {
+        Err(ApiError::GatewayTimeout(format!(
             "the model server did not answer within {} s",
             state.sync_timeout.as_secs()
-        ))),
-        Ok(Err(_)) => Err(ApiError::BadGateway(
-            "the model server cannot be reached".into(),
-        )),
-        Ok(Ok(resp)) if !resp.status().is_success() => Err(ApiError::BadGateway(format!(
-            "the model server answered {}",
-            resp.status()
-        ))),
-        Ok(Ok(resp)) => {
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|_| ApiError::BadGateway("the model server's answer broke off".into()))?
-                .to_bytes();
-            serde_json::from_slice::<Value>(&bytes)
-                .map_err(|_| ApiError::BadGateway("the model server's answer is not JSON".into()))
-        }
-    };
+        )))
+    });
     let status = match &result {
         Ok(_) => 200,
         Err(ApiError::GatewayTimeout(_)) => 504,
+        Err(ApiError::BadRequest(_)) => 400,
         Err(_) => 502,
     };
     let log = Invocation {
@@ -186,18 +179,94 @@ async fn run(
         token_name: target.token_name.clone(),
     };
     state.model_serving.record(log);
-    let output = result?;
-    Ok(Json(json!({
-        "release": {
-            "harness_version": env!("CARGO_PKG_VERSION"),
-            "model_version": format!("{}-v{}", target.api.id, target.version.number),
-            "model_version_number": target.version.number,
+    let result = result?;
+    Ok(Json(Envelope {
+        release: Release {
+            harness_version: env!("CARGO_PKG_VERSION"),
+            model_version: format!("{}-v{}", target.api.id, target.version.number),
+            model_version_number: target.version.number,
         },
-        "request_id": request_id,
-        "result": output,
-        "timing": { "model_time_ms": latency },
-    }))
+        request_id,
+        result,
+        timing: Timing {
+            model_time_ms: latency,
+        },
+    })
     .into_response())
+}
+
+/// Domino's response envelope of a sync invocation.
+#[derive(serde::Serialize)]
+struct Envelope {
+    release: Release,
+    request_id: String,
+    result: Box<RawValue>,
+    timing: Timing,
+}
+
+#[derive(serde::Serialize)]
+struct Release {
+    harness_version: &'static str,
+    model_version: String,
+    model_version_number: i64,
+}
+
+#[derive(serde::Serialize)]
+struct Timing {
+    model_time_ms: i64,
+}
+
+/// The largest model answer relayed.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Domino's request shapes: a JSON object with `data` or `parameters`. Checked without building
+/// the document: the model server parses it anyway.
+fn check_input(body: &[u8]) -> Result<(), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        data: Option<IgnoredAny>,
+        parameters: Option<IgnoredAny>,
+    }
+    let shape: Shape = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not a valid JSON object: {e}")))?;
+    if shape.data.is_none() && shape.parameters.is_none() {
+        return Err(ApiError::BadRequest(
+            "the body must be {\"data\": {...}} or {\"parameters\": [...]}".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The model's result, relayed as it came once it is known to be JSON; a model that refused
+/// the input (4xx) is the caller's 400 with the model's message, a failing one a 502.
+fn model_answer(status: StatusCode, bytes: Bytes) -> Result<Box<RawValue>, ApiError> {
+    if status.is_success() {
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::BadGateway("the model server's answer is not JSON".into()))?;
+        return RawValue::from_string(text)
+            .map_err(|_| ApiError::BadGateway("the model server's answer is not JSON".into()));
+    }
+    let detail = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            ["error", "message", "detail"]
+                .iter()
+                .find_map(|k| v.get(k).and_then(Value::as_str).map(str::to_string))
+        })
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                .trim()
+                .to_string()
+        });
+    if status.is_client_error() {
+        Err(ApiError::BadRequest(format!(
+            "the model refused the input ({status}): {detail}"
+        )))
+    } else {
+        Err(ApiError::BadGateway(format!(
+            "the model server answered {status}: {detail}"
+        )))
+    }
 }
 
 /// The answer to an invocation the model serving service refused; `challenge` goes with a 401.

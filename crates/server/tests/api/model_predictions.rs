@@ -383,3 +383,64 @@ async fn a_model_api_without_an_active_version_says_so() {
     refused.assert_status(409).assert_envelope();
     assert!(refused.error().contains("no active version"), "{refused:?}");
 }
+
+#[tokio::test]
+async fn sync_failures_of_the_model_server_are_named_and_logged() {
+    let app = spawn_app_with(|c| c.sync_timeout = Duration::from_secs(1)).await;
+    let call = |api: String| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/models/{api}/latest/model"),
+                Auth::None,
+                Some(json!({ "data": { "x": 1 } })),
+            )
+            .await
+        }
+    };
+    // The model refuses the input: the caller's 400, with the model's message.
+    let (url, _) = model_server(usize::MAX, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let refusing = deploy(&app, "sync", "unrestricted", &url).await;
+    let reply = call(refusing.api.clone()).await;
+    reply.assert_status(400).assert_envelope();
+    assert!(reply.error().contains("model says no"), "{reply:?}");
+    // The model server fails: 502.
+    let (url, _) = model_server(usize::MAX, StatusCode::INTERNAL_SERVER_ERROR).await;
+    let failing = deploy(&app, "sync", "unrestricted", &url).await;
+    call(failing.api.clone())
+        .await
+        .assert_status(502)
+        .assert_envelope();
+    // Nothing listens: 502.
+    let gone = deploy(&app, "sync", "unrestricted", "http://127.0.0.1:9").await;
+    let reply = call(gone.api.clone()).await;
+    reply.assert_status(502).assert_envelope();
+    assert!(reply.error().contains("cannot be reached"), "{reply:?}");
+    // It accepts but never answers: 504 after the configured second.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let slow = deploy(&app, "sync", "unrestricted", &silent_url).await;
+    let reply = call(slow.api.clone()).await;
+    reply.assert_status(504).assert_envelope();
+    // Each was logged with what the caller got.
+    for (d, status) in [
+        (&refusing, 400),
+        (&failing, 502),
+        (&gone, 502),
+        (&slow, 504),
+    ] {
+        let logs = format!("{BASE}/{}/logs", d.api);
+        let logged = eventually(Duration::from_secs(5), || async {
+            app.get(&logs, &d.owner).await.body[0]["status"] == status
+        })
+        .await;
+        assert!(logged, "{status}: {:?}", app.get(&logs, &d.owner).await);
+    }
+}

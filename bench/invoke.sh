@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Sync model invocation through Tessera against calling the example model server directly, in one
+# run on one machine (wrk -t2 -c64 --latency, loopback only). The model API is restricted and
+# called with HTTP Basic token:token, as Domino's clients do; every call is logged.
+# For each model cost in WORK_MICROS (µs of computation per prediction, default "0 250 1000"):
+#   direct   wrk -> model server
+#   nginx    wrk -> nginx (plain reverse proxy, keep-alive upstream, no auth) -> model server
+#   tessera  wrk -> Tessera (/models/{id}/latest/model) -> model server
+# Usage: bench/invoke.sh [seconds, default 10]. Needs wrk and nginx (apt-get install wrk nginx);
+# TESSERA_BENCH_PERF=1 adds a CPU profile of Tessera (perf).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+WORKS=${WORK_MICROS:-0 250 1000}
+for tool in wrk nginx python3 curl; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
+cargo build --release -q -p tessera -p model-server
+BIN=$PWD/target/release/tessera
+MODEL_BIN=$PWD/target/release/model-server
+WORK=$(mktemp -d)
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MP=$(port); TP=$(port); NP=$(port)
+MODEL=
+mkdir -p "$WORK/logs"; chmod 755 "$WORK"
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream model { server 127.0.0.1:$MP; keepalive 128; }
+  server { listen 127.0.0.1:$NP;
+    location / { proxy_pass http://model/; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+cleanup() {
+  [ -n "$MODEL" ] && kill $MODEL 2>/dev/null; kill $SERVER 2>/dev/null
+  nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"
+}
+export TESSERA_ADMIN_PASSWORD=bench-admin-password
+(cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$TP >/dev/null 2>"$WORK/tessera.log") &
+SERVER=$!
+trap cleanup EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$TP/readyz" >/dev/null && break; sleep 0.1; done
+PAT=$(cd "$WORK" && "$BIN" admin token create --username admin --name bench)
+api() { curl -sf -X "$1" "http://127.0.0.1:$TP$2" -H "Authorization: Bearer $PAT" -H 'Content-Type: application/json' ${3:+--data "$3"}; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+PROJECT=$(api POST /v4/projects '{"name":"bench"}' | field id)
+MODEL_API=$(api POST /api/modelServing/v1/modelApis "{\"name\":\"churn\",\"projectId\":\"$PROJECT\",\"kind\":\"sync\",\"visibility\":\"private\",\"authorization\":\"restricted\"}" | field id)
+api POST "/api/modelServing/v1/modelApis/$MODEL_API/versions" "{\"upstreamUrl\":\"http://127.0.0.1:$MP/\"}" >/dev/null
+TOKEN=$(api POST "/api/modelServing/v1/modelApis/$MODEL_API/accessTokens" '{"name":"bench"}' | field token)
+BASIC="Authorization: Basic $(printf '%s:%s' "$TOKEN" "$TOKEN" | base64 -w0)"
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"data": {"tenure_months": 3, "monthly_charges": 82.5, "support_calls": 2}}'
+LUA
+
+run() { # name url [header]
+  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency -s "$WORK/post.lua" ${3:+-H "$3"} "$2")
+  local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  printf '%-22s %10s %9s %9s %s\n' "$1" "$rps" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" "${bad:+NON-2xx: $bad}"
+  echo "$rps" > "$WORK/$1.rps"
+}
+printf '%-22s %10s %9s %9s\n' "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99"
+for w in $WORKS; do
+  [ -n "$MODEL" ] && { kill $MODEL; wait $MODEL 2>/dev/null || true; }
+  "$MODEL_BIN" "127.0.0.1:$MP" "$w" 2>/dev/null &
+  MODEL=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$MP/healthz" >/dev/null && break; sleep 0.05; done
+  check=$(curl -s -o /dev/null -w '%{http_code}' -H "$BASIC" -H 'Content-Type: application/json' \
+    --data '{"data":{"tenure_months":3,"monthly_charges":82.5,"support_calls":2}}' "http://127.0.0.1:$TP/models/$MODEL_API/latest/model")
+  [ "$check" = 200 ] || { echo "invocation check failed: $check" >&2; exit 1; }
+  run "direct_${w}us" "http://127.0.0.1:$MP/"
+  run "nginx_${w}us" "http://127.0.0.1:$NP/"
+  if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
+    timeout -s INT "$SECS" perf record -F 1999 -g -p "$SERVER" -o "$WORK/perf.data" >"$WORK/perf.log" 2>&1 &
+    PERF=$!
+  fi
+  run "tessera_${w}us" "http://127.0.0.1:$TP/models/$MODEL_API/latest/model" "$BASIC"
+  if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
+    wait $PERF || true
+    echo "== profile of Tessera at ${w} us"; tail -3 "$WORK/perf.log"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>&1 | grep -v "^#" | grep "%" | head -8 || true
+    perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio -g none 2>&1 | grep -v "^#" | grep "%" | cut -c1-150 | head -25 || true
+    echo "== inclusive"; perf report -i "$WORK/perf.data" --children --sort symbol --stdio -g none 2>&1 | grep -v "^#" | grep "%" | grep -E "tessera|serde|hyper::client|sqlx|tracing|uuid|chrono|hmac|sha2" | cut -c1-170 | head -40 || true
+  fi
+done
+python3 - "$WORK" $WORKS <<'PY'
+import sys, pathlib
+w = pathlib.Path(sys.argv[1])
+r = lambda n: float((w / f"{n}.rps").read_text())
+for work in sys.argv[2:]:
+    d, n, t = r(f"direct_{work}us"), r(f"nginx_{work}us"), r(f"tessera_{work}us")
+    print(f"model work {work:>5} us: tessera {t / d:5.2f} x direct ({(1 - t / d) * 100:5.1f} % loss); "
+          f"nginx {n / d:5.2f} x direct; tessera {t / n:5.2f} x nginx")
+PY
