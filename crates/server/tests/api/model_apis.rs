@@ -460,3 +460,114 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
         assert!(reply.error().contains(field), "{body}: {reply:?}");
     }
 }
+
+#[tokio::test]
+async fn the_changing_rows_of_the_table_hold_for_every_role_source_and_visibility() {
+    let w = world().await;
+    w.app.create_user("invitee", &[]).await;
+    let owner = w.callers[0].1.clone().unwrap();
+    let mut n = 0;
+    for visibility in ["private", "public"] {
+        w.app
+            .put(
+                &format!("{BASE}/{}/visibility", w.api),
+                &owner,
+                json!({ "visibility": visibility }),
+            )
+            .await
+            .assert_status(200);
+        for (source, token, role) in &w.callers {
+            let auth = token.as_deref().map_or(Auth::None, Auth::Bearer);
+            // Refused: 401 anonymous, 404 when the caller may not even see a private model API.
+            let refused = if token.is_none() {
+                401
+            } else if *role == 0 && visibility == "private" {
+                404
+            } else {
+                403
+            };
+            let expect = |allowed: bool, ok: u16| if allowed { ok } else { refused };
+
+            n += 1;
+            let create = w
+                .app
+                .send(
+                    Method::POST,
+                    &format!("{BASE}/{}/accessTokens", w.api),
+                    auth,
+                    Some(json!({ "name": format!("t{n}") })),
+                )
+                .await;
+            assert_eq!(
+                create.status.as_u16(),
+                expect(*role >= 2, 201),
+                "{source} / create token / {visibility}: {create:?}"
+            );
+
+            let victim = w
+                .app
+                .post(
+                    &format!("{BASE}/{}/accessTokens", w.api),
+                    &owner,
+                    json!({ "name": format!("victim{n}") }),
+                )
+                .await;
+            let revoke = w
+                .app
+                .send(
+                    Method::DELETE,
+                    &format!(
+                        "{BASE}/{}/accessTokens/{}",
+                        w.api,
+                        victim.body["id"].as_str().unwrap()
+                    ),
+                    auth,
+                    None,
+                )
+                .await;
+            assert_eq!(
+                revoke.status.as_u16(),
+                expect(*role >= 3, 200),
+                "{source} / revoke token / {visibility}: {revoke:?}"
+            );
+
+            // Deploying also needs the project: owners (of the model API or the project) and
+            // editors who are project Contributors; editors from elsewhere may not.
+            let deploy = w
+                .app
+                .send(
+                    Method::POST,
+                    &format!("{BASE}/{}/versions", w.api),
+                    auth,
+                    Some(json!({ "upstreamUrl": "http://127.0.0.1:9" })),
+                )
+                .await;
+            let may_deploy = *role >= 3 || *source == "project Contributor";
+            assert_eq!(
+                deploy.status.as_u16(),
+                expect(may_deploy, 201),
+                "{source} / deploy / {visibility}: {deploy:?}"
+            );
+
+            let invite = w
+                .app
+                .send(
+                    Method::POST,
+                    &format!("{BASE}/{}/collaborators", w.api),
+                    auth,
+                    Some(json!({ "userName": "invitee", "role": "viewer" })),
+                )
+                .await;
+            assert_eq!(
+                invite.status.as_u16(),
+                expect(*role >= 3, 201),
+                "{source} / invite / {visibility}: {invite:?}"
+            );
+            for reply in [&create, &revoke, &deploy, &invite] {
+                if reply.status.as_u16() >= 400 {
+                    reply.assert_envelope();
+                }
+            }
+        }
+    }
+}
