@@ -21,7 +21,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 
 run_node() { # name database
   local p; p=$(port)
-  (cd "$WORK" && TESSERA_LOG=warn "$BIN" serve --listen 127.0.0.1:$p --database "$2" >/dev/null 2>"$WORK/$1.log") &
+  (cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$p --database "$2" >/dev/null 2>"$WORK/$1.log") &
   PIDS+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
   local token; token=$("$BIN" admin token create --username admin --name bench --database "$2")

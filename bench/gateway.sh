@@ -39,7 +39,7 @@ prefix = "/api/jobs/"
 upstream = "http://127.0.0.1:$UP"
 TOML
 export TESSERA_ADMIN_PASSWORD=bench-admin-password
-(cd "$WORK" && TESSERA_LOG=warn "$BIN" serve --listen 127.0.0.1:$GW --config "$WORK/tessera.toml" >/dev/null 2>"$WORK/tessera.log") &
+(cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$GW --config "$WORK/tessera.toml" >/dev/null 2>"$WORK/tessera.log") &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null && break; sleep 0.1; done

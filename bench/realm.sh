@@ -16,7 +16,7 @@ WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
 export TESSERA_ADMIN_PASSWORD=bench-admin-password
-(cd "$WORK" && TESSERA_LOG=warn "$BIN" serve --listen 127.0.0.1:$PORT >/dev/null 2>"$WORK/server.log") &
+(cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$PORT >/dev/null 2>"$WORK/server.log") &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
