@@ -107,6 +107,8 @@ pub enum CredentialKind {
     ApiKey,
     /// A realm-issued JWT; never stored, only presented.
     AccessToken,
+    /// A web UI session (its own table, its own cookie; never an API credential).
+    WebSession,
 }
 
 impl CredentialKind {
@@ -116,6 +118,7 @@ impl CredentialKind {
             CredentialKind::ServiceAccountToken => "sa_token",
             CredentialKind::ApiKey => "api_key",
             CredentialKind::AccessToken => "access_token",
+            CredentialKind::WebSession => "web_session",
         }
     }
 
@@ -135,6 +138,7 @@ impl CredentialKind {
             CredentialKind::ServiceAccountToken => "sa-token",
             CredentialKind::ApiKey => "api-key",
             CredentialKind::AccessToken => "access-token",
+            CredentialKind::WebSession => "web-session",
         }
     }
 
@@ -143,7 +147,7 @@ impl CredentialKind {
             SecretKind::Pat => Some(CredentialKind::Pat),
             SecretKind::ServiceAccountToken => Some(CredentialKind::ServiceAccountToken),
             SecretKind::ApiKey => Some(CredentialKind::ApiKey),
-            SecretKind::ModelToken => None,
+            SecretKind::ModelToken | SecretKind::Session => None,
         }
     }
 }

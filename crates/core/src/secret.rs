@@ -21,14 +21,17 @@ pub enum SecretKind {
     ServiceAccountToken,
     ApiKey,
     ModelToken,
+    /// A web UI session, carried only in its cookie.
+    Session,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 4] = [
+    pub const ALL: [SecretKind; 5] = [
         SecretKind::Pat,
         SecretKind::ServiceAccountToken,
         SecretKind::ApiKey,
         SecretKind::ModelToken,
+        SecretKind::Session,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -37,6 +40,7 @@ impl SecretKind {
             SecretKind::ServiceAccountToken => "tsat_",
             SecretKind::ApiKey => "tkey_",
             SecretKind::ModelToken => "tmat_",
+            SecretKind::Session => "tses_",
         }
     }
 

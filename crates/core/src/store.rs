@@ -356,6 +356,26 @@ pub trait PredictionStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// A web UI session; the store keeps the keyed hash of its cookie secret beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSession {
+    pub id: CredentialId,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Web UI sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &WebSession, hash: &TokenHash) -> StoreResult<()>;
+    /// The unexpired session with this hash.
+    async fn session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<WebSession>>;
+    async fn delete_session(&self, id: CredentialId) -> StoreResult<()>;
+    /// Ends every session of `user` (and sweeps expired ones).
+    async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()>;
+}
+
 /// Everything a deployment's database provides.
 pub trait Store:
     PrincipalStore
@@ -366,6 +386,7 @@ pub trait Store:
     + ProjectStore
     + ModelApiStore
     + PredictionStore
+    + SessionStore
     + 'static
 {
 }
@@ -379,6 +400,7 @@ impl<T> Store for T where
         + ProjectStore
         + ModelApiStore
         + PredictionStore
+        + SessionStore
         + 'static
 {
 }

@@ -45,6 +45,18 @@ impl FailureThrottle {
         self.record_failure_at(ip, Instant::now())
     }
 
+    /// How long the address must still wait, without counting anything. Password logins ask
+    /// this first: unlike 190-bit tokens, passwords can be guessed, so an address over the
+    /// limit may not try one, right or wrong.
+    pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
+        let now = Instant::now();
+        let windows = self.windows.lock();
+        let (start, count) = windows.get(&ip)?;
+        let elapsed = now.duration_since(*start);
+        (elapsed < self.config.window && *count > self.config.max_failures)
+            .then(|| self.config.window.saturating_sub(elapsed))
+    }
+
     fn record_failure_at(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
         let window = self.config.window;
         let mut windows = self.windows.lock();

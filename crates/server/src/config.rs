@@ -105,6 +105,7 @@ const OWN_PREFIXES: &[&str] = &[
     "/api/modelApis/",
     "/api/modelServing/",
     "/metrics",
+    "/ui/",
 ];
 
 impl GatewayRoute {

@@ -53,11 +53,12 @@ async fn render_failure(response: Response, request_id: &str) -> Response {
             errors
         }
         None => {
-            let is_json = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            if is_json {
+            // JSON errors are already enveloped; the web UI's error pages are for people.
+            let keep = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"text/html")
+            });
+            if keep {
                 return Response::from_parts(parts, body);
             }
             let text = to_bytes(body, 16 * 1024)

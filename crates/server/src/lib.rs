@@ -15,6 +15,7 @@ mod routes;
 mod secret_file;
 pub mod startup;
 pub mod state;
+pub mod web;
 pub mod wire;
 
 pub use config::{Config, Overrides};

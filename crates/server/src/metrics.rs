@@ -10,14 +10,14 @@ use tessera_core::model::CredentialKind;
 #[derive(Default)]
 pub struct Metrics {
     responses: [AtomicU64; 5],
-    auth_ok: [AtomicU64; 4],
+    auth_ok: [AtomicU64; 5],
     auth_refused: AtomicU64,
     throttled: AtomicU64,
     exchanges: AtomicU64,
     upstream_failures: AtomicU64,
 }
 
-const KINDS: [&str; 4] = ["pat", "sa_token", "api_key", "access_token"];
+const KINDS: [&str; 5] = ["pat", "sa_token", "api_key", "access_token", "web_session"];
 
 fn kind_index(kind: CredentialKind) -> usize {
     match kind {
@@ -25,6 +25,7 @@ fn kind_index(kind: CredentialKind) -> usize {
         CredentialKind::ServiceAccountToken => 1,
         CredentialKind::ApiKey => 2,
         CredentialKind::AccessToken => 3,
+        CredentialKind::WebSession => 4,
     }
 }
 

@@ -143,6 +143,8 @@ impl Application {
             sync_timeout: config.sync_timeout,
             predictions: config.predictions.clone(),
             prediction_queue: tokio::sync::Notify::new(),
+            sessions: tessera_core::services::sessions::SessionService::new(ctx.clone()),
+            templates: crate::web::Templates::new().context("web UI templates")?,
         });
         Ok(Application {
             cache: ctx.cache.clone(),

@@ -42,4 +42,7 @@ pub struct AppServices {
     /// How async predictions are run, and the bell rung when one is accepted.
     pub predictions: tessera_core::predictions::PredictionPolicy,
     pub prediction_queue: tokio::sync::Notify,
+    /// Web UI sessions and the pages' templates.
+    pub sessions: tessera_core::services::sessions::SessionService,
+    pub templates: crate::web::Templates,
 }

@@ -25,7 +25,7 @@ use tessera_core::store::{
     AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
-use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore};
+use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession};
 
 const ATTEMPTS: u32 = 4;
 
@@ -381,6 +381,25 @@ impl<S: PredictionStore> PredictionStore for Retrying<S> {
         now: Timestamp,
     ) -> StoreResult<bool> {
         retrying(|| self.0.settle_prediction(id, attempt, outcome, now)).await
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for Retrying<S> {
+    async fn insert_session(&self, session: &WebSession, hash: &TokenHash) -> StoreResult<()> {
+        retrying(|| self.0.insert_session(session, hash)).await
+    }
+
+    async fn session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<WebSession>> {
+        retrying(|| self.0.session(hash, now)).await
+    }
+
+    async fn delete_session(&self, id: CredentialId) -> StoreResult<()> {
+        retrying(|| self.0.delete_session(id)).await
+    }
+
+    async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()> {
+        retrying(|| self.0.delete_sessions_of(user, now)).await
     }
 }
 

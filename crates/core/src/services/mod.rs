@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod pats;
 pub mod projects;
 pub mod service_accounts;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -99,6 +100,7 @@ impl Context {
     ) -> (Credential, Secret) {
         let secret_kind = match kind {
             CredentialKind::Pat | CredentialKind::AccessToken => SecretKind::Pat,
+            CredentialKind::WebSession => SecretKind::Session,
             CredentialKind::ServiceAccountToken => SecretKind::ServiceAccountToken,
             CredentialKind::ApiKey => SecretKind::ApiKey,
         };
@@ -136,6 +138,9 @@ impl Context {
             .set_active(id, active, self.clock.now(), actor)
             .await?
             .ok_or(ServiceError::NotFound(what))?;
+        if !active {
+            self.store.delete_sessions_of(id, self.clock.now()).await?;
+        }
         self.forget(&revoked).await;
         self.forget_principal(id).await;
         Ok(principal)

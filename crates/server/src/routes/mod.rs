@@ -60,9 +60,17 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // Model invocation carries the model's own credentials, checked by the model serving service.
     let invocation =
         invoke::routes(config.body_limit).merge(predictions::routes(config.body_limit));
+    // The web UI carries its own session cookie; bounded bodies like the API.
+    let web = crate::web::routes()
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ));
     Router::new()
         .merge(authenticated)
         .merge(invocation)
+        .merge(web)
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -22,3 +22,4 @@ mod projects;
 mod realm;
 mod service_accounts;
 mod throttle;
+mod ui;

@@ -38,3 +38,5 @@ mod realm;
 mod service_accounts;
 #[path = "../api/throttle.rs"]
 mod throttle;
+#[path = "../api/ui.rs"]
+mod ui;

@@ -20,6 +20,8 @@ mod predictions;
 mod principals;
 #[macro_use]
 mod projects;
+#[macro_use]
+mod sessions;
 
 /// Implements every storage trait of `tessera_core::store` for `$store`, a struct with
 /// `fn pool(&self) -> &Pool<$db>` and `async fn write_tx(&self) -> StoreResult<Transaction<'static, $db>>`.
@@ -34,5 +36,6 @@ macro_rules! sql_store {
         sql_model_apis!($store, $db, $row);
         sql_model_serving!($store, $db, $row);
         sql_predictions!($store, $db, $row);
+        sql_sessions!($store, $db, $row);
     };
 }

@@ -1,0 +1,141 @@
+//! Web UI sessions: log in with a user name and password (argon2id), a session secret carried
+//! only in a cookie (its keyed hash stored), resolved to a `Caller` on every page, ended by
+//! logout, by its absolute lifetime, or by the user's deactivation. Service accounts have no
+//! password and cannot log in. Each session has a CSRF token derived from its secret.
+
+use std::sync::Arc;
+
+use crate::authn::Caller;
+use crate::cache::{CacheEntry, CredentialRef};
+use crate::ids::CredentialId;
+use crate::model::{CredentialKind, PrincipalKind, UserStatus};
+use crate::names::{TokenName, UserName};
+use crate::secret::{Secret, SecretKind, parse_presented};
+use crate::store::WebSession;
+
+use super::{Context, ServiceResult};
+
+/// How long a session lasts from login, whatever its use.
+pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
+
+/// A valid argon2id hash of a random password: verified against when the user is unknown, so
+/// that a failed login costs the same whether or not the name exists.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0ZsfbkZMg0Q4Ab9jVkYgqQy3yqAWZsE0MkK2kxH9ZD8";
+
+pub struct SessionService {
+    ctx: Context,
+}
+
+/// A new session: its secret goes into the cookie, once.
+pub struct NewSession {
+    pub secret: Secret,
+    pub session: WebSession,
+}
+
+impl SessionService {
+    pub fn new(ctx: Context) -> SessionService {
+        SessionService { ctx }
+    }
+
+    /// Checks the password; `None` for any failure (unknown user, wrong password, no password,
+    /// deactivated, service account), all alike.
+    pub async fn login(
+        &self,
+        user_name: &str,
+        password: &str,
+    ) -> ServiceResult<Option<NewSession>> {
+        let found = match UserName::parse("userName", user_name) {
+            Ok(name) => self.ctx.store.password_hash(&name).await?,
+            Err(_) => None,
+        };
+        let (user, stored) = match found {
+            Some((user, Some(stored))) => (Some(user), stored),
+            _ => (None, DUMMY_HASH.to_string()),
+        };
+        let matches = crate::password::verify(password.to_string(), stored).await;
+        let Some(user) = user
+            .filter(|u| matches && u.kind == PrincipalKind::User && u.status == UserStatus::Active)
+        else {
+            return Ok(None);
+        };
+        let now = self.ctx.clock.now();
+        let session = WebSession {
+            id: CredentialId::new(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+        };
+        let secret = Secret::generate(SecretKind::Session);
+        self.ctx
+            .store
+            .insert_session(&session, &self.ctx.hasher.hash(secret.expose()))
+            .await?;
+        Ok(Some(NewSession { secret, session }))
+    }
+
+    /// The caller a cookie's secret stands for, read from the database on every call so that
+    /// logout and deactivation take effect at once. `None` when it stands for nothing.
+    pub async fn resolve(&self, secret: &str) -> ServiceResult<Option<Caller>> {
+        let Some(well_formed) = parse_presented(secret).filter(|w| w.kind == SecretKind::Session)
+        else {
+            return Ok(None);
+        };
+        let hash = self.ctx.hasher.hash(well_formed.as_str());
+        let now = self.ctx.clock.now();
+        let Some(session) = self.ctx.store.session(&hash, now).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.ctx.store.principal(session.user_id).await? else {
+            return Ok(None);
+        };
+        if user.kind != PrincipalKind::User || user.status != UserStatus::Active {
+            return Ok(None);
+        }
+        let credential = CredentialRef {
+            id: session.id,
+            kind: CredentialKind::WebSession,
+            name: TokenName::from_trusted("web session".into()),
+            expires_at: Some(session.expires_at),
+        };
+        Ok(Some(Caller::new(
+            Arc::new(CacheEntry::new(credential, Arc::new(user))),
+            None,
+        )))
+    }
+
+    /// Ends the session (logout).
+    pub async fn end(&self, caller: &Caller) -> ServiceResult<()> {
+        if caller.credential().kind == CredentialKind::WebSession {
+            self.ctx
+                .store
+                .delete_session(caller.credential().id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The CSRF token of the session whose cookie holds `secret`: unguessable without the
+    /// cookie, the same for the session's whole life.
+    pub fn csrf_token(&self, secret: &str) -> String {
+        self.ctx.hasher.hash(&format!("csrf:{secret}")).to_hex()
+    }
+
+    /// Whether a form's `presented` CSRF token is the session's, compared in constant time.
+    pub fn csrf_matches(&self, secret: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.csrf_token(secret);
+        expected.len() == presented.len()
+            && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_a_real_argon2_hash_that_matches_nothing_typed() {
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!crate::password::verify("admin".into(), DUMMY_HASH.into()).await);
+    }
+}

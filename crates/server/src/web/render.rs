@@ -1,0 +1,83 @@
+//! Page rendering: the templates, compiled into the binary, and the HTML answers built from them.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value, context};
+
+const TEMPLATES: [(&str, &str); 5] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("account.html", include_str!("templates/account.html")),
+    ("api_key.html", include_str!("templates/api_key.html")),
+];
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Compiles every template; an error names the broken one.
+    pub fn new() -> Result<Templates, minijinja::Error> {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Templates { env })
+    }
+
+    fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name).and_then(|t| t.render(ctx))
+    }
+
+    /// `name` rendered with `ctx`, as an HTML answer with `status`.
+    pub fn page(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        match self.render(name, ctx) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(error) => {
+                tracing::error!(%error, template = name, "cannot render a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html("<!doctype html><title>Error</title><p>This page cannot be shown.</p>"),
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// An error page; `viewer` and `csrf` keep the navigation when someone is logged in.
+    pub fn error(&self, status: StatusCode, message: &str, nav: Value) -> Response {
+        let heading = match status {
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            StatusCode::SERVICE_UNAVAILABLE => "Unavailable",
+            _ => "Something went wrong",
+        };
+        let ctx = context! { status => status.as_u16(), heading, message, ..nav };
+        self.page(status, "error.html", ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_escapes_html() {
+        let templates = Templates::new().unwrap();
+        let html = templates
+            .render(
+                "error.html",
+                context! { status => 404, heading => "Not found", message => "<script>alert(1)</script>" },
+            )
+            .unwrap();
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>alert(1)"));
+        let page = templates.error(StatusCode::NOT_FOUND, "gone", Value::UNDEFINED);
+        assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    }
+}

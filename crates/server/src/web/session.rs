@@ -1,0 +1,336 @@
+//! Sessions in the browser: the session cookie (HttpOnly, SameSite=Lax, Secure over https), the
+//! `Viewer` extractor that turns it into a caller or sends the browser to the login page, CSRF
+//! checks for forms, and the login and logout pages. Login failures count towards the same
+//! per-address throttle as API authentication.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use rand::Rng;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tessera_core::authn::Caller;
+
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "tessera_session";
+const LOGIN_CSRF_COOKIE: &str = "tessera_login_csrf";
+
+/// A logged-in user looking at a page.
+pub struct Viewer {
+    pub caller: Caller,
+    secret: String,
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// What every page's layout needs: who is logged in and the CSRF token for its forms.
+    pub fn nav(&self, section: &str) -> Value {
+        let user = self.caller.principal();
+        let full_name = format!("{} {}", user.first_name, user.last_name)
+            .trim()
+            .to_string();
+        context! {
+            viewer => context! {
+                user_name => user.user_name.as_str(),
+                full_name => full_name,
+                email => user.email.as_ref().map(|e| e.as_str().to_string()),
+                roles => user.roles.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>(),
+                is_admin => user.roles.contains(tessera_core::roles::Role::SysAdmin),
+            },
+            csrf => self.csrf.as_str(),
+            section,
+        }
+    }
+
+    /// The refusal (403) of a form whose CSRF token is not this session's; `None` when it is.
+    pub fn csrf_refusal(&self, state: &AppState, presented: &str) -> Option<Response> {
+        if state.sessions.csrf_matches(&self.secret, presented) {
+            None
+        } else {
+            Some(state.templates.error(
+                StatusCode::FORBIDDEN,
+                "This form did not come from this session (or the session changed). Reload the page and try again.",
+                self.nav(""),
+            ))
+        }
+    }
+}
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text =
+        format!("{name}={value}; Path=/ui; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
+        let to_login = || {
+            let original = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(&parts.uri, |o| &o.0);
+            let next = original
+                .path_and_query()
+                .map_or("/ui/account", |p| p.as_str());
+            let query = serde_urlencoded_pair("next", next);
+            Redirect::to(&format!("/ui/login?{query}")).into_response()
+        };
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match state.sessions.resolve(secret).await {
+            Ok(Some(mut caller)) => {
+                caller.ip = client_ip(parts);
+                Ok(Viewer {
+                    csrf: state.sessions.csrf_token(secret),
+                    secret: secret.to_string(),
+                    caller,
+                })
+            }
+            Ok(None) => Err(to_login()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot check a session");
+                Err(state.templates.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Tessera cannot reach its database right now. Try again in a moment.",
+                    Value::UNDEFINED,
+                ))
+            }
+        }
+    }
+}
+
+/// `key=value`, URL-encoded (for the login page's `next`).
+fn serde_urlencoded_pair(key: &str, value: &str) -> String {
+    let mut out = format!("{key}=");
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char);
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Only pages of the UI are places to go back to after logging in.
+fn safe_next(next: &str) -> &str {
+    let inside = next.starts_with("/ui/") && !next.starts_with("/ui//") && !next.contains('\\');
+    if inside { next } else { "/ui/account" }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+        && matches!(state.sessions.resolve(secret).await, Ok(Some(_)))
+    {
+        return Redirect::to(safe_next(q.next.as_deref().unwrap_or(""))).into_response();
+    }
+    login_form(
+        &state,
+        q.next.as_deref().unwrap_or(""),
+        "",
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// The login form with a fresh login CSRF token (double-submitted: cookie and field).
+fn login_form(
+    state: &AppState,
+    next: &str,
+    user_name: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let token: String = {
+        let mut rng = rand::rng();
+        (0..32)
+            .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+            .collect()
+    };
+    let mut response = state.templates.page(
+        status,
+        "login.html",
+        context! { login_csrf => token, next => safe_next(next), username => user_name, error },
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = form.next.as_deref().unwrap_or("");
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
+        return state.templates.error(
+            StatusCode::FORBIDDEN,
+            "The login form expired or did not come from Tessera. Reload the page and try again.",
+            Value::UNDEFINED,
+        );
+    }
+    let ip = address.ip();
+    if let Some(wait) = state.throttle.blocked(ip) {
+        let mut page = state.templates.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Too many failed attempts from your address. Try again in {} s.",
+                wait.as_secs().max(1)
+            ),
+            Value::UNDEFINED,
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            page.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return page;
+    }
+    match state
+        .sessions
+        .login(form.username.trim(), &form.password)
+        .await
+    {
+        Ok(Some(new)) => {
+            let mut response = Redirect::to(safe_next(next)).into_response();
+            let max_age = (new.session.expires_at - new.session.created_at).num_seconds();
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, new.secret.expose(), max_age),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+            );
+            response
+        }
+        Ok(None) => {
+            state.metrics.refused();
+            let _ = state.throttle.record_failure(ip);
+            login_form(
+                &state,
+                next,
+                form.username.trim(),
+                Some("Incorrect username or password."),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot log in");
+            state.templates.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Tessera cannot reach its database right now. Try again in a moment.",
+                Value::UNDEFINED,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, &form.csrf) {
+        return refused;
+    }
+    if let Err(error) = state.sessions.end(&viewer.caller).await {
+        tracing::warn!(%error, "cannot end a session");
+    }
+    let mut response = Redirect::to("/ui/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pages_of_the_ui_are_returned_to() {
+        assert_eq!(safe_next("/ui/account/api-key"), "/ui/account/api-key");
+        for outside in [
+            "https://evil.example",
+            "//evil.example",
+            "/ui//evil.example",
+            "/api/pat/v1/tokens",
+            "/ui/\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(outside), "/ui/account", "{outside}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tessera_session=s; tessera_session_x=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("s"));
+        assert_eq!(cookie(&headers, "b"), None);
+    }
+}

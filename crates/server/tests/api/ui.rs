@@ -1,0 +1,504 @@
+//! The web UI over HTTP: login (and its refusals), the session cookie, CSRF refusals from both
+//! sides, the PAT panel's actions, the API key page, logout and deactivation ending sessions.
+//! The same flows run in a real browser in `crates/cli/tests/browser.rs`.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, spawn_app, spawn_app_with};
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    html: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header(COOKIE, cookie)
+        };
+        let response = request.send().await.unwrap();
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Page {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(LOCATION)
+                .map(|v| v.to_str().unwrap().to_string()),
+            set_cookies,
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.app.address));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.app.address))
+            .form(form);
+        self.send(request).await
+    }
+
+    async fn login(&mut self, user: &str, password: &str) -> Page {
+        let form = self.get("/ui/login").await;
+        let csrf = hidden(&form.html, "csrf");
+        self.post(
+            "/ui/login",
+            &[
+                ("csrf", &csrf),
+                ("username", user),
+                ("password", password),
+                ("next", ""),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of the account page's forms.
+    async fn csrf(&mut self) -> String {
+        let page = self.get("/ui/account").await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        hidden(&page.html, "csrf")
+    }
+}
+
+/// The value of the first hidden input named `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn user_with_password(app: &TestApp, name: &str, password: &str) -> String {
+    let id = app.create_user(name, &["Practitioner"]).await;
+    app.post(
+        &format!("/api/admin/v1/users/{id}/password"),
+        &app.admin_token,
+        json!({ "password": password }),
+    )
+    .await
+    .assert_status(204);
+    id
+}
+
+#[tokio::test]
+async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refused_alike() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let away = browser.get("/ui/account").await;
+    assert_eq!(away.status, 303);
+    assert_eq!(away.location.as_deref(), Some("/ui/login?next=/ui/account"));
+
+    for (user, password) in [("admin", "wrong password"), ("nobody", ADMIN_PASSWORD)] {
+        let refused = browser.login(user, password).await;
+        assert_eq!(refused.status, 401);
+        assert!(refused.html.contains("Incorrect username or password."));
+        assert!(
+            refused.html.contains(&format!("value=\"{user}\"")),
+            "what was typed is kept"
+        );
+        assert!(
+            !refused
+                .set_cookies
+                .iter()
+                .any(|c| c.starts_with("tessera_session="))
+        );
+    }
+
+    let ok = browser.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    assert_eq!(ok.location.as_deref(), Some("/ui/account"));
+    let cookie = ok
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("tessera_session=tses_"))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/ui", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http: no Secure attribute"
+    );
+    let account = browser.get("/ui/account").await;
+    assert_eq!(account.status, 200);
+    assert!(account.html.contains("admin") && account.html.contains("Personal Access Token"));
+
+    // The session secret is no API credential.
+    let secret = browser.cookies["tessera_session"].clone();
+    app.send(
+        reqwest::Method::GET,
+        "/v4/users/self",
+        Auth::Bearer(&secret),
+        None,
+    )
+    .await
+    .assert_status(401);
+}
+
+#[tokio::test]
+async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_ends_sessions() {
+    let app = spawn_app().await;
+    let id = user_with_password(&app, "jane", "jane-password-123").await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.login("jane", "jane-password-123").await.status, 303);
+    assert_eq!(browser.get("/ui/account").await.status, 200);
+
+    app.post(
+        &format!("/api/admin/v1/users/{id}/deactivate"),
+        &app.admin_token,
+        json!({}),
+    )
+    .await;
+    let after = browser.get("/ui/account").await;
+    assert_eq!(
+        after.status, 303,
+        "a deactivated user's session still works"
+    );
+    let mut again = Browser::new(&app);
+    assert_eq!(again.login("jane", "jane-password-123").await.status, 401);
+
+    let created = app
+        .post(
+            "/api/serviceAccounts/v1/serviceAccounts",
+            &app.admin_token,
+            json!({ "username": "pipeline", "description": "ci" }),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(Browser::new(&app).login("pipeline", "").await.status, 401);
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let mut other = Browser::new(&app);
+    other.login("admin", ADMIN_PASSWORD).await;
+    let others_csrf = other.csrf().await;
+    assert_ne!(csrf, others_csrf, "each session has its own token");
+
+    for wrong in ["", "0000", others_csrf.as_str()] {
+        let refused = browser
+            .post(
+                "/ui/account/tokens",
+                &[("csrf", wrong), ("name", "sneaky"), ("expires_in", "")],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "{wrong:?}");
+        let refused = browser.post("/ui/logout", &[("csrf", wrong)]).await;
+        assert_eq!(refused.status, 403);
+    }
+    let listed = app.get("/api/pat/v1/tokens", &app.admin_token).await;
+    assert!(!listed.body.to_string().contains("sneaky"));
+
+    let made = browser
+        .post(
+            "/ui/account/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "laptop"),
+                ("description", "my laptop"),
+                ("expires_in", "604800"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.html);
+
+    // Login has its own double-submitted token.
+    let mut fresh = Browser::new(&app);
+    let page = fresh
+        .post(
+            "/ui/login",
+            &[
+                ("csrf", "x"),
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+}
+
+#[tokio::test]
+async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_the_menu() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let made = browser
+        .post(
+            "/ui/account/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "laptop"),
+                ("description", ""),
+                ("expires_in", "2592000"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 201);
+    let token = hidden_value(&made.html, "new-token");
+    assert!(token.starts_with("tpat_"));
+    assert!(made.html.contains("will not be shown again"));
+    app.send(
+        reqwest::Method::GET,
+        "/v4/users/self",
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .assert_status(200);
+    let later = browser.get("/ui/account").await;
+    assert!(
+        !later.html.contains(&token),
+        "the token is shown a second time"
+    );
+    assert!(later.html.contains("laptop") && later.html.contains("Expires "));
+
+    let id = app
+        .get("/api/pat/v1/tokens", &app.admin_token)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "laptop")
+        .unwrap()["patId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoked = browser
+        .post(
+            &format!("/ui/account/tokens/{id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    let page = browser.get(revoked.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("Token revoked."));
+    assert!(page.html.contains("badge revoked"), "{}", page.html);
+    app.send(
+        reqwest::Method::GET,
+        "/v4/users/self",
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .assert_status(401);
+    let deleted = browser
+        .post(
+            &format!("/ui/account/tokens/{id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert!(
+        !browser
+            .get("/ui/account")
+            .await
+            .html
+            .contains("data-token=\"laptop\"")
+    );
+
+    // Someone else's token is not found through the page.
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let theirs = app.create_pat(&jane, "theirs", 3600).await;
+    let refused = browser
+        .post(
+            &format!(
+                "/ui/account/tokens/{}/revoke",
+                theirs["patId"].as_str().unwrap()
+            ),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 404);
+    app.send(
+        reqwest::Method::GET,
+        "/v4/users/self",
+        Auth::Bearer(theirs["token"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .assert_status(200);
+}
+
+/// The value attribute of the input with this id.
+fn hidden_value(html: &str, id: &str) -> String {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap();
+    let rest = &html[start..];
+    let v = rest.find("value=\"").unwrap() + 7;
+    rest[v..v + rest[v..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn form_errors_are_shown_beside_the_field_with_what_was_typed() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let page = browser
+        .post(
+            "/ui/account/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", ""),
+                ("description", "kept text"),
+                ("expires_in", "604800"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.html.contains("id=\"pat-name-error\""), "{}", page.html);
+    assert!(page.html.contains("value=\"kept text\""));
+    let page = browser
+        .post(
+            "/ui/account/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("expires_in", "999999999999"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        page.html.contains("id=\"pat-expiration-error\""),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("value=\"x\""));
+}
+
+#[tokio::test]
+async fn the_api_key_is_shown_once_with_its_deprecation_and_logout_ends_the_session() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let page = browser.get("/ui/account/api-key").await;
+    assert!(page.html.contains("Deprecated"));
+    let csrf = hidden(&page.html, "csrf");
+    let made = browser
+        .post("/ui/account/api-key", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(made.status, 201);
+    let key = hidden_value(&made.html, "new-key");
+    assert!(key.starts_with("tkey_"));
+    app.send(
+        reqwest::Method::GET,
+        "/v4/users/self",
+        Auth::ApiKey(&key),
+        None,
+    )
+    .await
+    .assert_status(200);
+
+    let secret = browser.cookies["tessera_session"].clone();
+    let out = browser.post("/ui/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert!(!browser.cookies.contains_key("tessera_session"));
+    // Even a copy of the old cookie is worthless now.
+    browser.cookies.insert("tessera_session".into(), secret);
+    assert_eq!(browser.get("/ui/account").await.status, 303);
+}
+
+#[tokio::test]
+async fn repeated_login_failures_are_throttled_even_for_the_right_password() {
+    let app = spawn_app_with(|c| c.throttle.max_failures = 3).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..4 {
+        assert_eq!(browser.login("admin", "guess").await.status, 401);
+    }
+    let blocked = browser.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(blocked.status, 429);
+    assert!(
+        !blocked
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("tessera_session="))
+    );
+}
+
+#[tokio::test]
+async fn pages_are_html_error_pages_included_and_assets_are_served() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let missing = browser.get("/ui/nowhere").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.html.starts_with("<!doctype html>"),
+        "{}",
+        missing.html
+    );
+    let css = app
+        .client
+        .get(format!("{}/ui/assets/app.css", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let login = browser.get("/ui/login").await;
+    for label in [
+        "for=\"username\"",
+        "for=\"password\"",
+        "lang=\"en\"",
+        "name=\"viewport\"",
+    ] {
+        assert!(login.html.contains(label), "{label}");
+    }
+}
