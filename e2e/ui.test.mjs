@@ -1,0 +1,160 @@
+// Tessera's web UI in a real browser (Debian's Chromium through playwright-core), against the
+// real server that crates/cli/tests/browser.rs starts. Environment: TESSERA_URL, TESSERA_ADMIN_PASSWORD,
+// E2E_OUTPUT (where screenshots go), CHROMIUM (the browser's path).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.TESSERA_URL;
+const password = process.env.TESSERA_ADMIN_PASSWORD;
+const output = process.env.E2E_OUTPUT;
+mkdirSync(output, { recursive: true });
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ], // Playwright gives each launch a fresh, empty profile of its own.
+  });
+});
+after(async () => browser?.close());
+
+async function loggedIn(viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+  await page.goto(`${base}/ui/account`);
+  assert.match(page.url(), /\/ui\/login\?next=/);
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${base}/ui/account`);
+  return { context, page };
+}
+
+const shot = (page, name) => page.screenshot({ path: join(output, `${name}.png`), fullPage: true });
+
+async function whoAmI(token) {
+  const response = await fetch(`${base}/v4/users/self`, { headers: { Authorization: `Bearer ${token}` } });
+  return response.status;
+}
+
+test("a wrong password is refused on the page, keeping the user name", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/ui/login`);
+  await shot(page, "login");
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByText("Incorrect username or password.").waitFor();
+  assert.equal(await page.getByLabel("Username").inputValue(), "admin");
+  await page.close();
+});
+
+test("generate a token, read it once, use it, revoke it from the menu and see the badge change", async () => {
+  const { context, page } = await loggedIn();
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Name").fill("e2e-laptop");
+  await page.getByLabel("Description").fill("made in a browser");
+  await page.getByLabel("Expiration").selectOption({ label: "7 days" });
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  const field = page.locator("#new-token");
+  await field.waitFor();
+  const token = await field.inputValue();
+  assert.match(token, /^tpat_/);
+  await page.getByText("it will not be shown again").waitFor();
+  await shot(page, "token-created");
+  assert.equal(await whoAmI(token), 200);
+
+  await page.goto(`${base}/ui/account`);
+  assert.equal(await page.locator("#new-token").count(), 0, "the token is shown a second time");
+  const row = page.locator('tr[data-token="e2e-laptop"]');
+  await row.getByText("Expiring Soon").waitFor(); // 7 days is within the warning window
+  await row.getByLabel("Actions for e2e-laptop").click();
+  await shot(page, "token-menu");
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await page.getByText("Token revoked.").waitFor();
+  await page.locator('tr[data-token="e2e-laptop"] .badge.revoked').waitFor();
+  assert.equal(await page.locator('tr[data-token="e2e-laptop"] .badge').innerText(), "Revoked");
+  await shot(page, "token-revoked");
+  assert.equal(await whoAmI(token), 401);
+
+  await page.locator('tr[data-token="e2e-laptop"]').getByLabel("Actions for e2e-laptop").click();
+  await page.locator('tr[data-token="e2e-laptop"]').getByRole("button", { name: "Delete" }).click();
+  await page.getByText("Token deleted.").waitFor();
+  assert.equal(await page.locator('tr[data-token="e2e-laptop"]').count(), 0);
+  await context.close();
+});
+
+test("form errors appear beside the field without losing what was typed", async () => {
+  const { context, page } = await loggedIn();
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Description").fill("kept");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.locator("#pat-name-error").waitFor();
+  assert.equal(await page.getByLabel("Description").inputValue(), "kept");
+  assert.equal(await page.getByLabel("Name").getAttribute("aria-invalid"), "true");
+  await shot(page, "form-error");
+  await context.close();
+});
+
+test("a form whose CSRF token was tampered with is refused and changes nothing", async () => {
+  const { context, page } = await loggedIn();
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Name").fill("forged");
+  await page.evaluate(() => {
+    document.querySelector('details.generate input[name="csrf"]').value = "forged-token";
+  });
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByText("did not come from this session").waitFor();
+  await page.goto(`${base}/ui/account`);
+  assert.equal(await page.locator('tr[data-token="forged"]').count(), 0);
+  await context.close();
+});
+
+test("the API key page shows the deprecation and a regenerated key once", async () => {
+  const { context, page } = await loggedIn();
+  await page.getByRole("link", { name: "API key" }).click();
+  await page.getByText("Deprecated.").waitFor();
+  await page.getByRole("button", { name: "Regenerate API key" }).click();
+  const key = await page.locator("#new-key").inputValue();
+  assert.match(key, /^tkey_/);
+  await shot(page, "api-key");
+  const response = await fetch(`${base}/v4/users/self`, { headers: { "X-Domino-Api-Key": key } });
+  assert.equal(response.status, 200);
+  assert.ok(response.headers.get("deprecation"));
+  await context.close();
+});
+
+test("the account page fits a phone and its menu works from the keyboard", async () => {
+  const { context, page } = await loggedIn({ width: 375, height: 740 });
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Name").fill("phone");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.locator("#new-token").waitFor();
+  await page.goto(`${base}/ui/account`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await shot(page, "account-phone");
+  const summary = page.locator('tr[data-token="phone"] summary');
+  await summary.focus();
+  await page.keyboard.press("Enter");
+  await page.locator('tr[data-token="phone"]').getByRole("button", { name: "Revoke" }).waitFor({ state: "visible" });
+  await page.keyboard.press("Escape");
+  await context.close();
+});
+
+test("logging out ends the session", async () => {
+  const { context, page } = await loggedIn();
+  await shot(page, "account");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(`${base}/ui/login`);
+  await page.goto(`${base}/ui/account`);
+  assert.match(page.url(), /\/ui\/login/);
+  await context.close();
+});
