@@ -30,10 +30,9 @@ fn chromium() -> String {
 }
 
 fn run(command: &mut Command, what: &str) -> std::process::Output {
-    let output = command
+    command
         .output()
-        .unwrap_or_else(|e| panic!("{what} cannot start ({e}); install Node.js and npm"));
-    output
+        .unwrap_or_else(|e| panic!("{what} cannot start ({e}); install Node.js and npm"))
 }
 
 /// The last lines of a log, for a failure message.
