@@ -149,6 +149,58 @@ test("the account page fits a phone and its menu works from the keyboard", async
   await context.close();
 });
 
+test("an administrator's role change revokes the user's tokens, seen on the user's page", async () => {
+  const admin = await loggedIn();
+  let page = admin.page;
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.locator("#new-user-h").click();
+  await page.getByLabel("Username").fill("e2e-bob");
+  await page.getByLabel("Email").fill("bob@example.com");
+  await page.getByLabel("Password").fill("bob-password-123");
+  await page.getByRole("button", { name: "Create user" }).last().click();
+  await page.getByText("User created.").waitFor();
+  await shot(page, "admin-users");
+
+  // Bob logs in in his own browser and makes a token.
+  const bob = await browser.newContext();
+  const bobPage = await bob.newPage();
+  await bobPage.goto(`${base}/ui/login`);
+  await bobPage.getByLabel("Username").fill("e2e-bob");
+  await bobPage.getByLabel("Password").fill("bob-password-123");
+  await bobPage.getByRole("button", { name: "Log in" }).click();
+  await bobPage.waitForURL(`${base}/ui/account`);
+  assert.equal(await bobPage.getByRole("link", { name: "Users" }).count(), 0, "admin pages offered to a non-admin");
+  await bobPage.getByText("Generate new Token").click();
+  await bobPage.getByLabel("Name").fill("bob-laptop");
+  await bobPage.getByRole("button", { name: "Generate", exact: true }).click();
+  const token = await bobPage.locator("#new-token").inputValue();
+  assert.equal(await whoAmI(token), 200);
+
+  // The administrator changes Bob's roles, after the warning.
+  const row = page.locator('tr[data-user="e2e-bob"]');
+  await row.locator("details.roles summary").click();
+  await row.getByText("Changing roles revokes all of e2e-bob").waitFor();
+  await row.getByLabel("Librarian").check();
+  await row.getByRole("button", { name: "Save roles" }).click();
+  await page.getByText("personal access tokens are revoked").waitFor();
+
+  await bobPage.goto(`${base}/ui/account`);
+  await bobPage.locator('tr[data-token="bob-laptop"] .badge.revoked').waitFor();
+  assert.equal(await whoAmI(token), 401);
+  await shot(bobPage, "role-change-revoked");
+
+  await page.getByRole("link", { name: "All tokens" }).click();
+  await page.getByLabel("Status").selectOption("revoked");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.locator('tr[data-token="e2e-bob/bob-laptop"]').waitFor();
+  await shot(page, "admin-tokens");
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByText("pat.revoked").first().waitFor();
+  await shot(page, "admin-audit");
+  await bob.close();
+  await admin.context.close();
+});
+
 test("logging out ends the session", async () => {
   const { context, page } = await loggedIn();
   await shot(page, "account");

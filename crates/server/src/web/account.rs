@@ -36,7 +36,7 @@ fn day(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%b %-d, %Y").to_string()
 }
 
-fn token_row(c: &Credential, now: chrono::DateTime<chrono::Utc>) -> Value {
+pub(super) fn token_row(c: &Credential, now: chrono::DateTime<chrono::Utc>) -> Value {
     let status = c.status(now);
     let (badge, class) = match status {
         TokenStatus::Revoked => (Some("Revoked"), "revoked"),

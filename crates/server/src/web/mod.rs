@@ -3,6 +3,9 @@
 //! Pages call the same services as the JSON API; nothing here decides access.
 
 mod account;
+mod admin;
+mod admin_tokens;
+mod forms;
 pub mod render;
 pub mod session;
 
@@ -31,6 +34,25 @@ pub fn routes() -> Router<AppState> {
             "/account/api-key",
             get(account::api_key).post(account::regenerate_api_key),
         )
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}/roles", post(admin::set_roles))
+        .route("/admin/users/{id}/deactivate", post(admin::deactivate))
+        .route("/admin/users/{id}/activate", post(admin::activate))
+        .route(
+            "/admin/service-accounts",
+            get(admin::service_accounts).post(admin::create_service_account),
+        )
+        .route(
+            "/admin/service-accounts/{id}/tokens",
+            post(admin::create_account_token),
+        )
+        .route(
+            "/admin/service-accounts/{id}/tokens/{name}/revoke",
+            post(admin::revoke_account_token),
+        )
+        .route("/admin/tokens", get(admin_tokens::tokens))
+        .route("/admin/tokens/bulk", post(admin_tokens::bulk))
+        .route("/admin/audit", get(admin_tokens::audit))
         .route(
             "/assets/app.css",
             get(|| asset(CSS, "text/css; charset=utf-8")),

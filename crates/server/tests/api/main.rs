@@ -23,3 +23,4 @@ mod realm;
 mod service_accounts;
 mod throttle;
 mod ui;
+mod ui_admin;

@@ -11,21 +11,21 @@ use serde_json::json;
 use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, spawn_app, spawn_app_with};
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
-    cookies: HashMap<String, String>,
+    pub cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    html: String,
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub html: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Browser<'a> {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -75,12 +75,12 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let request = self.client.get(format!("{}{path}", self.app.address));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let request = self
             .client
             .post(format!("{}{path}", self.app.address))
@@ -88,7 +88,7 @@ impl<'a> Browser<'a> {
         self.send(request).await
     }
 
-    async fn login(&mut self, user: &str, password: &str) -> Page {
+    pub async fn login(&mut self, user: &str, password: &str) -> Page {
         let form = self.get("/ui/login").await;
         let csrf = hidden(&form.html, "csrf");
         self.post(
@@ -104,7 +104,7 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the account page's forms.
-    async fn csrf(&mut self) -> String {
+    pub async fn csrf(&mut self) -> String {
         let page = self.get("/ui/account").await;
         assert_eq!(page.status, 200, "{}", page.html);
         hidden(&page.html, "csrf")
@@ -112,7 +112,7 @@ impl<'a> Browser<'a> {
 }
 
 /// The value of the first hidden input named `name`.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -121,7 +121,7 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-async fn user_with_password(app: &TestApp, name: &str, password: &str) -> String {
+pub async fn user_with_password(app: &TestApp, name: &str, password: &str) -> String {
     let id = app.create_user(name, &["Practitioner"]).await;
     app.post(
         &format!("/api/admin/v1/users/{id}/password"),
@@ -379,7 +379,7 @@ async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_t
 }
 
 /// The value attribute of the input with this id.
-fn hidden_value(html: &str, id: &str) -> String {
+pub fn hidden_value(html: &str, id: &str) -> String {
     let start = html.find(&format!("id=\"{id}\"")).unwrap();
     let rest = &html[start..];
     let v = rest.find("value=\"").unwrap() + 7;

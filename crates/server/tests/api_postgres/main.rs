@@ -40,3 +40,5 @@ mod service_accounts;
 mod throttle;
 #[path = "../api/ui.rs"]
 mod ui;
+#[path = "../api/ui_admin.rs"]
+mod ui_admin;

@@ -1,0 +1,315 @@
+//! Administration pages, users and service accounts: create users, change their roles (with
+//! the warning that their PATs are revoked), deactivate and activate them; create service
+//! accounts, generate their tokens (shown once) and revoke them. The services refuse anyone
+//! but a SysAdmin; the navigation only shows these pages to SysAdmins.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+use tessera_core::ids::UserId;
+use tessera_core::model::{User, UserStatus};
+use tessera_core::names::TokenName;
+use tessera_core::roles::{Role, RoleSet};
+use tessera_core::services::ServiceError;
+use tessera_core::services::service_accounts::NewServiceAccount;
+use tessera_core::services::users::NewUser;
+use tessera_core::store::PrincipalQuery;
+
+use super::account::{failure, token_row};
+use super::forms::{Errors, Fields};
+use super::session::Viewer;
+use crate::state::AppState;
+
+fn user_row(u: &User) -> Value {
+    let full_name = format!("{} {}", u.first_name, u.last_name)
+        .trim()
+        .to_string();
+    context! {
+        id => u.id.to_string(),
+        user_name => u.user_name.as_str(),
+        full_name,
+        email => u.email.as_ref().map(|e| e.as_str().to_string()),
+        active => u.status == UserStatus::Active,
+        description => u.description.as_str(),
+        roles => u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    }
+}
+
+fn all_roles() -> Vec<&'static str> {
+    Role::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    search: Option<String>,
+    done: Option<String>,
+}
+
+fn users_notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "created" => "User created.",
+        "roles" => "Roles changed. The user's personal access tokens are revoked.",
+        "deactivated" => "User deactivated: their tokens are revoked and their sessions ended.",
+        "activated" => "User activated.",
+        _ => return None,
+    })
+}
+
+async fn users_page(
+    state: &AppState,
+    viewer: &Viewer,
+    search: Option<String>,
+    form: Value,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let query = PrincipalQuery {
+        kind: Some(tessera_core::model::PrincipalKind::User),
+        search: search.clone().filter(|s| !s.trim().is_empty()),
+        offset: 0,
+        limit: 500,
+    };
+    match state.users.list(&viewer.caller, query).await {
+        Ok(users) => state.templates.page(
+            status,
+            "admin_users.html",
+            context! {
+                users => users.iter().map(user_row).collect::<Vec<_>>(),
+                all_roles => all_roles(),
+                search => search.unwrap_or_default(),
+                viewer_id => viewer.caller.principal().id.to_string(),
+                form,
+                notice,
+                ..viewer.nav("users")
+            },
+        ),
+        Err(error) => failure(state, viewer, &error),
+    }
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<UsersQuery>,
+) -> Response {
+    let form = context! { errors => Errors::default().value(), roles => vec!["Practitioner"] };
+    let notice = users_notice(q.done.as_deref());
+    users_page(&state, &viewer, q.search, form, notice, StatusCode::OK).await
+}
+
+pub async fn create_user(State(state): State<AppState>, viewer: Viewer, f: Fields) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let roles = f.all("roles");
+    let mut errors = Errors::default();
+    let parsed = NewUser::parse(
+        f.get("username").trim(),
+        f.get("email").trim(),
+        f.optional("first_name"),
+        f.optional("last_name"),
+        Some(&roles),
+        f.optional("password").map(str::to_string),
+    );
+    match parsed {
+        Ok(request) => match state.users.create(&viewer.caller, request).await {
+            Ok(_) => return Redirect::to("/ui/admin/users?done=created").into_response(),
+            Err(ServiceError::Invalid(e)) => errors.add(e),
+            Err(ServiceError::Conflict(m)) => {
+                errors.add(tessera_core::names::FieldError::new("userName", m))
+            }
+            Err(error) => return failure(&state, &viewer, &error),
+        },
+        Err(e) => errors.add(e),
+    }
+    let form = context! {
+        username => f.get("username"),
+        email => f.get("email"),
+        first_name => f.get("first_name"),
+        last_name => f.get("last_name"),
+        roles,
+        errors => errors.value(),
+    };
+    users_page(&state, &viewer, None, form, None, StatusCode::BAD_REQUEST).await
+}
+
+fn user_id(raw: &str) -> Result<UserId, ServiceError> {
+    UserId::parse(raw).ok_or(ServiceError::NotFound("user"))
+}
+
+pub async fn set_roles(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    f: Fields,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let result = async {
+        let id = user_id(&raw)?;
+        let roles = RoleSet::parse_all("roles", &f.all("roles"))?;
+        state.users.set_roles(&viewer.caller, id, roles).await
+    };
+    match result.await {
+        Ok(_) => Redirect::to("/ui/admin/users?done=roles").into_response(),
+        Err(error) => failure(&state, &viewer, &error),
+    }
+}
+
+async fn activation(
+    state: AppState,
+    viewer: Viewer,
+    raw: String,
+    f: Fields,
+    active: bool,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let result = async {
+        let id = user_id(&raw)?;
+        state.users.set_active(&viewer.caller, id, active).await
+    };
+    match result.await {
+        Ok(_) if active => Redirect::to("/ui/admin/users?done=activated").into_response(),
+        Ok(_) => Redirect::to("/ui/admin/users?done=deactivated").into_response(),
+        Err(error) => failure(&state, &viewer, &error),
+    }
+}
+
+pub async fn deactivate(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    f: Fields,
+) -> Response {
+    activation(state, viewer, raw, f, false).await
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    f: Fields,
+) -> Response {
+    activation(state, viewer, raw, f, true).await
+}
+
+async fn accounts_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: Value,
+    created: Option<Value>,
+    status: StatusCode,
+) -> Response {
+    let result = async {
+        let now = state.pats.now();
+        let mut accounts = Vec::new();
+        for account in state.service_accounts.list(&viewer.caller, 0, 500).await? {
+            let (_, tokens) = state
+                .service_accounts
+                .tokens(&viewer.caller, account.id)
+                .await?;
+            let rows: Vec<Value> = tokens.iter().map(|t| token_row(t, now)).collect();
+            accounts.push(context! { tokens => rows, ..user_row(&account) });
+        }
+        Ok::<_, ServiceError>(accounts)
+    };
+    match result.await {
+        Ok(accounts) => state.templates.page(
+            status,
+            "admin_service_accounts.html",
+            context! { accounts, form, created, ..viewer.nav("service-accounts") },
+        ),
+        Err(error) => failure(state, viewer, &error),
+    }
+}
+
+pub async fn service_accounts(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let form = context! { errors => Errors::default().value() };
+    accounts_page(&state, &viewer, form, None, StatusCode::OK).await
+}
+
+pub async fn create_service_account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    f: Fields,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let mut errors = Errors::default();
+    match NewServiceAccount::parse(f.get("username").trim(), None, f.optional("description")) {
+        Ok(request) => match state.service_accounts.create(&viewer.caller, request).await {
+            Ok(_) => return Redirect::to("/ui/admin/service-accounts").into_response(),
+            Err(ServiceError::Invalid(e)) => errors.add(e),
+            Err(ServiceError::Conflict(m)) => errors.other(m),
+            Err(error) => return failure(&state, &viewer, &error),
+        },
+        Err(e) => errors.add(e),
+    }
+    let form = context! {
+        username => f.get("username"),
+        description => f.get("description"),
+        errors => errors.value(),
+    };
+    accounts_page(&state, &viewer, form, None, StatusCode::BAD_REQUEST).await
+}
+
+pub async fn create_account_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    f: Fields,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let result = async {
+        let id = user_id(&raw)?;
+        let name = TokenName::parse("name", f.get("name").trim())?;
+        let account = state.service_accounts.get(&viewer.caller, id).await?;
+        let (credential, secret) = state
+            .service_accounts
+            .create_token(&viewer.caller, id, name, None)
+            .await?;
+        Ok::<_, ServiceError>(context! {
+            account => account.user_name.as_str(),
+            name => credential.name.as_str(),
+            token => secret.into_exposed(),
+        })
+    };
+    let form = context! { errors => Errors::default().value() };
+    match result.await {
+        Ok(created) => {
+            accounts_page(&state, &viewer, form, Some(created), StatusCode::CREATED).await
+        }
+        Err(error) => failure(&state, &viewer, &error),
+    }
+}
+
+pub async fn revoke_account_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((raw, name)): Path<(String, String)>,
+    f: Fields,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
+        return refused;
+    }
+    let result = async {
+        let id = user_id(&raw)?;
+        let name = TokenName::parse("name", &name)?;
+        state
+            .service_accounts
+            .invalidate_token(&viewer.caller, id, &name)
+            .await
+    };
+    match result.await {
+        Ok(_) => Redirect::to("/ui/admin/service-accounts").into_response(),
+        Err(error) => failure(&state, &viewer, &error),
+    }
+}
