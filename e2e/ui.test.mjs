@@ -201,6 +201,60 @@ test("an administrator's role change revokes the user's tokens, seen on the user
   await admin.context.close();
 });
 
+test("model API sharing and access tokens from the settings page", async () => {
+  const { context, page } = await loggedIn();
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Name").fill("e2e-api");
+  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  const pat = await page.locator("#new-token").inputValue();
+  const api = async (method, path, body) => {
+    const r = await fetch(`${base}${path}`, {
+      method, headers: { Authorization: `Bearer ${pat}`, "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    return r.json();
+  };
+  const project = await api("POST", "/v4/projects", { name: "e2e-project" });
+  const model = await api("POST", "/api/modelServing/v1/modelApis", {
+    name: "e2e-churn", projectId: project.id, kind: "sync", visibility: "private", authorization: "restricted",
+  });
+  await api("POST", "/api/admin/v1/users", { userName: "e2e-carol", email: "carol@example.com" });
+
+  await page.getByRole("link", { name: "Model APIs" }).click();
+  await page.getByRole("link", { name: "e2e-churn" }).click();
+  await page.locator("#sample-curl").getByText("$TOKEN:$TOKEN").waitFor();
+  await shot(page, "model-overview");
+  await page.getByRole("link", { name: "Settings", exact: true }).click();
+  await page.getByLabel("Add a collaborator by").selectOption("userName");
+  await page.getByLabel("Username, e-mail or organization").fill("e2e-carol");
+  await page.getByLabel("Role", { exact: true }).selectOption("editor");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  const carol = page.locator('tr[data-collaborator="e2e-carol"]');
+  await carol.waitFor();
+  assert.equal(await carol.getByLabel("Role of e2e-carol").inputValue(), "editor");
+  await carol.getByLabel("Role of e2e-carol").selectOption("viewer");
+  await carol.getByRole("button", { name: "Save" }).click();
+  assert.equal(await page.locator('tr[data-collaborator="e2e-carol"]').getByLabel("Role of e2e-carol").inputValue(), "viewer");
+
+  await page.getByLabel("New access token name").fill("client");
+  await page.getByRole("button", { name: "Generate token" }).click();
+  const token = await page.locator("#model-token").inputValue();
+  assert.match(token, /^tmat_/);
+  await shot(page, "model-settings");
+  const invoke = (auth) => fetch(`${base}/models/${model.id}/latest/model`, {
+    method: "POST", headers: { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) },
+    body: JSON.stringify({ data: {} }),
+  }).then((r) => r.status);
+  const basic = "Basic " + Buffer.from(`${token}:${token}`).toString("base64");
+  assert.equal(await invoke(basic), 409, "the token passes; the model API has no version yet");
+  assert.equal(await invoke(null), 401);
+  const row = page.locator('tr[data-token="client"]');
+  await row.getByLabel("Actions for client").click();
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await page.locator('tr[data-token="client"] .badge.revoked').waitFor();
+  assert.equal(await invoke(basic), 401);
+  await context.close();
+});
+
 test("logging out ends the session", async () => {
   const { context, page } = await loggedIn();
   await shot(page, "account");

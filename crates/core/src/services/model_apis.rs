@@ -186,6 +186,22 @@ impl ModelApiService {
         Ok(out)
     }
 
+    /// The model API and every action the caller may take on it, decided by the policy, so
+    /// that pages offer only those.
+    pub async fn with_permissions(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+    ) -> ServiceResult<(ModelApi, Vec<ModelAction>)> {
+        let api = self.authorized(caller, id, ModelAction::View).await?;
+        let standing = self.standing(caller, &api).await?;
+        let allowed = ModelAction::ALL
+            .into_iter()
+            .filter(|a| decide(*a, api.visibility, &standing) == Decision::Allow)
+            .collect();
+        Ok((api, allowed))
+    }
+
     pub async fn get(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<ModelApi> {
         self.authorized(caller, id, ModelAction::View).await
     }

@@ -6,6 +6,8 @@ mod account;
 mod admin;
 mod admin_tokens;
 mod forms;
+mod model_settings;
+mod models;
 pub mod render;
 pub mod session;
 
@@ -53,6 +55,38 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(admin_tokens::tokens))
         .route("/admin/tokens/bulk", post(admin_tokens::bulk))
         .route("/admin/audit", get(admin_tokens::audit))
+        .route("/models", get(models::list))
+        .route("/models/{id}", get(models::show))
+        .route("/models/{id}/versions", post(models::deploy))
+        .route("/models/{id}/versions/{n}/activate", post(models::activate))
+        .route("/models/{id}/settings", get(model_settings::show))
+        .route("/models/{id}/visibility", post(model_settings::visibility))
+        .route(
+            "/models/{id}/authorization",
+            post(model_settings::authorization),
+        )
+        .route("/models/{id}/transfer", post(model_settings::transfer))
+        .route(
+            "/models/{id}/collaborators",
+            post(model_settings::add_collaborator),
+        )
+        .route(
+            "/models/{id}/collaborators/{c}/role",
+            post(model_settings::collaborator_role),
+        )
+        .route(
+            "/models/{id}/collaborators/{c}/remove",
+            post(model_settings::remove_collaborator),
+        )
+        .route("/models/{id}/tokens", post(model_settings::create_token))
+        .route(
+            "/models/{id}/tokens/{t}/reveal",
+            post(model_settings::reveal_token),
+        )
+        .route(
+            "/models/{id}/tokens/{t}/revoke",
+            post(model_settings::revoke_token),
+        )
         .route(
             "/assets/app.css",
             get(|| asset(CSS, "text/css; charset=utf-8")),

@@ -4,7 +4,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 13] = [
+    ("models.html", include_str!("templates/models.html")),
+    ("model.html", include_str!("templates/model.html")),
+    (
+        "model_settings.html",
+        include_str!("templates/model_settings.html"),
+    ),
     ("base.html", include_str!("templates/base.html")),
     ("macros.html", include_str!("templates/macros.html")),
     (

@@ -24,3 +24,4 @@ mod service_accounts;
 mod throttle;
 mod ui;
 mod ui_admin;
+mod ui_models;

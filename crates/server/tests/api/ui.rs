@@ -71,7 +71,7 @@ impl<'a> Browser<'a> {
                 .get(LOCATION)
                 .map(|v| v.to_str().unwrap().to_string()),
             set_cookies,
-            html: response.text().await.unwrap(),
+            html: unescape(&response.text().await.unwrap()),
         }
     }
 
@@ -109,6 +109,16 @@ impl<'a> Browser<'a> {
         assert_eq!(page.status, 200, "{}", page.html);
         hidden(&page.html, "csrf")
     }
+}
+
+/// The page as a person reads it: the templates escape `/`, quotes and brackets as entities.
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The value of the first hidden input named `name`.

@@ -42,3 +42,5 @@ mod throttle;
 mod ui;
 #[path = "../api/ui_admin.rs"]
 mod ui_admin;
+#[path = "../api/ui_models.rs"]
+mod ui_models;
