@@ -219,6 +219,10 @@ test("model API sharing and access tokens from the settings page", async () => {
   });
   await api("POST", "/api/admin/v1/users", { userName: "e2e-carol", email: "carol@example.com" });
 
+  await page.getByRole("link", { name: "Projects" }).click();
+  await page.getByRole("link", { name: "e2e-project" }).click();
+  await page.getByRole("link", { name: "e2e-churn" }).waitFor();
+  await shot(page, "project");
   await page.getByRole("link", { name: "Model APIs" }).click();
   await page.getByRole("link", { name: "e2e-churn" }).click();
   await page.locator("#sample-curl").getByText("$TOKEN:$TOKEN").waitFor();

@@ -8,6 +8,7 @@ mod admin_tokens;
 mod forms;
 mod model_settings;
 mod models;
+mod projects;
 pub mod render;
 pub mod session;
 
@@ -55,6 +56,17 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens", get(admin_tokens::tokens))
         .route("/admin/tokens/bulk", post(admin_tokens::bulk))
         .route("/admin/audit", get(admin_tokens::audit))
+        .route("/projects", get(projects::list).post(projects::create))
+        .route("/projects/{id}", get(projects::show))
+        .route(
+            "/projects/{id}/collaborators",
+            post(projects::add_collaborator),
+        )
+        .route(
+            "/projects/{id}/collaborators/{user}/remove",
+            post(projects::remove_collaborator),
+        )
+        .route("/projects/{id}/models", post(projects::create_model))
         .route("/models", get(models::list))
         .route("/models/{id}", get(models::show))
         .route("/models/{id}/versions", post(models::deploy))

@@ -25,3 +25,4 @@ mod throttle;
 mod ui;
 mod ui_admin;
 mod ui_models;
+mod ui_projects;

@@ -44,3 +44,5 @@ mod ui;
 mod ui_admin;
 #[path = "../api/ui_models.rs"]
 mod ui_models;
+#[path = "../api/ui_projects.rs"]
+mod ui_projects;
