@@ -3,7 +3,7 @@
 //! value shown once) and the legacy API key page. Every action calls the same services as the
 //! JSON API, so the same rules hold.
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -13,7 +13,7 @@ use tessera_core::model::{Credential, TokenStatus};
 use tessera_core::services::ServiceError;
 use tessera_core::services::pats::NewPat;
 
-use super::session::{CsrfForm, Viewer};
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -157,33 +157,16 @@ pub async fn show(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct GenerateForm {
-    csrf: String,
-    name: String,
-    description: Option<String>,
-    expires_in: Option<String>,
-}
-
 pub async fn generate(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(f): Form<GenerateForm>,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
     let mut form = PatForm {
-        name: f.name.clone(),
-        description: f.description.clone().unwrap_or_default(),
+        name: f.get("name").to_string(),
+        description: f.get("description").to_string(),
         ..PatForm::default()
     };
-    match f
-        .expires_in
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    match f.optional("expires_in") {
         None => {}
         Some(raw) => match raw.parse::<i64>() {
             Ok(secs) => form.expires_in = Some(secs),
@@ -192,7 +175,11 @@ pub async fn generate(
                 .push(("expires_in", format!("{raw:?} is not a number of seconds"))),
         },
     }
-    let request = match NewPat::parse(f.name.trim(), f.description.as_deref(), form.expires_in) {
+    let request = match NewPat::parse(
+        f.get("name").trim(),
+        f.optional("description"),
+        form.expires_in,
+    ) {
         Ok(request) => Some(request),
         Err(e) => {
             form.errors.push((e.field, e.message));
@@ -232,13 +219,10 @@ fn token_id(raw: &str) -> Option<CredentialId> {
 
 pub async fn revoke(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
     let Some(id) = token_id(&raw) else {
         return failure(&state, &viewer, &ServiceError::NotFound("token"));
     };
@@ -250,13 +234,10 @@ pub async fn revoke(
 
 pub async fn delete(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
     let Some(id) = token_id(&raw) else {
         return failure(&state, &viewer, &ServiceError::NotFound("token"));
     };
@@ -266,28 +247,14 @@ pub async fn delete(
     }
 }
 
-pub async fn revoke_all(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
+pub async fn revoke_all(State(state): State<AppState>, Posted { viewer, .. }: Posted) -> Response {
     match state.pats.revoke_all_own(&viewer.caller).await {
         Ok(_) => Redirect::to("/ui/account?done=revoked-all").into_response(),
         Err(error) => failure(&state, &viewer, &error),
     }
 }
 
-pub async fn delete_all(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
+pub async fn delete_all(State(state): State<AppState>, Posted { viewer, .. }: Posted) -> Response {
     match state.pats.delete_all_own(&viewer.caller).await {
         Ok(_) => Redirect::to("/ui/account?done=deleted-all").into_response(),
         Err(error) => failure(&state, &viewer, &error),
@@ -302,12 +269,8 @@ pub async fn api_key(State(state): State<AppState>, viewer: Viewer) -> Response 
 
 pub async fn regenerate_api_key(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(f): Form<CsrfForm>,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &f.csrf) {
-        return refused;
-    }
     match state.api_keys.regenerate(&viewer.caller).await {
         Ok(secret) => state.templates.page(
             StatusCode::CREATED,

@@ -18,8 +18,8 @@ use tessera_core::services::users::NewUser;
 use tessera_core::store::PrincipalQuery;
 
 use super::account::{failure, token_row};
-use super::forms::{Errors, Fields};
-use super::session::Viewer;
+use super::forms::Errors;
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 fn user_row(u: &User) -> Value {
@@ -99,10 +99,10 @@ pub async fn users(
     users_page(&state, &viewer, q.search, form, notice, StatusCode::OK).await
 }
 
-pub async fn create_user(State(state): State<AppState>, viewer: Viewer, f: Fields) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
+pub async fn create_user(
+    State(state): State<AppState>,
+    Posted { viewer, fields: f }: Posted,
+) -> Response {
     let roles = f.all("roles");
     let mut errors = Errors::default();
     let parsed = NewUser::parse(
@@ -141,13 +141,10 @@ fn user_id(raw: &str) -> Result<UserId, ServiceError> {
 
 pub async fn set_roles(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = user_id(&raw)?;
         let roles = RoleSet::parse_all("roles", &f.all("roles"))?;
@@ -159,16 +156,7 @@ pub async fn set_roles(
     }
 }
 
-async fn activation(
-    state: AppState,
-    viewer: Viewer,
-    raw: String,
-    f: Fields,
-    active: bool,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
+async fn activation(state: AppState, viewer: Viewer, raw: String, active: bool) -> Response {
     let result = async {
         let id = user_id(&raw)?;
         state.users.set_active(&viewer.caller, id, active).await
@@ -182,20 +170,20 @@ async fn activation(
 
 pub async fn deactivate(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    activation(state, viewer, raw, f, false).await
+    activation(state, viewer, raw, false).await
 }
 
 pub async fn activate(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    activation(state, viewer, raw, f, true).await
+    activation(state, viewer, raw, true).await
 }
 
 async fn accounts_page(
@@ -235,12 +223,8 @@ pub async fn service_accounts(State(state): State<AppState>, viewer: Viewer) -> 
 
 pub async fn create_service_account(
     State(state): State<AppState>,
-    viewer: Viewer,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let mut errors = Errors::default();
     match NewServiceAccount::parse(f.get("username").trim(), None, f.optional("description")) {
         Ok(request) => match state.service_accounts.create(&viewer.caller, request).await {
@@ -261,13 +245,10 @@ pub async fn create_service_account(
 
 pub async fn create_account_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = user_id(&raw)?;
         let name = TokenName::parse("name", f.get("name").trim())?;
@@ -293,13 +274,9 @@ pub async fn create_account_token(
 
 pub async fn revoke_account_token(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, name)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = user_id(&raw)?;
         let name = TokenName::parse("name", &name)?;

@@ -14,8 +14,7 @@ use tessera_core::services::ServiceError;
 use tessera_core::store::CredentialFilter;
 
 use super::account::{failure, token_row};
-use super::forms::Fields;
-use super::session::Viewer;
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -87,10 +86,7 @@ pub async fn tokens(
     )
 }
 
-pub async fn bulk(State(state): State<AppState>, viewer: Viewer, f: Fields) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
+pub async fn bulk(State(state): State<AppState>, Posted { viewer, fields: f }: Posted) -> Response {
     let ids: Option<Vec<CredentialId>> = f
         .all("ids")
         .iter()

@@ -16,9 +16,8 @@ use tessera_core::services::ServiceError;
 use tessera_core::services::model_apis::GranteeRef;
 
 use super::account::failure;
-use super::forms::Fields;
 use super::models::{model_id, model_value, when};
-use super::session::Viewer;
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 const ROLES: [&str; 3] = ["viewer", "editor", "owner"];
@@ -91,13 +90,10 @@ pub async fn show(
 }
 
 /// Runs a change and goes back to the settings page; a refusal of the input is shown there.
-async fn change<F, T>(state: &AppState, viewer: &Viewer, raw: &str, f: &Fields, run: F) -> Response
+async fn change<F, T>(state: &AppState, viewer: &Viewer, raw: &str, run: F) -> Response
 where
     F: std::future::Future<Output = Result<T, ServiceError>>,
 {
-    if let Some(refused) = viewer.csrf_refusal(state, f.get("csrf")) {
-        return refused;
-    }
     match run.await {
         Ok(_) => Redirect::to(&format!("/ui/models/{raw}/settings")).into_response(),
         Err(ServiceError::Invalid(e)) => {
@@ -125,9 +121,9 @@ fn role(raw: &str) -> Result<ModelRole, ServiceError> {
 
 pub async fn visibility(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
     let run = async {
         let visibility = parse_visibility("visibility", f.get("visibility"))?;
@@ -136,14 +132,14 @@ pub async fn visibility(
             .set_visibility(&viewer.caller, model_id(&raw)?, visibility)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 pub async fn authorization(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
     let run = async {
         let authorization = Authorization::parse("authorization", f.get("authorization"))?;
@@ -152,14 +148,14 @@ pub async fn authorization(
             .set_authorization(&viewer.caller, model_id(&raw)?, authorization)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 pub async fn transfer(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
     let run = async {
         let to = UserName::parse("userName", f.get("user_name").trim())?;
@@ -168,14 +164,14 @@ pub async fn transfer(
             .transfer(&viewer.caller, model_id(&raw)?, &to)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 pub async fn add_collaborator(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
     let run = async {
         let who = f.get("grantee").trim();
@@ -200,7 +196,7 @@ pub async fn add_collaborator(
             .add_collaborator(&viewer.caller, model_id(&raw)?, grantee, role)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 fn collaborator_id(raw: &str) -> Result<CollaboratorId, ServiceError> {
@@ -209,9 +205,8 @@ fn collaborator_id(raw: &str) -> Result<CollaboratorId, ServiceError> {
 
 pub async fn collaborator_role(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, collaborator)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
     let run = async {
         let role = role(f.get("role"))?;
@@ -221,14 +216,13 @@ pub async fn collaborator_role(
             .set_collaborator_role(&viewer.caller, id, collaborator_id(&collaborator)?, role)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 pub async fn remove_collaborator(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, collaborator)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
     let run = async {
         let id = model_id(&raw)?;
@@ -237,18 +231,15 @@ pub async fn remove_collaborator(
             .remove_collaborator(&viewer.caller, id, collaborator_id(&collaborator)?)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }
 
 pub async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let name = TokenName::parse("name", f.get("name").trim())?;
         state
@@ -296,13 +287,9 @@ fn token_id(raw: &str) -> Result<ModelTokenId, ServiceError> {
 
 pub async fn reveal_token(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, token)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         state
             .model_serving
@@ -320,9 +307,8 @@ pub async fn reveal_token(
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, token)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
     let run = async {
         state
@@ -330,5 +316,5 @@ pub async fn revoke_token(
             .revoke(&viewer.caller, model_id(&raw)?, token_id(&token)?)
             .await
     };
-    change(&state, &viewer, &raw, &f, run).await
+    change(&state, &viewer, &raw, run).await
 }

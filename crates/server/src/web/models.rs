@@ -15,8 +15,7 @@ use tessera_core::projects::visibility_str;
 use tessera_core::services::ServiceError;
 
 use super::account::failure;
-use super::forms::Fields;
-use super::session::Viewer;
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 pub(super) fn model_id(raw: &str) -> Result<ModelApiId, ServiceError> {
@@ -188,13 +187,10 @@ pub async fn show(
 
 pub async fn deploy(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let typed = f.get("upstream_url").trim();
     let result = async {
         let id = model_id(&raw)?;
@@ -222,13 +218,9 @@ pub async fn deploy(
 
 pub async fn activate(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, number)): Path<(String, i64)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = model_id(&raw)?;
         state

@@ -17,9 +17,9 @@ use tessera_core::services::model_apis::NewModelApi;
 use tessera_core::services::projects::NewProject;
 
 use super::account::failure;
-use super::forms::{Errors, Fields};
+use super::forms::Errors;
 use super::models::model_value;
-use super::session::Viewer;
+use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
 fn project_value(p: &Project, me: UserId) -> Value {
@@ -63,10 +63,10 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Response {
     list_page(&state, &viewer, form, StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, viewer: Viewer, f: Fields) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
+pub async fn create(
+    State(state): State<AppState>,
+    Posted { viewer, fields: f }: Posted,
+) -> Response {
     let mut errors = Errors::default();
     let parsed = (|| {
         Ok::<_, FieldError>(NewProject {
@@ -150,13 +150,10 @@ pub async fn show(
 
 pub async fn add_collaborator(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = project_id(&raw)?;
         let name = UserName::parse("userName", f.get("user_name").trim())?;
@@ -203,13 +200,9 @@ async fn after_change<T>(
 
 pub async fn remove_collaborator(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((raw, user)): Path<(String, String)>,
-    f: Fields,
+    Posted { viewer, .. }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let result = async {
         let id = project_id(&raw)?;
         let user = UserId::parse(&user).ok_or(ServiceError::NotFound("collaborator"))?;
@@ -223,13 +216,10 @@ pub async fn remove_collaborator(
 
 pub async fn create_model(
     State(state): State<AppState>,
-    viewer: Viewer,
+
     Path(raw): Path<String>,
-    f: Fields,
+    Posted { viewer, fields: f }: Posted,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, f.get("csrf")) {
-        return refused;
-    }
     let mut errors = Errors::default();
     let result = async {
         Ok::<_, ServiceError>(NewModelApi {

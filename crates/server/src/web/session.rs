@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tessera_core::authn::Caller;
 
+use super::forms::Fields;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -57,6 +58,27 @@ impl Viewer {
                 "This form did not come from this session (or the session changed). Reload the page and try again.",
                 self.nav(""),
             ))
+        }
+    }
+}
+
+/// A form posted by a logged-in user, its CSRF token checked: a token that is not the
+/// session's is refused (403) before the handler runs.
+pub struct Posted {
+    pub viewer: Viewer,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Posted, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
+        match viewer.csrf_refusal(state, fields.get("csrf")) {
+            Some(refused) => Err(refused),
+            None => Ok(Posted { viewer, fields }),
         }
     }
 }
@@ -280,19 +302,7 @@ pub async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&state, &form.csrf) {
-        return refused;
-    }
+pub async fn logout(State(state): State<AppState>, Posted { viewer, .. }: Posted) -> Response {
     if let Err(error) = state.sessions.end(&viewer.caller).await {
         tracing::warn!(%error, "cannot end a session");
     }

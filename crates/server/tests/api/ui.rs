@@ -512,3 +512,53 @@ async fn pages_are_html_error_pages_included_and_assets_are_served() {
         assert!(login.html.contains(label), "{label}");
     }
 }
+
+/// Every path the UI's router answers a POST on (from its source, so none is forgotten),
+/// with ids filled in; the login form has its own token and is tested above.
+fn posted_paths() -> Vec<String> {
+    let source = include_str!("../../src/web/mod.rs");
+    source
+        .split(".route(")
+        .skip(1)
+        .filter(|chunk| {
+            let call = chunk.split(".route(").next().unwrap_or("");
+            call.contains("post(")
+        })
+        .filter_map(|chunk| chunk.split('"').nth(1).map(str::to_string))
+        .filter(|path| path != "/login")
+        .map(|path| {
+            let filled: Vec<String> = path
+                .split('/')
+                .map(|seg| match seg {
+                    "{n}" => "1".to_string(),
+                    s if s.starts_with('{') => "00000000-0000-4000-8000-000000000000".to_string(),
+                    s => s.to_string(),
+                })
+                .collect();
+            format!("/ui{}", filled.join("/"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_form_of_the_ui_refuses_another_sessions_csrf_token() {
+    let paths = posted_paths();
+    assert!(paths.len() >= 28, "fewer forms than expected: {paths:?}");
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut other = Browser::new(&app);
+    other.login("admin", ADMIN_PASSWORD).await;
+    let foreign = other.csrf().await;
+    for path in paths {
+        let page = browser
+            .post(
+                &path,
+                &[("csrf", foreign.as_str()), ("name", "x"), ("ids", "y")],
+            )
+            .await;
+        assert_eq!(page.status, 403, "{path} took another session's CSRF token");
+        let page = browser.post(&path, &[("name", "x")]).await;
+        assert_eq!(page.status, 403, "{path} took a form without a CSRF token");
+    }
+}
