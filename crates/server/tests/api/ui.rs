@@ -502,6 +502,23 @@ async fn pages_are_html_error_pages_included_and_assets_are_served() {
         .await
         .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let page = app
+        .client
+        .get(format!("{}/ui/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let h = page.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(css.headers()["cache-control"], "public, max-age=300");
     let login = browser.get("/ui/login").await;
     for label in [
         "for=\"username\"",
