@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditActor, AuditEntry};
 use crate::authn::Caller;
 use crate::cache::{CacheEntry, CredentialRef};
 use crate::ids::CredentialId;
@@ -43,6 +44,7 @@ impl SessionService {
         &self,
         user_name: &str,
         password: &str,
+        ip: Option<std::net::IpAddr>,
     ) -> ServiceResult<Option<NewSession>> {
         let found = match UserName::parse("userName", user_name) {
             Ok(name) => self.ctx.store.password_hash(&name).await?,
@@ -69,6 +71,22 @@ impl SessionService {
         self.ctx
             .store
             .insert_session(&session, &self.ctx.hasher.hash(secret.expose()))
+            .await?;
+        let actor = AuditActor {
+            user_id: Some(user.id),
+            user_name: Some(user.user_name.to_string()),
+            ip: ip.map(|ip| ip.to_string()),
+            credential_id: Some(session.id),
+            credential_name: Some("web session".into()),
+        };
+        self.ctx
+            .store
+            .append_audit(&AuditEntry::about_user(
+                &actor,
+                now,
+                "user.logged-in",
+                &user,
+            ))
             .await?;
         Ok(Some(NewSession { secret, session }))
     }
@@ -110,6 +128,13 @@ impl SessionService {
                 .store
                 .delete_session(caller.credential().id)
                 .await?;
+            let entry = AuditEntry::about_user(
+                &caller.audit_actor(),
+                self.ctx.clock.now(),
+                "user.logged-out",
+                caller.principal(),
+            );
+            self.ctx.store.append_audit(&entry).await?;
         }
         Ok(())
     }

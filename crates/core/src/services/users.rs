@@ -241,6 +241,11 @@ impl UserService {
         if !self.ctx.store.set_password_hash(id, &hash, &audit).await? {
             return Err(ServiceError::NotFound("user"));
         }
+        // Whoever knew the old password is logged out.
+        self.ctx
+            .store
+            .delete_sessions_of(id, self.ctx.clock.now())
+            .await?;
         Ok(())
     }
 }

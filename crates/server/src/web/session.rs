@@ -263,7 +263,7 @@ pub async fn login(
     }
     match state
         .sessions
-        .login(form.username.trim(), &form.password)
+        .login(form.username.trim(), &form.password, Some(ip))
         .await
     {
         Ok(Some(new)) => {

@@ -186,6 +186,16 @@ async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refu
     assert_eq!(account.status, 200);
     assert!(account.html.contains("admin") && account.html.contains("Personal Access Token"));
 
+    let logins = app
+        .get(
+            "/api/admin/v1/audit?action=user.logged-in",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(logins.body.as_array().unwrap().len(), 1, "{logins:?}");
+    assert_eq!(logins.body[0]["actor"]["ip"], "127.0.0.1");
+    assert!(!logins.body.to_string().contains("tses_"));
+
     // The session secret is no API credential.
     let secret = browser.cookies["tessera_session"].clone();
     app.send(
@@ -204,6 +214,26 @@ async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_e
     let id = user_with_password(&app, "jane", "jane-password-123").await;
     let mut browser = Browser::new(&app);
     assert_eq!(browser.login("jane", "jane-password-123").await.status, 303);
+    assert_eq!(browser.get("/ui/account").await.status, 200);
+
+    // A new password logs out whoever knew the old one.
+    app.post(
+        &format!("/api/admin/v1/users/{id}/password"),
+        &app.admin_token,
+        json!({ "password": "jane-new-password-1" }),
+    )
+    .await
+    .assert_status(204);
+    assert_eq!(
+        browser.get("/ui/account").await.status,
+        303,
+        "a session outlived the password"
+    );
+    assert_eq!(browser.login("jane", "jane-password-123").await.status, 401);
+    assert_eq!(
+        browser.login("jane", "jane-new-password-1").await.status,
+        303
+    );
     assert_eq!(browser.get("/ui/account").await.status, 200);
 
     app.post(
