@@ -125,7 +125,7 @@ impl FromRequestParts<AppState> for Viewer {
             let next = original
                 .path_and_query()
                 .map_or("/ui/account", |p| p.as_str());
-            let query = serde_urlencoded_pair("next", next);
+            let query = next_query("next", next);
             Redirect::to(&format!("/ui/login?{query}")).into_response()
         };
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
@@ -153,8 +153,8 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-/// `key=value`, URL-encoded (for the login page's `next`).
-fn serde_urlencoded_pair(key: &str, value: &str) -> String {
+/// `key=value` with the value percent-encoded (for the login page's `next`).
+fn next_query(key: &str, value: &str) -> String {
     let mut out = format!("{key}=");
     for b in value.bytes() {
         match b {
@@ -169,7 +169,9 @@ fn serde_urlencoded_pair(key: &str, value: &str) -> String {
 
 /// Only pages of the UI are places to go back to after logging in.
 fn safe_next(next: &str) -> &str {
-    let inside = next.starts_with("/ui/") && !next.starts_with("/ui//") && !next.contains('\\');
+    let inside = next.starts_with("/ui/")
+        && !next.starts_with("/ui//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     if inside { next } else { "/ui/account" }
 }
 
@@ -327,6 +329,8 @@ mod tests {
             "/ui//evil.example",
             "/api/pat/v1/tokens",
             "/ui/\\evil",
+            "/ui/\r\nSet-Cookie: x=1",
+            "/ui/a b",
             "",
         ] {
             assert_eq!(safe_next(outside), "/ui/account", "{outside}");
