@@ -363,14 +363,23 @@ pub struct WebSession {
     pub user_id: UserId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When it was last used, up to a minute out of date.
+    pub last_seen_at: Timestamp,
 }
 
 /// Web UI sessions.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &WebSession, hash: &TokenHash) -> StoreResult<()>;
-    /// The unexpired session with this hash.
-    async fn session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<WebSession>>;
+    /// The session with this hash, unless it expired at `now` or was idle since `idle_since`.
+    async fn session(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<WebSession>>;
+    /// Records a use of the session.
+    async fn touch_session(&self, id: CredentialId, at: Timestamp) -> StoreResult<()>;
     async fn delete_session(&self, id: CredentialId) -> StoreResult<()>;
     /// Ends every session of `user` (and sweeps expired ones).
     async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()>;

@@ -390,8 +390,17 @@ impl<S: SessionStore> SessionStore for Retrying<S> {
         retrying(|| self.0.insert_session(session, hash)).await
     }
 
-    async fn session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<WebSession>> {
-        retrying(|| self.0.session(hash, now)).await
+    async fn session(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<WebSession>> {
+        retrying(|| self.0.session(hash, now, idle_since)).await
+    }
+
+    async fn touch_session(&self, id: CredentialId, at: Timestamp) -> StoreResult<()> {
+        retrying(|| self.0.touch_session(id, at)).await
     }
 
     async fn delete_session(&self, id: CredentialId) -> StoreResult<()> {

@@ -18,6 +18,10 @@ use super::{Context, ServiceResult};
 
 /// How long a session lasts from login, whatever its use.
 pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
+/// A session unused this long ends.
+pub const SESSION_IDLE: chrono::Duration = chrono::Duration::hours(2);
+/// How stale the recorded last use may get: at most one write a minute per session.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// A valid argon2id hash of a random password: verified against when the user is unknown, so
 /// that a failed login costs the same whether or not the name exists.
@@ -66,6 +70,7 @@ impl SessionService {
             user_id: user.id,
             created_at: now,
             expires_at: now + SESSION_LIFETIME,
+            last_seen_at: now,
         };
         let secret = Secret::generate(SecretKind::Session);
         self.ctx
@@ -100,9 +105,17 @@ impl SessionService {
         };
         let hash = self.ctx.hasher.hash(well_formed.as_str());
         let now = self.ctx.clock.now();
-        let Some(session) = self.ctx.store.session(&hash, now).await? else {
+        let Some(session) = self
+            .ctx
+            .store
+            .session(&hash, now, now - SESSION_IDLE)
+            .await?
+        else {
             return Ok(None);
         };
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            self.ctx.store.touch_session(session.id, now).await?;
+        }
         let Some(user) = self.ctx.store.principal(session.user_id).await? else {
             return Ok(None);
         };

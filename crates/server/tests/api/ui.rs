@@ -609,3 +609,23 @@ async fn every_form_of_the_ui_refuses_another_sessions_csrf_token() {
         assert_eq!(page.status, 403, "{path} took a form without a CSRF token");
     }
 }
+
+#[tokio::test]
+async fn a_session_left_idle_for_two_hours_ends() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let secret = browser.cookies["tessera_session"].clone();
+    let session = app.state.sessions.resolve(&secret).await.unwrap().unwrap();
+    let id = session.credential().id;
+    let store = &app.state.store;
+    // Used 1 h 59 min ago: still open, and the use is recorded again.
+    let recent = chrono::Utc::now() - chrono::Duration::minutes(119);
+    store.touch_session(id, recent).await.unwrap();
+    assert_eq!(browser.get("/ui/account").await.status, 200);
+    // Last used 2 h 1 min ago: over.
+    let stale = chrono::Utc::now() - chrono::Duration::minutes(121);
+    store.touch_session(id, stale).await.unwrap();
+    let page = browser.get("/ui/account").await;
+    assert_eq!(page.status, 303, "an idle session still works");
+}

@@ -16,22 +16,27 @@ macro_rules! sql_sessions {
             #[async_trait]
             impl SessionStore for $store {
                 async fn insert_session(&self, session: &WebSession, hash: &TokenHash) -> StoreResult<()> {
-                    sqlx::query("INSERT INTO web_sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query("INSERT INTO web_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(session.id.to_string())
                         .bind(hash.0.to_vec())
                         .bind(session.user_id.to_string())
                         .bind(to_ms(session.created_at))
                         .bind(to_ms(session.expires_at))
+                        .bind(to_ms(session.last_seen_at))
                         .execute(self.pool())
                         .await
                         .map_err(backend)?;
                     Ok(())
                 }
 
-                async fn session(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<WebSession>> {
-                    let row = sqlx::query("SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = $1 AND expires_at > $2")
+                async fn session(&self, hash: &TokenHash, now: Timestamp, idle_since: Timestamp) -> StoreResult<Option<WebSession>> {
+                    let row = sqlx::query(
+                        "SELECT id, user_id, created_at, expires_at, coalesce(last_seen_at, created_at) AS last_seen_at FROM web_sessions
+                         WHERE token_hash = $1 AND expires_at > $2 AND coalesce(last_seen_at, created_at) > $3",
+                    )
                         .bind(hash.0.to_vec())
                         .bind(to_ms(now))
+                        .bind(to_ms(idle_since))
                         .fetch_optional(self.pool())
                         .await
                         .map_err(backend)?;
@@ -41,7 +46,18 @@ macro_rules! sql_sessions {
                         user_id: user_id(&r.try_get::<String, _>("user_id").map_err(backend)?)?,
                         created_at: from_ms(r.try_get("created_at").map_err(backend)?),
                         expires_at: from_ms(r.try_get("expires_at").map_err(backend)?),
+                        last_seen_at: from_ms(r.try_get("last_seen_at").map_err(backend)?),
                     }))
+                }
+
+                async fn touch_session(&self, id: CredentialId, at: Timestamp) -> StoreResult<()> {
+                    sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
+                        .bind(to_ms(at))
+                        .bind(id.to_string())
+                        .execute(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    Ok(())
                 }
 
                 async fn delete_session(&self, id: CredentialId) -> StoreResult<()> {
