@@ -59,7 +59,7 @@ test("a wrong password is refused on the page, keeping the user name", async () 
 test("generate a token, read it once, use it, revoke it from the menu and see the badge change", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name").fill("e2e-laptop");
+  await page.getByLabel("Name", { exact: true }).fill("e2e-laptop");
   await page.getByLabel("Description").fill("made in a browser");
   await page.getByLabel("Expiration").selectOption({ label: "7 days" });
   await page.getByRole("button", { name: "Generate", exact: true }).click();
@@ -98,7 +98,7 @@ test("form errors appear beside the field without losing what was typed", async 
   await page.getByRole("button", { name: "Generate", exact: true }).click();
   await page.locator("#pat-name-error").waitFor();
   assert.equal(await page.getByLabel("Description").inputValue(), "kept");
-  assert.equal(await page.getByLabel("Name").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByLabel("Name", { exact: true }).getAttribute("aria-invalid"), "true");
   await shot(page, "form-error");
   await context.close();
 });
@@ -106,7 +106,7 @@ test("form errors appear beside the field without losing what was typed", async 
 test("a form whose CSRF token was tampered with is refused and changes nothing", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name").fill("forged");
+  await page.getByLabel("Name", { exact: true }).fill("forged");
   await page.evaluate(() => {
     document.querySelector('details.generate input[name="csrf"]').value = "forged-token";
   });
@@ -134,7 +134,7 @@ test("the API key page shows the deprecation and a regenerated key once", async 
 test("the account page fits a phone and its menu works from the keyboard", async () => {
   const { context, page } = await loggedIn({ width: 375, height: 740 });
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name").fill("phone");
+  await page.getByLabel("Name", { exact: true }).fill("phone");
   await page.getByRole("button", { name: "Generate", exact: true }).click();
   await page.locator("#new-token").waitFor();
   await page.goto(`${base}/ui/account`);
@@ -171,7 +171,7 @@ test("an administrator's role change revokes the user's tokens, seen on the user
   await bobPage.waitForURL(`${base}/ui/account`);
   assert.equal(await bobPage.getByRole("link", { name: "Users" }).count(), 0, "admin pages offered to a non-admin");
   await bobPage.getByText("Generate new Token").click();
-  await bobPage.getByLabel("Name").fill("bob-laptop");
+  await bobPage.getByLabel("Name", { exact: true }).fill("bob-laptop");
   await bobPage.getByRole("button", { name: "Generate", exact: true }).click();
   const token = await bobPage.locator("#new-token").inputValue();
   assert.equal(await whoAmI(token), 200);
@@ -204,7 +204,7 @@ test("an administrator's role change revokes the user's tokens, seen on the user
 test("model API sharing and access tokens from the settings page", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name").fill("e2e-api");
+  await page.getByLabel("Name", { exact: true }).fill("e2e-api");
   await page.getByRole("button", { name: "Generate", exact: true }).click();
   const pat = await page.locator("#new-token").inputValue();
   const api = async (method, path, body) => {

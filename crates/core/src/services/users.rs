@@ -176,6 +176,37 @@ impl UserService {
         Ok(user)
     }
 
+    /// A user's own name, from account settings. The e-mail stays with administrators: model
+    /// APIs are shared by e-mail, so changing one's own would change what one is granted.
+    pub async fn update_own_name(
+        &self,
+        caller: &Caller,
+        first_name: &str,
+        last_name: &str,
+    ) -> ServiceResult<User> {
+        policy::require_person(caller)?;
+        let patch = ProfilePatch {
+            first_name: Some(parse_text("firstName", first_name.trim(), 128)?),
+            last_name: Some(parse_text("lastName", last_name.trim(), 128)?),
+            ..ProfilePatch::default()
+        };
+        let me = caller.principal();
+        let audit = AuditEntry::about_user(
+            &caller.audit_actor(),
+            self.ctx.clock.now(),
+            "user.updated",
+            me,
+        );
+        let user = self
+            .ctx
+            .store
+            .update_profile(me.id, &patch, &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.ctx.forget_principal(me.id).await;
+        Ok(user)
+    }
+
     /// Replaces the role set. When it changes, every PAT of the user is revoked in the same
     /// transaction (SPEC section 1); returns the user and how many PATs were revoked.
     pub async fn set_roles(

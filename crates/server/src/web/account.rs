@@ -28,6 +28,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "deleted" => "Token deleted.",
         "revoked-all" => "All of your tokens are revoked.",
         "deleted-all" => "All of your tokens are deleted.",
+        "profile" => "Profile saved.",
         _ => return None,
     })
 }
@@ -91,6 +92,27 @@ async fn account_page(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    account_page_with(state, viewer, form, created, notice, None, status).await
+}
+
+/// The account page; `profile` is the profile form as typed, with its errors, after a refusal.
+async fn account_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &PatForm,
+    created: Option<Value>,
+    notice: Option<&str>,
+    profile: Option<Value>,
+    status: StatusCode,
+) -> Response {
+    let user = viewer.caller.principal();
+    let profile = profile.unwrap_or_else(|| {
+        context! {
+            first_name => user.first_name.as_str(),
+            last_name => user.last_name.as_str(),
+            errors => Value::from_serialize(std::collections::BTreeMap::<&str, &str>::new()),
+        }
+    });
     let tokens = match state.pats.list_own(&viewer.caller).await {
         Ok(tokens) => tokens,
         Err(error) => return failure(state, viewer, &error),
@@ -111,6 +133,7 @@ async fn account_page(
         "account.html",
         context! {
             tokens => rows,
+            profile,
             expirations,
             form => form.value(),
             created,
@@ -277,6 +300,40 @@ pub async fn regenerate_api_key(
             "api_key.html",
             context! { created => secret.into_exposed(), ..viewer.nav("api-key") },
         ),
+        Err(error) => failure(&state, &viewer, &error),
+    }
+}
+
+pub async fn save_profile(
+    State(state): State<AppState>,
+    Posted { viewer, fields: f }: Posted,
+) -> Response {
+    match state
+        .users
+        .update_own_name(&viewer.caller, f.get("first_name"), f.get("last_name"))
+        .await
+    {
+        Ok(_) => Redirect::to("/ui/account?done=profile").into_response(),
+        Err(ServiceError::Invalid(e)) => {
+            let errors: std::collections::BTreeMap<&str, String> =
+                [(e.field, e.message)].into_iter().collect();
+            let profile = context! {
+                first_name => f.get("first_name"),
+                last_name => f.get("last_name"),
+                errors => Value::from_serialize(&errors),
+            };
+            let form = PatForm::default();
+            account_page_with(
+                &state,
+                &viewer,
+                &form,
+                None,
+                None,
+                Some(profile),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
         Err(error) => failure(&state, &viewer, &error),
     }
 }

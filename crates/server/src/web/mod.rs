@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/account", get(account::show))
+        .route("/account/profile", post(account::save_profile))
         .route("/account/tokens", post(account::generate))
         .route("/account/tokens/revoke-all", post(account::revoke_all))
         .route("/account/tokens/delete-all", post(account::delete_all))

@@ -629,3 +629,54 @@ async fn a_session_left_idle_for_two_hours_ends() {
     let page = browser.get("/ui/account").await;
     assert_eq!(page.status, 303, "an idle session still works");
 }
+
+#[tokio::test]
+async fn users_change_their_own_name_but_not_their_email() {
+    let app = spawn_app().await;
+    user_with_password(&app, "jane", "jane-password-123").await;
+    let mut jane = Browser::new(&app);
+    jane.login("jane", "jane-password-123").await;
+    let csrf = jane.csrf().await;
+    let saved = jane
+        .post(
+            "/ui/account/profile",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Jane"),
+                ("last_name", "Doe"),
+                ("email", "admin@localhost.localdomain"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let page = jane.get(saved.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("Profile saved.") && page.html.contains("value=\"Doe\""));
+    let me = app
+        .get("/api/admin/v1/users?search=jane", &app.admin_token)
+        .await
+        .body[0]
+        .clone();
+    assert_eq!(me["lastName"], "Doe");
+    assert_eq!(
+        me["email"], "jane@example.com",
+        "the e-mail changed from the account page"
+    );
+
+    let long = "x".repeat(200);
+    let refused = jane
+        .post(
+            "/ui/account/profile",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Jane"),
+                ("last_name", &long),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.html.contains("id=\"last-name-error\"") && refused.html.contains(&long));
+    let audit = app
+        .get("/api/admin/v1/audit?action=user.updated", &app.admin_token)
+        .await;
+    assert_eq!(audit.body.as_array().unwrap().len(), 1);
+}
