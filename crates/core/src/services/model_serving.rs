@@ -1,5 +1,6 @@
-//! Model API versions, access tokens and invocation checks, each guarded by
-//! `policy::model_api` through `ModelApiService::authorized`.
+//! Model API versions, access tokens, logs and audit history, each guarded by
+//! `policy::model_api` through `ModelApiService::authorized`; and the checks of invocations
+//! (sync targets, async predictions accepted and looked up), served from `serving_cache`.
 
 use std::sync::Arc;
 
