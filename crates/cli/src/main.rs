@@ -166,6 +166,7 @@ fn config(
         public_url,
         server_secret: std::env::var("TESSERA_SERVER_SECRET").ok(),
         admin_password: std::env::var("TESSERA_ADMIN_PASSWORD").ok(),
+        trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }

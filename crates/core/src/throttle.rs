@@ -45,16 +45,22 @@ impl FailureThrottle {
         self.record_failure_at(ip, Instant::now())
     }
 
-    /// How long the address must still wait, without counting anything. Password logins ask
-    /// this first: unlike 190-bit tokens, passwords can be guessed, so an address over the
-    /// limit may not try one, right or wrong.
-    pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
-        let now = Instant::now();
-        let windows = self.windows.lock();
-        let (start, count) = windows.get(&ip)?;
-        let elapsed = now.duration_since(*start);
-        (elapsed < self.config.window && *count > self.config.max_failures)
-            .then(|| self.config.window.saturating_sub(elapsed))
+    /// Reserves one password attempt for `ip`, counted as a failure before the password is
+    /// checked, so that concurrent attempts cannot all pass a check made before any of them
+    /// failed. `Err(wait)` when the address is over the limit (the attempt may not be made);
+    /// after a correct password, `forgive` gives the reservation back.
+    pub fn reserve_attempt(&self, ip: IpAddr) -> Result<(), Duration> {
+        match self.record_failure_at(ip, Instant::now()) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes back one failure counted by `reserve_attempt` for an attempt that succeeded.
+    pub fn forgive(&self, ip: IpAddr) {
+        if let Some(slot) = self.windows.lock().get_mut(&ip) {
+            slot.1 = slot.1.saturating_sub(1);
+        }
     }
 
     fn record_failure_at(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
@@ -93,5 +99,24 @@ mod tests {
         assert_eq!(throttle.record_failure_at(other, start), None);
         let later = start + Duration::from_secs(61);
         assert_eq!(throttle.record_failure_at(ip, later), None);
+    }
+
+    #[test]
+    fn reserved_attempts_count_before_they_are_decided_and_successes_are_forgiven() {
+        let throttle = FailureThrottle::new(ThrottleConfig {
+            max_failures: 2,
+            window: Duration::from_secs(60),
+        });
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        // Two attempts in flight at once use up the allowance; the third waits.
+        assert!(throttle.reserve_attempt(ip).is_ok());
+        assert!(throttle.reserve_attempt(ip).is_ok());
+        assert!(throttle.reserve_attempt(ip).is_err());
+        // A success gives its reservation back.
+        let other: IpAddr = [127, 0, 0, 2].into();
+        for _ in 0..5 {
+            assert!(throttle.reserve_attempt(other).is_ok());
+            throttle.forgive(other);
+        }
     }
 }

@@ -2,9 +2,9 @@
 //! `Authenticator`, throttles repeated failures per address, and marks API-key responses as
 //! deprecated. Handlers take `Identity` (required) or `MaybeIdentity` (optional).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use tessera_core::authn::{AuthError, Caller, Presented};
 use tessera_core::model::CredentialKind;
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -64,18 +65,11 @@ fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()>
     }
 }
 
-fn client_ip(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-}
-
 /// Middleware: authenticates whatever credential the request carries and records the outcome
 /// as an `Authn` extension. Refuses outright only when the address is over the failure limit
 /// (429) or the store cannot vouch for the credential (503, fail closed).
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let ip = client_ip(&request);
+    let ip = request.extensions().get::<ClientAddr>().map(|c| c.0);
     let authn = match resolve(&state, request.headers(), ip).await {
         Ok(authn) => authn,
         Err(refusal) => return refusal.into_response(),
@@ -115,13 +109,27 @@ async fn resolve(
 }
 
 fn refused(state: &AppState, ip: Option<IpAddr>) -> Result<Authn, ApiError> {
+    match ip {
+        Some(ip) => record_refusal(state, ip).map(|()| Authn::Refused),
+        None => {
+            state.metrics.refused();
+            Ok(Authn::Refused)
+        }
+    }
+}
+
+/// One refused credential (a token, a password, a model token) from the client address `ip`:
+/// counted in the metrics and by the failure throttle. `Err(429)` with the wait when the
+/// address is over the limit, counted as throttled too. Every refusal goes through here, so
+/// the API, the realm, the web login and model invocation throttle alike (SPEC section 9).
+pub fn record_refusal(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
     state.metrics.refused();
-    match ip.and_then(|ip| state.throttle.record_failure(ip)) {
+    match state.throttle.record_failure(ip) {
         Some(wait) => {
             state.metrics.throttled();
             Err(ApiError::TooManyFailures(wait))
         }
-        None => Ok(Authn::Refused),
+        None => Ok(()),
     }
 }
 

@@ -14,6 +14,8 @@ use tessera_core::realm::{Algorithm, RealmSettings};
 use tessera_core::services::pats::ExpirationPolicy;
 use tessera_core::throttle::ThrottleConfig;
 
+use crate::client_addr::TrustedProxies;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://tessera-data/tessera.db";
 
@@ -25,6 +27,8 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub server_secret: Option<String>,
     pub admin_password: Option<String>,
+    /// `TESSERA_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +38,7 @@ struct FileConfig {
     database: Option<String>,
     public_url: Option<String>,
     server_secret_file: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     pat: PatSection,
     #[serde(default)]
@@ -230,6 +235,8 @@ pub struct Config {
     pub sync_timeout: Duration,
     /// How async predictions are run.
     pub predictions: PredictionPolicy,
+    /// The load balancers whose `X-Forwarded-For` is believed (SPEC section 5).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -337,7 +344,19 @@ impl Config {
             gateway_routes.push(route);
         }
         let (sync_timeout, predictions) = models_settings(&parsed.models)?;
+        let proxies: Vec<String> = match overrides.trusted_proxies {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect(),
+            None => parsed.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = TrustedProxies::parse(&proxies)
+            .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         Ok(Config {
+            trusted_proxies,
             sync_timeout,
             predictions,
             realm,

@@ -2,6 +2,7 @@
 //! envelope and the routes. Business rules live in `tessera-core`; this crate only translates.
 
 pub mod authn;
+pub mod client_addr;
 pub mod config;
 pub mod envelope;
 pub mod error;

@@ -129,6 +129,7 @@ impl Application {
                 invocations,
             ),
             throttle: FailureThrottle::new(config.throttle),
+            trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,
             service_accounts: ServiceAccountService::new(ctx.clone(), config.expiration),

@@ -18,6 +18,8 @@ pub type AppState = Arc<AppServices>;
 pub struct AppServices {
     pub authenticator: Authenticator,
     pub throttle: FailureThrottle,
+    /// Whose `X-Forwarded-For` names the client (SPEC section 5).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
     pub pats: PatService,
     pub users: UserService,
     pub service_accounts: ServiceAccountService,

@@ -26,7 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{authn, envelope};
+use crate::{authn, client_addr, envelope};
 
 pub fn router(state: AppState, config: &Config) -> Router {
     // Tessera's own API: bounded bodies and a request timeout.
@@ -75,6 +75,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             envelope::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::layer,
         ))
         .with_state(state)
 }

@@ -3,9 +3,8 @@
 //! Errors here are OAuth error bodies (`{"error", "error_description"}`), as clients expect.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +15,7 @@ use tessera_core::model::CredentialKind;
 use tessera_core::secret::{SecretKind, parse_presented};
 
 use crate::authn::Identity;
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, BEARER_INVALID};
 use crate::state::AppState;
 
@@ -115,7 +115,7 @@ async fn authorize(
 async fn token(
     State(state): State<AppState>,
     Path(realm): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, ApiError> {
     known(&state, &realm)?;
@@ -176,15 +176,13 @@ async fn token(
     };
     let caller = match state
         .authenticator
-        .authenticate(presented, Some(peer.ip()))
+        .authenticate(presented, Some(client))
         .await
     {
         Ok(caller) if caller.credential().kind != CredentialKind::AccessToken => caller,
         Err(AuthError::Unavailable(e)) => return Err(ApiError::Unavailable(e.to_string())),
         _ => {
-            if let Some(wait) = state.throttle.record_failure(peer.ip()) {
-                return Err(ApiError::TooManyFailures(wait));
-            }
+            crate::authn::record_refusal(&state, client)?;
             return Ok(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",

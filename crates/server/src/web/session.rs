@@ -3,9 +3,7 @@
 //! checks for forms, and the login and logout pages. Login failures count towards the same
 //! per-address throttle as API authentication.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +14,7 @@ use subtle::ConstantTimeEq;
 use tessera_core::authn::Caller;
 
 use super::forms::Fields;
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -106,13 +105,6 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> Header
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())
-}
-
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
@@ -133,7 +125,7 @@ impl FromRequestParts<AppState> for Viewer {
         };
         match state.sessions.resolve(secret).await {
             Ok(Some(mut caller)) => {
-                caller.ip = client_ip(parts);
+                caller.ip = Some(ClientAddr::of(parts));
                 Ok(Viewer {
                     csrf: state.sessions.csrf_token(secret),
                     secret: secret.to_string(),
@@ -235,7 +227,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -248,8 +240,10 @@ pub async fn login(
             Value::UNDEFINED,
         );
     }
-    let ip = address.ip();
-    if let Some(wait) = state.throttle.blocked(ip) {
+    // The attempt is counted before the password is checked, so that concurrent attempts
+    // cannot all pass the limit; a correct password is forgiven below.
+    if let Err(wait) = state.throttle.reserve_attempt(ip) {
+        state.metrics.throttled();
         let mut page = state.templates.error(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
@@ -269,6 +263,7 @@ pub async fn login(
         .await
     {
         Ok(Some(new)) => {
+            state.throttle.forgive(ip);
             let mut response = Redirect::to(safe_next(next)).into_response();
             let max_age = (new.session.expires_at - new.session.created_at).num_seconds();
             let headers = response.headers_mut();
@@ -284,7 +279,6 @@ pub async fn login(
         }
         Ok(None) => {
             state.metrics.refused();
-            let _ = state.throttle.record_failure(ip);
             login_form(
                 &state,
                 next,
@@ -294,6 +288,7 @@ pub async fn login(
             )
         }
         Err(error) => {
+            state.throttle.forgive(ip);
             tracing::warn!(%error, "cannot log in");
             state.templates.error(
                 StatusCode::SERVICE_UNAVAILABLE,
