@@ -167,6 +167,7 @@ fn config(
         server_secret: std::env::var("TESSERA_SERVER_SECRET").ok(),
         admin_password: std::env::var("TESSERA_ADMIN_PASSWORD").ok(),
         trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
+        metrics_listen: std::env::var("TESSERA_METRICS_LISTEN").ok(),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }
@@ -182,12 +183,26 @@ fn init_tracing() {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = config(&args.db, args.listen, args.public_url)?;
+    // Open connections are bounded below the file limit: use all the system allows.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(%error, "cannot raise the open-file limit");
+    }
     let app = Application::build(config.clone()).await?;
     if let Some(password) = &app.bootstrap_password {
         println!("Created the first administrator. User name: admin  Password: {password}");
         println!("This password is shown once; change it after logging in.");
     }
-    tracing::info!(address = %app.local_addr(), database = %tessera_store::redact(&config.database), "tessera listening");
+    tracing::info!(
+        address = %app.local_addr(),
+        database = %tessera_store::redact(&config.database),
+        max_connections = app.limits().max_connections,
+        "tessera listening; web UI at {}/ui/",
+        app.state().public_url,
+    );
+    match app.metrics_addr() {
+        Some(address) => tracing::info!(%address, "metrics at http://{address}/metrics"),
+        None => tracing::info!("metrics are off; set metrics_listen to serve them"),
+    }
     app.run_until_stopped(shutdown_signal()).await
 }
 

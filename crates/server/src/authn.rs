@@ -98,7 +98,11 @@ async fn resolve(
         Channel::Bearer => Presented::Bearer(&value),
         Channel::ApiKey => Presented::ApiKey(&value),
     };
-    match state.authenticator.authenticate(presented, ip).await {
+    let started = std::time::Instant::now();
+    let outcome = state.authenticator.authenticate(presented, ip).await;
+    let kind = outcome.as_ref().ok().map(|c| c.credential().kind);
+    state.metrics.authentication_took(kind, started.elapsed());
+    match outcome {
         Ok(caller) => {
             state.metrics.authenticated(caller.credential().kind);
             Ok(Authn::Authenticated(caller))

@@ -15,6 +15,7 @@ use tessera_core::services::pats::ExpirationPolicy;
 use tessera_core::throttle::ThrottleConfig;
 
 use crate::client_addr::TrustedProxies;
+use crate::listener::ListenerLimits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://tessera-data/tessera.db";
@@ -29,6 +30,8 @@ pub struct Overrides {
     pub admin_password: Option<String>,
     /// `TESSERA_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges.
     pub trusted_proxies: Option<String>,
+    /// `TESSERA_METRICS_LISTEN`: the management listener's ADDRESS:PORT.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +42,7 @@ struct FileConfig {
     public_url: Option<String>,
     server_secret_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    metrics_listen: Option<String>,
     #[serde(default)]
     pat: PatSection,
     #[serde(default)]
@@ -209,6 +213,9 @@ struct LimitsSection {
     body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     concurrency: Option<usize>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    header_bytes: Option<usize>,
 }
 
 /// Everything the server needs to start, checked.
@@ -237,6 +244,10 @@ pub struct Config {
     pub predictions: PredictionPolicy,
     /// The load balancers whose `X-Forwarded-For` is believed (SPEC section 5).
     pub trusted_proxies: TrustedProxies,
+    /// Where Prometheus metrics are served; `None`: nowhere (SPEC section 9: never on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bounds of the public listener: connections, header time and size.
+    pub listener: ListenerLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -355,8 +366,28 @@ impl Config {
         };
         let trusted_proxies = TrustedProxies::parse(&proxies)
             .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
+        let metrics_listen = overrides
+            .metrics_listen
+            .or(parsed.metrics_listen)
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "metrics_listen: {text:?} is not an ADDRESS:PORT such as 127.0.0.1:9464"
+                    ))
+                })
+            })
+            .transpose()?;
+        if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+            return Err(ConfigError::Invalid(
+                "metrics_listen: must differ from listen (metrics are never served to API clients)"
+                    .into(),
+            ));
+        }
+        let listener = listener_limits(&parsed.limits)?;
         Ok(Config {
             trusted_proxies,
+            metrics_listen,
+            listener,
             sync_timeout,
             predictions,
             realm,
@@ -437,6 +468,35 @@ fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettin
     ClaimMapper::check_all(&settings.mappers)
         .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
     Ok(settings)
+}
+
+/// `[limits]`: the public listener's bounds.
+fn listener_limits(l: &LimitsSection) -> Result<ListenerLimits, ConfigError> {
+    let d = ListenerLimits::default();
+    let positive = |name: &str, v: Option<u64>| match v {
+        Some(0) => Err(ConfigError::Invalid(format!(
+            "limits.{name}: must be at least 1"
+        ))),
+        other => Ok(other),
+    };
+    let header_timeout = positive("header_timeout_secs", l.header_timeout_secs)?
+        .map_or(d.header_timeout, Duration::from_secs);
+    Ok(ListenerLimits {
+        max_connections: positive("max_connections", l.max_connections.map(|c| c as u64))?
+            .map_or(d.max_connections, |c| c as usize),
+        header_timeout,
+        header_timeout_under_load: d.header_timeout_under_load.min(header_timeout),
+        header_bytes: match l.header_bytes {
+            Some(b) if !(8192..=1024 * 1024).contains(&b) => {
+                return Err(ConfigError::Invalid(
+                    "limits.header_bytes: must be from 8192 to 1048576".into(),
+                ));
+            }
+            Some(b) => b,
+            None => d.header_bytes,
+        },
+        drain: d.drain,
+    })
 }
 
 /// `[models]`: the sync invocation timeout and the async prediction policy.

@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub struct RequestId(pub String);
 
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let id = Uuid::new_v4().to_string();
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
@@ -25,7 +26,10 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = next.run(request).instrument(span).await;
     let status = response.status();
-    state.metrics.response(status.as_u16());
+    let route = state.metrics.route_class(&path);
+    state
+        .metrics
+        .response(status.as_u16(), route, started.elapsed());
     let proxied = response
         .extensions()
         .get::<crate::gateway::Proxied>()

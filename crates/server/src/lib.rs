@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 mod idle;
+pub mod listener;
 pub mod local_proxy;
 pub mod metrics;
 mod predictions_worker;

@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::listener::ListenerLimits;
 use crate::routes;
 use crate::secret_file;
 use crate::state::{AppServices, AppState};
@@ -88,6 +89,9 @@ const KEY_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(10)
 
 pub struct Application {
     listener: TcpListener,
+    limits: ListenerLimits,
+    /// The management listener (`metrics_listen`), when configured.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     usage: UsageReceiver,
@@ -104,6 +108,18 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         config.bound_to(listener.local_addr()?);
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {address}"))?,
+            ),
+            None => None,
+        };
+        let open_files = rlimit::getrlimit(rlimit::Resource::NOFILE)
+            .ok()
+            .map(|(soft, _)| soft);
+        let limits = config.listener.within_file_limit(open_files);
         let (ctx, notifications) = open_domain(&config).await?;
         let (recorder, usage) = usage_channel();
         let (invocations, invocation_writer) = invocation_channel(invocation_log::CAPACITY);
@@ -138,7 +154,13 @@ impl Application {
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
             upstreams: crate::gateway::client(),
-            metrics: crate::metrics::Metrics::default(),
+            metrics: crate::metrics::Metrics::new(
+                config
+                    .gateway_routes
+                    .iter()
+                    .map(|r| r.prefix.clone())
+                    .collect(),
+            ),
             cache: ctx.cache.clone(),
             serving: ctx.serving.clone(),
             sync_timeout: config.sync_timeout,
@@ -148,6 +170,8 @@ impl Application {
             templates: crate::web::Templates::new().context("web UI templates")?,
         });
         Ok(Application {
+            limits,
+            metrics_listener,
             cache: ctx.cache.clone(),
             notifications,
             router: routes::router(state.clone(), &config),
@@ -167,6 +191,18 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.local_addr().port()
+    }
+
+    /// Where metrics are served, when `metrics_listen` is configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The public listener's bounds, after the file-descriptor limit.
+    pub fn limits(&self) -> ListenerLimits {
+        self.limits
     }
 
     /// The services, for tests and operator tooling running in the same process.
@@ -197,12 +233,31 @@ impl Application {
             let applying = tokio::spawn(apply_notices(rx, self.cache.clone(), self.state.clone()));
             (hearing, applying)
         });
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // One shutdown signal for both listeners.
+        let (quit_tx, quit_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = quit_tx.send(true);
+        });
+        let quit = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|q| *q).await;
+        };
+        let management = self.metrics_listener.map(|listener| {
+            let router = routes::management::router(self.state.clone());
+            tokio::spawn(crate::listener::serve(
+                listener,
+                router,
+                ListenerLimits {
+                    max_connections: 64,
+                    ..self.limits
+                },
+                quit(quit_rx.clone()),
+            ))
+        });
+        crate::listener::serve(self.listener, self.router, self.limits, quit(quit_rx)).await;
+        if let Some(management) = management {
+            management.await.context("metrics listener")?;
+        }
         let _ = stop_tx.send(true);
         flusher.await.context("last-used flusher")?;
         reloader.await.context("key reloader")?;
@@ -213,7 +268,7 @@ impl Application {
             hearing.await.context("invalidation listener")?;
             applying.await.context("invalidation applier")?;
         }
-        served.context("server")
+        Ok(())
     }
 }
 

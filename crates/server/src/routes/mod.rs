@@ -7,6 +7,7 @@ mod api_key;
 mod audit;
 mod identity;
 mod invoke;
+pub mod management;
 mod model_apis;
 mod model_serving;
 mod organizations;

@@ -20,7 +20,6 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/version", get(version))
         .route("/docs/personal-access-tokens", get(pat_docs))
-        .route("/metrics", get(metrics))
 }
 
 /// Ready when the database answers.
@@ -43,17 +42,6 @@ async fn version() -> Json<serde_json::Value> {
         "version": DOMINO_API_LEVEL,
         "tesseraVersion": env!("CARGO_PKG_VERSION"),
     }))
-}
-
-/// Prometheus text exposition; counters only, never a secret or a user.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(state.cache.len()),
-    )
 }
 
 async fn pat_docs() -> Html<&'static str> {

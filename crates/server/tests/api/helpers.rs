@@ -22,6 +22,8 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
     /// A PAT of the bootstrap administrator.
     pub admin_token: String,
+    /// `http://ADDRESS` of the management listener, when `metrics_listen` was configured.
+    pub metrics_address: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -177,6 +179,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     adjust(&mut config);
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let state = app.state();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -193,6 +196,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         _dir: dir,
         _pg: pg,
         admin_token,
+        metrics_address,
         stop: Some(stop),
         server: Some(server),
     }

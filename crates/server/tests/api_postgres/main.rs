@@ -12,6 +12,8 @@ mod admin_pats;
 mod admin_users;
 #[path = "../api/api_keys.rs"]
 mod api_keys;
+#[path = "../api/edge.rs"]
+mod edge;
 #[path = "../api/errors.rs"]
 mod errors;
 #[path = "../api/gateway.rs"]
