@@ -23,7 +23,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let client = request
+        .extensions()
+        .get::<crate::client_addr::ClientAddr>()
+        .map(|c| c.0);
+    let span = tracing::info_span!("request", request_id = %id, %method, %path, client = ?client);
     let mut response = next.run(request).instrument(span).await;
     let status = response.status();
     let route = state.metrics.route_class(&path);

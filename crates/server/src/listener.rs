@@ -103,19 +103,20 @@ pub async fn serve(
         } else {
             limits.header_timeout
         };
-        let service = router
-            .clone()
-            .map_request(move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            });
+        let service =
+            router
+                .clone()
+                .map_request(move |mut request: axum::http::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .max_buf_size(limits.header_bytes.max(8192));
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {

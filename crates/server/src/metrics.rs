@@ -138,10 +138,9 @@ impl Metrics {
             "Responses by status class",
             responses_family.clone(),
         );
-        let request_family =
-            Family::<RouteLabel, Histogram>::new_with_constructor(|| {
-                Histogram::new(duration_buckets())
-            });
+        let request_family = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(duration_buckets())
+        });
         registry.register(
             "http_request_duration_seconds",
             "Time from a request's head to its response's head, by route class",
@@ -153,10 +152,9 @@ impl Metrics {
             "Requests authenticated, by credential kind",
             auth_family.clone(),
         );
-        let auth_duration_family =
-            Family::<KindLabel, Histogram>::new_with_constructor(|| {
-                Histogram::new(duration_buckets())
-            });
+        let auth_duration_family = Family::<KindLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(duration_buckets())
+        });
         registry.register(
             "authentication_duration_seconds",
             "Time to authenticate a credential, by kind (refused: any refused credential)",
@@ -205,11 +203,8 @@ impl Metrics {
                     .get_or_create(&ClassLabel { class })
                     .clone()
             }),
-            request_duration: ROUTES.map(|route| {
-                request_family
-                    .get_or_create(&RouteLabel { route })
-                    .clone()
-            }),
+            request_duration: ROUTES
+                .map(|route| request_family.get_or_create(&RouteLabel { route }).clone()),
             auth_ok: [KINDS[0], KINDS[1], KINDS[2], KINDS[3], KINDS[4]]
                 .map(|kind| auth_family.get_or_create(&KindLabel { kind }).clone()),
             auth_duration: KINDS.map(|kind| {
@@ -332,7 +327,10 @@ mod tests {
             metrics.route_class("/auth/realms/DominoRealm/protocol/openid-connect/token"),
             RouteClass::realm
         );
-        assert_eq!(metrics.route_class("/models/abc/latest/model"), RouteClass::invocation);
+        assert_eq!(
+            metrics.route_class("/models/abc/latest/model"),
+            RouteClass::invocation
+        );
         assert_eq!(metrics.route_class("/ui/account"), RouteClass::ui);
     }
 }

@@ -41,6 +41,16 @@ pub fn sqlite_url(dir: &Path) -> String {
 /// Starts `tessera serve` on a free port against `database`, logging into `dir`, and waits until
 /// /readyz answers.
 pub fn start(dir: &Path, database: &str, envs: &[(&str, &str)]) -> Server {
+    start_with(dir, database, envs, None)
+}
+
+/// `start`, with the process's open-file limit (soft and hard) set to `open_files` when given.
+pub fn start_with(
+    dir: &Path,
+    database: &str,
+    envs: &[(&str, &str)],
+    open_files: Option<u32>,
+) -> Server {
     let port = free_port();
     let log = |name: &str| {
         std::fs::File::options()
@@ -49,7 +59,18 @@ pub fn start(dir: &Path, database: &str, envs: &[(&str, &str)]) -> Server {
             .open(dir.join(name))
             .unwrap()
     };
-    let mut command = Command::new(BIN);
+    let mut command = match open_files {
+        None => Command::new(BIN),
+        Some(limit) => {
+            let mut sh = Command::new("sh");
+            sh.args([
+                "-c",
+                &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+                BIN,
+            ]);
+            sh
+        }
+    };
     command
         .args([
             "serve",

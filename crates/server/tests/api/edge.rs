@@ -146,7 +146,10 @@ async fn concurrent_password_attempts_cannot_pass_the_limit() {
     });
     let statuses = futures::future::join_all(attempts).await;
     let checked = statuses.iter().filter(|s| **s != 429).count();
-    assert!(checked <= 10, "{checked} attempts were checked: {statuses:?}");
+    assert!(
+        checked <= 10,
+        "{checked} attempts were checked: {statuses:?}"
+    );
     assert!(
         statuses.iter().filter(|s| **s == 429).count() >= 30,
         "{statuses:?}"

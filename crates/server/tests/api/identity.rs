@@ -107,4 +107,3 @@ async fn health_readiness_and_request_ids() {
     let b = app.send(Method::GET, "/healthz", Auth::None, None).await;
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
 }
-
