@@ -219,21 +219,39 @@ impl Authenticator {
             .verify(token, now)
             .map_err(|_| AuthError::Invalid)?;
         let user_id = UserId::parse(&claims.sub).ok_or(AuthError::Invalid)?;
-        let user = self
+        // Derived tokens die with their source (SPEC section 2): the credential named by `sid`
+        // must still be live and belong to the subject. One read, then served from the cache
+        // until the source is revoked (which evicts this entry with it).
+        let source = claims
+            .sid
+            .as_deref()
+            .and_then(CredentialId::parse)
+            .ok_or(AuthError::Invalid)?;
+        let found = self
             .store
-            .principal(user_id)
+            .credential(source)
             .await
             .map_err(AuthError::Unavailable)?
             .ok_or(AuthError::Invalid)?;
-        let not_before = user.tokens_not_before_secs();
-        if !user.is_active() || not_before.is_some_and(|nb| claims.iat < nb) {
+        let derivable = matches!(
+            found.credential.kind,
+            CredentialKind::Pat | CredentialKind::ServiceAccountToken | CredentialKind::ApiKey
+        );
+        if !derivable || found.owner.id != user_id || !found.credential.is_valid(now) {
+            return Err(AuthError::Invalid);
+        }
+        let user = found.owner;
+        let not_before_ms = user.tokens_not_before.map(|t| t.timestamp_millis());
+        if !user.is_active() || not_before_ms.is_some_and(|nb| claims.issued_at_ms() < nb) {
             return Err(AuthError::Invalid);
         }
         let expires_at =
             chrono::DateTime::from_timestamp(claims.exp, 0).ok_or(AuthError::Invalid)?;
         let entry = Arc::new(CacheEntry::new(
             CredentialRef {
-                id: CredentialId::parse(&claims.jti).unwrap_or_default(),
+                // The source credential: tokens minted for this caller (the gateway's) derive
+                // from the same source and die with it.
+                id: source,
                 kind: CredentialKind::AccessToken,
                 name: TokenName::from_trusted("access-token".into()),
                 expires_at: Some(expires_at),

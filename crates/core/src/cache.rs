@@ -51,6 +51,39 @@ impl CacheEntry {
 struct Inner {
     entries: HashMap<TokenHash, Arc<CacheEntry>, RandomState>,
     by_principal: HashMap<UserId, Vec<TokenHash>, RandomState>,
+    /// Entries by credential id: a credential's own entry and the access tokens derived from
+    /// it (whose `credential.id` is their `sid`), so that revoking it evicts them all.
+    by_credential: HashMap<CredentialId, Vec<TokenHash>, RandomState>,
+}
+
+impl Inner {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.by_principal.clear();
+        self.by_credential.clear();
+    }
+
+    /// Removes one entry and its index slots.
+    fn remove(&mut self, hash: &TokenHash) {
+        let Some(entry) = self.entries.remove(hash) else {
+            return;
+        };
+        unlink(&mut self.by_principal, &entry.principal.id, hash);
+        unlink(&mut self.by_credential, &entry.credential.id, hash);
+    }
+}
+
+fn unlink<K: std::hash::Hash + Eq>(
+    index: &mut HashMap<K, Vec<TokenHash>, RandomState>,
+    key: &K,
+    hash: &TokenHash,
+) {
+    if let Some(list) = index.get_mut(key) {
+        list.retain(|h| h != hash);
+        if list.is_empty() {
+            index.remove(key);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -99,12 +132,17 @@ impl CredentialCache {
         }
         if inner.entries.len() >= self.max_entries.max(1) {
             // Simple bound: start afresh rather than grow without limit.
-            inner.entries.clear();
-            inner.by_principal.clear();
+            inner.clear();
         }
         let principal = entry.principal.id;
+        let credential = entry.credential.id;
         if inner.entries.insert(hash, entry).is_none() {
             inner.by_principal.entry(principal).or_default().push(hash);
+            inner
+                .by_credential
+                .entry(credential)
+                .or_default()
+                .push(hash);
         }
     }
 
@@ -113,6 +151,7 @@ impl CredentialCache {
         use crate::invalidation::Invalidation;
         match event {
             Invalidation::Credentials(_) => self.evict_hashes(event.hashes()),
+            Invalidation::Sources(_) => self.evict_credentials(event.sources()),
             Invalidation::Principal(id) => self.evict_principal(*id),
             Invalidation::Keys | Invalidation::ModelApi(_) => {}
         }
@@ -126,13 +165,19 @@ impl CredentialCache {
         let mut inner = self.inner.write();
         self.bump();
         for hash in hashes {
-            if let Some(entry) = inner.entries.remove(&hash) {
-                let principal = entry.principal.id;
-                if let Some(list) = inner.by_principal.get_mut(&principal) {
-                    list.retain(|h| *h != hash);
-                    if list.is_empty() {
-                        inner.by_principal.remove(&principal);
-                    }
+            inner.remove(&hash);
+        }
+    }
+
+    /// Evicts credentials by id, with every access token derived from them (SPEC section 2:
+    /// derived tokens die with their source).
+    pub fn evict_credentials(&self, ids: impl IntoIterator<Item = CredentialId>) {
+        let mut inner = self.inner.write();
+        self.bump();
+        for id in ids {
+            if let Some(hashes) = inner.by_credential.remove(&id) {
+                for hash in hashes {
+                    inner.remove(&hash);
                 }
             }
         }
@@ -144,7 +189,7 @@ impl CredentialCache {
         self.bump();
         if let Some(hashes) = inner.by_principal.remove(&id) {
             for hash in hashes {
-                inner.entries.remove(&hash);
+                inner.remove(&hash);
             }
         }
     }
@@ -152,8 +197,7 @@ impl CredentialCache {
     pub fn clear(&self) {
         let mut inner = self.inner.write();
         self.bump();
-        inner.entries.clear();
-        inner.by_principal.clear();
+        inner.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -216,6 +260,33 @@ mod tests {
         assert!(cache.get(&TokenHash([1; 32]), 0).is_none());
         assert!(cache.get(&TokenHash([2; 32]), 0).is_none());
         assert!(cache.get(&TokenHash([3; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn evicting_a_credential_removes_the_tokens_derived_from_it() {
+        let cache = CredentialCache::new(10);
+        let user = UserId::new();
+        let pat = entry(user);
+        let source = pat.credential.id;
+        let derived = Arc::new(CacheEntry::new(
+            CredentialRef {
+                id: source,
+                kind: CredentialKind::AccessToken,
+                name: TokenName::from_trusted("access-token".into()),
+                expires_at: None,
+            },
+            pat.principal.clone(),
+        ));
+        cache.insert(cache.ticket(), TokenHash([1; 32]), pat);
+        cache.insert(cache.ticket(), TokenHash([2; 32]), derived);
+        cache.insert(cache.ticket(), TokenHash([3; 32]), entry(user));
+        cache.evict_credentials([source]);
+        assert!(cache.get(&TokenHash([1; 32]), 0).is_none());
+        assert!(cache.get(&TokenHash([2; 32]), 0).is_none());
+        assert!(cache.get(&TokenHash([3; 32]), 0).is_some());
+        // The principal index no longer names the evicted entries.
+        cache.evict_principal(user);
+        assert!(cache.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ModelApiId, UserId};
+use crate::ids::{CredentialId, ModelApiId, UserId};
 use crate::secret::TokenHash;
 
 /// One change other nodes must apply to their caches.
@@ -15,6 +15,9 @@ use crate::secret::TokenHash;
 pub enum Invalidation {
     /// These credentials were revoked, deleted or rotated (hex keyed hashes).
     Credentials(Vec<String>),
+    /// The same credentials by id, so that access tokens derived from them (whose `sid` names
+    /// them) are evicted too, also on nodes that never saw the credential itself.
+    Sources(Vec<String>),
     /// The principal changed (roles, status, profile, memberships): drop all it has cached.
     Principal(UserId),
     /// The signing keys changed: reload them.
@@ -26,6 +29,16 @@ pub enum Invalidation {
 impl Invalidation {
     pub fn credentials(hashes: impl IntoIterator<Item = TokenHash>) -> Invalidation {
         Invalidation::Credentials(hashes.into_iter().map(|h| h.to_hex()).collect())
+    }
+
+    pub fn sources(&self) -> Vec<CredentialId> {
+        match self {
+            Invalidation::Sources(list) => list
+                .iter()
+                .filter_map(|id| CredentialId::parse(id))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The hashes of a `Credentials` message; malformed entries are skipped.

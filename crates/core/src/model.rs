@@ -76,15 +76,6 @@ pub struct User {
 }
 
 impl User {
-    /// The not-before in whole seconds, rounded up: an access token whose `iat` (seconds) is
-    /// earlier was issued before the change that set it.
-    pub fn tokens_not_before_secs(&self) -> Option<i64> {
-        self.tokens_not_before.map(|t| {
-            let ms = t.timestamp_millis();
-            ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
-        })
-    }
-
     pub fn full_name(&self) -> String {
         match (self.first_name.is_empty(), self.last_name.is_empty()) {
             (false, false) => format!("{} {}", self.first_name, self.last_name),

@@ -98,7 +98,7 @@ async fn forward(
 ) -> Result<Response, ApiError> {
     let issued = state
         .realm
-        .issue(caller.principal(), caller.credential().id)
+        .issue(caller.principal(), caller.credential(), None)
         .await?;
     let (mut parts, body) = request.into_parts();
     let path = parts

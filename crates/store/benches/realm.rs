@@ -13,10 +13,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sha2::{Digest, Sha256};
+use tessera_core::cache::CredentialRef;
 use tessera_core::clock::SystemClock;
 use tessera_core::ids::{CredentialId, UserId};
-use tessera_core::model::{PrincipalKind, User, UserStatus};
-use tessera_core::names::{Email, UserName};
+use tessera_core::model::{CredentialKind, PrincipalKind, User, UserStatus};
+use tessera_core::names::{Email, TokenName, UserName};
 use tessera_core::realm::keys::KeyCipher;
 use tessera_core::realm::{Algorithm, Realm, RealmSettings};
 use tessera_core::roles::RoleSet;
@@ -66,9 +67,15 @@ fn realm_costs(c: &mut Criterion) {
             ))
             .unwrap();
         let user = user();
-        let cached_id = CredentialId::new();
+        let source = |id: CredentialId| CredentialRef {
+            id,
+            kind: CredentialKind::Pat,
+            name: TokenName::from_trusted("bench".into()),
+            expires_at: None,
+        };
+        let cached = source(CredentialId::new());
         let token = runtime
-            .block_on(realm.issue(&user, cached_id))
+            .block_on(realm.issue(&user, &cached, None))
             .unwrap()
             .token;
         let verifier = realm.verifier();
@@ -85,12 +92,12 @@ fn realm_costs(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("issue_uncached", alg.as_str()), |b| {
             b.iter(|| {
                 runtime
-                    .block_on(realm.issue(&user, CredentialId::new()))
+                    .block_on(realm.issue(&user, &source(CredentialId::new()), None))
                     .unwrap()
             })
         });
         group.bench_function(BenchmarkId::new("issue_cached", alg.as_str()), |b| {
-            b.iter(|| runtime.block_on(realm.issue(&user, cached_id)).unwrap())
+            b.iter(|| runtime.block_on(realm.issue(&user, &cached, None)).unwrap())
         });
     }
     group.finish();

@@ -14,7 +14,7 @@ use tessera_core::invalidation::{Invalidation, InvalidationBus, Notice};
 use tokio::sync::{mpsc, watch};
 
 pub const CHANNEL: &str = "tessera_invalidate";
-/// Hashes per message: NOTIFY payloads are limited to 8000 bytes.
+/// Hashes (or ids) per message: NOTIFY payloads are limited to 8000 bytes.
 const HASHES_PER_MESSAGE: usize = 100;
 
 fn payloads(event: &Invalidation) -> Vec<String> {
@@ -23,6 +23,10 @@ fn payloads(event: &Invalidation) -> Vec<String> {
         Invalidation::Credentials(list) if list.len() > HASHES_PER_MESSAGE => list
             .chunks(HASHES_PER_MESSAGE)
             .map(|chunk| encode(&Invalidation::Credentials(chunk.to_vec())))
+            .collect(),
+        Invalidation::Sources(list) if list.len() > HASHES_PER_MESSAGE => list
+            .chunks(HASHES_PER_MESSAGE)
+            .map(|chunk| encode(&Invalidation::Sources(chunk.to_vec())))
             .collect(),
         other => vec![encode(other)],
     }

@@ -16,6 +16,8 @@ const RESERVED: &[&str] = &[
     "iat",
     "jti",
     "azp",
+    "client_id",
+    "sid",
     "typ",
     "scope",
     "name",
@@ -168,14 +170,21 @@ impl ClaimMapper {
 /// What, besides the user, goes into an access token.
 pub struct TokenContext<'a> {
     pub issuer: &'a str,
+    /// `aud`: the configured audience, or the one the client asked for (RFC 8693 `audience`).
     pub audience: &'a [String],
+    /// `azp` and `client_id` (RFC 9068 §2.2 requires `client_id` in `at+jwt` tokens).
     pub azp: &'a str,
+    /// Seconds since the epoch.
     pub issued_at: i64,
     pub expires_at: i64,
+    /// A UUIDv7 whose timestamp is the issue time in milliseconds (see `issued_at_ms`).
     pub jti: &'a str,
+    /// The credential or session the token was derived from (SPEC section 2).
+    pub sid: &'a str,
 }
 
-/// The claims of an access token for `user`, with the mappers applied.
+/// The claims of an access token for `user`, with the mappers applied. A claim with no value
+/// (no e-mail, an empty name) is left out, never `null` or `""` (OIDC Core §5.3.2).
 pub fn access_claims(
     user: &User,
     organizations: &[String],
@@ -188,10 +197,12 @@ pub fn access_claims(
         "sub": user.id.to_string(),
         "aud": ctx.audience,
         "azp": ctx.azp,
+        "client_id": ctx.azp,
         "exp": ctx.expires_at,
         "iat": ctx.issued_at,
         "nbf": ctx.issued_at,
         "jti": ctx.jti,
+        "sid": ctx.sid,
         "typ": "Bearer",
         "name": user.full_name(),
         "preferred_username": user.user_name.as_str(),
@@ -205,11 +216,19 @@ pub fn access_claims(
         Value::Object(map) => map,
         _ => Map::new(),
     };
+    claims.retain(|_, v| has_value(v));
     for mapper in mappers {
         let v = mapper.value(user, organizations);
-        mapper.apply(&mut claims, v);
+        if has_value(&v) {
+            mapper.apply(&mut claims, v);
+        }
     }
     claims
+}
+
+/// False for `null` and `""`: such claims are left out.
+pub fn has_value(value: &Value) -> bool {
+    !(value.is_null() || value.as_str().is_some_and(str::is_empty))
 }
 
 /// The claims Tessera reads back when it verifies one of its own tokens; `jsonwebtoken`
@@ -220,6 +239,28 @@ pub struct VerifiedClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The source credential or session; absent only in tokens minted before `sid` existed.
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+impl VerifiedClaims {
+    /// When the token was issued, in milliseconds since the epoch: the timestamp of a UUIDv7
+    /// `jti`, else `iat` in whole seconds. Per-user not-before is compared at this precision,
+    /// so that two role changes within one second both refuse the tokens issued before them.
+    pub fn issued_at_ms(&self) -> i64 {
+        uuid::Uuid::parse_str(&self.jti)
+            .ok()
+            .filter(|u| u.get_version_num() == 7)
+            .and_then(|u| u.get_timestamp())
+            .and_then(|t| {
+                let (secs, nanos) = t.to_unix();
+                i64::try_from(secs)
+                    .ok()
+                    .map(|s| s * 1000 + i64::from(nanos / 1_000_000))
+            })
+            .unwrap_or(self.iat.saturating_mul(1000))
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +294,24 @@ mod tests {
         let c = ClaimMapper::parse("other", "organizations").unwrap();
         assert!(ClaimMapper::check_all(&[a.clone(), c.clone()]).is_ok());
         assert!(ClaimMapper::check_all(&[a, b]).is_err());
+    }
+
+    #[test]
+    fn the_issue_time_in_milliseconds_comes_from_a_v7_jti() {
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, 1_764_425_123, 456_000_000);
+        let claims = VerifiedClaims {
+            sub: String::new(),
+            iat: 1_764_425_123,
+            exp: 0,
+            jti: uuid::Uuid::new_v7(ts).to_string(),
+            sid: None,
+        };
+        assert_eq!(claims.issued_at_ms(), 1_764_425_123_456);
+        let v4 = VerifiedClaims {
+            jti: uuid::Uuid::new_v4().to_string(),
+            ..claims
+        };
+        assert_eq!(v4.issued_at_ms(), 1_764_425_123_000);
     }
 
     #[test]

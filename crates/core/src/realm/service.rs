@@ -19,6 +19,7 @@ use super::keys::{self, Algorithm, KeyCipher, KeyError, StoredKey};
 use super::ring::{KeyRing, load_state};
 use super::verify::JwtVerifier;
 use crate::audit::{AuditActor, AuditEntry};
+use crate::cache::CredentialRef;
 use crate::clock::Clock;
 use crate::ids::{CredentialId, UserId};
 use crate::invalidation::{Invalidation, InvalidationBus};
@@ -78,8 +79,20 @@ const MAX_CACHED: usize = 100_000;
 struct Cached {
     principal: UserId,
     token: String,
-    issued_at: i64,
+    /// Milliseconds since the epoch.
+    issued_ms: i64,
     expires_at: i64,
+}
+
+/// A UUIDv7 whose timestamp is `ms` (milliseconds since the epoch).
+fn v7_at(ms: i64) -> Uuid {
+    let ms = u64::try_from(ms).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        ms / 1000,
+        u32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
+    );
+    Uuid::new_v7(ts)
 }
 
 pub struct Realm {
@@ -184,23 +197,54 @@ impl Realm {
                     tracing::warn!(%error, "could not reload signing keys");
                 }
             }
+            Invalidation::Sources(_) => {
+                for id in event.sources() {
+                    self.forget_source(id);
+                }
+            }
             Invalidation::Credentials(_) | Invalidation::ModelApi(_) => {}
         }
     }
 
-    /// An access token for `user`, reusing the one issued for `credential` while it has more
-    /// than a fifth of its lifetime left and was issued after the user's not-before.
+    /// The audience of a token asked for with RFC 8693 `audience` (or RFC 8707 `resource`)
+    /// values: each must be one of the configured `realm.audience`; none asked for means all
+    /// of them. `Err` names the first value this realm cannot issue for (`invalid_target`).
+    pub fn audience_for(&self, requested: &[String]) -> Result<Vec<String>, String> {
+        if requested.is_empty() {
+            return Ok(self.settings.audience.clone());
+        }
+        let mut audience: Vec<String> = Vec::new();
+        for value in requested {
+            if !self.settings.audience.contains(value) {
+                return Err(value.clone());
+            }
+            if !audience.contains(value) {
+                audience.push(value.clone());
+            }
+        }
+        Ok(audience)
+    }
+
+    /// An access token for `user` derived from `source` (the credential or session the caller
+    /// authenticated with; SPEC section 2): it carries `sid` = the source's id and never
+    /// outlives it. `audience`: `None` for the configured one, else a value checked by
+    /// `audience_for`. The token issued for the same source and the default audience is reused
+    /// while it has more than a fifth of its lifetime left and was issued after the user's
+    /// not-before (compared in milliseconds).
     pub async fn issue(
         &self,
         user: &User,
-        credential: CredentialId,
+        source: &CredentialRef,
+        audience: Option<Vec<String>>,
     ) -> Result<IssuedToken, RealmError> {
         let now = self.clock.now();
         let now_s = now.timestamp();
-        let not_before_s = user.tokens_not_before_secs().unwrap_or(0);
-        if let Some(cached) = self.issued.lock().get(&credential)
+        let not_before_ms = user.tokens_not_before.map(|t| t.timestamp_millis());
+        let credential = source.id;
+        if audience.is_none()
+            && let Some(cached) = self.issued.lock().get(&credential)
             && cached.principal == user.id
-            && cached.issued_at >= not_before_s
+            && not_before_ms.is_none_or(|nb| cached.issued_ms >= nb)
             && cached.expires_at - now_s > self.settings.lifetime_secs / 5
         {
             return Ok(IssuedToken {
@@ -209,8 +253,14 @@ impl Realm {
             });
         }
         // Never earlier than the user's not-before, or the token would be refused at once.
-        let issued_at = now_s.max(not_before_s);
-        let expires_at = issued_at + self.settings.lifetime_secs;
+        let issued_ms = now
+            .timestamp_millis()
+            .max(not_before_ms.unwrap_or(i64::MIN));
+        let issued_at = issued_ms.div_euclid(1000);
+        let mut expires_at = issued_at + self.settings.lifetime_secs;
+        if let Some(source_expiry) = source.expires_at {
+            expires_at = expires_at.min(source_expiry.timestamp());
+        }
         let organizations = if self
             .settings
             .mappers
@@ -221,14 +271,18 @@ impl Realm {
         } else {
             Vec::new()
         };
-        let jti = Uuid::new_v4().to_string();
+        let jti = v7_at(issued_ms).to_string();
+        let sid = credential.to_string();
+        let default_audience = audience.is_none();
+        let audience = audience.unwrap_or_else(|| self.settings.audience.clone());
         let ctx = TokenContext {
             issuer: &self.settings.issuer,
-            audience: &self.settings.audience,
+            audience: &audience,
             azp: &self.settings.azp,
             issued_at,
             expires_at,
             jti: &jti,
+            sid: &sid,
         };
         let claims = access_claims(user, &organizations, &ctx, &self.settings.mappers);
         let key = self.ring.active();
@@ -244,27 +298,33 @@ impl Realm {
         })
         .await
         .map_err(|e| RealmError::Task(e.to_string()))??;
-        let mut issued = self.issued.lock();
-        if issued.len() >= MAX_CACHED {
-            issued.retain(|_, c| c.expires_at > now_s);
+        if default_audience {
+            let mut issued = self.issued.lock();
             if issued.len() >= MAX_CACHED {
-                issued.clear();
+                issued.retain(|_, c| c.expires_at > now_s);
+                if issued.len() >= MAX_CACHED {
+                    issued.clear();
+                }
             }
+            issued.insert(
+                credential,
+                Cached {
+                    principal: user.id,
+                    token: token.clone(),
+                    issued_ms,
+                    expires_at,
+                },
+            );
         }
-        issued.insert(
-            credential,
-            Cached {
-                principal: user.id,
-                token: token.clone(),
-                issued_at,
-                expires_at,
-            },
-        );
-        drop(issued);
         Ok(IssuedToken {
             token,
             expires_in: expires_at - now_s,
         })
+    }
+
+    /// Forgets the token cached for a source credential that was revoked or deleted.
+    pub fn forget_source(&self, credential: CredentialId) {
+        self.issued.lock().remove(&credential);
     }
 
     /// `GET .../protocol/openid-connect/certs`.
@@ -313,7 +373,7 @@ impl Realm {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,
             "token_endpoint_auth_methods_supported": ["none"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "name", "preferred_username", "email", "given_name", "family_name", "realm_access", "user_groups"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "client_id", "sid", "name", "preferred_username", "email", "given_name", "family_name", "realm_access", "user_groups"],
         })
     }
 

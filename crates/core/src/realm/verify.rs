@@ -1,6 +1,7 @@
 //! Strict verification of Tessera's own access tokens (RFC 8725): the algorithm is the key's
 //! own, `kid` picks among Tessera's published keys only, `typ` is `at+jwt`, and `iss`, `aud`,
-//! `exp`, `nbf` are checked with a small leeway. The per-user not-before is checked by the
+//! `exp`, `nbf` are checked with a small leeway, and a `crit` header is refused (RFC 7515
+//! §4.1.11). The per-user not-before is checked by the
 //! authenticator, which knows the principal.
 
 use std::sync::Arc;
@@ -51,6 +52,10 @@ impl JwtVerifier {
 
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<VerifiedClaims, JwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
+        // RFC 7515 §4.1.11: Tessera understands no critical extension, so any is refused.
+        if header.crit.is_some() {
+            return Err(JwtError::Invalid);
+        }
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
         });

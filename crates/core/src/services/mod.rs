@@ -81,9 +81,16 @@ impl Context {
     pub async fn forget(&self, credentials: &[Credential]) {
         if !credentials.is_empty() {
             self.cache.evict_hashes(credentials.iter().map(|c| c.hash));
+            self.cache
+                .evict_credentials(credentials.iter().map(|c| c.id));
             self.bus
                 .publish(&Invalidation::credentials(
                     credentials.iter().map(|c| c.hash),
+                ))
+                .await;
+            self.bus
+                .publish(&Invalidation::Sources(
+                    credentials.iter().map(|c| c.id.to_string()).collect(),
                 ))
                 .await;
         }

@@ -64,9 +64,16 @@ pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
         .find(&kid)
         .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
     let key = DecodingKey::from_jwk(jwk).unwrap();
-    jsonwebtoken::decode::<Value>(token, &key, &validation(app, header.alg))
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation(app, header.alg))
         .unwrap()
-        .claims
+        .claims;
+    // RFC 9068 §2.2: `client_id` in every `at+jwt`; SPEC section 2: `sid`, the source.
+    assert_eq!(claims["client_id"], claims["azp"], "{claims}");
+    assert!(
+        claims["sid"].as_str().is_some_and(|s| !s.is_empty()),
+        "no sid in {claims}"
+    );
+    claims
 }
 
 fn pem(spki_b64: &str) -> String {
@@ -129,11 +136,13 @@ async fn exchanged_tokens_verify_offline_with_every_algorithm() {
             "jti",
             "email",
             "name",
-            "given_name",
-            "family_name",
+            "client_id",
+            "sid",
         ] {
             assert!(claims.get(claim).is_some(), "{claim} missing: {claims}");
         }
+        // Jane has no first or last name: those claims are left out, never "" (OIDC §5.3.2).
+        assert!(claims.get("given_name").is_none() && claims.get("family_name").is_none());
         assert_eq!(
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
             300
@@ -296,9 +305,10 @@ async fn bad_exchange_requests_get_oauth_errors() {
         ("subject_token", "tpat_nope".into()),
     ])
     .await;
+    // RFC 8693 §2.2.2: an unknown subject_token is invalid_request, as Keycloak answers.
     assert_eq!(
         (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
+        (400, Some("invalid_request"))
     );
     let wrong_type = post(vec![
         ("grant_type", EXCHANGE.into()),
@@ -318,11 +328,11 @@ async fn bad_exchange_requests_get_oauth_errors() {
 
     // A JWT is not a subject token; a revoked PAT is not either.
     let jwt = access_token(&app, &pat).await;
-    assert_eq!(exchange(&app, &jwt).await.1["error"], "invalid_grant");
+    assert_eq!(exchange(&app, &jwt).await.1["error"], "invalid_request");
     app.post_empty("/api/pat/v1/tokens/invalidate", &pat)
         .await
         .assert_status(200);
-    assert_eq!(exchange(&app, &pat).await.1["error"], "invalid_grant");
+    assert_eq!(exchange(&app, &pat).await.1["error"], "invalid_request");
 }
 
 #[tokio::test]
@@ -513,6 +523,33 @@ async fn forged_and_out_of_bounds_tokens_are_refused() {
             &app,
             json!({ "alg": "RS384", "typ": "at+jwt" }),
             claims.clone(),
+        )
+        .await,
+    ));
+    forged.push((
+        "a critical header extension it does not understand (RFC 7515 §4.1.11)",
+        forge(
+            &app,
+            json!({ "alg": "RS256", "typ": "at+jwt", "crit": ["x-unknown"], "x-unknown": 1 }),
+            claims.clone(),
+        )
+        .await,
+    ));
+    forged.push((
+        "no sid",
+        forge(&app, typed.clone(), {
+            let mut c = claims.clone();
+            c.as_object_mut().unwrap().remove("sid");
+            c
+        })
+        .await,
+    ));
+    forged.push((
+        "a sid that is no credential",
+        forge(
+            &app,
+            typed.clone(),
+            with(json!({ "sid": uuid::Uuid::new_v4().to_string() })),
         )
         .await,
     ));
