@@ -209,3 +209,56 @@ fn admin_count(db: &PgDatabase) -> Vec<String> {
         vec![n.to_string()]
     })
 }
+
+/// An access token minted by node B from a PAT, then the PAT revoked on node A: node B (and
+/// node C, which only ever saw the JWT) refuse the JWT within the bound of SPEC section 9.
+#[test]
+fn a_jwt_dies_on_every_node_when_its_source_is_revoked_on_one() {
+    let c = cluster(3);
+    let (id, token) = pat(&c, "source");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let jwt = runtime.block_on(async {
+        let reply: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
+                c.nodes[1].base
+            ))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["access_token"].as_str().unwrap().to_string()
+    });
+    for node in &c.nodes {
+        let (status, _) = http(node, "GET", "/v4/users/self", Some(&jwt), None).unwrap();
+        assert_eq!(status, 200, "warm {}", node.base);
+    }
+    let (status, _) = http(
+        &c.nodes[0],
+        "POST",
+        &format!("/api/pat/v1/tokens/{id}/invalidate"),
+        Some(&token),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    for node in &c.nodes {
+        let took = refused_within(node, &jwt, Duration::from_millis(500));
+        eprintln!(
+            "{} refused the JWT of a revoked PAT after {took:?}",
+            node.base
+        );
+    }
+}

@@ -150,7 +150,7 @@ mod tests {
             10_000
         );
         let small = limits.within_file_limit(Some(256)).max_connections;
-        assert!(small < 256 && small >= 100, "{small}");
+        assert!((100..256).contains(&small), "{small}");
         assert_eq!(limits.within_file_limit(Some(10)).max_connections, 16);
     }
 }

@@ -246,9 +246,12 @@ fn uuid_simple() -> String {
 
 // Clusters of nodes on one PostgreSQL database.
 
+/// What every node of a cluster shares: the server secret and, as behind one load balancer,
+/// the public URL (so that a JWT issued by one node is verified by the others).
 pub const ENVS: &[(&str, &str)] = &[
     ("TESSERA_ADMIN_PASSWORD", PASSWORD),
     ("TESSERA_SERVER_SECRET", SECRET),
+    ("TESSERA_PUBLIC_URL", "http://tessera.cluster.test"),
 ];
 
 pub struct Cluster {
