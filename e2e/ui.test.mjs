@@ -44,6 +44,30 @@ async function whoAmI(token) {
   return response.status;
 }
 
+test("the server's address, /ui and /ui/ land on the login page, then on the account", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  for (const path of ["/", "/ui", "/ui/"]) {
+    await page.goto(`${base}${path}`);
+    assert.match(page.url(), /\/ui\/login/, path);
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+  }
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${base}/ui/account`);
+  for (const path of ["/", "/ui/"]) {
+    await page.goto(`${base}${path}`);
+    assert.equal(page.url(), `${base}/ui/account`, path);
+  }
+  // The PAT form speaks the words of Domino's documentation.
+  await page.getByText("Generate new Token").click();
+  await page.getByLabel("Token name", { exact: true }).waitFor();
+  await page.getByLabel("Token Expiration").waitFor();
+  await page.getByRole("button", { name: "Create token", exact: true }).waitFor();
+  await context.close();
+});
+
 test("a wrong password is refused on the page, keeping the user name", async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/ui/login`);
@@ -59,10 +83,10 @@ test("a wrong password is refused on the page, keeping the user name", async () 
 test("generate a token, read it once, use it, revoke it from the menu and see the badge change", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name", { exact: true }).fill("e2e-laptop");
+  await page.getByLabel("Token name", { exact: true }).fill("e2e-laptop");
   await page.getByLabel("Description").fill("made in a browser");
-  await page.getByLabel("Expiration").selectOption({ label: "7 days" });
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByLabel("Token Expiration").selectOption({ label: "7 days" });
+  await page.getByRole("button", { name: "Create token", exact: true }).click();
   const field = page.locator("#new-token");
   await field.waitFor();
   const token = await field.inputValue();
@@ -95,10 +119,10 @@ test("form errors appear beside the field without losing what was typed", async 
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
   await page.getByLabel("Description").fill("kept");
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByRole("button", { name: "Create token", exact: true }).click();
   await page.locator("#pat-name-error").waitFor();
   assert.equal(await page.getByLabel("Description").inputValue(), "kept");
-  assert.equal(await page.getByLabel("Name", { exact: true }).getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByLabel("Token name", { exact: true }).getAttribute("aria-invalid"), "true");
   await shot(page, "form-error");
   await context.close();
 });
@@ -106,11 +130,11 @@ test("form errors appear beside the field without losing what was typed", async 
 test("a form whose CSRF token was tampered with is refused and changes nothing", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name", { exact: true }).fill("forged");
+  await page.getByLabel("Token name", { exact: true }).fill("forged");
   await page.evaluate(() => {
     document.querySelector('details.generate input[name="csrf"]').value = "forged-token";
   });
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByRole("button", { name: "Create token", exact: true }).click();
   await page.getByText("did not come from this session").waitFor();
   await page.goto(`${base}/ui/account`);
   assert.equal(await page.locator('tr[data-token="forged"]').count(), 0);
@@ -134,8 +158,8 @@ test("the API key page shows the deprecation and a regenerated key once", async 
 test("the account page fits a phone and its menu works from the keyboard", async () => {
   const { context, page } = await loggedIn({ width: 375, height: 740 });
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name", { exact: true }).fill("phone");
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByLabel("Token name", { exact: true }).fill("phone");
+  await page.getByRole("button", { name: "Create token", exact: true }).click();
   await page.locator("#new-token").waitFor();
   await page.goto(`${base}/ui/account`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -171,8 +195,8 @@ test("an administrator's role change revokes the user's tokens, seen on the user
   await bobPage.waitForURL(`${base}/ui/account`);
   assert.equal(await bobPage.getByRole("link", { name: "Users" }).count(), 0, "admin pages offered to a non-admin");
   await bobPage.getByText("Generate new Token").click();
-  await bobPage.getByLabel("Name", { exact: true }).fill("bob-laptop");
-  await bobPage.getByRole("button", { name: "Generate", exact: true }).click();
+  await bobPage.getByLabel("Token name", { exact: true }).fill("bob-laptop");
+  await bobPage.getByRole("button", { name: "Create token", exact: true }).click();
   const token = await bobPage.locator("#new-token").inputValue();
   assert.equal(await whoAmI(token), 200);
 
@@ -204,8 +228,8 @@ test("an administrator's role change revokes the user's tokens, seen on the user
 test("model API sharing and access tokens from the settings page", async () => {
   const { context, page } = await loggedIn();
   await page.getByText("Generate new Token").click();
-  await page.getByLabel("Name", { exact: true }).fill("e2e-api");
-  await page.getByRole("button", { name: "Generate", exact: true }).click();
+  await page.getByLabel("Token name", { exact: true }).fill("e2e-api");
+  await page.getByRole("button", { name: "Create token", exact: true }).click();
   const pat = await page.locator("#new-token").inputValue();
   const api = async (method, path, body) => {
     const r = await fetch(`${base}${path}`, {

@@ -262,3 +262,27 @@ fn a_jwt_dies_on_every_node_when_its_source_is_revoked_on_one() {
         );
     }
 }
+
+/// A node started with another server secret than the others refuses to start and says what
+/// to do, instead of a bare "cannot be read".
+#[test]
+fn a_node_with_a_different_server_secret_says_the_nodes_need_the_same_one() {
+    let c = cluster(1);
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(support::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &c.db.url])
+        .current_dir(dir.path())
+        .env(
+            "TESSERA_SERVER_SECRET",
+            "another-secret-of-at-least-32-characters!",
+        )
+        .env_remove("TESSERA_ADMIN_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Every node sharing a database needs the same TESSERA_SERVER_SECRET"),
+        "{stderr}"
+    );
+}

@@ -57,7 +57,9 @@ impl Algorithm {
 pub enum KeyError {
     #[error("could not generate a {0} key")]
     Generate(&'static str),
-    #[error("stored signing key {0} cannot be read (wrong server secret or corrupt row)")]
+    #[error(
+        "stored signing key {0} cannot be read: this node's server secret differs from the one that sealed it (or the row is corrupt). Every node sharing a database needs the same TESSERA_SERVER_SECRET (or the same server_secret_file); start this node with the secret the others use"
+    )]
     Unreadable(String),
     #[error("signing failed")]
     Sign,

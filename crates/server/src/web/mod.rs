@@ -110,7 +110,12 @@ pub fn routes() -> Router<AppState> {
             get(|| asset(JS, "text/javascript; charset=utf-8")),
         )
         .fallback(not_found);
+    // A person who opens the server's address lands on the UI: the account page, which sends
+    // them to the login page when they are not signed in (SPEC section 7).
+    let to_ui = || async { Redirect::to("/ui/account") };
     Router::new()
+        .route("/", get(to_ui))
+        .route("/ui/", get(to_ui))
         .nest("/ui", pages)
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,

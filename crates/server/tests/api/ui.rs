@@ -144,6 +144,45 @@ pub async fn user_with_password(app: &TestApp, name: &str, password: &str) -> St
 }
 
 #[tokio::test]
+async fn the_servers_address_and_the_ui_with_or_without_a_slash_lead_to_the_login_page() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    for path in ["/", "/ui", "/ui/"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/ui/account"), "{path}");
+    }
+    let login = browser.get("/ui/account").await;
+    assert_eq!(
+        login.location.as_deref(),
+        Some("/ui/login?next=/ui/account")
+    );
+    // Signed in, the same addresses lead to the account page itself.
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let account = browser.get("/ui/account").await;
+    assert_eq!(account.status, 200);
+    for words in [
+        "Token name",
+        "Token Expiration",
+        "Create token",
+        "Generate new Token",
+    ] {
+        assert!(
+            account.html.contains(words),
+            "{words} missing on the PAT form"
+        );
+    }
+    // Other paths are still the API's 404, not the UI.
+    let other = app
+        .client
+        .get(format!("{}/nothing-here", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+}
+
+#[tokio::test]
 async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refused_alike() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
