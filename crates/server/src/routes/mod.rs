@@ -5,6 +5,7 @@ mod admin_realm;
 mod admin_users;
 mod api_key;
 mod audit;
+mod forward_auth;
 mod identity;
 mod invoke;
 pub mod management;
@@ -41,6 +42,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(api_key::routes())
         .merge(audit::routes())
         .merge(realm::routes())
+        .merge(forward_auth::routes())
         .merge(admin_realm::routes())
         .merge(organizations::routes())
         .merge(projects::routes())

@@ -12,6 +12,7 @@ mod admin_users;
 mod api_keys;
 mod edge;
 mod errors;
+mod forward_auth;
 mod gateway;
 mod identity;
 mod local_proxy;

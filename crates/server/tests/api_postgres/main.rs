@@ -16,6 +16,8 @@ mod api_keys;
 mod edge;
 #[path = "../api/errors.rs"]
 mod errors;
+#[path = "../api/forward_auth.rs"]
+mod forward_auth;
 #[path = "../api/gateway.rs"]
 mod gateway;
 #[path = "../api/helpers.rs"]

@@ -1,0 +1,108 @@
+//! `/auth/verify` for nginx `auth_request`, ingress-nginx, Traefik and Envoy: every credential
+//! kind passes with a JWT to forward, anything else is 401 with a challenge (the real nginx runs
+//! in `crates/cli/tests/forward_auth.rs`).
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Auth, spawn_app};
+use crate::realm::verify_with_jwks;
+
+#[tokio::test]
+async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
+    let app = spawn_app().await;
+    let (id, pat) = app.user_with_token("jane", &[]).await;
+    let key = app.post_empty("/api/apiKey/v1/regenerate", &pat).await.body["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jwt = app
+        .client
+        .post(format!(
+            "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
+            app.address
+        ))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", pat.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (what, auth, method, path) in [
+        ("PAT", Auth::Bearer(&pat), Method::GET, "/auth/verify"),
+        (
+            "API key",
+            Auth::ApiKey(&key),
+            Method::POST,
+            "/auth/verify/api/jobs/v1/jobs",
+        ),
+        (
+            "JWT",
+            Auth::Bearer(&jwt),
+            Method::DELETE,
+            "/auth/verify/anything?x=1",
+        ),
+    ] {
+        let reply = app.send(method, path, auth, None).await;
+        assert_eq!(reply.status.as_u16(), 200, "{what}: {reply:?}");
+        assert_eq!(reply.header("x-tessera-user"), Some("jane"), "{what}");
+        assert_eq!(
+            reply.header("x-tessera-subject"),
+            Some(id.as_str()),
+            "{what}"
+        );
+        let bearer = reply.header("authorization").unwrap();
+        let token = bearer.strip_prefix("Bearer ").unwrap();
+        let claims = verify_with_jwks(&app, token).await;
+        assert_eq!(claims["sub"], id.as_str(), "{what}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+    }
+}
+
+#[tokio::test]
+async fn a_missing_bad_or_revoked_credential_is_401_with_a_challenge() {
+    let app = spawn_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    let other = app.create_pat(&pat, "other", 3600).await;
+    let revoked = other["token"].as_str().unwrap().to_string();
+    app.post_empty(
+        &format!(
+            "/api/pat/v1/tokens/{}/invalidate",
+            other["patId"].as_str().unwrap()
+        ),
+        &pat,
+    )
+    .await
+    .assert_status(200);
+    for (what, auth) in [
+        ("nothing", Auth::None),
+        ("a wrong PAT", Auth::Bearer("tpat_wrong")),
+        ("a revoked PAT", Auth::Bearer(&revoked)),
+        ("a foreign scheme", Auth::Raw("Digest x")),
+    ] {
+        let reply = app.send(Method::GET, "/auth/verify", auth, None).await;
+        reply.assert_status(401).assert_envelope();
+        assert!(reply.header("www-authenticate").is_some(), "{what}");
+        assert!(reply.header("x-tessera-user").is_none(), "{what}");
+        assert!(reply.header("authorization").is_none(), "{what}");
+    }
+    // A body from ext_authz with_request_body is ignored, not a 4xx.
+    app.send(
+        Method::POST,
+        "/auth/verify/x",
+        Auth::Bearer(&pat),
+        Some(json!({"a": 1})),
+    )
+    .await
+    .assert_status(200);
+}
