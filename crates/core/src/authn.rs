@@ -293,6 +293,7 @@ impl Authenticator {
             },
             Arc::new(found.owner),
         ));
+        self.usage.seed(&entry);
         self.cache.insert(ticket, hash, entry.clone());
         self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
         Ok(Caller::new(entry, ip))

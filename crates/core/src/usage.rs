@@ -1,14 +1,22 @@
 //! Last-used tracking written behind the request path.
 //!
-//! A request only hands a `Usage` to an unbounded channel, at most once a minute per cached
-//! credential; a background task batches them into the store every second, and drains the
-//! channel on shutdown so that nothing acknowledged in memory is lost on a clean stop.
+//! A request only hands a `Usage` to a channel, at most once a minute per credential (SPEC
+//! section 2) — also across cache entries: an entry re-read from the store (the shared cache's
+//! time-to-live is a second) starts from the last report of its credential, not from scratch. A
+//! background task writes them every second in short transactions of at most `WRITE_CHUNK`
+//! rows, one row per credential, and drains the channel on shutdown so that nothing
+//! acknowledged in memory is lost on a clean stop.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
+use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
+
+use crate::ids::CredentialId;
 
 use crate::cache::CacheEntry;
 use crate::model::Timestamp;
@@ -18,10 +26,17 @@ use crate::store::{Store, Usage};
 pub const REFRESH_MS: i64 = 60_000;
 /// How often the background task writes a batch.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Rows per write transaction, so that no transaction stays open long.
+pub const WRITE_CHUNK: usize = 500;
+/// Credentials whose last report is remembered apart from the cache; past it, reports older
+/// than `REFRESH_MS` are forgotten (they no longer hold anything back).
+const REMEMBERED: usize = 200_000;
 
 #[derive(Clone)]
 pub struct UsageRecorder {
     tx: mpsc::UnboundedSender<Usage>,
+    /// When each credential's use was last reported (ms since the epoch).
+    reported: Arc<Mutex<HashMap<CredentialId, i64, RandomState>>>,
 }
 
 pub struct UsageReceiver {
@@ -30,10 +45,20 @@ pub struct UsageReceiver {
 
 pub fn usage_channel() -> (UsageRecorder, UsageReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (UsageRecorder { tx }, UsageReceiver { rx })
+    let reported = Arc::new(Mutex::new(HashMap::default()));
+    (UsageRecorder { tx, reported }, UsageReceiver { rx })
 }
 
 impl UsageRecorder {
+    /// Gives a new cache entry the last report of its credential, so that re-reading a
+    /// credential from the store does not report its use again within the minute. Called on
+    /// the miss path only (which reads the store anyway).
+    pub fn seed(&self, entry: &CacheEntry) {
+        if let Some(at) = self.reported.lock().get(&entry.credential.id) {
+            entry.usage_reported_ms.fetch_max(*at, Ordering::AcqRel);
+        }
+    }
+
     /// Reports a use if this entry has not reported one in the last minute.
     pub fn record(&self, entry: &CacheEntry, now: Timestamp, ip: Option<String>) {
         if entry.credential.kind == crate::model::CredentialKind::AccessToken {
@@ -49,6 +74,12 @@ impl UsageRecorder {
             .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
+            let mut reported = self.reported.lock();
+            if reported.len() >= REMEMBERED {
+                reported.retain(|_, at| now_ms.saturating_sub(*at) < REFRESH_MS);
+            }
+            reported.insert(entry.credential.id, now_ms);
+            drop(reported);
             // A closed channel means the server is stopping; nothing else can be done.
             let _ = self.tx.send(Usage {
                 credential_id: entry.credential.id,
@@ -88,12 +119,106 @@ impl UsageReceiver {
     }
 }
 
+/// Writes the latest use of each credential in the batch, `WRITE_CHUNK` rows a transaction.
 async fn write(store: &dyn Store, batch: &mut Vec<Usage>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(error) = store.record_usage(batch).await {
-        tracing::warn!(%error, count = batch.len(), "could not record credential usage");
+    let rows = latest_per_credential(std::mem::take(batch));
+    for chunk in rows.chunks(WRITE_CHUNK) {
+        if let Err(error) = store.record_usage(chunk).await {
+            tracing::warn!(%error, count = chunk.len(), "could not record credential usage");
+        }
     }
-    batch.clear();
+}
+
+/// One row per credential: its latest use.
+fn latest_per_credential(batch: Vec<Usage>) -> Vec<Usage> {
+    let mut latest: HashMap<CredentialId, Usage, RandomState> = HashMap::default();
+    for usage in batch {
+        match latest.get(&usage.credential_id) {
+            Some(known) if known.at >= usage.at => {}
+            _ => {
+                latest.insert(usage.credential_id, usage);
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::CredentialRef;
+    use crate::ids::UserId;
+    use crate::model::{CredentialKind, PrincipalKind, User, UserStatus};
+    use crate::names::{TokenName, UserName};
+    use crate::roles::RoleSet;
+
+    fn entry(id: CredentialId) -> CacheEntry {
+        let user = User {
+            id: UserId::new(),
+            kind: PrincipalKind::User,
+            user_name: UserName::from_trusted("u".into()),
+            email: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            description: String::new(),
+            roles: RoleSet::default(),
+            status: UserStatus::Active,
+            created_at: chrono::Utc::now(),
+            created_by: None,
+            tokens_not_before: None,
+        };
+        CacheEntry::new(
+            CredentialRef {
+                id,
+                kind: CredentialKind::Pat,
+                name: TokenName::from_trusted("t".into()),
+                expires_at: None,
+            },
+            Arc::new(user),
+        )
+    }
+
+    #[test]
+    fn a_credential_re_read_into_a_new_entry_is_not_reported_again_within_the_minute() {
+        let (recorder, mut receiver) = usage_channel();
+        let id = CredentialId::new();
+        let now = chrono::Utc::now();
+        let first = entry(id);
+        recorder.seed(&first);
+        recorder.record(&first, now, None);
+        // The shared cache's entry expired after a second and was read again.
+        for second in 1..20 {
+            let again = entry(id);
+            recorder.seed(&again);
+            recorder.record(&again, now + chrono::Duration::seconds(second), None);
+        }
+        let mut reports = Vec::new();
+        while let Ok(usage) = receiver.rx.try_recv() {
+            reports.push(usage);
+        }
+        assert_eq!(reports.len(), 1, "reported {} times in 20 s", reports.len());
+        // After the minute, the next use is reported.
+        let later = entry(id);
+        recorder.seed(&later);
+        recorder.record(&later, now + chrono::Duration::seconds(61), None);
+        assert!(receiver.rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_batch_writes_one_row_per_credential_with_its_latest_use() {
+        let (a, b) = (CredentialId::new(), CredentialId::new());
+        let t = chrono::Utc::now();
+        let usage = |id, secs| Usage {
+            credential_id: id,
+            at: t + chrono::Duration::seconds(secs),
+            ip: None,
+        };
+        let rows = latest_per_credential(vec![usage(a, 1), usage(b, 5), usage(a, 3), usage(a, 2)]);
+        assert_eq!(rows.len(), 2);
+        let of_a = rows.iter().find(|u| u.credential_id == a).unwrap();
+        assert_eq!(of_a.at, t + chrono::Duration::seconds(3));
+    }
 }
