@@ -16,6 +16,8 @@ mod api_keys;
 mod errors;
 #[path = "../api/gateway.rs"]
 mod gateway;
+#[path = "../api/gateway_forwarding.rs"]
+mod gateway_forwarding;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/identity.rs"]
@@ -32,6 +34,8 @@ mod model_predictions;
 mod pats;
 #[path = "../api/projects.rs"]
 mod projects;
+#[path = "../api/raw_http.rs"]
+mod raw_http;
 #[path = "../api/realm.rs"]
 mod realm;
 #[path = "../api/service_accounts.rs"]

@@ -4,13 +4,15 @@
 //! signs nothing) and verify it against the JWKS. Bodies stream both ways; connections to
 //! upstreams are pooled; an unreachable upstream is a 502, a slow one a 504, never a hang.
 
+pub mod headers;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+use axum::http::{HeaderValue, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use hyper_util::client::legacy::Client;
@@ -18,6 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::authn::Identity;
+use crate::client_addr::ClientAddr;
 use crate::config::GatewayRoute;
 use crate::envelope::RequestId;
 use crate::error::ApiError;
@@ -39,35 +42,6 @@ pub fn client() -> UpstreamClient {
 /// Marks a response that came from an upstream: the envelope layer leaves it as it is.
 #[derive(Clone, Copy, Debug)]
 pub struct Proxied;
-
-/// Hop-by-hop headers (RFC 9110 section 7.6.1), never forwarded.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
-    }
-}
 
 pub fn routes(routes: &[GatewayRoute]) -> Router<AppState> {
     let mut router = Router::new();
@@ -106,37 +80,29 @@ async fn forward(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    parts.uri = format!("{}{path}", route.upstream)
+    let target = format!("{}{path}", route.upstream)
         .parse::<Uri>()
         .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
-    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-    let headers = &mut parts.headers;
-    strip_hop_by_hop(headers);
-    let original_host = headers.remove(header::HOST);
-    headers.remove(header::AUTHORIZATION);
-    headers.remove("x-domino-api-key");
+    let seen = headers::Seen {
+        peer: peer.ip(),
+        client: ClientAddr::of(&parts),
+        proto: if state.public_url.starts_with("https://") {
+            "https"
+        } else {
+            "http"
+        },
+        host: headers::requested_host(&parts.uri, &parts.headers),
+        request_id: parts
+            .extensions
+            .get::<RequestId>()
+            .and_then(|r| HeaderValue::from_str(&r.0).ok()),
+    };
     let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    headers.insert(header::AUTHORIZATION, bearer);
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(earlier) => format!("{earlier}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", v);
-    }
-    let proto = if state.public_url.starts_with("https://") {
-        "https"
-    } else {
-        "http"
-    };
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
-    if let Some(host) = original_host {
-        headers.insert("x-forwarded-host", host);
-    }
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        headers.insert("x-request-id", id);
-    }
+    headers::to_upstream(&mut parts.headers, &seen, bearer);
+    parts.uri = target;
+    // Upstreams are spoken to in HTTP/1.1 whatever the client spoke.
+    parts.version = Version::HTTP_11;
     let upstream = Request::from_parts(parts, body);
     let response =
         match tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await {
@@ -159,7 +125,10 @@ async fn forward(
             Ok(Ok(response)) => response,
         };
     let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
+    headers::to_client(&mut parts.headers);
+    // The client gets Tessera's own response line and keeps its connection, whatever the
+    // upstream spoke (hyper answers an HTTP/1.0 client in HTTP/1.0 by itself).
+    parts.version = Version::HTTP_11;
     parts.extensions.insert(Proxied);
     let body = crate::idle::IdleTimeout::new(body, route.idle_timeout);
     Ok(Response::from_parts(parts, Body::new(body)).into_response())
