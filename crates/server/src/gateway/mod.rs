@@ -3,21 +3,31 @@
 //! `Authorization: Bearer <access JWT>` (from the realm's per-credential cache, so steady traffic
 //! signs nothing) and verify it against the JWKS. Bodies stream both ways; connections to
 //! upstreams are pooled; an unreachable upstream is a 502, a slow one a 504, never a hang.
+//! Paths are made canonical before any route is chosen (`path`), and the forwarding headers
+//! are Tessera's own (`headers`).
 
 pub mod headers;
+pub mod path;
 
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use futures::future::Either;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tower::Service;
 
 use crate::authn::Identity;
 use crate::client_addr::ClientAddr;
@@ -75,6 +85,7 @@ async fn forward(
         .issue(caller.principal(), caller.credential().id)
         .await?;
     let (mut parts, body) = request.into_parts();
+    // The path was made canonical before routing (`normalise_paths`).
     let path = parts
         .uri
         .path_and_query()
@@ -132,4 +143,65 @@ async fn forward(
     parts.extensions.insert(Proxied);
     let body = crate::idle::IdleTimeout::new(body, route.idle_timeout);
     Ok(Response::from_parts(parts, Body::new(body)).into_response())
+}
+
+/// Wraps `routes` (the whole router) so that every request's path is made canonical before a
+/// route is chosen (SPEC section 5; `path::normalise` says how): the routes, their
+/// authentication and the upstream all see the canonical path, and `OriginalUri` is it too. A
+/// path that cannot be made canonical is a 400 with the FailureEnvelope naming the problem.
+pub fn normalise_paths<S>(routes: &[GatewayRoute], inner: S) -> NormalisedPaths<S> {
+    let prefixes: Arc<[String]> = routes.iter().map(|r| r.prefix.clone()).collect();
+    NormalisedPaths { prefixes, inner }
+}
+
+/// The service `normalise_paths` returns.
+#[derive(Clone)]
+pub struct NormalisedPaths<S> {
+    prefixes: Arc<[String]>,
+    inner: S,
+}
+
+impl<S> Service<Request> for NormalisedPaths<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Err(error) = canonical_uri(&mut request, &self.prefixes) {
+            return Either::Left(ready(Ok(error.into_response())));
+        }
+        Either::Right(self.inner.call(request))
+    }
+}
+
+/// Rewrites the request's URI to its canonical path (the query as it was); no copy when the
+/// path is already canonical.
+fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiError> {
+    let path = match path::normalise(request.uri().path(), prefixes) {
+        Ok(Cow::Borrowed(_)) => return Ok(()),
+        Ok(Cow::Owned(path)) => path,
+        Err(error) => return Err(ApiError::BadRequest(error.to_string())),
+    };
+    let target = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = Some(
+        PathAndQuery::try_from(target)
+            .map_err(|e| ApiError::BadRequest(format!("the path is not valid: {e}")))?,
+    );
+    let uri = Uri::from_parts(parts)
+        .map_err(|e| ApiError::BadRequest(format!("the path is not valid: {e}")))?;
+    request.extensions_mut().insert(OriginalUri(uri.clone()));
+    *request.uri_mut() = uri;
+    Ok(())
 }

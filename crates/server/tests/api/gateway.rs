@@ -328,6 +328,11 @@ fn routes_that_shadow_tessera_or_each_other_are_refused_at_start() {
         ("/api/jobs", "http://127.0.0.1:9000"),
         ("/api/jobs/", "https://jobs.example"),
         ("/api/jobs/", "http://127.0.0.1:9000/base"),
+        ("/api/./jobs/", "http://127.0.0.1:9000"),
+        ("/api//jobs/", "http://127.0.0.1:9000"),
+        ("/api/x/../jobs/", "http://127.0.0.1:9000"),
+        ("/api/j%6Fbs/", "http://127.0.0.1:9000"),
+        ("/api\\jobs/", "http://127.0.0.1:9000"),
     ] {
         assert!(
             GatewayRoute::new(prefix, upstream, ok).is_err(),

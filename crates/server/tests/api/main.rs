@@ -13,6 +13,7 @@ mod api_keys;
 mod errors;
 mod gateway;
 mod gateway_forwarding;
+mod gateway_paths;
 mod identity;
 mod local_proxy;
 mod model_apis;

@@ -18,6 +18,8 @@ mod errors;
 mod gateway;
 #[path = "../api/gateway_forwarding.rs"]
 mod gateway_forwarding;
+#[path = "../api/gateway_paths.rs"]
+mod gateway_paths;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/identity.rs"]
