@@ -134,6 +134,11 @@ impl GatewayRoute {
                 "the prefix may not contain '{', '}', '*', '?' or '#'".into()
             ));
         }
+        if !crate::gateway::path::is_canonical(prefix) {
+            return Err(bad(
+                "the prefix must be a canonical path (no '//', dot segments, '%' or '\\')".into(),
+            ));
+        }
         if let Some(own) = OWN_PREFIXES
             .iter()
             .find(|own| own.starts_with(prefix) || prefix.starts_with(**own))

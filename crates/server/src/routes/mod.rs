@@ -70,10 +70,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ));
-    Router::new()
+    let routes = Router::new()
         .merge(authenticated)
         .merge(invocation)
         .merge(web)
+        .with_state(state.clone());
+    // Paths are made canonical before a route is chosen (SPEC section 5): around the router,
+    // since layers added to a router run after its routing.
+    let routes = crate::gateway::normalise_paths(&config.gateway_routes, routes);
+    Router::new()
+        .fallback_service(routes)
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -83,7 +89,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
             state.clone(),
             client_addr::layer,
         ))
-        .with_state(state)
 }
 
 /// Parses an id from the path; a malformed id is a 404 like an unknown one.

@@ -17,14 +17,14 @@ use tessera_server::config::GatewayRoute;
 use crate::helpers::{Auth, TestApp, spawn_app_with};
 use crate::realm::verify_with_jwks;
 
-struct Upstream {
-    url: String,
-    hits: Arc<AtomicUsize>,
+pub struct Upstream {
+    pub url: String,
+    pub hits: Arc<AtomicUsize>,
 }
 
 /// An upstream that echoes what it received; `/slow` stalls; `/stream` sends a chunk, then
 /// another two seconds later; `/missing` answers 404 in plain text.
-async fn upstream() -> Upstream {
+pub async fn upstream() -> Upstream {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let app = Router::new().route(
@@ -78,7 +78,7 @@ async fn upstream() -> Upstream {
 
 use axum::response::IntoResponse;
 
-async fn gateway_app() -> (TestApp, Upstream) {
+pub async fn gateway_app() -> (TestApp, Upstream) {
     let up = upstream().await;
     let routes = vec![
         GatewayRoute::new("/api/jobs/", &up.url, Duration::from_secs(1)).unwrap(),
@@ -328,6 +328,11 @@ fn routes_that_shadow_tessera_or_each_other_are_refused_at_start() {
         ("/api/jobs", "http://127.0.0.1:9000"),
         ("/api/jobs/", "https://jobs.example"),
         ("/api/jobs/", "http://127.0.0.1:9000/base"),
+        ("/api/./jobs/", "http://127.0.0.1:9000"),
+        ("/api//jobs/", "http://127.0.0.1:9000"),
+        ("/api/x/../jobs/", "http://127.0.0.1:9000"),
+        ("/api/j%6Fbs/", "http://127.0.0.1:9000"),
+        ("/api\\jobs/", "http://127.0.0.1:9000"),
     ] {
         assert!(
             GatewayRoute::new(prefix, upstream, ok).is_err(),

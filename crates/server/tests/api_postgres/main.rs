@@ -20,6 +20,10 @@ mod errors;
 mod forward_auth;
 #[path = "../api/gateway.rs"]
 mod gateway;
+#[path = "../api/gateway_forwarding.rs"]
+mod gateway_forwarding;
+#[path = "../api/gateway_paths.rs"]
+mod gateway_paths;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/identity.rs"]
@@ -36,6 +40,8 @@ mod model_predictions;
 mod pats;
 #[path = "../api/projects.rs"]
 mod projects;
+#[path = "../api/raw_http.rs"]
+mod raw_http;
 #[path = "../api/realm.rs"]
 mod realm;
 #[path = "../api/realm_derived.rs"]

@@ -1,0 +1,209 @@
+//! The gateway: configured path prefixes reverse-proxied to upstream services after
+//! authentication. The caller's credential never leaves Tessera: upstreams receive
+//! `Authorization: Bearer <access JWT>` (from the realm's per-credential cache, so steady traffic
+//! signs nothing) and verify it against the JWKS. Bodies stream both ways; connections to
+//! upstreams are pooled; an unreachable upstream is a 502, a slow one a 504, never a hang.
+//! Paths are made canonical before any route is chosen (`path`), and the forwarding headers
+//! are Tessera's own (`headers`).
+
+pub mod headers;
+pub mod path;
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, Uri, Version};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use futures::future::Either;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower::Service;
+
+use crate::authn::Identity;
+use crate::client_addr::ClientAddr;
+use crate::config::GatewayRoute;
+use crate::envelope::RequestId;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub type UpstreamClient = Client<HttpConnector, Body>;
+
+/// A pooled HTTP/1 client for every upstream.
+pub fn client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .pool_max_idle_per_host(256)
+        .build(connector)
+}
+
+/// Marks a response that came from an upstream: the envelope layer leaves it as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Proxied;
+
+pub fn routes(routes: &[GatewayRoute]) -> Router<AppState> {
+    let mut router = Router::new();
+    for route in routes {
+        let route = Arc::new(route.clone());
+        router = router.route(
+            &format!("{}{{*rest}}", route.prefix),
+            any(
+                move |state: State<AppState>,
+                      identity: Identity,
+                      peer: ConnectInfo<SocketAddr>,
+                      request: Request| {
+                    forward(state, identity, peer, route.clone(), request)
+                },
+            ),
+        );
+    }
+    router
+}
+
+/// Any authenticated principal, with any kind of credential.
+async fn forward(
+    State(state): State<AppState>,
+    Identity(caller): Identity,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    route: Arc<GatewayRoute>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let issued = state
+        .realm
+        .issue(caller.principal(), caller.credential(), None)
+        .await?;
+    let (mut parts, body) = request.into_parts();
+    // The path was made canonical before routing (`normalise_paths`).
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let target = format!("{}{path}", route.upstream)
+        .parse::<Uri>()
+        .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
+    let seen = headers::Seen {
+        peer: peer.ip(),
+        client: ClientAddr::of(&parts),
+        proto: if state.public_url.starts_with("https://") {
+            "https"
+        } else {
+            "http"
+        },
+        host: headers::requested_host(&parts.uri, &parts.headers),
+        request_id: parts
+            .extensions
+            .get::<RequestId>()
+            .and_then(|r| HeaderValue::from_str(&r.0).ok()),
+    };
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    headers::to_upstream(&mut parts.headers, &seen, bearer);
+    parts.uri = target;
+    // Upstreams are spoken to in HTTP/1.1 whatever the client spoke.
+    parts.version = Version::HTTP_11;
+    let upstream = Request::from_parts(parts, body);
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await;
+    state.metrics.upstream_took(started.elapsed());
+    let response = match answer {
+        Err(_) => {
+            state.metrics.upstream_failed();
+            return Err(ApiError::GatewayTimeout(format!(
+                "the upstream of {} did not answer within {} s",
+                route.prefix,
+                route.timeout.as_secs()
+            )));
+        }
+        Ok(Err(error)) => {
+            state.metrics.upstream_failed();
+            tracing::warn!(%error, upstream = %route.upstream, "upstream request failed");
+            return Err(ApiError::BadGateway(format!(
+                "the upstream of {} cannot be reached",
+                route.prefix
+            )));
+        }
+        Ok(Ok(response)) => response,
+    };
+    let (mut parts, body) = response.into_parts();
+    headers::to_client(&mut parts.headers);
+    // The client gets Tessera's own response line and keeps its connection, whatever the
+    // upstream spoke (hyper answers an HTTP/1.0 client in HTTP/1.0 by itself).
+    parts.version = Version::HTTP_11;
+    parts.extensions.insert(Proxied);
+    let body = crate::idle::IdleTimeout::new(body, route.idle_timeout);
+    Ok(Response::from_parts(parts, Body::new(body)).into_response())
+}
+
+/// Wraps `routes` (the whole router) so that every request's path is made canonical before a
+/// route is chosen (SPEC section 5; `path::normalise` says how): the routes, their
+/// authentication and the upstream all see the canonical path, and `OriginalUri` is it too. A
+/// path that cannot be made canonical is a 400 with the FailureEnvelope naming the problem.
+pub fn normalise_paths<S>(routes: &[GatewayRoute], inner: S) -> NormalisedPaths<S> {
+    let prefixes: Arc<[String]> = routes.iter().map(|r| r.prefix.clone()).collect();
+    NormalisedPaths { prefixes, inner }
+}
+
+/// The service `normalise_paths` returns.
+#[derive(Clone)]
+pub struct NormalisedPaths<S> {
+    prefixes: Arc<[String]>,
+    inner: S,
+}
+
+impl<S> Service<Request> for NormalisedPaths<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Err(error) = canonical_uri(&mut request, &self.prefixes) {
+            return Either::Left(ready(Ok(error.into_response())));
+        }
+        Either::Right(self.inner.call(request))
+    }
+}
+
+/// Rewrites the request's URI to its canonical path (the query as it was); no copy when the
+/// path is already canonical.
+fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiError> {
+    let path = match path::normalise(request.uri().path(), prefixes) {
+        Ok(Cow::Borrowed(_)) => return Ok(()),
+        Ok(Cow::Owned(path)) => path,
+        Err(error) => return Err(ApiError::BadRequest(error.to_string())),
+    };
+    let target = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = Some(
+        PathAndQuery::try_from(target)
+            .map_err(|e| ApiError::BadRequest(format!("the path is not valid: {e}")))?,
+    );
+    let uri = Uri::from_parts(parts)
+        .map_err(|e| ApiError::BadRequest(format!("the path is not valid: {e}")))?;
+    request.extensions_mut().insert(OriginalUri(uri.clone()));
+    *request.uri_mut() = uri;
+    Ok(())
+}
