@@ -167,6 +167,7 @@ fn config(
         server_secret: std::env::var("TESSERA_SERVER_SECRET").ok(),
         admin_password: std::env::var("TESSERA_ADMIN_PASSWORD").ok(),
         trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
+        models_allowed_upstreams: std::env::var("TESSERA_MODELS_ALLOWED_UPSTREAMS").ok(),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }

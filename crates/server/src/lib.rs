@@ -11,6 +11,7 @@ pub mod gateway;
 mod idle;
 pub mod local_proxy;
 pub mod metrics;
+pub mod model_client;
 mod predictions_worker;
 mod routes;
 mod secret_file;

@@ -127,7 +127,8 @@ impl Application {
                 ctx.clone(),
                 KeyCipher::for_purpose(&server_secret(&config)?, "model-token-encryption")?,
                 invocations,
-            ),
+            )
+            .allowing(config.allowed_upstreams.clone()),
             throttle: FailureThrottle::new(config.throttle),
             trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),
@@ -138,6 +139,7 @@ impl Application {
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
             upstreams: crate::gateway::client(),
+            model_servers: crate::model_client::ModelClient::new(config.allowed_upstreams.clone()),
             metrics: crate::metrics::Metrics::default(),
             cache: ctx.cache.clone(),
             serving: ctx.serving.clone(),

@@ -3,12 +3,13 @@
 //! access token as both user name and password; anything else is 401 with a Basic challenge.
 //! The body is forwarded to the version's model server and the answer wrapped in Domino's
 //! envelope. Outside the API's authentication layer: these credentials are the model's own.
+//! Model servers are reached only through `model_client` (the allow-list, checked per call).
 
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -136,18 +137,12 @@ async fn run(
         .map_err(|_| ApiError::PayloadTooLarge)?;
     check_input(&body)?;
     let started = Instant::now();
-    let upstream = Request::builder()
-        .method(Method::POST)
-        .uri(&target.version.upstream_url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .map_err(|e| ApiError::BadGateway(e.to_string()))?;
     let outcome = tokio::time::timeout(state.sync_timeout, async {
         let response = state
-            .upstreams
-            .request(upstream)
+            .model_servers
+            .post_json(&target.version.upstream_url, Body::from(body))
             .await
-            .map_err(|_| ApiError::BadGateway("the model server cannot be reached".into()))?;
+            .map_err(|e| ApiError::BadGateway(e.to_string()))?;
         let status = response.status();
         let bytes = to_bytes(Body::new(response.into_body()), MAX_ANSWER_BYTES)
             .await
