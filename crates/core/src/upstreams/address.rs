@@ -48,9 +48,9 @@ fn never_v4(v4: Ipv4Addr) -> Option<&'static str> {
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
     let low = Ipv4Addr::from(((u32::from(s[6])) << 16) | u32::from(s[7]));
-    if s[..6] == [0; 6] && v6.to_bits() > 1 {
-        Some(low)
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    let compatible = s[..6] == [0; 6] && v6.to_bits() > 1;
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if compatible || nat64 {
         Some(low)
     } else if s[0] == 0x2002 {
         Some(Ipv4Addr::from(((u32::from(s[1])) << 16) | u32::from(s[2])))

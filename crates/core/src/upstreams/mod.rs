@@ -83,7 +83,8 @@ impl Refusal {
     pub fn for_field(&self, url: &UpstreamUrl) -> FieldError {
         let message = match self {
             Refusal::NoneAllowed => self.to_string(),
-            other => format!("{url} {other}"),
+            Refusal::NotListed => format!("{url} {self}"),
+            Refusal::Never(..) | Refusal::Internal(_) => format!("{url}: {self}"),
         };
         FieldError::new(FIELD, message)
     }
@@ -226,7 +227,8 @@ fn parse_range(address: &str, prefix: &str) -> Result<IpNet, String> {
     let bits: u8 = prefix
         .parse()
         .ok()
-        .filter(|_| !prefix.starts_with('+') && !(prefix.len() > 1 && prefix.starts_with('0')))
+        .filter(|_| prefix.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|_| prefix == "0" || !prefix.starts_with('0'))
         .ok_or_else(|| format!("the prefix length {prefix:?} is not a number"))?;
     let net = IpNet::new(ip, bits).map_err(|_| format!("the prefix length /{bits} is too long"))?;
     if net.trunc() != net {
