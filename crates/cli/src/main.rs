@@ -168,6 +168,7 @@ fn config(
         admin_password: std::env::var("TESSERA_ADMIN_PASSWORD").ok(),
         trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
         metrics_listen: std::env::var("TESSERA_METRICS_LISTEN").ok(),
+        models_allowed_upstreams: std::env::var("TESSERA_MODELS_ALLOWED_UPSTREAMS").ok(),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }

@@ -103,6 +103,8 @@ fn start(dir: &Path, database: &str, config: &str) -> Server {
             ("TESSERA_ADMIN_PASSWORD", PASSWORD),
             ("TESSERA_SERVER_SECRET", SECRET),
             ("TESSERA_CONFIG", config),
+            // The model servers of these tests, allowed through the environment.
+            ("TESSERA_MODELS_ALLOWED_UPSTREAMS", "http://127.0.0.1"),
         ],
     )
 }

@@ -24,4 +24,5 @@ pub mod services;
 pub mod serving_cache;
 pub mod store;
 pub mod throttle;
+pub mod upstreams;
 pub mod usage;

@@ -116,6 +116,29 @@ pub struct ModelVersion {
     pub active: bool,
 }
 
+/// A version as one caller sees it: the upstream URL only when the policy shows it to them
+/// (`policy::model_api::sees_upstream_urls`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionView {
+    pub number: i64,
+    pub upstream_url: Option<String>,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub active: bool,
+}
+
+impl VersionView {
+    pub fn of(version: ModelVersion, show_upstream: bool) -> VersionView {
+        VersionView {
+            number: version.number,
+            upstream_url: show_upstream.then_some(version.upstream_url),
+            description: version.description,
+            created_at: version.created_at,
+            active: version.active,
+        }
+    }
+}
+
 /// A named access token of one model API. The secret is kept hashed for verification and
 /// sealed (AES-256-GCM) so that owners and editors can reveal it, as Domino allows.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,21 +162,4 @@ pub struct Invocation {
     pub status: u16,
     pub latency_ms: i64,
     pub token_name: Option<String>,
-}
-
-/// An upstream URL for a version: `http://host:port[/path]`.
-pub fn parse_upstream(raw: &str) -> Result<String, FieldError> {
-    let url = raw.trim().trim_end_matches('/');
-    let valid = url.strip_prefix("http://").is_some_and(|rest| {
-        let host = rest.split('/').next().unwrap_or("");
-        !host.is_empty() && !host.contains(['@', ' '])
-    });
-    if valid {
-        Ok(url.to_string())
-    } else {
-        Err(FieldError::new(
-            "upstreamUrl",
-            format!("{raw:?} must be http://host:port[/path]"),
-        ))
-    }
 }

@@ -13,6 +13,7 @@ use tessera_core::realm::claims::ClaimMapper;
 use tessera_core::realm::{Algorithm, RealmSettings};
 use tessera_core::services::pats::ExpirationPolicy;
 use tessera_core::throttle::ThrottleConfig;
+use tessera_core::upstreams::AllowedUpstreams;
 
 use crate::client_addr::TrustedProxies;
 use crate::listener::ListenerLimits;
@@ -32,6 +33,9 @@ pub struct Overrides {
     pub trusted_proxies: Option<String>,
     /// `TESSERA_METRICS_LISTEN`: the management listener's ADDRESS:PORT.
     pub metrics_listen: Option<String>,
+    /// `TESSERA_MODELS_ALLOWED_UPSTREAMS`: comma-separated model server rules, replacing
+    /// `[models] allowed_upstreams` of the file.
+    pub models_allowed_upstreams: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +71,7 @@ struct ModelsSection {
     deadline_secs: Option<u64>,
     retry_backoff_ms: Option<u64>,
     poll_ms: Option<u64>,
+    allowed_upstreams: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +258,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Bounds of the public listener: connections, header time and size.
     pub listener: ListenerLimits,
+    /// The model servers versions may point at (SPEC section 6); none when not configured.
+    pub allowed_upstreams: AllowedUpstreams,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -360,6 +367,10 @@ impl Config {
             gateway_routes.push(route);
         }
         let (sync_timeout, predictions) = models_settings(&parsed.models)?;
+        let allowed_upstreams = allowed_upstreams(
+            overrides.models_allowed_upstreams,
+            parsed.models.allowed_upstreams,
+        )?;
         let proxies: Vec<String> = match overrides.trusted_proxies {
             Some(list) => list
                 .split(',')
@@ -390,6 +401,7 @@ impl Config {
         }
         let listener = listener_limits(&parsed.limits)?;
         Ok(Config {
+            allowed_upstreams,
             trusted_proxies,
             metrics_listen,
             listener,
@@ -529,6 +541,25 @@ fn models_settings(m: &ModelsSection) -> Result<(Duration, PredictionPolicy), Co
     Ok((Duration::from_secs(sync), policy))
 }
 
+/// `[models] allowed_upstreams`, or the comma-separated environment value that replaces it.
+fn allowed_upstreams(
+    env: Option<String>,
+    file: Option<Vec<String>>,
+) -> Result<AllowedUpstreams, ConfigError> {
+    let (entries, name) = match env {
+        Some(list) => (
+            list.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(String::from)
+                .collect(),
+            "TESSERA_MODELS_ALLOWED_UPSTREAMS",
+        ),
+        None => (file.unwrap_or_default(), "models.allowed_upstreams"),
+    };
+    AllowedUpstreams::parse(&entries).map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))
+}
+
 /// Beside the SQLite file when there is one, so that the CLI and the server find the same
 /// secret for the same database; `./tessera-data/` otherwise.
 fn default_secret_file(database: &str) -> PathBuf {
@@ -557,6 +588,59 @@ mod tests {
             default_secret_file("postgres://db/t"),
             PathBuf::from("tessera-data/server-secret")
         );
+    }
+
+    #[test]
+    fn model_upstreams_come_from_the_file_or_the_environment_which_wins() {
+        use tessera_core::upstreams::UpstreamUrl;
+        let url = |s: &str| UpstreamUrl::parse(s).unwrap();
+        let from_file = allowed_upstreams(None, Some(vec!["http://10.8.0.0/16".into()])).unwrap();
+        assert!(from_file.check(&url("http://10.8.0.1")).is_ok());
+        let from_env = allowed_upstreams(
+            Some(" http://127.0.0.1:9100 , https://*.models.internal,".into()),
+            Some(vec!["http://10.8.0.0/16".into()]),
+        )
+        .unwrap();
+        assert!(from_env.check(&url("http://127.0.0.1:9100")).is_ok());
+        assert!(from_env.check(&url("https://a.models.internal")).is_ok());
+        assert!(from_env.check(&url("http://10.8.0.1")).is_err());
+        assert!(allowed_upstreams(None, None).unwrap().is_empty());
+        let bad = allowed_upstreams(Some("http://169.254.169.254".into()), None).unwrap_err();
+        assert!(
+            bad.to_string().contains("TESSERA_MODELS_ALLOWED_UPSTREAMS"),
+            "{bad}"
+        );
+        let bad = allowed_upstreams(None, Some(vec!["ftp://x".into()])).unwrap_err();
+        assert!(
+            bad.to_string().contains("models.allowed_upstreams"),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn model_upstreams_are_read_from_the_models_section_of_the_file() {
+        use tessera_core::upstreams::UpstreamUrl;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "[models]\nallowed_upstreams = [\"http://127.0.0.1:9100\", \"http://10.8.0.0/16\", \"https://*.models.internal\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        let allowed = config.allowed_upstreams;
+        assert!(
+            allowed
+                .check(&UpstreamUrl::parse("http://10.8.3.4").unwrap())
+                .is_ok()
+        );
+        assert!(
+            allowed
+                .check(&UpstreamUrl::parse("http://127.0.0.1:9101").unwrap())
+                .is_err()
+        );
+        let none = Config::load(None, Overrides::default()).unwrap();
+        assert!(none.allowed_upstreams.is_empty());
     }
 
     #[test]

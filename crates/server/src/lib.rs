@@ -12,6 +12,7 @@ mod idle;
 pub mod listener;
 pub mod local_proxy;
 pub mod metrics;
+pub mod model_client;
 mod predictions_worker;
 mod routes;
 mod secret_file;

@@ -1,12 +1,14 @@
 //! The async prediction workers of one node: claim due predictions from the durable queue (up
 //! to the free worker slots), call the version's model server, and settle each attempt as
 //! succeeded, failed or retried with backoff. Any node may run any prediction; a claim is a
-//! lease, so a prediction whose node died is taken over once the lease runs out.
+//! lease, so a prediction whose node died is taken over once the lease runs out. Model servers
+//! are reached only through `model_client`: a prediction whose version the allow-list does not
+//! allow fails at once, never connected to.
 
 use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::StatusCode;
 use chrono::Utc;
 use serde_json::Value;
 use tessera_core::model_apis::Invocation;
@@ -14,6 +16,7 @@ use tessera_core::predictions::{Outcome, Prediction};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::model_client::CallError;
 use crate::state::AppState;
 
 /// The largest model answer kept as a result.
@@ -142,23 +145,23 @@ async fn attempt(state: AppState, prediction: Prediction, mut stop: watch::Recei
 /// Posts the request to the model server; the model's JSON answer on success.
 async fn call(state: &AppState, prediction: &Prediction) -> Result<String, Failure> {
     let timeout = state.predictions.attempt_timeout;
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(&prediction.upstream_url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(prediction.input.clone()))
-        .map_err(|e| Failure::Final {
-            error: format!("the model server's address is unusable: {e}"),
-            status: 502,
-        })?;
     let answer = async {
         let response = state
-            .upstreams
-            .request(request)
+            .model_servers
+            .post_json(
+                &prediction.upstream_url,
+                Body::from(prediction.input.clone()),
+            )
             .await
-            .map_err(|_| Failure::Transient {
-                error: "the model server cannot be reached".into(),
-                status: 502,
+            .map_err(|e| match e {
+                CallError::NotAllowed | CallError::AddressNotAllowed => Failure::Final {
+                    error: e.to_string(),
+                    status: 502,
+                },
+                CallError::Unreachable => Failure::Transient {
+                    error: e.to_string(),
+                    status: 502,
+                },
             })?;
         let status = response.status();
         let body = to_bytes(Body::new(response.into_body()), MAX_RESULT_BYTES)

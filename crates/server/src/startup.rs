@@ -143,7 +143,8 @@ impl Application {
                 ctx.clone(),
                 KeyCipher::for_purpose(&server_secret(&config)?, "model-token-encryption")?,
                 invocations,
-            ),
+            )
+            .allowing(config.allowed_upstreams.clone()),
             throttle: FailureThrottle::new(config.throttle),
             trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),
@@ -154,6 +155,7 @@ impl Application {
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
             upstreams: crate::gateway::client(),
+            model_servers: crate::model_client::ModelClient::new(config.allowed_upstreams.clone()),
             metrics: crate::metrics::Metrics::new(
                 config
                     .gateway_routes

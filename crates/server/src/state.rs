@@ -39,6 +39,8 @@ pub struct AppServices {
     pub serving: Arc<tessera_core::serving_cache::ServingCache>,
     /// Pooled connections to the gateway's upstreams.
     pub upstreams: crate::gateway::UpstreamClient,
+    /// Connections to model servers, only where `[models] allowed_upstreams` allows.
+    pub model_servers: crate::model_client::ModelClient,
     /// How long a sync model invocation may wait for the model server.
     pub sync_timeout: std::time::Duration,
     /// How async predictions are run, and the bell rung when one is accepted.

@@ -174,6 +174,13 @@ pub fn decide(action: ModelAction, visibility: Visibility, standing: &Standing) 
     }
 }
 
+/// Whether the caller sees versions' upstream URLs. A version's upstream URL is a setting
+/// (SPEC section 6): owners, editors and SysAdmins see it; viewers, and on a public model API
+/// every other user, see the versions without it.
+pub fn sees_upstream_urls(visibility: Visibility, standing: &Standing) -> bool {
+    decide(ModelAction::ManageSettings, visibility, standing) == Decision::Allow
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +264,31 @@ mod tests {
                 expected,
                 "{project_role:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_owners_editors_and_admins_see_upstream_urls() {
+        for visibility in [Visibility::Public, Visibility::Private] {
+            for (role, sees) in [
+                (None, false),
+                (Some(ModelRole::Viewer), false),
+                (Some(ModelRole::Editor), true),
+                (Some(ModelRole::Owner), true),
+            ] {
+                assert_eq!(
+                    sees_upstream_urls(visibility, &standing(role)),
+                    sees,
+                    "{visibility:?} {role:?}"
+                );
+            }
+            let admin = Standing {
+                authenticated: true,
+                sys_admin: true,
+                ..Standing::default()
+            };
+            assert!(sees_upstream_urls(visibility, &admin));
+            assert!(!sees_upstream_urls(visibility, &Standing::default()));
         }
     }
 

@@ -1,6 +1,8 @@
-//! Model API versions, access tokens, logs and audit history, each guarded by
-//! `policy::model_api` through `ModelApiService::authorized`; and the checks of invocations
-//! (sync targets, async predictions accepted and looked up), served from `serving_cache`.
+//! Model API versions (deployed only to model servers `[models] allowed_upstreams` allows; their
+//! URLs shown only to whom the policy shows them), access tokens, logs and audit history, each
+//! guarded by `policy::model_api` through `ModelApiService::authorized`; and the checks of
+//! invocations (sync targets, async predictions accepted and looked up), served from
+//! `serving_cache`.
 
 use std::sync::Arc;
 
@@ -8,13 +10,16 @@ use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{ModelApiId, ModelTokenId, PredictionId};
 use crate::invocation_log::InvocationRecorder;
-use crate::model_apis::{Authorization, Invocation, ModelApi, ModelKind, ModelToken, ModelVersion};
-use crate::names::TokenName;
-use crate::policy::model_api::ModelAction;
+use crate::model_apis::{
+    Authorization, Invocation, ModelApi, ModelKind, ModelToken, ModelVersion, VersionView,
+};
+use crate::names::{FieldError, TokenName};
+use crate::policy::model_api::{ModelAction, sees_upstream_urls};
 use crate::predictions::{Prediction, PredictionPolicy, PredictionStatus};
 use crate::realm::keys::KeyCipher;
 use crate::secret::{Secret, SecretKind, parse_presented};
 use crate::serving_cache::Serving;
+use crate::upstreams::{AllowedUpstreams, FIELD, Scheme, UpstreamUrl};
 
 use super::model_apis::ModelApiService;
 use super::{Context, ServiceError, ServiceResult};
@@ -24,6 +29,14 @@ pub struct ModelServingService {
     apis: ModelApiService,
     cipher: KeyCipher,
     log: InvocationRecorder,
+    allowed: AllowedUpstreams,
+}
+
+/// The versions of a model API as the caller may see them; `upstreams_shown` says whether
+/// their upstream URLs are (owners, editors and SysAdmins) or not (everyone else).
+pub struct Versions {
+    pub versions: Vec<VersionView>,
+    pub upstreams_shown: bool,
 }
 
 /// Why an invocation is refused.
@@ -59,7 +72,14 @@ impl ModelServingService {
             ctx,
             cipher,
             log,
+            allowed: AllowedUpstreams::default(),
         }
+    }
+
+    /// The model servers versions may be deployed to (none until configured).
+    pub fn allowing(mut self, allowed: AllowedUpstreams) -> ModelServingService {
+        self.allowed = allowed;
+        self
     }
 
     fn audit(&self, caller: &Caller, api: &ModelApi, action: &str) -> AuditEntry {
@@ -75,33 +95,63 @@ impl ModelServingService {
         }
     }
 
-    pub async fn versions(
-        &self,
-        caller: &Caller,
-        id: ModelApiId,
-    ) -> ServiceResult<Vec<ModelVersion>> {
-        self.apis.authorized(caller, id, ModelAction::View).await?;
-        Ok(self.ctx.store.versions(id).await?)
+    /// Anyone who may view the model API; the upstream URLs only for those the policy shows
+    /// them to (`sees_upstream_urls`).
+    pub async fn versions(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<Versions> {
+        let api = self.apis.authorized(caller, id, ModelAction::View).await?;
+        self.seen_versions(caller, &api).await
     }
 
+    async fn seen_versions(&self, caller: &Caller, api: &ModelApi) -> ServiceResult<Versions> {
+        let standing = self.apis.standing(caller, api).await?;
+        let shown = sees_upstream_urls(api.visibility, &standing);
+        let versions = self.ctx.store.versions(api.id).await?;
+        Ok(Versions {
+            versions: versions
+                .into_iter()
+                .map(|v| VersionView::of(v, shown))
+                .collect(),
+            upstreams_shown: shown,
+        })
+    }
+
+    /// Deploys `upstream` as the next version (owners, and editors who are project Owner or
+    /// Contributor). 400 naming `upstreamUrl` and the setting unless `[models]
+    /// allowed_upstreams` allows it (SPEC section 6).
     pub async fn deploy(
         &self,
         caller: &Caller,
         id: ModelApiId,
-        upstream_url: &str,
+        upstream: &UpstreamUrl,
         description: &str,
     ) -> ServiceResult<ModelVersion> {
         let api = self
             .apis
             .authorized(caller, id, ModelAction::Deploy)
             .await?;
+        self.allowed
+            .check(upstream)
+            .map_err(|refusal| refusal.for_field(upstream))?;
+        if upstream.scheme() == Scheme::Https {
+            return Err(FieldError::new(
+                FIELD,
+                format!("{upstream}: Tessera does not call https model servers yet; use http://"),
+            )
+            .into());
+        }
         let audit = self
             .audit(caller, &api, "model-api.version-deployed")
-            .with_detail("upstreamUrl", upstream_url);
+            .with_detail("upstreamUrl", upstream.as_str());
         let version = self
             .ctx
             .store
-            .insert_version(id, upstream_url, description, self.ctx.clock.now(), &audit)
+            .insert_version(
+                id,
+                upstream.as_str(),
+                description,
+                self.ctx.clock.now(),
+                &audit,
+            )
             .await?;
         self.ctx.forget_model_api(id).await;
         Ok(version)
@@ -112,7 +162,7 @@ impl ModelServingService {
         caller: &Caller,
         id: ModelApiId,
         number: i64,
-    ) -> ServiceResult<Vec<ModelVersion>> {
+    ) -> ServiceResult<Versions> {
         let api = self
             .apis
             .authorized(caller, id, ModelAction::Deploy)
@@ -124,7 +174,7 @@ impl ModelServingService {
             return Err(ServiceError::NotFound("version"));
         }
         self.ctx.forget_model_api(id).await;
-        Ok(self.ctx.store.versions(id).await?)
+        self.seen_versions(caller, &api).await
     }
 
     pub async fn tokens(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<Vec<ModelToken>> {

@@ -2,13 +2,16 @@
 //! `/models/{id}/v/{n}/model`. Restricted model APIs take only HTTP Basic with the model's
 //! access token as both user name and password; anything else is 401 with a Basic challenge.
 //! The body is forwarded to the version's model server and the answer wrapped in Domino's
-//! envelope. Outside the API's authentication layer: these credentials are the model's own.
+//! envelope. Outside the API's authentication layer: these credentials are the model's own, and
+//! a refused one counts towards the failure throttle like any other (429 over the limit).
+//! Model servers are reached only through `model_client` (the allow-list, checked per call).
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -22,6 +25,8 @@ use tessera_core::model_apis::{Invocation, ModelKind};
 use tessera_core::services::ServiceError;
 use tessera_core::services::model_serving::InvokeError;
 
+use crate::authn::record_refusal;
+use crate::client_addr::ClientAddr;
 use crate::envelope::RequestId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,14 +35,22 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
     Router::new()
         .route(
             "/models/{id}/latest/model",
-            post(move |state, path, request| latest(state, path, request, body_limit))
+            post(move |state, path, addr, request| latest(state, path, addr, request, body_limit))
                 .options(preflight),
         )
         .route(
             "/models/{id}/v/{n}/model",
-            post(move |state, path, request| numbered(state, path, request, body_limit))
-                .options(preflight),
+            post(move |state, path, addr, request| {
+                numbered(state, path, addr, request, body_limit)
+            })
+            .options(preflight),
         )
+}
+
+/// Whether the request carries a credential at all (any `Authorization` or API key header):
+/// only then is a refusal a failed authentication.
+pub(super) fn presents_credential(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-domino-api-key")
 }
 
 /// `token:token` from HTTP Basic; `None` for anything else.
@@ -78,20 +91,22 @@ pub(super) async fn preflight() -> Response {
 async fn latest(
     state: State<AppState>,
     Path(id): Path<String>,
+    addr: ClientAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
-    invoke(state, id, None, request, body_limit).await
+    invoke(state, id, None, addr, request, body_limit).await
 }
 
 async fn numbered(
     state: State<AppState>,
     Path((id, n)): Path<(String, String)>,
+    addr: ClientAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
     match n.parse::<i64>() {
-        Ok(n) => invoke(state, id, Some(n), request, body_limit).await,
+        Ok(n) => invoke(state, id, Some(n), addr, request, body_limit).await,
         Err(_) => ApiError::NotFound(format!("version {n:?} not found")).into_response(),
     }
 }
@@ -100,10 +115,11 @@ async fn invoke(
     State(state): State<AppState>,
     id: String,
     version: Option<i64>,
+    ClientAddr(ip): ClientAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
-    let mut response = match run(&state, &id, version, request, body_limit).await {
+    let mut response = match run(&state, &id, version, ip, request, body_limit).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -115,6 +131,7 @@ async fn run(
     state: &AppState,
     id: &str,
     version: Option<i64>,
+    ip: IpAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Result<Response, ApiError> {
@@ -126,28 +143,23 @@ async fn run(
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let token = basic_token(request.headers());
+    let presented = presents_credential(request.headers());
     let target = state
         .model_serving
         .target(id, version, token.as_deref())
         .await
-        .map_err(|e| refused(e, BASIC_CHALLENGE))?;
+        .map_err(|e| refusal(state, ip, presented, e, BASIC_CHALLENGE))?;
     let body = to_bytes(request.into_body(), body_limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
     check_input(&body)?;
     let started = Instant::now();
-    let upstream = Request::builder()
-        .method(Method::POST)
-        .uri(&target.version.upstream_url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .map_err(|e| ApiError::BadGateway(e.to_string()))?;
     let outcome = tokio::time::timeout(state.sync_timeout, async {
         let response = state
-            .upstreams
-            .request(upstream)
+            .model_servers
+            .post_json(&target.version.upstream_url, Body::from(body))
             .await
-            .map_err(|_| ApiError::BadGateway("the model server cannot be reached".into()))?;
+            .map_err(|e| ApiError::BadGateway(e.to_string()))?;
         let status = response.status();
         let bytes = to_bytes(Body::new(response.into_body()), MAX_ANSWER_BYTES)
             .await
@@ -269,8 +281,28 @@ fn model_answer(status: StatusCode, bytes: Bytes) -> Result<Box<RawValue>, ApiEr
     }
 }
 
+/// The answer to an invocation the model serving service refused, from the client address
+/// `ip`. A refused credential (`presented`) counts as a failed authentication (SPEC sections 6
+/// and 9): 401 with `challenge`, or 429 once the address is over the failure limit. A request
+/// without any credential is no failure; a valid token never reaches here.
+pub(super) fn refusal(
+    state: &AppState,
+    ip: IpAddr,
+    presented: bool,
+    error: InvokeError,
+    challenge: &'static str,
+) -> ApiError {
+    if matches!(error, InvokeError::Unauthorized)
+        && presented
+        && let Err(throttled) = record_refusal(state, ip)
+    {
+        return throttled;
+    }
+    refused(error, challenge)
+}
+
 /// The answer to an invocation the model serving service refused; `challenge` goes with a 401.
-pub(super) fn refused(error: InvokeError, challenge: &'static str) -> ApiError {
+fn refused(error: InvokeError, challenge: &'static str) -> ApiError {
     match error {
         InvokeError::NotFound => ApiError::NotFound("model API not found".into()),
         InvokeError::Unauthorized => ApiError::Unauthenticated { challenge },

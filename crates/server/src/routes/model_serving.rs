@@ -1,6 +1,7 @@
 //! Model API versions, access tokens and logs (Tessera's own paths). Versions: view for anyone
-//! who may view, deploy and activate for the owner and editors who are project Owner or
-//! Contributor. Tokens: owner and editors see, create and reveal; only the owner revokes.
+//! who may view (`upstreamUrl` only for owners, editors and SysAdmins), deploy (to a model
+//! server `[models] allowed_upstreams` allows) and activate for the owner and editors who are
+//! project Owner or Contributor. Tokens: owner and editors see, create and reveal; only the owner revokes.
 //! Logs: owner, editors and viewers. Audit history: owner and editors.
 
 use axum::extract::{Path, State};
@@ -10,8 +11,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ids::{ModelApiId, ModelTokenId};
-use tessera_core::model_apis::{ModelToken, ModelVersion, parse_upstream};
+use tessera_core::model_apis::{ModelToken, ModelVersion, VersionView};
 use tessera_core::names::{TokenName, parse_text};
+use tessera_core::services::model_serving::Versions;
+use tessera_core::upstreams::UpstreamUrl;
 
 use super::path_id;
 use crate::authn::Identity;
@@ -60,6 +63,19 @@ fn version_json(v: &ModelVersion) -> Value {
     json!({ "number": v.number, "upstreamUrl": v.upstream_url, "description": v.description, "createdAt": time(v.created_at), "active": v.active })
 }
 
+/// A version as the caller may see it: `upstreamUrl` is left out for those who may not.
+fn view_json(v: &VersionView) -> Value {
+    let mut json = json!({ "number": v.number, "description": v.description, "createdAt": time(v.created_at), "active": v.active });
+    if let Some(url) = &v.upstream_url {
+        json["upstreamUrl"] = json!(url);
+    }
+    json
+}
+
+fn versions_json(versions: &Versions) -> Json<Vec<Value>> {
+    Json(versions.versions.iter().map(view_json).collect())
+}
+
 fn token_json(t: &ModelToken) -> Value {
     json!({ "id": t.id.to_string(), "name": t.name.as_str(), "createdAt": time(t.created_at), "createdBy": t.created_by.as_str(), "revokedAt": t.revoked_at.map(time) })
 }
@@ -70,7 +86,7 @@ async fn versions(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let versions = state.model_serving.versions(&caller, api_id(&raw)?).await?;
-    Ok(Json(versions.iter().map(version_json).collect()))
+    Ok(versions_json(&versions))
 }
 
 #[derive(Deserialize)]
@@ -86,7 +102,7 @@ async fn deploy(
     Path(raw): Path<String>,
     AppJson(body): AppJson<DeployBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let upstream = parse_upstream(&body.upstream_url)?;
+    let upstream = UpstreamUrl::parse(&body.upstream_url)?;
     let description = parse_text(
         "description",
         body.description.as_deref().unwrap_or(""),
@@ -111,7 +127,7 @@ async fn activate(
         .model_serving
         .activate(&caller, api_id(&raw)?, number)
         .await?;
-    Ok(Json(versions.iter().map(version_json).collect()))
+    Ok(versions_json(&versions))
 }
 
 async fn tokens(

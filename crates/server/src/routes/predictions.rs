@@ -1,7 +1,8 @@
 //! Async model invocation on Domino's wire: `POST /api/modelApis/async/v1/{id}` accepts a
 //! prediction request and answers `{asyncPredictionId}`; `GET .../{id}/{asyncPredictionId}`
 //! reports `queued`, `running`, `succeeded` (with `result`) or `failed` (with `errors`).
-//! Restricted model APIs take `Authorization: Bearer <access token of that model API>`.
+//! Restricted model APIs take `Authorization: Bearer <access token of that model API>`; a
+//! refused one counts towards the failure throttle (429 over the limit).
 
 use axum::Json;
 use axum::Router;
@@ -14,7 +15,8 @@ use serde_json::{Value, json};
 use tessera_core::ids::{ModelApiId, PredictionId};
 use tessera_core::predictions::{Prediction, PredictionStatus};
 
-use super::invoke::{cors, preflight, refused};
+use super::invoke::{cors, preflight, presents_credential, refusal};
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,7 +26,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
     Router::new()
         .route(
             "/api/modelApis/async/v1/{id}",
-            post(move |state, path, request| submit(state, path, request, body_limit))
+            post(move |state, path, addr, request| submit(state, path, addr, request, body_limit))
                 .options(preflight),
         )
         .route(
@@ -56,20 +58,23 @@ fn with_cors(result: Result<Response, ApiError>) -> Response {
 async fn submit(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    addr: ClientAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
-    with_cors(accept(&state, &id, request, body_limit).await)
+    with_cors(accept(&state, &id, addr, request, body_limit).await)
 }
 
 async fn accept(
     state: &AppState,
     id: &str,
+    ClientAddr(ip): ClientAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Result<Response, ApiError> {
     let id = model_id(id)?;
     let token = bearer(request.headers()).map(str::to_string);
+    let presented = presents_credential(request.headers());
     let body = to_bytes(request.into_body(), body_limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
@@ -84,7 +89,7 @@ async fn accept(
         .model_serving
         .submit(id, token.as_deref(), input.to_string(), &state.predictions)
         .await
-        .map_err(|e| refused(e, BEARER_CHALLENGE))?;
+        .map_err(|e| refusal(state, ip, presented, e, BEARER_CHALLENGE))?;
     state.prediction_queue.notify_one();
     Ok(Json(json!({ "asyncPredictionId": prediction.id })).into_response())
 }
@@ -92,6 +97,7 @@ async fn accept(
 async fn status(
     State(state): State<AppState>,
     Path((id, prediction)): Path<(String, String)>,
+    ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
@@ -102,7 +108,15 @@ async fn status(
             .model_serving
             .prediction(id, bearer(&headers), prediction)
             .await
-            .map_err(|e| refused(e, BEARER_CHALLENGE))?;
+            .map_err(|e| {
+                refusal(
+                    &state,
+                    ip,
+                    presents_credential(&headers),
+                    e,
+                    BEARER_CHALLENGE,
+                )
+            })?;
         Ok(Json(describe(&found)).into_response())
     };
     with_cors(answer.await)

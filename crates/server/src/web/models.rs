@@ -1,6 +1,7 @@
 //! Model API pages: the list (only what the caller may discover, with search) and a model
 //! API's overview — sample requests in curl and Python for its invocation method, versions
-//! (deploy and activate when allowed), logs and audit history when allowed. Which parts are
+//! (their model servers for owners and editors; deploy and activate when allowed), logs and
+//! audit history when allowed. Which parts are
 //! offered comes from the policy through `ModelApiService::with_permissions`.
 
 use axum::extract::{Path, Query, State};
@@ -149,13 +150,14 @@ pub(super) async fn overview(
             m => model_value(&api),
             samples => samples(&state.public_url, &api),
             can => context! {
+                upstreams => versions.upstreams_shown,
                 settings => may(ModelAction::ManageSettings),
                 deploy => may(ModelAction::Deploy),
                 logs => may(ModelAction::ViewLogs),
                 audit => may(ModelAction::ViewAudit),
             },
-            versions => versions.iter().map(|v| context! {
-                number => v.number, upstream_url => v.upstream_url.as_str(), created => when(v.created_at), active => v.active,
+            versions => versions.versions.iter().map(|v| context! {
+                number => v.number, upstream_url => v.upstream_url.as_deref(), created => when(v.created_at), active => v.active,
             }).collect::<Vec<_>>(),
             logs => logs.iter().map(|l| context! {
                 at => when(l.at), version => l.version, status => l.status, latency_ms => l.latency_ms, token_name => l.token_name.clone(),
@@ -194,7 +196,7 @@ pub async fn deploy(
     let typed = f.get("upstream_url").trim();
     let result = async {
         let id = model_id(&raw)?;
-        let url = tessera_core::model_apis::parse_upstream(typed)?;
+        let url = tessera_core::upstreams::UpstreamUrl::parse(typed)?;
         state
             .model_serving
             .deploy(&viewer.caller, id, &url, "")

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tessera_core::names::UserName;
 use tessera_core::services::pats::NewPat;
+use tessera_core::upstreams::AllowedUpstreams;
 use tessera_server::state::AppState;
 use tessera_server::{Application, Config, Overrides};
 
@@ -176,6 +177,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ..Overrides::default()
     };
     let mut config = Config::load(None, overrides).expect("config");
+    // Model servers in tests listen on 127.0.0.1, any port.
+    config.allowed_upstreams =
+        AllowedUpstreams::parse(&["http://127.0.0.1"]).expect("allowed upstreams");
     adjust(&mut config);
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());

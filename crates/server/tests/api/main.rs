@@ -21,6 +21,8 @@ mod local_proxy;
 mod model_apis;
 mod model_invocation;
 mod model_predictions;
+mod model_refusals;
+mod model_upstreams;
 mod pats;
 mod projects;
 mod raw_http;

@@ -36,6 +36,10 @@ mod model_apis;
 mod model_invocation;
 #[path = "../api/model_predictions.rs"]
 mod model_predictions;
+#[path = "../api/model_refusals.rs"]
+mod model_refusals;
+#[path = "../api/model_upstreams.rs"]
+mod model_upstreams;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/projects.rs"]
