@@ -44,6 +44,14 @@ fn check_charset(
             format!("may only contain {rule}; found {bad:?}"),
         ));
     }
+    // Names appear as path segments (`.../tokens/{name}`): "." and ".." would be resolved away
+    // by every client and by Tessera's own path normalisation (RFC 3986 §5.2.4).
+    if !value.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return Err(FieldError::new(
+            field,
+            "must contain at least one letter or digit",
+        ));
+    }
     Ok(())
 }
 
@@ -178,6 +186,16 @@ mod tests {
     }
 
     #[test]
+    fn names_made_only_of_dots_or_dashes_cannot_become_path_segments() {
+        for bad in [".", "..", "._-"] {
+            assert!(UserName::parse("userName", bad).is_err(), "{bad:?}");
+            assert!(TokenName::parse("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(TokenName::parse("name", "v1.2").is_ok());
+        assert!(UserName::parse("userName", "j.doe").is_ok());
+    }
+
+    #[test]
     fn token_names_break_the_rules_with_a_message_naming_it() {
         for bad in [
             "",
@@ -186,6 +204,10 @@ mod tests {
             "under_score",
             "ümlaut",
             &"a".repeat(65),
+            ".",
+            "..",
+            "...",
+            "-.-",
         ] {
             let err = TokenName::parse("name", bad).err();
             assert!(err.is_some(), "{bad:?} should be refused");
