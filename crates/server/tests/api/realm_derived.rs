@@ -420,3 +420,36 @@ async fn an_expired_source_ends_its_jwt_even_while_cached() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     app.get("/v4/users/self", &jwt).await.assert_status(401);
 }
+
+#[tokio::test]
+async fn through_the_gateway_the_jwt_forwarded_carries_the_source_and_dies_with_it() {
+    let (app, up) = crate::gateway::gateway_app().await;
+    let (pat, pat_id) = pat_of(&app, "jane", "gw", 3600).await;
+    let jwt = jwt_for(&app, &pat).await;
+    for credential in [&pat, &jwt] {
+        let reply = app.get("/api/jobs/v1/jobs", credential).await;
+        reply.assert_status(200);
+        let forwarded = reply.body["headers"]["authorization"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap()
+            .to_string();
+        let claims = verify_with_jwks(&app, &forwarded).await;
+        assert_eq!(
+            claims["sid"],
+            pat_id.as_str(),
+            "the upstream's token names the source"
+        );
+    }
+    let hits = up.hits.load(std::sync::atomic::Ordering::SeqCst);
+    app.post_empty(&format!("/api/pat/v1/tokens/{pat_id}/invalidate"), &pat)
+        .await
+        .assert_status(200);
+    for credential in [&pat, &jwt] {
+        app.get("/api/jobs/v1/jobs", credential)
+            .await
+            .assert_status(401);
+    }
+    assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), hits);
+}
