@@ -14,6 +14,7 @@ mod errors;
 mod gateway;
 mod identity;
 mod local_proxy;
+mod local_proxy_boundary;
 mod model_apis;
 mod model_invocation;
 mod model_predictions;

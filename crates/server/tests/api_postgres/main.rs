@@ -22,6 +22,8 @@ mod helpers;
 mod identity;
 #[path = "../api/local_proxy.rs"]
 mod local_proxy;
+#[path = "../api/local_proxy_boundary.rs"]
+mod local_proxy_boundary;
 #[path = "../api/model_apis.rs"]
 mod model_apis;
 #[path = "../api/model_invocation.rs"]
