@@ -21,6 +21,7 @@ mod model_predictions;
 mod pats;
 mod projects;
 mod realm;
+mod refusal_timing;
 mod service_accounts;
 mod throttle;
 mod ui;
