@@ -216,6 +216,8 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<()> {
     if !(args.host.starts_with("http://") || args.host.starts_with("https://")) {
         anyhow::bail!("DOMINO_API_HOST {:?} must start with http://", args.host);
     }
+    tessera_server::local_proxy::boundary::check_listen(args.listen)
+        .map_err(|why| anyhow::anyhow!(why))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

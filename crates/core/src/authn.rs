@@ -2,7 +2,10 @@
 //! seen recently, from the store otherwise.
 //!
 //! Every failure — malformed, unknown, expired, revoked, deleted, owner deactivated — is the
-//! same `AuthError::Invalid`, so that callers cannot tell them apart. Nothing here logs a secret.
+//! same `AuthError::Invalid`, so that callers cannot tell them apart, by the answer or by its
+//! time: a well-formed secret the store refused is remembered (`refused`) and refused again
+//! from memory, and the store returns no row for a revoked or expired secret, as for an
+//! unknown one. Nothing here logs a secret.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -150,7 +153,8 @@ impl Authenticator {
         }
     }
 
-    /// Checksum, keyed hash and cache lookup: no I/O, no allocation on a hit.
+    /// Checksum, keyed hash and cache lookup: no I/O, no allocation on a hit. A secret refused
+    /// recently is `Invalid` here, whatever the reason it was refused.
     pub fn fast_path(
         &self,
         presented: Presented<'_>,
@@ -167,15 +171,20 @@ impl Authenticator {
             return FastPath::Invalid;
         }
         let hash = self.hasher.hash(well_formed.as_str());
-        match self.cache.get(&hash, now.timestamp_millis()) {
+        let now_ms = now.timestamp_millis();
+        match self.cache.get(&hash, now_ms) {
             Some(entry) if entry.credential.expires_at.is_none_or(|at| at > now) => {
                 self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
                 FastPath::Hit(Caller::new(entry, ip))
             }
             Some(_) => {
+                // Expired while cached: refused from now on like any other expired secret.
                 self.cache.evict_hashes([hash]);
+                self.cache
+                    .remember_refusal(self.cache.ticket(), hash, None, now_ms);
                 FastPath::Invalid
             }
+            None if self.cache.is_refused(&hash, now_ms) => FastPath::Invalid,
             None => FastPath::Miss(hash, kind),
         }
     }
@@ -270,18 +279,26 @@ impl Authenticator {
         now: Timestamp,
     ) -> Result<Caller, AuthError> {
         let ticket = self.cache.ticket();
-        let found = self
+        let now_ms = now.timestamp_millis();
+        // An error is not a refusal: nothing is remembered, and the caller fails closed.
+        let Some(found) = self
             .store
-            .credential_by_hash(&hash)
+            .live_credential_by_hash(&hash, now)
             .await
             .map_err(AuthError::Unavailable)?
-            .ok_or(AuthError::Invalid)?;
+        else {
+            self.cache.remember_refusal(ticket, hash, None, now_ms);
+            return Err(AuthError::Invalid);
+        };
         let credential = found.credential;
-        let usable = credential.hash.ct_eq(&hash)
-            && credential.kind == kind
-            && credential.is_valid(now)
-            && found.owner.is_active();
-        if !usable {
+        if !(credential.hash.ct_eq(&hash) && credential.kind == kind && credential.is_valid(now)) {
+            self.cache.remember_refusal(ticket, hash, None, now_ms);
+            return Err(AuthError::Invalid);
+        }
+        if !found.owner.is_active() {
+            // Valid again if the owner is activated: remembered with the owner.
+            self.cache
+                .remember_refusal(ticket, hash, Some(found.owner.id), now_ms);
             return Err(AuthError::Invalid);
         }
         let entry = Arc::new(CacheEntry::new(

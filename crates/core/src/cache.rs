@@ -4,7 +4,8 @@
 //! entry wrong (revoke, delete, rotate, role change, deactivation) evicts it before the change
 //! is acknowledged, and bumps a sequence number so that a lookup that raced with the change
 //! cannot put a stale entry back. Eviction by principal and by hash are the two operations a
-//! cross-node notifier needs.
+//! cross-node notifier needs. It also holds the secrets refused recently (`refused`), so that
+//! a principal's change and a lost-notification gap reach both.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use parking_lot::RwLock;
 use crate::ids::{CredentialId, UserId};
 use crate::model::{CredentialKind, Timestamp, User};
 use crate::names::TokenName;
+use crate::refused::RefusedSecrets;
 use crate::secret::TokenHash;
 
 /// What an authenticated request knows about the credential it came with.
@@ -94,6 +96,7 @@ pub struct CredentialCache {
     /// How long an entry is trusted without re-reading the store; `None` for ever (one node,
     /// where every change passes through this process).
     ttl_ms: Option<i64>,
+    refused: RefusedSecrets,
 }
 
 impl CredentialCache {
@@ -122,6 +125,33 @@ impl CredentialCache {
     /// A ticket to take before reading the database for a miss.
     pub fn ticket(&self) -> u64 {
         self.seq.load(Ordering::Acquire)
+    }
+
+    /// Remembers at most `capacity` refused secrets (default
+    /// [`DEFAULT_CAPACITY`](crate::refused::DEFAULT_CAPACITY)).
+    pub fn with_refusal_capacity(mut self, capacity: usize) -> CredentialCache {
+        self.refused = RefusedSecrets::new(capacity);
+        self
+    }
+
+    /// Whether `hash` was refused recently and still is at `now_ms` (see `refused`).
+    pub fn is_refused(&self, hash: &TokenHash, now_ms: i64) -> bool {
+        self.refused.contains(hash, now_ms, self.ttl_ms)
+    }
+
+    /// Remembers that the store refused `hash` at `now_ms`. `owner` is set when the refusal
+    /// holds only while that principal is deactivated: it is then dropped with the principal's
+    /// entries, and not remembered at all if an invalidation happened since `ticket`.
+    pub fn remember_refusal(
+        &self,
+        ticket: u64,
+        hash: TokenHash,
+        owner: Option<UserId>,
+        now_ms: i64,
+    ) {
+        self.refused.insert_if(hash, owner, now_ms, || {
+            owner.is_none() || self.seq.load(Ordering::Acquire) == ticket
+        });
     }
 
     /// Inserts unless an invalidation happened since `ticket` was taken.
@@ -183,21 +213,32 @@ impl CredentialCache {
         }
     }
 
-    /// Evicts every credential of a principal, for changes to the principal itself.
+    /// Evicts every credential of a principal, and every refusal that held only while it was
+    /// deactivated, for changes to the principal itself.
     pub fn evict_principal(&self, id: UserId) {
-        let mut inner = self.inner.write();
-        self.bump();
-        if let Some(hashes) = inner.by_principal.remove(&id) {
-            for hash in hashes {
-                inner.remove(&hash);
+        {
+            let mut inner = self.inner.write();
+            self.bump();
+            if let Some(hashes) = inner.by_principal.remove(&id) {
+                for hash in hashes {
+                    inner.remove(&hash);
+                }
             }
         }
+        // After the bump: a refusal read before it is either removed here or not remembered.
+        self.refused.evict_owner(id);
     }
 
+    /// Forgets every cached credential and every refusal a missed notification could have
+    /// ended (after a gap in the notifications). Refusals nothing can end (unknown, revoked,
+    /// expired secrets) are kept, so a gap does not send them back to the database.
     pub fn clear(&self) {
-        let mut inner = self.inner.write();
-        self.bump();
-        inner.clear();
+        {
+            let mut inner = self.inner.write();
+            self.bump();
+            inner.clear();
+        }
+        self.refused.forget_owned();
     }
 
     pub fn len(&self) -> usize {
@@ -297,6 +338,50 @@ mod tests {
         cache.insert(cache.ticket(), TokenHash([1; 32]), e);
         assert!(cache.get(&TokenHash([1; 32]), born + 999).is_some());
         assert!(cache.get(&TokenHash([1; 32]), born + 1000).is_none());
+    }
+
+    #[test]
+    fn a_refusal_tied_to_an_owner_is_not_remembered_if_the_owner_changed_during_the_read() {
+        let cache = CredentialCache::new(10);
+        let owner = UserId::new();
+        let ticket = cache.ticket();
+        cache.evict_principal(owner);
+        cache.remember_refusal(ticket, TokenHash([1; 32]), Some(owner), 0);
+        cache.remember_refusal(ticket, TokenHash([2; 32]), None, 0);
+        assert!(!cache.is_refused(&TokenHash([1; 32]), 0));
+        assert!(
+            cache.is_refused(&TokenHash([2; 32]), 0),
+            "a final refusal was lost"
+        );
+    }
+
+    #[test]
+    fn a_change_of_the_owner_forgets_the_refusals_tied_to_it_and_a_gap_all_that_could_end() {
+        let cache = CredentialCache::new(10);
+        let (owner, other) = (UserId::new(), UserId::new());
+        cache.remember_refusal(cache.ticket(), TokenHash([1; 32]), Some(owner), 0);
+        cache.remember_refusal(cache.ticket(), TokenHash([2; 32]), Some(other), 0);
+        cache.remember_refusal(cache.ticket(), TokenHash([3; 32]), None, 0);
+        cache.apply(&crate::invalidation::Invalidation::Principal(owner));
+        assert!(!cache.is_refused(&TokenHash([1; 32]), 0));
+        assert!(cache.is_refused(&TokenHash([2; 32]), 0));
+        assert!(cache.is_refused(&TokenHash([3; 32]), 0));
+        cache.clear();
+        assert!(!cache.is_refused(&TokenHash([2; 32]), 0));
+        assert!(
+            cache.is_refused(&TokenHash([3; 32]), 0),
+            "a final refusal was forgotten"
+        );
+    }
+
+    #[test]
+    fn refusals_tied_to_an_owner_last_the_time_to_live_when_nodes_share_the_database() {
+        let cache = CredentialCache::new(10).with_ttl(std::time::Duration::from_secs(1));
+        cache.remember_refusal(cache.ticket(), TokenHash([1; 32]), Some(UserId::new()), 0);
+        cache.remember_refusal(cache.ticket(), TokenHash([2; 32]), None, 0);
+        assert!(cache.is_refused(&TokenHash([1; 32]), 999));
+        assert!(!cache.is_refused(&TokenHash([1; 32]), 1000));
+        assert!(cache.is_refused(&TokenHash([2; 32]), 1_000_000));
     }
 
     #[test]

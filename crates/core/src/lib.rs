@@ -18,6 +18,7 @@ pub mod policy;
 pub mod predictions;
 pub mod projects;
 pub mod realm;
+pub mod refused;
 pub mod roles;
 pub mod secret;
 pub mod services;

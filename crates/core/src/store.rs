@@ -143,7 +143,16 @@ pub trait CredentialStore: Send + Sync {
         credential: &Credential,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>>;
+    /// The credential with keyed hash `hash`, and its owner whatever the owner's status, if it
+    /// is neither revoked nor expired at `now` (`expires_at > now`). A revoked or expired
+    /// credential reads like an unknown one: the database filters it out and no row is
+    /// returned, so that refusing it costs what refusing a secret that never existed costs
+    /// (SPEC section 9, "Refusals cost the same").
+    async fn live_credential_by_hash(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<OwnedCredential>>;
     async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>>;
     async fn list_credentials(
         &self,

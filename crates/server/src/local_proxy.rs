@@ -5,7 +5,10 @@
 //! The JWT is acquired at the first request (not at start), by one exchange however many
 //! requests arrive together, and refreshed in the background before it expires so that no
 //! request waits for it. The credential comes from `DOMINO_TOKEN_FILE` (re-read when it
-//! changes; a JWT there is used as it is) or from `TESSERA_TOKEN`.
+//! changes; a JWT there is used as it is) or from `TESSERA_TOKEN`. Only this machine's software
+//! may use it: see `boundary`.
+
+pub mod boundary;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,6 +110,7 @@ impl LocalProxy {
         Router::new()
             .route("/access-token", get(access_token))
             .fallback(forward)
+            .layer(axum::middleware::from_fn(boundary::guard))
             .with_state(self.clone())
     }
 
@@ -236,11 +240,17 @@ impl LocalProxy {
     }
 
     /// Serves until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `listener` is not on a loopback address (see
+    /// [`boundary::check_listen`]); otherwise what the server returns.
     pub async fn serve(
         self: Arc<Self>,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        boundary::check_listen(listener.local_addr()?)
+            .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
@@ -249,7 +259,14 @@ impl LocalProxy {
 
 async fn access_token(State(proxy): State<Arc<LocalProxy>>) -> Result<Response, ProxyError> {
     let jwt = proxy.token().await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], jwt).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        jwt,
+    )
+        .into_response())
 }
 
 async fn forward(

@@ -1,7 +1,9 @@
 //! Verification cost of a presented secret, in process: a recently seen valid PAT against
 //! stores (and caches) of 1,000 to 1,000,000 tokens, a malformed one, and a cache miss that
 //! reads SQLite — with HMAC-SHA256 and a plain hash-map hit measured in the same run as the
-//! baselines to read the figures against.
+//! baselines to read the figures against. Then refusals of well-formed PATs that are unknown,
+//! revoked or expired, which must cost the same (SPEC section 9): the first refusal of each
+//! (a SQLite read) and a repeated one (from the memory of refused secrets).
 //!
 //! `cargo bench -p tessera-store --bench verify` (set TESSERA_BENCH_SIZES=1000,1000000 to choose).
 
@@ -13,7 +15,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tessera_core::authn::{Authenticator, FastPath, Presented};
+use tessera_core::authn::{AuthError, Authenticator, FastPath, Presented};
 use tessera_core::cache::{CacheEntry, CredentialCache, CredentialRef};
 use tessera_core::clock::SystemClock;
 use tessera_core::ids::{CredentialId, UserId};
@@ -31,6 +33,10 @@ struct Fixture {
     /// Same store, a one-entry cache: cycling through tokens, every lookup misses.
     uncached: Authenticator,
     tokens: Vec<String>,
+    /// Same store, remembering one refusal only: cycling through secrets, every refusal is a
+    /// first one and reads the store.
+    forgetful: Authenticator,
+    refusable: [(&'static str, Vec<String>); 3],
     _dir: tempfile::TempDir,
     _usage: tessera_core::usage::UsageReceiver,
 }
@@ -89,6 +95,7 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
             tx.commit().await.unwrap();
         }
     });
+    let refusable = runtime.block_on(refusable(&store, &hasher, user.id));
     let (recorder, usage) = usage_channel();
     let store: Arc<dyn tessera_core::store::Store> = Arc::new(store);
     let authenticator = Authenticator::new(
@@ -99,8 +106,15 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
         recorder.clone(),
     );
     let uncached = Authenticator::new(
-        store,
+        store.clone(),
         Arc::new(CredentialCache::new(1)),
+        hasher.clone(),
+        Arc::new(SystemClock),
+        recorder.clone(),
+    );
+    let forgetful = Authenticator::new(
+        store,
+        Arc::new(CredentialCache::new(1).with_refusal_capacity(1)),
         hasher,
         Arc::new(SystemClock),
         recorder,
@@ -108,10 +122,72 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
     Fixture {
         authenticator,
         uncached,
+        forgetful,
+        refusable,
         tokens,
         _dir: dir,
         _usage: usage,
     }
+}
+
+/// How many secrets of each refused kind the refusal benchmarks cycle through.
+const REFUSABLE: usize = 1_000;
+
+/// `REFUSABLE` well-formed PATs of each kind a verification refuses: never issued, revoked (an
+/// hour before they would expire), expired (a minute ago); the last two stored for `owner`.
+async fn refusable(
+    store: &SqliteStore,
+    hasher: &SecretHasher,
+    owner: UserId,
+) -> [(&'static str, Vec<String>); 3] {
+    let now = Utc::now();
+    let unknown = (0..REFUSABLE)
+        .map(|_| Secret::generate(SecretKind::Pat).into_exposed())
+        .collect();
+    let stored = |name: &'static str, expires: i64, revoked: Option<i64>| {
+        let mut secrets = Vec::with_capacity(REFUSABLE);
+        let mut rows = Vec::with_capacity(REFUSABLE);
+        for i in 0..REFUSABLE {
+            let secret = Secret::generate(SecretKind::Pat);
+            rows.push((format!("{name}{i}"), hasher.hash(secret.expose())));
+            secrets.push(secret.into_exposed());
+        }
+        (name, secrets, rows, expires, revoked)
+    };
+    let kinds = [
+        stored(
+            "revoked",
+            (now + Duration::hours(1)).timestamp_millis(),
+            Some(0),
+        ),
+        stored(
+            "expired",
+            (now - Duration::minutes(1)).timestamp_millis(),
+            None,
+        ),
+    ];
+    let mut tx = store.pool().begin().await.unwrap();
+    for (_, _, rows, expires, revoked) in &kinds {
+        for (name, hash) in rows {
+            sqlx::query("INSERT INTO credentials (id, kind, principal_id, name, token_hash, created_at, expires_at, revoked_at) VALUES (?, 'pat', ?, ?, ?, 0, ?, ?)")
+                .bind(CredentialId::new().to_string())
+                .bind(owner.to_string())
+                .bind(name)
+                .bind(hash.0.as_slice())
+                .bind(expires)
+                .bind(revoked)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let [(_, revoked, ..), (_, expired, ..)] = kinds;
+    [
+        ("unknown", unknown),
+        ("revoked", revoked),
+        ("expired", expired),
+    ]
 }
 
 fn sizes() -> Vec<usize> {
@@ -196,9 +272,67 @@ fn verification(c: &mut Criterion) {
     group.finish();
 }
 
+fn refusal(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("refuse");
+    for n in sizes() {
+        let f = fixture(&runtime, n);
+        for (kind, secrets) in &f.refusable {
+            let mut i = 0usize;
+            group.bench_with_input(
+                BenchmarkId::new(format!("first_{kind}_sqlite"), n),
+                &n,
+                |b, _| {
+                    b.iter(|| {
+                        i = (i + 7) % secrets.len();
+                        let refused = runtime.block_on(
+                            f.forgetful
+                                .authenticate(Presented::Bearer(&secrets[i]), None),
+                        );
+                        assert!(
+                            matches!(refused, Err(AuthError::Invalid)),
+                            "{kind} not refused"
+                        );
+                    })
+                },
+            );
+        }
+        for (_, secrets) in &f.refusable {
+            for secret in secrets {
+                let refused = runtime.block_on(
+                    f.authenticator
+                        .authenticate(Presented::Bearer(secret), None),
+                );
+                assert!(matches!(refused, Err(AuthError::Invalid)));
+            }
+        }
+        let now = Utc::now();
+        for (kind, secrets) in &f.refusable {
+            let mut i = 0usize;
+            group.bench_with_input(BenchmarkId::new(format!("again_{kind}"), n), &n, |b, _| {
+                b.iter(|| {
+                    i = (i + 7) % secrets.len();
+                    match f.authenticator.fast_path(
+                        Presented::Bearer(black_box(&secrets[i])),
+                        None,
+                        now,
+                    ) {
+                        FastPath::Invalid => {}
+                        _ => panic!("{kind} not refused from memory"),
+                    }
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
-    targets = verification
+    targets = verification, refusal
 }
 criterion_main!(benches);

@@ -120,8 +120,12 @@ impl<S: CredentialStore> CredentialStore for Retrying<S> {
     ) -> StoreResult<()> {
         retrying(|| self.0.insert_credential(credential, audit)).await
     }
-    async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>> {
-        retrying(|| self.0.credential_by_hash(hash)).await
+    async fn live_credential_by_hash(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<OwnedCredential>> {
+        retrying(|| self.0.live_credential_by_hash(hash, now)).await
     }
     async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
         retrying(|| self.0.credential(id)).await

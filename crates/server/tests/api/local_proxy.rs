@@ -10,7 +10,7 @@ use tessera_server::local_proxy::{CredentialSource, LocalProxy, ProxyConfig};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::realm::verify_with_jwks;
 
-async fn proxy(host: &str, credential: CredentialSource) -> (Arc<LocalProxy>, String) {
+pub async fn proxy(host: &str, credential: CredentialSource) -> (Arc<LocalProxy>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let proxy = LocalProxy::new(ProxyConfig {

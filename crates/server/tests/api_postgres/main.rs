@@ -30,6 +30,8 @@ mod helpers;
 mod identity;
 #[path = "../api/local_proxy.rs"]
 mod local_proxy;
+#[path = "../api/local_proxy_boundary.rs"]
+mod local_proxy_boundary;
 #[path = "../api/model_apis.rs"]
 mod model_apis;
 #[path = "../api/model_invocation.rs"]
@@ -50,6 +52,8 @@ mod raw_http;
 mod realm;
 #[path = "../api/realm_derived.rs"]
 mod realm_derived;
+#[path = "../api/refusal_timing.rs"]
+mod refusal_timing;
 #[path = "../api/service_accounts.rs"]
 mod service_accounts;
 #[path = "../api/throttle.rs"]

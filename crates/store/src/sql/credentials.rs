@@ -191,9 +191,10 @@ macro_rules! sql_credentials {
                     tx.commit().await.map_err(backend)
                 }
 
-                async fn credential_by_hash(&self, hash: &TokenHash) -> StoreResult<Option<OwnedCredential>> {
+                async fn live_credential_by_hash(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<OwnedCredential>> {
                     let mut qb = select();
                     qb.push(" AND c.token_hash = ").push_bind(hash.0.to_vec());
+                    qb.push(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ").push_bind(to_ms(now)).push(")");
                     qb.build()
                         .fetch_optional(self.pool())
                         .await
