@@ -158,14 +158,12 @@ async fn list(session: &Session) -> Result<(Value, Vec<Pat>), ClientError> {
 
 async fn find(session: &Session, typed: &str) -> Result<Pat, ClientError> {
     let (_, rows) = list(session).await?;
-    let found = resolve::one(
-        &rows,
-        typed,
-        |p| &p.pat_id,
-        |p| &p.name,
-        "token",
-        "tessera pat list",
-    )?;
+    let fields: resolve::Fields<Pat> = resolve::Fields {
+        id: |p| p.pat_id.as_str(),
+        name: |p| p.name.as_str(),
+        live: |p| p.status != "Revoked",
+    };
+    let found = resolve::one(&rows, typed, fields, "token", "tessera pat list")?;
     Ok(found.clone())
 }
 

@@ -213,15 +213,12 @@ async fn accounts(session: &Session) -> Result<Vec<Value>, ClientError> {
 
 async fn find(session: &Session, typed: &str) -> Result<Account, ClientError> {
     let rows = parse::<Vec<Account>>(&Value::Array(accounts(session).await?))?;
-    resolve::one(
-        &rows,
-        typed,
-        |a| &a.id,
-        |a| &a.username,
-        "service account",
-        "tessera sa list",
-    )
-    .cloned()
+    let fields: resolve::Fields<Account> = resolve::Fields {
+        id: |a| a.id.as_str(),
+        name: |a| a.username.as_str(),
+        live: |a| a.is_active,
+    };
+    resolve::one(&rows, typed, fields, "service account", "tessera sa list").cloned()
 }
 
 async fn tokens(session: &Session, account: &Account) -> Result<Value, ClientError> {
