@@ -13,6 +13,9 @@ use super::ClientError;
 /// The host used when neither `--host` nor `DOMINO_API_HOST` is given (`tessera serve`'s default).
 pub const DEFAULT_HOST: &str = "http://127.0.0.1:8080";
 
+/// The prefix of Tessera's legacy API keys.
+const API_KEY_PREFIX: &str = "tkey_";
+
 /// A token file holds one token; a JWT is a few KiB. Anything larger is a mistake (or `/dev/zero`).
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
@@ -146,7 +149,8 @@ impl fmt::Debug for Credential {
 
 impl Credential {
     /// `--token`, else `TESSERA_TOKEN`, else the trimmed contents of the file named by
-    /// `DOMINO_TOKEN_FILE`, else `DOMINO_USER_API_KEY` (a legacy key). A source that is set but
+    /// `DOMINO_TOKEN_FILE`, else `DOMINO_USER_API_KEY` (a legacy key, as is a `tkey_` value from
+    /// any source). A source that is set but
     /// unusable (a missing or empty file, a value with spaces or control characters) is an error
     /// naming that source, not a reason to fall through to the next one.
     /// Errors: [`ClientError::NoCredential`] when none is set; [`ClientError::Credential`].
@@ -173,6 +177,13 @@ impl Credential {
                 "{source} holds spaces, control characters or non-ASCII text; it must be one token"
             )));
         }
+        // A Tessera API key (SPEC section 2: prefix `tkey_`) is only accepted in its own header,
+        // wherever it was given.
+        let scheme = if value.starts_with(API_KEY_PREFIX) {
+            Scheme::ApiKey
+        } else {
+            scheme
+        };
         Ok(Credential {
             source,
             scheme,
@@ -317,6 +328,19 @@ mod tests {
         ] {
             assert!(error.to_string().contains(name), "{error}");
         }
+    }
+
+    #[test]
+    fn a_tessera_api_key_goes_in_its_own_header_from_any_source() {
+        let flag = Credential::resolve(Some("tkey_abc"), &env_of(&[])).unwrap();
+        assert_eq!(flag.scheme, Scheme::ApiKey);
+        let pat = Credential::resolve(Some("tpat_abc"), &env_of(&[])).unwrap();
+        assert_eq!(pat.scheme, Scheme::Bearer);
+        let domino = env_of(&[("DOMINO_USER_API_KEY", "0123abcd")]);
+        assert_eq!(
+            Credential::resolve(None, &domino).unwrap().scheme,
+            Scheme::ApiKey
+        );
     }
 
     #[test]

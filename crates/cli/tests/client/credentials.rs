@@ -46,6 +46,8 @@ fn the_credential_comes_from_the_flag_then_tessera_token_then_the_file_then_the_
     let jwt = stdout(&client(&key_only, &["exchange"]));
     assert_eq!(whoami(&[], Some(jwt.trim())), "carol");
     assert!(stdout(&client(&key_only, &["pat", "list"])).contains("laptop"));
+    // A Tessera API key given as a token is sent as one.
+    assert_eq!(whoami(&[], Some(carol_key.as_str())), "carol");
 }
 
 #[test]
