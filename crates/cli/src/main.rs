@@ -1,5 +1,7 @@
 //! The `tessera` binary: parses arguments, loads configuration, starts tracing, and calls into
-//! the library. No business logic lives here.
+//! the library. No business logic lives here; the client commands are in `client`.
+
+mod client;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +45,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Client commands against a running Tessera over HTTP (pat, sa, exchange, whoami).
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 #[derive(Args)]
@@ -183,6 +188,7 @@ fn init_tracing() {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
     let config = config(&args.db, args.listen, args.public_url)?;
     // Open connections are bounded below the file limit: use all the system allows.
     if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
@@ -208,6 +214,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    init_tracing();
     let credential = match (args.token_file, args.token) {
         (Some(file), _) => CredentialSource::File(file),
         (None, Some(token)) => CredentialSource::Value(token),
@@ -234,6 +241,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<()> {
 }
 
 async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    init_tracing();
     match command {
         AdminCommand::User {
             command:
@@ -302,8 +310,9 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
     let result = match cli.command {
+        // Client commands log nothing and print their own errors, with their own exit codes.
+        Command::Client(command) => return client::run(command).await,
         Command::Serve(args) => serve(args).await,
         Command::Proxy(args) => proxy(args).await,
         Command::Admin { command } => admin(command).await,
