@@ -21,7 +21,7 @@ mod model_predictions;
 mod pats;
 mod projects;
 mod realm;
-mod refusal_timing;
+mod refusals;
 mod service_accounts;
 mod throttle;
 mod ui;

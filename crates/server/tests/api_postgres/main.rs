@@ -36,8 +36,8 @@ mod pats;
 mod projects;
 #[path = "../api/realm.rs"]
 mod realm;
-#[path = "../api/refusal_timing.rs"]
-mod refusal_timing;
+#[path = "../api/refusals.rs"]
+mod refusals;
 #[path = "../api/service_accounts.rs"]
 mod service_accounts;
 #[path = "../api/throttle.rs"]
