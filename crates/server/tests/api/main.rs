@@ -29,7 +29,7 @@ mod projects;
 mod raw_http;
 mod realm;
 mod realm_derived;
-mod refusal_timing;
+mod refusals;
 mod service_accounts;
 mod throttle;
 mod ui;

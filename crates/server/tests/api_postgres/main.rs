@@ -52,8 +52,8 @@ mod raw_http;
 mod realm;
 #[path = "../api/realm_derived.rs"]
 mod realm_derived;
-#[path = "../api/refusal_timing.rs"]
-mod refusal_timing;
+#[path = "../api/refusals.rs"]
+mod refusals;
 #[path = "../api/service_accounts.rs"]
 mod service_accounts;
 #[path = "../api/throttle.rs"]

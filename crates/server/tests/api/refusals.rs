@@ -1,16 +1,71 @@
-//! What refusing a well-formed PAT costs over loopback, by why it is refused (unknown, revoked,
-//! expired): a measurement that prints medians, not a test (the machine is too noisy to assert
-//! on time). Run it in release, on either backend:
-//! `cargo test --release -p tessera-server --test api refusal_timing -- --ignored --nocapture`
+//! Refusals of well-formed PATs look and cost the same whatever the reason (SPEC sections 2
+//! and 9): the same 401 for an unknown, revoked, expired or deleted PAT, the first time and
+//! every time after; and a measurement of what each costs over loopback, which prints medians
+//! and asserts nothing (the machine is too noisy to assert on time). Run it in release:
+//! `cargo test --release -p tessera-server --test api refusals -- --ignored --nocapture`
 //! (`--test api_postgres` for PostgreSQL).
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use tessera_core::secret::{Secret, SecretKind};
 
 use crate::helpers::{TestApp, spawn_app_with};
+
+/// What a client can see of a refusal: status, error messages, authentication challenge and
+/// which headers were sent (the request id differs by design).
+async fn seen(app: &TestApp, secret: &str) -> (u16, Value, Option<String>, Vec<String>) {
+    let reply = app.get("/v4/users/self", secret).await;
+    let mut names: Vec<String> = reply.headers.keys().map(|k| k.to_string()).collect();
+    names.sort();
+    (
+        reply.status.as_u16(),
+        reply.body["errors"].clone(),
+        reply.header("www-authenticate").map(str::to_string),
+        names,
+    )
+}
+
+#[tokio::test]
+async fn unknown_revoked_expired_and_deleted_pats_get_the_same_401_the_first_time_and_after() {
+    let app = spawn_app_with(|c| c.throttle.max_failures = 1000).await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let made = async |name: &str, expires_in: i64| {
+        let body = app.create_pat(&jane, name, expires_in).await;
+        let token = body["token"].as_str().unwrap().to_string();
+        // Used once, so that it is in the verification cache when it stops being valid.
+        app.get("/v4/users/self", &token).await.assert_status(200);
+        (body["patId"].as_str().unwrap().to_string(), token)
+    };
+    let (id, revoked) = made("revoked", 3600).await;
+    app.post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), &jane)
+        .await
+        .assert_status(200);
+    let (id, deleted) = made("deleted", 3600).await;
+    let gone = app.delete(&format!("/api/pat/v1/tokens/{id}"), &jane).await;
+    assert!(gone.status.is_success(), "not deleted: {gone:?}");
+    let (_, expired) = made("expired", 1).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let unknown = Secret::generate(SecretKind::Pat).into_exposed();
+    let baseline = seen(&app, &unknown).await;
+    assert_eq!(baseline.0, 401, "{baseline:?}");
+    for round in 0..3 {
+        for (what, secret) in [
+            ("revoked", &revoked),
+            ("deleted", &deleted),
+            ("expired", &expired),
+            ("unknown", &unknown),
+        ] {
+            assert_eq!(
+                seen(&app, secret).await,
+                baseline,
+                "refusal {round} of the {what} PAT differs from an unknown one's"
+            );
+        }
+    }
+}
 
 const ROUNDS: usize = 300;
 
