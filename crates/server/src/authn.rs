@@ -37,13 +37,22 @@ enum Channel {
 /// Reads the credential from the headers. `Ok(None)` when there is none; `Err` when there is
 /// something that cannot be a credential (an unknown scheme, bad base64, a Basic user name).
 fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()> {
-    if let Some(value) = headers.get("x-domino-api-key") {
+    let mut keys = headers.get_all("x-domino-api-key").iter();
+    if let Some(value) = keys.next() {
+        if keys.next().is_some() {
+            return Err(());
+        }
         let text = value.to_str().map_err(|_| ())?;
         return Ok(Some((text.trim().to_string(), Channel::ApiKey)));
     }
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut lines = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = lines.next() else {
         return Ok(None);
     };
+    // Two `Authorization` lines are two credentials: which one counts is ambiguous, so neither.
+    if lines.next().is_some() {
+        return Err(());
+    }
     let text = value.to_str().map_err(|_| ())?;
     let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
     let rest = rest.trim();

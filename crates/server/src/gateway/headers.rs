@@ -88,6 +88,7 @@ pub fn to_upstream(headers: &mut HeaderMap, seen: &Seen, bearer: HeaderValue) {
     headers.remove(header::HOST);
     headers.remove("x-domino-api-key");
     headers.insert(header::AUTHORIZATION, bearer);
+    strip_own_cookies(headers);
     if let Some(xff) = forwarded_for(headers, seen.peer) {
         headers.insert("x-forwarded-for", xff);
     }
@@ -105,6 +106,34 @@ pub fn to_upstream(headers: &mut HeaderMap, seen: &Seen, bearer: HeaderValue) {
         Some(id) => headers.insert("x-request-id", id.clone()),
         None => headers.remove("x-request-id"),
     };
+}
+
+/// Tessera's own cookies (the UI session and its login CSRF token) are credentials too: they
+/// never reach an upstream (SPEC section 5). Other cookies pass as they came.
+const OWN_COOKIES: &[&str] = &["tessera_session", "tessera_login_csrf"];
+
+fn strip_own_cookies(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::COOKIE) {
+        return;
+    }
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("").trim();
+            !pair.is_empty() && !OWN_COOKIES.contains(&name)
+        })
+        .map(str::to_string)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&kept.join("; "))
+    {
+        headers.insert(header::COOKIE, value);
+    }
 }
 
 /// Rewrites an upstream response's headers for the client: hop-by-hop headers dropped (the

@@ -56,18 +56,20 @@ pub struct Proxied;
 pub fn routes(routes: &[GatewayRoute]) -> Router<AppState> {
     let mut router = Router::new();
     for route in routes {
+        let prefix = route.prefix.clone();
         let route = Arc::new(route.clone());
-        router = router.route(
-            &format!("{}{{*rest}}", route.prefix),
-            any(
-                move |state: State<AppState>,
-                      identity: Identity,
-                      peer: ConnectInfo<SocketAddr>,
-                      request: Request| {
-                    forward(state, identity, peer, route.clone(), request)
-                },
-            ),
+        let handler = any(
+            move |state: State<AppState>,
+                  identity: Identity,
+                  peer: ConnectInfo<SocketAddr>,
+                  request: Request| {
+                forward(state, identity, peer, route.clone(), request)
+            },
         );
+        // The prefix itself (`/api/jobs/`) and everything under it, as nginx's location does.
+        router = router
+            .route(&prefix, handler.clone())
+            .route(&format!("{prefix}{{*rest}}"), handler);
     }
     router
 }
@@ -152,7 +154,15 @@ async fn forward(
 /// authentication and the upstream all see the canonical path, and `OriginalUri` is it too. A
 /// path that cannot be made canonical is a 400 with the FailureEnvelope naming the problem.
 pub fn normalise_paths<S>(routes: &[GatewayRoute], inner: S) -> NormalisedPaths<S> {
-    let prefixes: Arc<[String]> = routes.iter().map(|r| r.prefix.clone()).collect();
+    // Forward authentication's path is the proxy's original path: a `..` in it must not
+    // climb onto another endpoint of Tessera's (SPEC section 10), so it is a boundary too.
+    let prefixes: Arc<[String]> = routes
+        .iter()
+        .map(|r| r.prefix.clone())
+        .chain(std::iter::once(
+            crate::routes::FORWARD_AUTH_PREFIX.to_string(),
+        ))
+        .collect();
     NormalisedPaths { prefixes, inner }
 }
 

@@ -20,9 +20,14 @@ pub const USER_HEADER: &str = "x-tessera-user";
 /// `X-Tessera-Subject`: the caller's id, the JWT's `sub`.
 pub const SUBJECT_HEADER: &str = "x-tessera-subject";
 
+/// The original path a proxy appends goes under this prefix; like a gateway route's prefix it is
+/// a boundary that dot segments may not climb out of (a 400 then, so the proxy denies).
+pub const PREFIX: &str = "/auth/verify/";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/verify", any(verify))
+        .route(PREFIX, any(verify))
         .route("/auth/verify/{*path}", any(verify))
 }
 

@@ -19,6 +19,8 @@ mod realm;
 mod service_accounts;
 mod system;
 
+pub use forward_auth::PREFIX as FORWARD_AUTH_PREFIX;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;

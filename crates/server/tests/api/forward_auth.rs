@@ -106,3 +106,64 @@ async fn a_missing_bad_or_revoked_credential_is_401_with_a_challenge() {
     .await
     .assert_status(200);
 }
+
+#[tokio::test]
+async fn the_original_path_cannot_climb_onto_another_endpoint_of_tesseras() {
+    let app = spawn_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    for path in [
+        "/auth/verify/../../healthz",
+        "/auth/verify/%2e%2e/%2e%2e/healthz",
+        "/auth/verify/x/../../../healthz",
+        "/auth/verify/../../version",
+        "/auth/verify/../realms/DominoRealm",
+        "/auth/verify/..",
+        "/auth/verify/../",
+    ] {
+        let reply =
+            crate::raw_http::send(&app.address, &crate::raw_http::get(path, None, &[])).await;
+        assert_eq!(
+            reply.status,
+            400,
+            "{path} was answered {}: {}",
+            reply.status,
+            reply.text()
+        );
+        let with_pat =
+            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+        assert_eq!(with_pat.status, 400, "{path} with a PAT");
+    }
+    // The proxy's path may be just "/" (nginx: `/auth/verify$request_uri`), or resolve inside.
+    for path in ["/auth/verify/", "/auth/verify/x/..", "/auth/verify/a/./b"] {
+        let anonymous =
+            crate::raw_http::send(&app.address, &crate::raw_http::get(path, None, &[])).await;
+        assert_eq!(anonymous.status, 401, "{path}");
+        let allowed =
+            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+        assert_eq!(allowed.status, 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn two_credentials_in_one_request_are_refused_not_chosen_between() {
+    let app = spawn_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    let two_lines = format!("Authorization: Bearer {pat}");
+    for extra in [
+        vec![two_lines.as_str(), "Authorization: Bearer tpat_x"],
+        vec!["X-Domino-Api-Key: tkey_a", "X-Domino-Api-Key: tkey_b"],
+    ] {
+        let reply = crate::raw_http::send(
+            &app.address,
+            &crate::raw_http::get("/auth/verify", None, &extra),
+        )
+        .await;
+        assert_eq!(reply.status, 401, "{extra:?}");
+    }
+    let one = crate::raw_http::send(
+        &app.address,
+        &crate::raw_http::get("/auth/verify", Some(&pat), &[]),
+    )
+    .await;
+    assert_eq!(one.status, 200);
+}

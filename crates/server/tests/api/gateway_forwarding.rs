@@ -167,3 +167,53 @@ async fn an_http_1_0_client_is_answered_in_http_1_0_with_a_body_it_can_read() {
     assert_eq!(reply.text(), "until the end");
     assert!(reply.header("transfer-encoding").is_none(), "{reply:?}");
 }
+
+#[tokio::test]
+async fn tesseras_own_cookies_never_reach_the_upstream_but_others_do() {
+    let (app, _up) = crate::gateway::gateway_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    let reply = app
+        .client
+        .get(format!("{}/api/jobs/v1/jobs", app.address))
+        .bearer_auth(&pat)
+        .header(
+            "cookie",
+            "theme=dark; tessera_session=tses_secret; tessera_login_csrf=abc; lang=en",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    let cookie = body["headers"]["cookie"].as_str().unwrap_or("");
+    assert_eq!(cookie, "theme=dark; lang=en");
+    let only_ours = app
+        .client
+        .get(format!("{}/api/jobs/v1/jobs", app.address))
+        .bearer_auth(&pat)
+        .header("cookie", "tessera_session=tses_secret")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(only_ours["headers"].get("cookie").is_none(), "{only_ours}");
+}
+
+#[tokio::test]
+async fn the_route_prefix_itself_is_forwarded_like_the_paths_under_it() {
+    let (app, up) = crate::gateway::gateway_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    for path in ["/api/jobs/", "/api/jobs/.", "/api/jobs/x/.."] {
+        let reply =
+            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        assert_eq!(reply.json()["path"], "/api/jobs/", "{path}");
+    }
+    let before = up.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let anonymous =
+        crate::raw_http::send(&app.address, &crate::raw_http::get("/api/jobs/", None, &[])).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), before);
+}
