@@ -174,6 +174,14 @@ impl LocalProxy {
         self.exchange(&source).await
     }
 
+    /// Drops the cached token if it is `jwt`.
+    fn forget(&self, jwt: &str) {
+        let mut current = self.current.write();
+        if current.as_ref().is_some_and(|c| c.jwt == jwt) {
+            *current = None;
+        }
+    }
+
     fn usable(&self, source: &str) -> Option<Cached> {
         self.current
             .read()
@@ -295,6 +303,11 @@ async fn forward(
         .request(Request::from_parts(parts, body))
         .await
         .map_err(|e| ProxyError::Unreachable(host, e.to_string()))?;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // Tessera refused the token (its source was revoked, its user deactivated, ...): do not
+        // hand it out again from `/access-token`; the next call exchanges anew, or says why not.
+        proxy.forget(&jwt);
+    }
     let (parts, body) = response.into_parts();
     Ok(Response::from_parts(parts, Body::new(body)))
 }

@@ -141,3 +141,22 @@ async fn unreachable_hosts_refused_and_missing_credentials_are_explained() {
     assert_eq!(status, 503);
     assert!(message.contains("DOMINO_TOKEN_FILE"), "{message}");
 }
+
+#[tokio::test]
+async fn after_its_pat_is_revoked_the_proxy_hands_out_no_dead_token() {
+    let app = spawn_app().await;
+    let (_, pat) = app.user_with_token("jane", &[]).await;
+    let (_, url) = proxy(&app.address, CredentialSource::Value(pat.clone())).await;
+    assert_eq!(get(&format!("{url}/v4/users/self")).await.0, 200);
+    let (status, before) = get(&format!("{url}/access-token")).await;
+    assert_eq!(status, 200);
+    app.post_empty("/api/pat/v1/tokens/invalidate", &pat)
+        .await
+        .assert_status(200);
+    // The derived JWT dies with its source: Tessera refuses the proxied call...
+    assert_eq!(get(&format!("{url}/v4/users/self")).await.0, 401);
+    // ...and the proxy no longer offers that token, nor gets a new one.
+    let (status, after) = get(&format!("{url}/access-token")).await;
+    assert_eq!(status, 401, "{after}");
+    assert_ne!(after, before);
+}
