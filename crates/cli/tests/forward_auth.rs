@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{PASSWORD, cli, free_port, http, sqlite_url, start, stdout_line};
+use support::{exchange, free_port, http, server_with_jane};
 
 /// An upstream on a real port that records the head of every request it gets.
 struct Upstream {
@@ -151,44 +151,7 @@ fn through(port: u16, path: &str, header: Option<(&str, &str)>) -> (u16, String)
 #[test]
 fn nginx_auth_request_passes_good_credentials_with_a_jwt_and_stops_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let database = sqlite_url(dir.path());
-    let envs = [("TESSERA_ADMIN_PASSWORD", PASSWORD)];
-    let server = start(dir.path(), &database, &envs);
-    let admin = stdout_line(&cli(
-        &database,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
-    let (status, _) = http(
-        &server,
-        "POST",
-        "/api/admin/v1/users",
-        Some(&admin),
-        Some(json!({ "userName": "jane", "email": "jane@example.com" })),
-    )
-    .unwrap();
-    assert_eq!(status, 201);
-    let pat = stdout_line(&cli(
-        &database,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "jane",
-            "--name",
-            "nginx",
-        ],
-    ));
+    let (server, _, pat) = server_with_jane(dir.path());
     let (_, key) = http(
         &server,
         "POST",
@@ -198,33 +161,7 @@ fn nginx_auth_request_passes_good_credentials_with_a_jwt_and_stops_the_rest() {
     )
     .unwrap();
     let key = key["apiKey"].as_str().unwrap().to_string();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let jwt = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!(
-                "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
-                server.base
-            ))
-            .form(&[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("subject_token", pat.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    });
+    let jwt = exchange(&server, &pat);
 
     let up = upstream();
     let nginx_dir = tempfile::tempdir().unwrap();

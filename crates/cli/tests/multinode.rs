@@ -216,31 +216,7 @@ fn admin_count(db: &PgDatabase) -> Vec<String> {
 fn a_jwt_dies_on_every_node_when_its_source_is_revoked_on_one() {
     let c = cluster(3);
     let (id, token) = pat(&c, "source");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let jwt = runtime.block_on(async {
-        let reply: serde_json::Value = reqwest::Client::new()
-            .post(format!(
-                "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
-                c.nodes[1].base
-            ))
-            .form(&[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("subject_token", token.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        reply["access_token"].as_str().unwrap().to_string()
-    });
+    let jwt = support::exchange(&c.nodes[1], &token);
     for node in &c.nodes {
         let (status, _) = http(node, "GET", "/v4/users/self", Some(&jwt), None).unwrap();
         assert_eq!(status, 200, "warm {}", node.base);

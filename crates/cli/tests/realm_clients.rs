@@ -8,8 +8,7 @@ use std::process::Command;
 
 mod support;
 
-use serde_json::json;
-use support::{PASSWORD, cli, http, sqlite_url, start, stdout_line};
+use support::server_with_jane;
 
 fn e2e() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,44 +34,7 @@ fn node_jose_and_oauth4webapi_accept_tessera_access_tokens() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let database = sqlite_url(dir.path());
-    let envs = [("TESSERA_ADMIN_PASSWORD", PASSWORD)];
-    let server = start(dir.path(), &database, &envs);
-    let admin = stdout_line(&cli(
-        &database,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
-    let (status, _) = http(
-        &server,
-        "POST",
-        "/api/admin/v1/users",
-        Some(&admin),
-        Some(json!({ "userName": "jane", "email": "jane@example.com" })),
-    )
-    .unwrap();
-    assert_eq!(status, 201);
-    let jane = stdout_line(&cli(
-        &database,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "jane",
-            "--name",
-            "node",
-        ],
-    ));
+    let (server, _, jane) = server_with_jane(dir.path());
     let output = Command::new("node")
         .args(["--test", "realm.test.mjs"])
         .current_dir(&e2e)

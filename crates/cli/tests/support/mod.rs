@@ -308,3 +308,70 @@ pub fn refused_within(node: &Server, token: &str, bound: Duration) -> Duration {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A server on SQLite in `dir` with a user `jane`; returns the server, its database URL and a
+/// PAT of jane's made by the operator command.
+pub fn server_with_jane(dir: &Path) -> (Server, String, String) {
+    let database = sqlite_url(dir);
+    let envs = [("TESSERA_ADMIN_PASSWORD", PASSWORD)];
+    let server = start(dir, &database, &envs);
+    let token = |user: &str, name: &str| {
+        stdout_line(&cli(
+            &database,
+            &envs,
+            &[
+                "admin",
+                "token",
+                "create",
+                "--username",
+                user,
+                "--name",
+                name,
+            ],
+        ))
+    };
+    let admin = token("admin", "ops");
+    let (status, body) = http(
+        &server,
+        "POST",
+        "/api/admin/v1/users",
+        Some(&admin),
+        Some(serde_json::json!({ "userName": "jane", "email": "jane@example.com" })),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let jane = token("jane", "bootstrap");
+    (server, database, jane)
+}
+
+/// RFC 8693 token exchange of `subject` at `server`; the access token.
+pub fn exchange(server: &Server, subject: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let reply: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
+                server.base
+            ))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", subject),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token in {reply}"))
+            .to_string()
+    })
+}
