@@ -136,6 +136,7 @@ impl RefusedSecrets {
         inner.by_owner.clear();
     }
 
+    /// Forgets every refusal.
     pub fn clear(&self) {
         let mut inner = self.inner.write();
         inner.refusals.clear();
@@ -143,10 +144,12 @@ impl RefusedSecrets {
         inner.by_owner.clear();
     }
 
+    /// How many refusals are remembered.
     pub fn len(&self) -> usize {
         self.inner.read().refusals.len()
     }
 
+    /// Whether no refusal is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
