@@ -409,6 +409,9 @@ async fn userinfo_takes_the_token_in_a_posted_form_but_not_twice() {
             .unwrap()
             .contains("invalid_token")
     );
+    // RFC 6750 §3.1, as Keycloak answers: an OAuth error body, not the API's envelope.
+    let body: Value = pat_in_body.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_token", "{body}");
 }
 
 #[tokio::test]

@@ -81,9 +81,17 @@ pub(super) async fn userinfo_post(
 /// Only the realm's access tokens are accepted here (401 `invalid_token` otherwise).
 fn answer(caller: Option<Caller>) -> Result<Response, ApiError> {
     let Some(caller) = caller.filter(|c| c.credential().kind == CredentialKind::AccessToken) else {
-        return Err(ApiError::Unauthenticated {
-            challenge: BEARER_INVALID,
-        });
+        // RFC 6750 §3.1, as Keycloak answers: the challenge and an OAuth error body.
+        let mut refusal = oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is missing, invalid or no longer valid",
+        );
+        refusal.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static(BEARER_INVALID),
+        );
+        return Ok(refusal);
     };
     let user = caller.principal();
     let mut claims: Map<String, Value> = match json!({
