@@ -250,35 +250,39 @@ impl CredentialCache {
     }
 }
 
+/// An entry for an active user `principal` with a PAT `credential`, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn test_entry(principal: UserId, credential: CredentialId) -> CacheEntry {
+    use crate::model::{PrincipalKind, UserStatus};
+    let user = User {
+        id: principal,
+        kind: PrincipalKind::User,
+        user_name: crate::names::UserName::from_trusted("u".into()),
+        email: None,
+        first_name: String::new(),
+        last_name: String::new(),
+        description: String::new(),
+        roles: crate::roles::RoleSet::default(),
+        status: UserStatus::Active,
+        created_at: chrono::Utc::now(),
+        created_by: None,
+        tokens_not_before: None,
+    };
+    let credential = CredentialRef {
+        id: credential,
+        kind: CredentialKind::Pat,
+        name: TokenName::from_trusted("t".into()),
+        expires_at: None,
+    };
+    CacheEntry::new(credential, Arc::new(user))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PrincipalKind, UserStatus};
-    use crate::names::UserName;
-    use crate::roles::RoleSet;
 
     fn entry(principal: UserId) -> Arc<CacheEntry> {
-        let user = User {
-            id: principal,
-            kind: PrincipalKind::User,
-            user_name: UserName::from_trusted("u".into()),
-            email: None,
-            first_name: String::new(),
-            last_name: String::new(),
-            description: String::new(),
-            roles: RoleSet::default(),
-            status: UserStatus::Active,
-            created_at: chrono::Utc::now(),
-            created_by: None,
-            tokens_not_before: None,
-        };
-        let credential = CredentialRef {
-            id: CredentialId::new(),
-            kind: CredentialKind::Pat,
-            name: TokenName::from_trusted("t".into()),
-            expires_at: None,
-        };
-        Arc::new(CacheEntry::new(credential, Arc::new(user)))
+        Arc::new(test_entry(principal, CredentialId::new()))
     }
 
     #[test]

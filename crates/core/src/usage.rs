@@ -149,36 +149,9 @@ fn latest_per_credential(batch: Vec<Usage>) -> Vec<Usage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::CredentialRef;
-    use crate::ids::UserId;
-    use crate::model::{CredentialKind, PrincipalKind, User, UserStatus};
-    use crate::names::{TokenName, UserName};
-    use crate::roles::RoleSet;
 
     fn entry(id: CredentialId) -> CacheEntry {
-        let user = User {
-            id: UserId::new(),
-            kind: PrincipalKind::User,
-            user_name: UserName::from_trusted("u".into()),
-            email: None,
-            first_name: String::new(),
-            last_name: String::new(),
-            description: String::new(),
-            roles: RoleSet::default(),
-            status: UserStatus::Active,
-            created_at: chrono::Utc::now(),
-            created_by: None,
-            tokens_not_before: None,
-        };
-        CacheEntry::new(
-            CredentialRef {
-                id,
-                kind: CredentialKind::Pat,
-                name: TokenName::from_trusted("t".into()),
-                expires_at: None,
-            },
-            Arc::new(user),
-        )
+        crate::cache::test_entry(crate::ids::UserId::new(), id)
     }
 
     #[test]

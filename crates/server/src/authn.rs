@@ -34,25 +34,31 @@ enum Channel {
     ApiKey,
 }
 
+/// The one line of a credential header: `Ok(None)` when absent, `Err` when it comes twice —
+/// two credentials, and which one counts would be ambiguous, so neither does. Every reader of
+/// `Authorization` or `X-Domino-Api-Key` (API, realm, model invocation) goes through here.
+pub(crate) fn sole_header<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h HeaderValue>, ()> {
+    let mut lines = headers.get_all(name).iter();
+    match (lines.next(), lines.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => Ok(Some(value)),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
 /// Reads the credential from the headers. `Ok(None)` when there is none; `Err` when there is
 /// something that cannot be a credential (an unknown scheme, bad base64, a Basic user name).
 fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()> {
-    let mut keys = headers.get_all("x-domino-api-key").iter();
-    if let Some(value) = keys.next() {
-        if keys.next().is_some() {
-            return Err(());
-        }
+    if let Some(value) = sole_header(headers, "x-domino-api-key")? {
         let text = value.to_str().map_err(|_| ())?;
         return Ok(Some((text.trim().to_string(), Channel::ApiKey)));
     }
-    let mut lines = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = lines.next() else {
+    let Some(value) = sole_header(headers, header::AUTHORIZATION.as_str())? else {
         return Ok(None);
     };
-    // Two `Authorization` lines are two credentials: which one counts is ambiguous, so neither.
-    if lines.next().is_some() {
-        return Err(());
-    }
     let text = value.to_str().map_err(|_| ())?;
     let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
     let rest = rest.trim();

@@ -55,7 +55,10 @@ pub(super) fn presents_credential(headers: &HeaderMap) -> bool {
 
 /// `token:token` from HTTP Basic; `None` for anything else.
 fn basic_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let value = crate::authn::sole_header(headers, header::AUTHORIZATION.as_str())
+        .ok()??
+        .to_str()
+        .ok()?;
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

@@ -37,7 +37,10 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
 
 /// The token of `Authorization: Bearer <token>`; `None` for anything else.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let value = crate::authn::sole_header(headers, header::AUTHORIZATION.as_str())
+        .ok()??
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Auth, spawn_app};
-use crate::realm::verify_with_jwks;
+use crate::realm::{access_token, verify_with_jwks};
 
 #[tokio::test]
 async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
@@ -16,28 +16,7 @@ async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
         .as_str()
         .unwrap()
         .to_string();
-    let jwt = app
-        .client
-        .post(format!(
-            "{}/auth/realms/DominoRealm/protocol/openid-connect/token",
-            app.address
-        ))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("subject_token", pat.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let jwt = access_token(&app, &pat).await;
     for (what, auth, method, path) in [
         ("PAT", Auth::Bearer(&pat), Method::GET, "/auth/verify"),
         (

@@ -305,6 +305,28 @@ impl TestApp {
         (id, operator_token(&self.state, name, "bootstrap").await)
     }
 
+    /// Creates a service account (as the administrator) and a token for it; returns the secret.
+    pub async fn service_account_token(&self, username: &str, token_name: &str) -> String {
+        let sa = self
+            .post(
+                "/api/serviceAccounts/v1/serviceAccounts",
+                &self.admin_token,
+                json!({ "username": username }),
+            )
+            .await;
+        sa.assert_status(201);
+        let id = sa.body["id"].as_str().expect("service account id");
+        let token = self
+            .post(
+                &format!("/api/serviceAccounts/v1/serviceAccounts/{id}/tokens"),
+                &self.admin_token,
+                json!({ "name": token_name }),
+            )
+            .await;
+        token.assert_status(201);
+        token.body["token"].as_str().expect("token").to_string()
+    }
+
     /// Creates a PAT through the API; returns the whole reply body (with `token`).
     pub async fn create_pat(&self, token: &str, name: &str, expires_in: i64) -> Value {
         let reply = self

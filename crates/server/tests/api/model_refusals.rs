@@ -264,3 +264,40 @@ async fn over_the_limit_valid_model_tokens_still_pass_sync_and_async() {
         .await
         .assert_status(429);
 }
+
+#[tokio::test]
+async fn two_authorization_lines_to_a_model_are_refused_not_chosen_between() {
+    let app = spawn_app().await;
+    let (_, sync, other, batch) = models(&app).await;
+    let basic = |t: &str| {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{t}:{t}"))
+        )
+    };
+    let sync_request = |first: String, second: String| {
+        let json = r#"{"data":{}}"#;
+        format!(
+            "POST /models/{}/latest/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAuthorization: {first}\r\nAuthorization: {second}\r\n\r\n{json}",
+            sync.id,
+            json.len()
+        )
+    };
+    let two = crate::raw_http::send(
+        &app.address,
+        &sync_request(basic(&sync.token), basic(&other.token)),
+    )
+    .await;
+    assert_eq!(two.status, 401, "{}", two.text());
+    let async_request = format!(
+        "POST {ASYNC}/{} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17\r\nAuthorization: Bearer {}\r\nAuthorization: Bearer x\r\n\r\n{{\"parameters\":{{}}}}",
+        batch.id, batch.token
+    );
+    let two = crate::raw_http::send(&app.address, &async_request).await;
+    assert_eq!(two.status, 401, "{}", two.text());
+    // One line, the same token: accepted.
+    call(&app, &sync, Auth::Basic(&sync.token, &sync.token))
+        .await
+        .assert_status(200);
+}

@@ -31,7 +31,8 @@ async fn exchange(app: &TestApp, subject: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn access_token(app: &TestApp, subject: &str) -> String {
+/// Exchanges `subject` (RFC 8693) and returns the access token, asserting a 200.
+pub(crate) async fn access_token(app: &TestApp, subject: &str) -> String {
     let (status, body) = exchange(app, subject).await;
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
@@ -235,28 +236,7 @@ async fn the_jwks_realm_and_discovery_documents_have_the_keycloak_shape() {
 #[tokio::test]
 async fn service_account_tokens_and_api_keys_can_be_exchanged_too() {
     let app = spawn_app().await;
-    let sa = app
-        .post(
-            "/api/serviceAccounts/v1/serviceAccounts",
-            &app.admin_token,
-            json!({ "username": "pipeline" }),
-        )
-        .await;
-    sa.assert_status(201);
-    let sa_token = app
-        .post(
-            &format!(
-                "/api/serviceAccounts/v1/serviceAccounts/{}/tokens",
-                sa.body["id"].as_str().unwrap()
-            ),
-            &app.admin_token,
-            json!({ "name": "ci" }),
-        )
-        .await
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sa_token = app.service_account_token("pipeline", "ci").await;
     let claims = verify_with_jwks(&app, &access_token(&app, &sa_token).await).await;
     assert_eq!(claims["preferred_username"], "pipeline");
     assert_eq!(

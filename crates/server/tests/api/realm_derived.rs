@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
-use crate::realm::verify_with_jwks;
+use crate::realm::{access_token, verify_with_jwks};
 
 const REALM: &str = "/auth/realms/DominoRealm";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -28,13 +28,6 @@ async fn exchange_with(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn jwt_for(app: &TestApp, subject: &str) -> String {
-    let (status, body) =
-        exchange_with(app, &[("grant_type", EXCHANGE), ("subject_token", subject)]).await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 fn claims_of(token: &str) -> Value {
@@ -88,7 +81,7 @@ async fn revoking_or_deleting_the_source_ends_every_jwt_minted_from_it() {
     ] {
         let user = format!("u-{}", how.replace(' ', "-"));
         let (pat, pat_id) = pat_of(&app, &user, "source", 3600).await;
-        let jwt = jwt_for(&app, &pat).await;
+        let jwt = access_token(&app, &pat).await;
         // Used once, so that it is cached on this node.
         app.get("/v4/users/self", &jwt).await.assert_status(200);
         let user_id = app.get("/v4/users/self", &pat).await.body["id"]
@@ -158,7 +151,7 @@ async fn a_jwt_whose_source_lives_keeps_working() {
             other["patId"].as_str().unwrap().to_string(),
         )
     };
-    let jwt = jwt_for(&app, &pat).await;
+    let jwt = access_token(&app, &pat).await;
     // Revoking another PAT of the same user leaves this JWT alone.
     app.post_empty(&format!("/api/pat/v1/tokens/{other_id}/invalidate"), &pat)
         .await
@@ -181,7 +174,7 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
         .assert_status(200);
         // Minted between the two changes (role changes revoke PATs: a fresh one each time).
         let pat = operator_pat(&app, "jane").await;
-        let between = jwt_for(&app, &pat).await;
+        let between = access_token(&app, &pat).await;
         assert_eq!(
             claims_of(&between)["realm_access"]["roles"],
             json!(["Practitioner", "Librarian"])
@@ -202,7 +195,7 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
     }
     // A token minted after the last change is good.
     let pat = operator_pat(&app, "jane").await;
-    let after = jwt_for(&app, &pat).await;
+    let after = access_token(&app, &pat).await;
     app.get("/v4/users/self", &after).await.assert_status(200);
 }
 
@@ -254,7 +247,7 @@ async fn an_audience_the_realm_cannot_serve_is_invalid_target_and_a_known_one_is
     // Tessera accepts it too: it is one of its audiences.
     app.get("/v4/users/self", token).await.assert_status(200);
     // Without an audience, the configured one.
-    let default = jwt_for(&app, &pat).await;
+    let default = access_token(&app, &pat).await;
     assert_eq!(
         claims_of(&default)["aud"],
         json!(["domino-platform", "billing"])
@@ -317,28 +310,8 @@ async fn the_public_documents_answer_cross_origin_requests_and_preflights() {
 #[tokio::test]
 async fn claims_without_a_value_are_left_out_of_tokens_and_userinfo() {
     let app = spawn_app().await;
-    let sa = app
-        .post(
-            "/api/serviceAccounts/v1/serviceAccounts",
-            &app.admin_token,
-            json!({ "username": "pipeline" }),
-        )
-        .await;
-    let token = app
-        .post(
-            &format!(
-                "/api/serviceAccounts/v1/serviceAccounts/{}/tokens",
-                sa.body["id"].as_str().unwrap()
-            ),
-            &app.admin_token,
-            json!({ "name": "ci" }),
-        )
-        .await
-        .body["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let jwt = jwt_for(&app, &token).await;
+    let token = app.service_account_token("pipeline", "ci").await;
+    let jwt = access_token(&app, &token).await;
     let claims = verify_with_jwks(&app, &jwt).await;
     for absent in ["email", "given_name", "family_name"] {
         assert!(claims.get(absent).is_none(), "{absent} in {claims}");
@@ -362,7 +335,7 @@ async fn claims_without_a_value_are_left_out_of_tokens_and_userinfo() {
 async fn userinfo_takes_the_token_in_a_posted_form_but_not_twice() {
     let app = spawn_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
-    let jwt = jwt_for(&app, &pat).await;
+    let jwt = access_token(&app, &pat).await;
     let url = format!("{}{REALM}/protocol/openid-connect/userinfo", app.address);
     let form = app
         .client
@@ -418,7 +391,7 @@ async fn userinfo_takes_the_token_in_a_posted_form_but_not_twice() {
 async fn an_expired_source_ends_its_jwt_even_while_cached() {
     let app = spawn_app().await;
     let (pat, _) = pat_of(&app, "jane", "brief", 2).await;
-    let jwt = jwt_for(&app, &pat).await;
+    let jwt = access_token(&app, &pat).await;
     app.get("/v4/users/self", &jwt).await.assert_status(200);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     app.get("/v4/users/self", &jwt).await.assert_status(401);
@@ -428,7 +401,7 @@ async fn an_expired_source_ends_its_jwt_even_while_cached() {
 async fn through_the_gateway_the_jwt_forwarded_carries_the_source_and_dies_with_it() {
     let (app, up) = crate::gateway::gateway_app().await;
     let (pat, pat_id) = pat_of(&app, "jane", "gw", 3600).await;
-    let jwt = jwt_for(&app, &pat).await;
+    let jwt = access_token(&app, &pat).await;
     for credential in [&pat, &jwt] {
         let reply = app.get("/api/jobs/v1/jobs", credential).await;
         reply.assert_status(200);
