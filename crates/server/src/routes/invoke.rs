@@ -55,6 +55,10 @@ pub(super) fn presents_credential(headers: &HeaderMap) -> bool {
 
 /// `token:token` from HTTP Basic; `None` for anything else.
 fn basic_token(headers: &HeaderMap) -> Option<String> {
+    // A model call carries one credential: the model's token, and no API key beside it.
+    if headers.contains_key("x-domino-api-key") {
+        return None;
+    }
     let value = crate::authn::sole_header(headers, header::AUTHORIZATION.as_str())
         .ok()??
         .to_str()

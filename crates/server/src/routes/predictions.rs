@@ -37,6 +37,10 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
 
 /// The token of `Authorization: Bearer <token>`; `None` for anything else.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
+    // A model call carries one credential: the model's token, and no API key beside it.
+    if headers.contains_key("x-domino-api-key") {
+        return None;
+    }
     let value = crate::authn::sole_header(headers, header::AUTHORIZATION.as_str())
         .ok()??
         .to_str()

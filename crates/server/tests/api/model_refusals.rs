@@ -296,6 +296,19 @@ async fn two_authorization_lines_to_a_model_are_refused_not_chosen_between() {
     );
     let two = crate::raw_http::send(&app.address, &async_request).await;
     assert_eq!(two.status, 401, "{}", two.text());
+    // The model's token with an API key beside it is two credentials too.
+    let with_key = crate::raw_http::send(
+        &app.address,
+        &sync_request(basic(&sync.token), basic(&sync.token))
+            .replacen(
+                "Authorization: ",
+                "X-Domino-Api-Key: tkey_x\r\nAuthorization: ",
+                1,
+            )
+            .replacen(&format!("\r\nAuthorization: {}", basic(&sync.token)), "", 1),
+    )
+    .await;
+    assert_eq!(with_key.status, 401, "{}", with_key.text());
     // One line, the same token: accepted.
     call(&app, &sync, Auth::Basic(&sync.token, &sync.token))
         .await
