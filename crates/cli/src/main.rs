@@ -174,6 +174,7 @@ fn config(
         trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
         metrics_listen: std::env::var("TESSERA_METRICS_LISTEN").ok(),
         models_allowed_upstreams: std::env::var("TESSERA_MODELS_ALLOWED_UPSTREAMS").ok(),
+        env: tessera_server::config_env::settings(std::env::vars()),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }

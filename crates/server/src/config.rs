@@ -16,6 +16,7 @@ use tessera_core::throttle::ThrottleConfig;
 use tessera_core::upstreams::AllowedUpstreams;
 
 use crate::client_addr::TrustedProxies;
+use crate::config_env::EnvSetting;
 use crate::listener::ListenerLimits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -36,6 +37,9 @@ pub struct Overrides {
     /// `TESSERA_MODELS_ALLOWED_UPSTREAMS`: comma-separated model server rules, replacing
     /// `[models] allowed_upstreams` of the file.
     pub models_allowed_upstreams: Option<String>,
+    /// `TESSERA_<SECTION>_<KEY>` variables, written over the file's sections
+    /// ([`crate::config_env::settings`] reads them).
+    pub env: Vec<EnvSetting>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -272,18 +276,47 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-impl Config {
-    /// Defaults only (plus overrides): what `tessera serve` uses without a config file.
-    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
-        let parsed = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
-                toml::from_str::<FileConfig>(&text)
-                    .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?
-            }
-            None => FileConfig::default(),
+/// The file's sections with the environment's settings over them. Without settings from the
+/// environment the file is parsed as text, so that errors give its line and column.
+fn parse_file(file: Option<&Path>, env: &[EnvSetting]) -> Result<FileConfig, ConfigError> {
+    let text = match file {
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?,
+        ),
+        None => None,
+    };
+    let parse_error = |e: toml::de::Error| match file {
+        Some(path) => ConfigError::Parse(path.to_path_buf(), e.to_string()),
+        None => ConfigError::Invalid(e.to_string()),
+    };
+    if env.is_empty() {
+        return match text {
+            Some(text) => toml::from_str(&text).map_err(parse_error),
+            None => Ok(FileConfig::default()),
         };
+    }
+    let mut table: toml::Table = match text {
+        Some(text) => toml::from_str(&text).map_err(parse_error)?,
+        None => toml::Table::new(),
+    };
+    crate::config_env::apply(&mut table, env);
+    toml::Value::Table(table).try_into().map_err(|e| {
+        let names: Vec<&str> = env.iter().map(|s| s.variable.as_str()).collect();
+        ConfigError::Invalid(format!(
+            "{e} (the environment sets {}; check those names and values)",
+            names.join(", ")
+        ))
+    })
+}
+
+impl Config {
+    /// The configuration from the TOML `file` (defaults when `None`), with `overrides` (the
+    /// command line and `TESSERA_*` variables) taking precedence over the file.
+    ///
+    /// # Errors
+    /// `Read`/`Parse` naming the file, or `Invalid` naming the setting that is wrong.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let parsed = parse_file(file, &overrides.env)?;
         let listen_text = overrides
             .listen
             .or(parsed.listen)
@@ -654,5 +687,48 @@ mod tests {
         )
         .err();
         assert!(err.is_some_and(|e| e.to_string().contains("listen")));
+    }
+
+    #[test]
+    fn section_keys_come_from_the_environment_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "[limits]\nheader_timeout_secs = 9\nheader_bytes = 16384\n",
+        )
+        .unwrap();
+        let env = |pairs: &[(&str, &str)]| Overrides {
+            env: crate::config_env::settings(
+                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            ),
+            ..Overrides::default()
+        };
+        let config = Config::load(
+            Some(&path),
+            env(&[("TESSERA_LIMITS_HEADER_TIMEOUT_SECS", "4")]),
+        )
+        .unwrap();
+        assert_eq!(config.listener.header_timeout, Duration::from_secs(4));
+        assert_eq!(config.listener.header_bytes, 16384);
+
+        let unknown = Config::load(Some(&path), env(&[("TESSERA_LIMITS_HEADER_TIMEOUT", "4")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            unknown.contains("TESSERA_LIMITS_HEADER_TIMEOUT"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("header_timeout"), "{unknown}");
+
+        let wrong_type = Config::load(None, env(&[("TESSERA_LIMITS_HEADER_BYTES", "many")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            wrong_type.contains("TESSERA_LIMITS_HEADER_BYTES"),
+            "{wrong_type}"
+        );
     }
 }

@@ -17,6 +17,11 @@ use crate::state::AppState;
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// Marks a response that came from an upstream (the gateway, model invocation): the envelope
+/// layer leaves it as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Proxied;
+
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let id = Uuid::new_v4().to_string();
@@ -34,10 +39,7 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     state
         .metrics
         .response(status.as_u16(), route, started.elapsed());
-    let proxied = response
-        .extensions()
-        .get::<crate::gateway::Proxied>()
-        .is_some();
+    let proxied = response.extensions().get::<Proxied>().is_some();
     if !proxied && (status.is_client_error() || status.is_server_error()) {
         response = render_failure(response, &id).await;
     }

@@ -4,6 +4,7 @@
 pub mod authn;
 pub mod client_addr;
 pub mod config;
+pub mod config_env;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -18,6 +19,7 @@ mod routes;
 mod secret_file;
 pub mod startup;
 pub mod state;
+pub mod upstream_client;
 pub mod web;
 pub mod wire;
 

@@ -27,7 +27,7 @@ use parking_lot::RwLock;
 use serde_json::json;
 use tessera_core::realm::looks_like_jwt;
 
-use crate::gateway::{UpstreamClient, client};
+use crate::upstream_client::{UpstreamClient, client};
 
 /// Where the proxy's own credential comes from.
 #[derive(Clone, Debug)]

@@ -154,7 +154,7 @@ impl Application {
             audit: AuditService::new(ctx.clone()),
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
-            upstreams: crate::gateway::client(),
+            upstreams: crate::upstream_client::client(),
             model_servers: crate::model_client::ModelClient::new(config.allowed_upstreams.clone()),
             metrics: crate::metrics::Metrics::new(
                 config

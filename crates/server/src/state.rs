@@ -38,7 +38,7 @@ pub struct AppServices {
     /// What invocations know of each model API, for invalidations heard from other nodes.
     pub serving: Arc<tessera_core::serving_cache::ServingCache>,
     /// Pooled connections to the gateway's upstreams.
-    pub upstreams: crate::gateway::UpstreamClient,
+    pub upstreams: crate::upstream_client::UpstreamClient,
     /// Connections to model servers, only where `[models] allowed_upstreams` allows.
     pub model_servers: crate::model_client::ModelClient,
     /// How long a sync model invocation may wait for the model server.

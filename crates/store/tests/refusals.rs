@@ -27,6 +27,7 @@ use tessera_core::usage::{UsageReceiver, usage_channel};
 use tessera_store::notify::{PgBus, PgNotifications};
 use tessera_store::postgres::PgStore;
 use tessera_store::sqlite::SqliteStore;
+use tessera_testkit::PgDatabase;
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef-test-key";
 
@@ -280,67 +281,17 @@ async fn sqlite_accepts_a_secret_refused_for_a_deactivated_owner_once_the_owner_
     .await;
 }
 
-/// A fresh PostgreSQL database, dropped with the guard.
-struct PgDatabase {
-    name: String,
-    url: String,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-impl PgDatabase {
-    async fn create() -> PgDatabase {
-        let admin = pg_admin_url();
-        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-        let pool = sqlx::PgPool::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is unreachable at {admin}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    async fn node(&self) -> (Node, PgStore) {
-        let store = PgStore::open(&self.url).await.unwrap();
-        let bus = Arc::new(PgBus::new(store.pool().clone()));
-        let handle = PgStore::open(&self.url).await.unwrap();
-        (Node::new(Arc::new(store), bus), handle)
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&pg_admin_url()).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&pool)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
+/// A node on the test database: its store and a second handle on the same database.
+async fn node(db: &PgDatabase) -> (Node, PgStore) {
+    let store = PgStore::open(&db.url).await.unwrap();
+    let bus = Arc::new(PgBus::new(store.pool().clone()));
+    let handle = PgStore::open(&db.url).await.unwrap();
+    (Node::new(Arc::new(store), bus), handle)
 }
 
 #[tokio::test]
 async fn postgres_refuses_a_refused_secret_again_without_the_database() {
-    let db = PgDatabase::create().await;
+    let db = PgDatabase::create();
     let store = PgStore::open(&db.url).await.unwrap();
     let pool = store.pool().clone();
     let node = Node::new(Arc::new(store), Arc::new(PgBus::new(pool.clone())));
@@ -349,17 +300,17 @@ async fn postgres_refuses_a_refused_secret_again_without_the_database() {
 
 #[tokio::test]
 async fn postgres_accepts_a_secret_refused_for_a_deactivated_owner_once_the_owner_is_active() {
-    let db = PgDatabase::create().await;
-    let (node, _) = db.node().await;
+    let db = PgDatabase::create();
+    let (node, _) = node(&db).await;
     a_refusal_for_a_deactivated_owner_ends_when_the_owner_is_activated(node).await;
 }
 
 #[tokio::test]
 async fn another_node_forgets_a_refusal_for_a_deactivated_owner_when_one_node_activates_the_owner()
 {
-    let db = PgDatabase::create().await;
-    let (a, _) = db.node().await;
-    let (b, b_store) = db.node().await;
+    let db = PgDatabase::create();
+    let (a, _) = node(&db).await;
+    let (b, b_store) = node(&db).await;
     // Node B hears node A as the server does (`apply_notices`); its cache has no time-to-live,
     // so only the notification can make it forget.
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);

@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -80,11 +80,16 @@ pub fn start_with(
             database,
         ])
         .current_dir(dir)
-        .env("TESSERA_LOG", "debug")
         .env_remove("TESSERA_ADMIN_PASSWORD")
         .env_remove("TESSERA_SERVER_SECRET")
-        .stdout(log("stdout.log"))
-        .stderr(log("stderr.log"));
+        .stdout(log("stdout.log"));
+    // TEST_LOG: the server's log goes to the test's terminal, at the level asked for.
+    match tessera_testkit::child_log_filter() {
+        Some(filter) => command.env("TESSERA_LOG", filter).stderr(Stdio::inherit()),
+        None => command
+            .env("TESSERA_LOG", "debug")
+            .stderr(log("stderr.log")),
+    };
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -168,81 +173,9 @@ pub fn stdout_line(output: &Output) -> String {
     lines[0].to_string()
 }
 
-/// A fresh PostgreSQL database, dropped (with its connections) when this is.
-pub struct PgDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Runs one SQL statement on the administrative connection; returns the first column of each
-/// row, as text.
-pub fn admin_sql(sql: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::Row;
-        let admin = postgres_admin_url();
-        let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is unreachable at {admin} (set TESSERA_TEST_POSTGRES): {e}")
-        });
-        let rows = sqlx::query(sql)
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.iter()
-            .filter_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten())
-            .collect()
-    })
-}
-
-impl PgDatabase {
-    pub fn create() -> PgDatabase {
-        let name = format!("tessera_test_{}", uuid_simple());
-        admin_sql(&format!("CREATE DATABASE \"{name}\""));
-        let admin = postgres_admin_url();
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin);
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| {
-            admin_sql(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-        });
-    }
-}
-
-fn uuid_simple() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{nanos:x}_{:x}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+// Not every test binary uses both.
+#[allow(unused_imports)]
+pub use tessera_testkit::{PgDatabase, admin_sql};
 
 // Clusters of nodes on one PostgreSQL database.
 

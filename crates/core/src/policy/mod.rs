@@ -1,7 +1,8 @@
 //! Who may do what. Every service asks here; nothing else in the code decides access.
-//! Credentials and principals here; model APIs in [`model_api`].
+//! Credentials and principals here; model APIs in [`model_api`], projects in [`project`].
 
 pub mod model_api;
+pub mod project;
 
 use crate::authn::Caller;
 use crate::model::{PrincipalKind, User};

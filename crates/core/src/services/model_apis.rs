@@ -12,6 +12,7 @@ use crate::policy;
 use crate::policy::model_api::{
     Decision, ModelAction, ModelRole, Standing, Visibility, decide, highest,
 };
+use crate::policy::project::{self, ProjectAction};
 use crate::store::PrincipalQuery;
 
 use super::{Context, ServiceError, ServiceResult};
@@ -97,26 +98,11 @@ impl ModelApiService {
     /// the owner.
     pub async fn create(&self, caller: &Caller, request: NewModelApi) -> ServiceResult<ModelApi> {
         policy::require_person(caller)?;
-        let project = self
-            .ctx
-            .store
-            .project(request.project_id)
-            .await?
-            .filter(|p| {
-                policy::is_admin(caller.principal())
-                    || p.visibility == Visibility::Public
-                    || p.role_of(caller.principal().id).is_some()
-            })
-            .ok_or(ServiceError::NotFound("project"))?;
-        let may = policy::is_admin(caller.principal())
-            || project
-                .role_of(caller.principal().id)
-                .is_some_and(|r| r.can_deploy());
-        if !may {
-            return Err(ServiceError::Forbidden(
-                "creating a model API needs the Owner or Contributor role in its project".into(),
-            ));
-        }
+        let project = project::require(
+            ProjectAction::CreateModelApi,
+            caller.principal(),
+            self.ctx.store.project(request.project_id).await?,
+        )?;
         let api = ModelApi {
             id: ModelApiId::new(),
             name: request.name,

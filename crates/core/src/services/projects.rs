@@ -9,6 +9,7 @@ use crate::model::PrincipalKind;
 use crate::names::{FieldError, UserName};
 use crate::policy;
 use crate::policy::model_api::{ProjectRole, Visibility};
+use crate::policy::project::{self, ProjectAction};
 use crate::projects::{Project, ProjectCollaborator, Relationship};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -98,16 +99,8 @@ impl ProjectService {
         Ok(project)
     }
 
-    fn visible(caller: &Caller, project: &Project) -> bool {
-        policy::is_admin(caller.principal())
-            || project.visibility == Visibility::Public
-            || project.role_of(caller.principal().id).is_some()
-    }
-
     fn shown(caller: &Caller, project: Option<Project>) -> ServiceResult<Project> {
-        project
-            .filter(|p| Self::visible(caller, p))
-            .ok_or(ServiceError::NotFound("project"))
+        project::require(ProjectAction::View, caller.principal(), project)
     }
 
     pub async fn get(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
@@ -143,11 +136,11 @@ impl ProjectService {
 
     /// Owner or SysAdmin only; anyone else who can see the project gets 403.
     async fn managed(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
-        let project = self.get(caller, id).await?;
-        if project.owner_id != caller.principal().id {
-            policy::require_admin(caller)?;
-        }
-        Ok(project)
+        project::require(
+            ProjectAction::Manage,
+            caller.principal(),
+            self.ctx.store.project(id).await?,
+        )
     }
 
     pub async fn set_collaborator(

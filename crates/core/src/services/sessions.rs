@@ -1,6 +1,7 @@
 //! Web UI sessions: log in with a user name and password (argon2id), a session secret carried
 //! only in a cookie (its keyed hash stored), resolved to a `Caller` on every page, ended by
-//! logout, by its absolute lifetime, or by the user's deactivation. Service accounts have no
+//! logout, by its absolute lifetime (12 h), by two hours without a request (`last_seen_at`,
+//! written at most once a minute), or by the user's deactivation. Service accounts have no
 //! password and cannot log in. Each session has a CSRF token derived from its secret.
 
 use std::sync::Arc;

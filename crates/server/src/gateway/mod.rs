@@ -24,34 +24,14 @@ use axum::http::{HeaderValue, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures::future::Either;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tower::Service;
 
 use crate::authn::Identity;
 use crate::client_addr::ClientAddr;
 use crate::config::GatewayRoute;
-use crate::envelope::RequestId;
+use crate::envelope::{Proxied, RequestId};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub type UpstreamClient = Client<HttpConnector, Body>;
-
-/// A pooled HTTP/1 client for every upstream.
-pub fn client() -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
-        .build(connector)
-}
-
-/// Marks a response that came from an upstream: the envelope layer leaves it as it is.
-#[derive(Clone, Copy, Debug)]
-pub struct Proxied;
 
 pub fn routes(routes: &[GatewayRoute]) -> Router<AppState> {
     let mut router = Router::new();

@@ -101,63 +101,10 @@ pub enum Backend {
     Postgres,
 }
 
-/// The administrative connection used to create a database per test.
-pub fn postgres_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A fresh PostgreSQL database for one test; dropped when the guard is.
-pub struct PgDatabase {
-    name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub async fn create() -> PgDatabase {
-        let admin = postgres_admin_url();
-        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-        let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is unreachable at {admin} (set TESSERA_TEST_POSTGRES): {e}")
-        });
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&pool)
-            .await
-            .expect("create database");
-        pool.close().await;
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin);
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop needs its own runtime: the test's may be shutting down.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&postgres_admin_url()).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&pool)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
+pub use tessera_testkit::PgDatabase;
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    tessera_testkit::init_test_log();
     let dir = tempfile::tempdir().expect("tempdir");
     let (database, pg) = match crate::BACKEND {
         Backend::Sqlite => (
@@ -165,7 +112,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             None,
         ),
         Backend::Postgres => {
-            let db = PgDatabase::create().await;
+            let db = PgDatabase::create();
             (db.url.clone(), Some(db))
         }
     };

@@ -1,0 +1,13 @@
+//! What Tessera's test suites share: a fresh PostgreSQL database per test ([`PgDatabase`]) and
+//! the `TEST_LOG` switch ([`init_test_log`]) that shows the server's log, so that a 500 in a test
+//! comes with its cause.
+//!
+//! Test code: it panics with a message naming what failed instead of returning errors.
+
+#![allow(clippy::panic, clippy::expect_used)]
+
+mod log;
+mod postgres;
+
+pub use log::{child_log_filter, init_test_log};
+pub use postgres::{PgDatabase, admin_sql, postgres_admin_url};
