@@ -10,7 +10,7 @@ use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::error::Failure;
+use crate::error::{Failure, code_for_status};
 use crate::state::AppState;
 
 /// The request's id, available to handlers as an extension.
@@ -55,12 +55,16 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
 async fn render_failure(response: Response, request_id: &str) -> Response {
     let (mut parts, body) = response.into_parts();
     let failure = parts.extensions.remove::<Failure>();
-    let errors = match failure {
-        Some(Failure { errors, internal }) => {
+    let (errors, code) = match failure {
+        Some(Failure {
+            errors,
+            code,
+            internal,
+        }) => {
             if let Some(detail) = internal {
-                tracing::error!(request_id, detail, "internal error");
+                tracing::error!(request_id, code, detail, "internal error");
             }
-            errors
+            (errors, code)
         }
         None => {
             // JSON errors are already enveloped; the web UI's error pages are for people.
@@ -84,10 +88,11 @@ async fn render_failure(response: Response, request_id: &str) -> Response {
             } else {
                 text
             };
-            vec![message]
+            (vec![message], code_for_status(parts.status))
         }
     };
-    let body = json!({ "errors": errors, "requestId": request_id }).to_string();
+    tracing::debug!(request_id, code, status = parts.status.as_u16(), "refused");
+    let body = json!({ "errors": errors, "requestId": request_id, "code": code }).to_string();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,

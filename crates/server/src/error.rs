@@ -13,6 +13,8 @@ use tessera_core::services::ServiceError;
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub errors: Vec<String>,
+    /// The stable code ([`ApiError::code`]), in the body's `code` and in the log.
+    pub code: &'static str,
     /// For the log only, never for the client.
     pub internal: Option<String>,
 }
@@ -64,16 +66,19 @@ impl From<FieldError> for ApiError {
     }
 }
 
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> ApiError {
+/// The one mapping of a service's refusal to the edge, for the API and the web UI alike:
+/// invalid → 400, not found → 404, conflict → 409, forbidden → 403, the database unreachable or
+/// a transient conflict → 503, anything else → 500.
+impl From<&ServiceError> for ApiError {
+    fn from(e: &ServiceError) -> ApiError {
+        use tessera_core::store::StoreError;
         match e {
             ServiceError::Invalid(field) => ApiError::BadRequest(field.to_string()),
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            ServiceError::Conflict(message) => ApiError::Conflict(message),
-            ServiceError::Forbidden(message) => ApiError::Forbidden(message),
+            ServiceError::Conflict(message) => ApiError::Conflict(message.clone()),
+            ServiceError::Forbidden(message) => ApiError::Forbidden(message.clone()),
             ServiceError::Store(
-                store @ (tessera_core::store::StoreError::Unavailable(_)
-                | tessera_core::store::StoreError::Transient(_)),
+                store @ (StoreError::Unavailable(_) | StoreError::Transient(_)),
             ) => ApiError::Unavailable(store.to_string()),
             ServiceError::Store(store) => ApiError::Internal(store.to_string()),
             ServiceError::Password(hash) => ApiError::Internal(hash.to_string()),
@@ -81,13 +86,94 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-fn failure(status: StatusCode, message: String, internal: Option<String>) -> Response {
-    let mut response = status.into_response();
-    response.extensions_mut().insert(Failure {
-        errors: vec![message],
-        internal,
-    });
-    response
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        ApiError::from(&e)
+    }
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, grep-able code of this error, as in the envelope's `code` and the log.
+    pub fn code(&self) -> &'static str {
+        code_for_status(self.status())
+    }
+
+    /// What the client is told: the message, or for a 5xx a generic sentence (the detail goes
+    /// to the log only).
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::BadGateway(m)
+            | ApiError::GatewayTimeout(m) => m.clone(),
+            ApiError::Unauthenticated { .. } => {
+                "authentication required: present a valid credential".into()
+            }
+            ApiError::PayloadTooLarge => {
+                "the request body is larger than this server accepts".into()
+            }
+            ApiError::TooManyFailures(wait) => format!(
+                "too many failed authentications from this address; retry in {} s",
+                wait.as_secs().max(1)
+            ),
+            ApiError::Unavailable(_) => {
+                "the service is temporarily unavailable; retry shortly".into()
+            }
+            ApiError::Internal(_) => "internal error; quote the requestId when reporting it".into(),
+        }
+    }
+
+    /// The detail for the log, never for the client.
+    fn internal(&self) -> Option<String> {
+        match self {
+            ApiError::Unavailable(detail) | ApiError::Internal(detail) => Some(detail.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The stable code of a failure with `status`, for errors that did not come as an [`ApiError`]
+/// (a rejected extractor, an unknown route): `invalid_request`, `unauthenticated`, `forbidden`,
+/// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+/// `too_many_requests`, `bad_gateway`, `unavailable`, `gateway_timeout`, `internal`, or
+/// `client_error` / `server_error` for any other 4xx / 5xx.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::BAD_GATEWAY => "bad_gateway",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "gateway_timeout",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal",
+        s if s.is_client_error() => "client_error",
+        _ => "server_error",
+    }
 }
 
 impl From<tessera_core::realm::RealmError> for ApiError {
@@ -105,58 +191,32 @@ impl From<tessera_core::realm::RealmError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match self {
-            ApiError::BadRequest(m) => failure(StatusCode::BAD_REQUEST, m, None),
+        let mut response = self.status().into_response();
+        match &self {
             ApiError::Unauthenticated { challenge } => {
-                let mut r = failure(
-                    StatusCode::UNAUTHORIZED,
-                    "authentication required: present a valid credential".into(),
-                    None,
-                );
-                r.headers_mut().insert(
+                response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(challenge),
                 );
-                r
             }
-            ApiError::Forbidden(m) => failure(StatusCode::FORBIDDEN, m, None),
-            ApiError::NotFound(m) => failure(StatusCode::NOT_FOUND, m, None),
-            ApiError::Conflict(m) => failure(StatusCode::CONFLICT, m, None),
-            ApiError::PayloadTooLarge => failure(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is larger than this server accepts".into(),
-                None,
-            ),
             ApiError::TooManyFailures(wait) => {
-                let secs = wait.as_secs().max(1);
-                let mut r = failure(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("too many failed authentications from this address; retry in {secs} s"),
-                    None,
-                );
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
-                r
             }
-            ApiError::BadGateway(m) => failure(StatusCode::BAD_GATEWAY, m, None),
-            ApiError::GatewayTimeout(m) => failure(StatusCode::GATEWAY_TIMEOUT, m, None),
-            ApiError::Unavailable(detail) => {
-                let mut r = failure(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the service is temporarily unavailable; retry shortly".into(),
-                    Some(detail),
-                );
-                r.headers_mut()
+            ApiError::Unavailable(_) => {
+                response
+                    .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
             }
-            ApiError::Internal(detail) => failure(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; quote the requestId when reporting it".into(),
-                Some(detail),
-            ),
+            _ => {}
         }
+        response.extensions_mut().insert(Failure {
+            errors: vec![self.public_message()],
+            code: self.code(),
+            internal: self.internal(),
+        });
+        response
     }
 }
 

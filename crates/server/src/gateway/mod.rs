@@ -66,6 +66,26 @@ async fn forward(
         .realm
         .issue(caller.principal(), caller.credential(), None)
         .await?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let upstream = upstream_request(&state, &route, peer, request, bearer)?;
+    let response = send(&state, &route, upstream).await?;
+    Ok(client_response(response, &route))
+}
+
+/// The request as the upstream gets it: the route's upstream with the canonical path, the
+/// forwarding headers Tessera writes (`headers::to_upstream`), the issued JWT as the bearer,
+/// HTTP/1.1 whatever the client spoke.
+///
+/// # Errors
+/// 400 when the path cannot be joined to the upstream's URL.
+fn upstream_request(
+    state: &AppState,
+    route: &GatewayRoute,
+    peer: SocketAddr,
+    request: Request,
+    bearer: HeaderValue,
+) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
     // The path was made canonical before routing (`normalise_paths`).
     let path = parts
@@ -90,35 +110,52 @@ async fn forward(
             .get::<RequestId>()
             .and_then(|r| HeaderValue::from_str(&r.0).ok()),
     };
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     headers::to_upstream(&mut parts.headers, &seen, bearer);
     parts.uri = target;
-    // Upstreams are spoken to in HTTP/1.1 whatever the client spoke.
     parts.version = Version::HTTP_11;
-    let upstream = Request::from_parts(parts, body);
+    Ok(Request::from_parts(parts, body))
+}
+
+/// Sends `upstream` within the route's timeout, counting it in the metrics.
+///
+/// # Errors
+/// 504 when the upstream does not answer in time, 502 when it cannot be reached.
+async fn send(
+    state: &AppState,
+    route: &GatewayRoute,
+    upstream: Request,
+) -> Result<axum::http::Response<hyper::body::Incoming>, ApiError> {
     let started = std::time::Instant::now();
     let answer = tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await;
     state.metrics.upstream_took(started.elapsed());
-    let response = match answer {
+    match answer {
         Err(_) => {
             state.metrics.upstream_failed();
-            return Err(ApiError::GatewayTimeout(format!(
+            Err(ApiError::GatewayTimeout(format!(
                 "the upstream of {} did not answer within {} s",
                 route.prefix,
                 route.timeout.as_secs()
-            )));
+            )))
         }
         Ok(Err(error)) => {
             state.metrics.upstream_failed();
             tracing::warn!(%error, upstream = %route.upstream, "upstream request failed");
-            return Err(ApiError::BadGateway(format!(
+            Err(ApiError::BadGateway(format!(
                 "the upstream of {} cannot be reached",
                 route.prefix
-            )));
+            )))
         }
-        Ok(Ok(response)) => response,
-    };
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+/// The upstream's answer as the client gets it: hop-by-hop and Tessera's own headers dropped,
+/// HTTP/1.1, marked as proxied (the envelope leaves it as it is), its body streamed under the
+/// route's idle timeout.
+fn client_response(
+    response: axum::http::Response<hyper::body::Incoming>,
+    route: &GatewayRoute,
+) -> Response {
     let (mut parts, body) = response.into_parts();
     headers::to_client(&mut parts.headers);
     // The client gets Tessera's own response line and keeps its connection, whatever the
@@ -126,7 +163,7 @@ async fn forward(
     parts.version = Version::HTTP_11;
     parts.extensions.insert(Proxied);
     let body = crate::idle::IdleTimeout::new(body, route.idle_timeout);
-    Ok(Response::from_parts(parts, Body::new(body)).into_response())
+    Response::from_parts(parts, Body::new(body))
 }
 
 /// Wraps `routes` (the whole router) so that every request's path is made canonical before a

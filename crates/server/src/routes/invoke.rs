@@ -161,10 +161,46 @@ async fn run(
         .map_err(|_| ApiError::PayloadTooLarge)?;
     check_input(&body)?;
     let started = Instant::now();
-    let outcome = tokio::time::timeout(state.sync_timeout, async {
+    let result = call_model(state, &target.version.upstream_url, body).await;
+    let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    state.model_serving.record(Invocation {
+        model_api_id: id,
+        at: chrono::Utc::now(),
+        version: Some(target.version.number),
+        status: match &result {
+            Ok(_) => 200,
+            Err(e) => e.status().as_u16(),
+        },
+        latency_ms: latency,
+        token_name: target.token_name.clone(),
+    });
+    Ok(Json(Envelope {
+        release: Release {
+            harness_version: env!("CARGO_PKG_VERSION"),
+            model_version: format!("{}-v{}", target.api.id, target.version.number),
+            model_version_number: target.version.number,
+        },
+        request_id,
+        result: result?,
+        timing: Timing {
+            model_time_ms: latency,
+        },
+    })
+    .into_response())
+}
+
+/// Posts `body` to the model server at `url` within the sync timeout: the model's JSON answer,
+/// or 502 (unreachable, broken off, too large, not JSON, a failure of the model), 504 (no
+/// answer in time) or 400 (the model refused the input).
+async fn call_model(
+    state: &AppState,
+    url: &str,
+    body: axum::body::Bytes,
+) -> Result<Box<RawValue>, ApiError> {
+    let answer = async {
         let response = state
             .model_servers
-            .post_json(&target.version.upstream_url, Body::from(body))
+            .post_json(url, Body::from(body))
             .await
             .map_err(|e| ApiError::BadGateway(e.to_string()))?;
         let status = response.status();
@@ -174,44 +210,15 @@ async fn run(
                 ApiError::BadGateway("the model server's answer broke off or is too large".into())
             })?;
         model_answer(status, bytes)
-    })
-    .await;
-    let latency = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let result = outcome.unwrap_or_else(|_| {
-        Err(ApiError::GatewayTimeout(format!(
-            "the model server did not answer within {} s",
-            state.sync_timeout.as_secs()
-        )))
-    });
-    let status = match &result {
-        Ok(_) => 200,
-        Err(ApiError::GatewayTimeout(_)) => 504,
-        Err(ApiError::BadRequest(_)) => 400,
-        Err(_) => 502,
     };
-    let log = Invocation {
-        model_api_id: id,
-        at: chrono::Utc::now(),
-        version: Some(target.version.number),
-        status,
-        latency_ms: latency,
-        token_name: target.token_name.clone(),
-    };
-    state.model_serving.record(log);
-    let result = result?;
-    Ok(Json(Envelope {
-        release: Release {
-            harness_version: env!("CARGO_PKG_VERSION"),
-            model_version: format!("{}-v{}", target.api.id, target.version.number),
-            model_version_number: target.version.number,
-        },
-        request_id,
-        result,
-        timing: Timing {
-            model_time_ms: latency,
-        },
-    })
-    .into_response())
+    tokio::time::timeout(state.sync_timeout, answer)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::GatewayTimeout(format!(
+                "the model server did not answer within {} s",
+                state.sync_timeout.as_secs()
+            )))
+        })
 }
 
 /// Domino's response envelope of a sync invocation.

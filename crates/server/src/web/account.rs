@@ -14,6 +14,7 @@ use tessera_core::services::ServiceError;
 use tessera_core::services::pats::NewPat;
 
 use super::session::{Posted, Viewer};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -143,24 +144,16 @@ async fn account_page_with(
     )
 }
 
-/// A refusal by a service, as a page.
+/// A refusal by a service, as a page: the status and message of the API's mapping
+/// ([`ApiError::from`]), so a page and an API call say the same thing.
 pub fn failure(state: &AppState, viewer: &Viewer, error: &ServiceError) -> Response {
-    let (status, message) = match error {
-        ServiceError::NotFound(what) => {
-            (StatusCode::NOT_FOUND, format!("The {what} was not found."))
-        }
-        ServiceError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
-        ServiceError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-        ServiceError::Invalid(e) => (StatusCode::BAD_REQUEST, e.message.clone()),
-        ServiceError::Store(_) | ServiceError::Password(_) => {
-            tracing::warn!(%error, "a page failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Tessera cannot reach its database right now. Try again in a moment.".into(),
-            )
-        }
-    };
-    state.templates.error(status, &message, viewer.nav(""))
+    let api = ApiError::from(error);
+    if api.status().is_server_error() {
+        tracing::warn!(%error, code = api.code(), "a page failed");
+    }
+    state
+        .templates
+        .error(api.status(), &api.public_message(), viewer.nav(""))
 }
 
 pub async fn show(

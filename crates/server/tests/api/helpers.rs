@@ -86,6 +86,27 @@ impl Reply {
             self.body["requestId"].as_str(),
             "requestId differs from X-Request-Id"
         );
+        let expected = match self.status.as_u16() {
+            400 | 422 => "invalid_request",
+            401 => "unauthenticated",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            409 => "conflict",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            429 => "too_many_requests",
+            500 => "internal",
+            502 => "bad_gateway",
+            503 => "unavailable",
+            504 => "gateway_timeout",
+            _ => "client_error",
+        };
+        assert_eq!(
+            self.body["code"].as_str(),
+            Some(expected),
+            "the envelope's code does not match its status: {self:?}"
+        );
         self
     }
 }
