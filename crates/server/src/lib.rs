@@ -16,6 +16,7 @@ pub mod model_client;
 mod predictions_worker;
 mod routes;
 mod secret_file;
+pub mod sso;
 pub mod startup;
 pub mod state;
 pub mod web;
