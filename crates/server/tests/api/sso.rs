@@ -200,7 +200,7 @@ impl Browser {
     /// Starts at Tessera's "Sign in with <provider>" link and goes through the provider's pages
     /// (logging in as `login`, accepting or, with `consent = false`, cancelling) until the
     /// provider sends the browser back to Tessera's callback, which is returned unvisited.
-    async fn to_callback(
+    async fn through_provider(
         &mut self,
         app: &TestApp,
         provider: &str,
@@ -242,7 +242,7 @@ impl Browser {
 
     /// A whole sign-in; returns the callback's page (a redirect with the session, or a refusal).
     async fn sign_in(&mut self, app: &TestApp, login: &str) -> Page {
-        let callback = self.to_callback(app, "corp", login, true).await;
+        let callback = self.through_provider(app, "corp", login, true).await;
         self.get(&callback).await
     }
 }
@@ -488,7 +488,7 @@ async fn forged_and_replayed_callbacks_are_refused() {
 
     // Another state than the one this browser's flow made.
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&app, "corp", "ann", true).await;
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
     let page = browser
         .get(&with_query(&callback, "state", "forged-state"))
         .await;
@@ -496,7 +496,7 @@ async fn forged_and_replayed_callbacks_are_refused() {
 
     // A callback presented in a browser that never started the flow (login CSRF).
     let mut victim = Browser::new();
-    let callback = browser.to_callback(&app, "corp", "ann", true).await;
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
     assert_refused(
         &victim.get(&callback).await,
         400,
@@ -505,7 +505,7 @@ async fn forged_and_replayed_callbacks_are_refused() {
 
     // A replay of a callback that already signed someone in, flow cookie included.
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&app, "corp", "ann", true).await;
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
     let flow_cookie = browser.cookies["tessera_sso"].clone();
     assert_signed_in(&browser.get(&callback).await);
     let mut attacker = Browser::new();
@@ -551,7 +551,7 @@ async fn new_signing_keys_of_the_provider_are_fetched_again() {
     // Discovery (and the key set) is fetched when the flow starts; the provider then rotates
     // and signs the ID token with a key that set did not have.
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&app, "corp", "ann", true).await;
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
     idp.set(json!({
         "accounts": { "ann": account(&[], "Sales") },
         "misbehave": { "rotate_key": true },
@@ -564,7 +564,7 @@ async fn denied_consent_an_unreachable_provider_and_an_unknown_one_are_explained
     let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
     let app = spawn_with_idp(&idp, "").await;
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&app, "corp", "ann", false).await;
+    let callback = browser.through_provider(&app, "corp", "ann", false).await;
     assert!(callback.contains("error=access_denied"), "{callback}");
     assert_refused(&browser.get(&callback).await, 403, "did not allow Tessera");
 
