@@ -23,6 +23,7 @@ pub mod roles;
 pub mod secret;
 pub mod services;
 pub mod serving_cache;
+pub mod sso;
 pub mod store;
 pub mod throttle;
 pub mod upstreams;

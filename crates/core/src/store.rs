@@ -20,6 +20,7 @@ use crate::projects::{Project, Relationship};
 use crate::realm::keys::StoredKey;
 use crate::roles::RoleSet;
 use crate::secret::TokenHash;
+use crate::sso::Attributes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -394,6 +395,56 @@ pub trait SessionStore: Send + Sync {
     async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()>;
 }
 
+/// What one sign-in through a provider changed in the user's organisation memberships.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MembershipChanges {
+    /// Organisations created because a mapping named them and they did not exist.
+    pub created: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Single sign-on (SPEC section 10): links from a provider's subject to a user, the attributes
+/// the provider asserted, and the organisation memberships a provider made.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// The user linked to `subject` at `provider`.
+    async fn sso_user(&self, provider: &str, subject: &str) -> StoreResult<Option<UserId>>;
+    /// The principal with this e-mail address (addresses are stored lowercased).
+    async fn principal_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// Inserts `user`, linked to `subject` at `provider`, with `attributes`, atomically.
+    /// `Conflict` when the user name or e-mail is taken, or the subject already linked.
+    async fn insert_sso_user(
+        &self,
+        user: &User,
+        provider: &str,
+        subject: &str,
+        attributes: &Attributes,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    /// Replaces the user's attributes; writes `audit` (with the old and new values) only when
+    /// they changed. Returns whether they changed.
+    async fn set_attributes(
+        &self,
+        user: UserId,
+        attributes: &Attributes,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes>;
+    /// Makes the memberships `provider` gave `user` exactly `organizations` (by name), in one
+    /// transaction: organisations missing are created, memberships added are recorded as the
+    /// provider's, and only the provider's are removed (never one an administrator added).
+    /// Each change is audited with `actor`.
+    async fn sync_sso_memberships(
+        &self,
+        user: &User,
+        provider: &str,
+        organizations: &[String],
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<MembershipChanges>;
+}
+
 /// Everything a deployment's database provides.
 pub trait Store:
     PrincipalStore
@@ -405,6 +456,7 @@ pub trait Store:
     + ModelApiStore
     + PredictionStore
     + SessionStore
+    + SsoStore
     + 'static
 {
 }
@@ -419,6 +471,7 @@ impl<T> Store for T where
         + ModelApiStore
         + PredictionStore
         + SessionStore
+        + SsoStore
         + 'static
 {
 }

@@ -63,6 +63,8 @@ struct FileConfig {
     realm: RealmSection,
     #[serde(default)]
     models: ModelsSection,
+    #[serde(default)]
+    sso: crate::sso::SsoSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,6 +266,8 @@ pub struct Config {
     pub listener: ListenerLimits,
     /// The model servers versions may point at (SPEC section 6); none when not configured.
     pub allowed_upstreams: AllowedUpstreams,
+    /// Identity providers and whether passwords still work (SPEC section 10).
+    pub sso: crate::sso::SsoSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -377,7 +381,8 @@ impl Config {
                 "server secret: must be at least 32 characters".into(),
             ));
         }
-        let realm = realm_settings(&public_url, parsed.realm)?;
+        let sso = crate::sso::SsoSettings::parse(parsed.sso)?;
+        let realm = realm_settings(&public_url, parsed.realm, &sso.attribute_names())?;
         let mut gateway_routes: Vec<GatewayRoute> = Vec::new();
         for r in &parsed.gateway.routes {
             let mut route = GatewayRoute::new(
@@ -435,6 +440,7 @@ impl Config {
         let listener = listener_limits(&parsed.limits)?;
         Ok(Config {
             allowed_upstreams,
+            sso,
             trusted_proxies,
             metrics_listen,
             listener,
@@ -470,7 +476,12 @@ impl Config {
     }
 }
 
-fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettings, ConfigError> {
+/// `provided`: the attribute names identity providers assert, which claim mappers may read.
+fn realm_settings(
+    public_url: &str,
+    section: RealmSection,
+    provided: &[String],
+) -> Result<RealmSettings, ConfigError> {
     let mut settings = RealmSettings::new(public_url);
     if let Some(name) = section.name {
         let valid = !name.is_empty()
@@ -512,7 +523,7 @@ fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettin
     settings.mappers = section
         .claim_mappers
         .iter()
-        .map(|m| ClaimMapper::parse(&m.claim, &m.source))
+        .map(|m| ClaimMapper::parse_with(&m.claim, &m.source, provided))
         .collect::<Result<_, _>>()
         .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
     ClaimMapper::check_all(&settings.mappers)

@@ -17,6 +17,7 @@ pub mod model_client;
 mod predictions_worker;
 mod routes;
 mod secret_file;
+pub mod sso;
 pub mod startup;
 pub mod state;
 pub mod upstream_client;

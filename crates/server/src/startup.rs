@@ -170,6 +170,12 @@ impl Application {
             prediction_queue: tokio::sync::Notify::new(),
             sessions: tessera_core::services::sessions::SessionService::new(ctx.clone()),
             templates: crate::web::Templates::new().context("web UI templates")?,
+            sso: crate::sso::Sso::new(
+                config.sso.clone(),
+                &config.public_url,
+                tessera_core::services::sso::SsoService::new(ctx.clone()),
+            )
+            .map_err(|e| anyhow::anyhow!("single sign-on: {e}"))?,
         });
         Ok(Application {
             limits,

@@ -49,4 +49,6 @@ pub struct AppServices {
     /// Web UI sessions and the pages' templates.
     pub sessions: tessera_core::services::sessions::SessionService,
     pub templates: crate::web::Templates,
+    /// Single sign-on: the providers and the sign-in service (SPEC section 10).
+    pub sso: crate::sso::Sso,
 }

@@ -14,17 +14,19 @@ use tessera_core::ids::{
 };
 use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
-use tessera_core::names::UserName;
+use tessera_core::names::{Email, UserName};
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::predictions::{Outcome, Prediction};
 use tessera_core::projects::{Project, Relationship};
 use tessera_core::realm::keys::StoredKey;
 use tessera_core::roles::RoleSet;
 use tessera_core::secret::TokenHash;
+use tessera_core::sso::Attributes;
 use tessera_core::store::{
     AuditStore, CredentialFilter, CredentialStore, KeyStore, Organization, OrganizationStore,
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
+use tessera_core::store::{MembershipChanges, SsoStore};
 use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession};
 
 const ATTEMPTS: u32 = 4;
@@ -413,6 +415,60 @@ impl<S: SessionStore> SessionStore for Retrying<S> {
 
     async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()> {
         retrying(|| self.0.delete_sessions_of(user, now)).await
+    }
+}
+
+#[async_trait]
+impl<S: SsoStore> SsoStore for Retrying<S> {
+    async fn sso_user(&self, provider: &str, subject: &str) -> StoreResult<Option<UserId>> {
+        retrying(|| self.0.sso_user(provider, subject)).await
+    }
+
+    async fn principal_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        retrying(|| self.0.principal_by_email(email)).await
+    }
+
+    async fn insert_sso_user(
+        &self,
+        user: &User,
+        provider: &str,
+        subject: &str,
+        attributes: &Attributes,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        retrying(|| {
+            self.0
+                .insert_sso_user(user, provider, subject, attributes, audit)
+        })
+        .await
+    }
+
+    async fn set_attributes(
+        &self,
+        user: UserId,
+        attributes: &Attributes,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.set_attributes(user, attributes, audit)).await
+    }
+
+    async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes> {
+        retrying(|| self.0.attributes_of(user)).await
+    }
+
+    async fn sync_sso_memberships(
+        &self,
+        user: &User,
+        provider: &str,
+        organizations: &[String],
+        now: Timestamp,
+        actor: &AuditActor,
+    ) -> StoreResult<MembershipChanges> {
+        retrying(|| {
+            self.0
+                .sync_sso_memberships(user, provider, organizations, now, actor)
+        })
+        .await
     }
 }
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::model::User;
+use crate::sso::Attributes;
 
 /// Claims Tessera owns; a mapper may not replace them.
 const RESERVED: &[&str] = &[
@@ -63,8 +64,19 @@ pub struct MapperError {
 }
 
 impl ClaimMapper {
-    /// Parses `claim = "a.b.c"`, `source = "organizations" | "attribute:<name>" | "constant:<json>"`.
+    /// Parses `claim = "a.b.c"`, `source = "organizations" | "attribute:<name>" | "constant:<json>"`,
+    /// where `<name>` is one of Tessera's own user attributes.
     pub fn parse(claim: &str, source: &str) -> Result<ClaimMapper, MapperError> {
+        ClaimMapper::parse_with(claim, source, &[])
+    }
+
+    /// Like [`ClaimMapper::parse`], also accepting the attribute names in `provided`: those an
+    /// identity provider asserts (the `attributes` of `[[sso.providers]]`, SPEC section 10).
+    pub fn parse_with(
+        claim: &str,
+        source: &str,
+        provided: &[String],
+    ) -> Result<ClaimMapper, MapperError> {
         let fail = |message: String| MapperError {
             claim: claim.to_string(),
             message,
@@ -87,10 +99,12 @@ impl ClaimMapper {
         let source = if source == "organizations" {
             MapperSource::Organizations
         } else if let Some(name) = source.strip_prefix("attribute:") {
-            if !ATTRIBUTES.contains(&name) {
+            if !ATTRIBUTES.contains(&name) && !provided.iter().any(|p| p == name) {
+                let mut known: Vec<&str> = ATTRIBUTES.to_vec();
+                known.extend(provided.iter().map(String::as_str));
                 return Err(fail(format!(
                     "unknown attribute {name:?}; expected one of {}",
-                    ATTRIBUTES.join(", ")
+                    known.join(", ")
                 )));
             }
             MapperSource::Attribute(name.to_string())
@@ -127,7 +141,13 @@ impl ClaimMapper {
         Ok(())
     }
 
-    fn value(&self, user: &User, organizations: &[String]) -> Value {
+    /// Whether this mapper reads an attribute asserted by an identity provider (stored per
+    /// user), rather than one of Tessera's own.
+    pub fn reads_provided_attribute(&self) -> bool {
+        matches!(&self.source, MapperSource::Attribute(name) if !ATTRIBUTES.contains(&name.as_str()))
+    }
+
+    fn value(&self, user: &User, organizations: &[String], attributes: &Attributes) -> Value {
         match &self.source {
             MapperSource::Organizations => json!(organizations),
             MapperSource::Constant(v) => v.clone(),
@@ -140,7 +160,7 @@ impl ClaimMapper {
                 "fullName" => json!(user.full_name()),
                 "roles" => json!(user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
                 "kind" => json!(user.kind.as_str()),
-                _ => Value::Null,
+                other => attributes.get(other).cloned().unwrap_or(Value::Null),
             },
         }
     }
@@ -183,11 +203,13 @@ pub struct TokenContext<'a> {
     pub sid: &'a str,
 }
 
-/// The claims of an access token for `user`, with the mappers applied. A claim with no value
-/// (no e-mail, an empty name) is left out, never `null` or `""` (OIDC Core §5.3.2).
+/// The claims of an access token for `user`, with the mappers applied (`attributes`: those an
+/// identity provider asserted). A claim with no value (no e-mail, an empty name) is left out,
+/// never `null` or `""` (OIDC Core §5.3.2).
 pub fn access_claims(
     user: &User,
     organizations: &[String],
+    attributes: &Attributes,
     ctx: &TokenContext<'_>,
     mappers: &[ClaimMapper],
 ) -> Map<String, Value> {
@@ -218,7 +240,7 @@ pub fn access_claims(
     };
     claims.retain(|_, v| has_value(v));
     for mapper in mappers {
-        let v = mapper.value(user, organizations);
+        let v = mapper.value(user, organizations, attributes);
         if has_value(&v) {
             mapper.apply(&mut claims, v);
         }

@@ -271,6 +271,16 @@ impl Realm {
         } else {
             Vec::new()
         };
+        let attributes = if self
+            .settings
+            .mappers
+            .iter()
+            .any(ClaimMapper::reads_provided_attribute)
+        {
+            self.store.attributes_of(user.id).await?
+        } else {
+            Default::default()
+        };
         let jti = v7_at(issued_ms).to_string();
         let sid = credential.to_string();
         let default_audience = audience.is_none();
@@ -284,7 +294,13 @@ impl Realm {
             jti: &jti,
             sid: &sid,
         };
-        let claims = access_claims(user, &organizations, &ctx, &self.settings.mappers);
+        let claims = access_claims(
+            user,
+            &organizations,
+            &attributes,
+            &ctx,
+            &self.settings.mappers,
+        );
         let key = self.ring.active();
         let header = json!({ "alg": key.alg.as_str(), "typ": "at+jwt", "kid": key.kid });
         let input = format!(

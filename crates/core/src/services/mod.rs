@@ -10,6 +10,7 @@ pub mod pats;
 pub mod projects;
 pub mod service_accounts;
 pub mod sessions;
+pub mod sso;
 pub mod users;
 
 use std::sync::Arc;

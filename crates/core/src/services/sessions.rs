@@ -65,6 +65,17 @@ impl SessionService {
         else {
             return Ok(None);
         };
+        self.open(&user, ip, None).await.map(Some)
+    }
+
+    /// Opens a session for `user`, who proved who they are by password or, when `provider` is
+    /// named, through that identity provider (SPEC section 10); audited as `user.logged-in`.
+    pub async fn open(
+        &self,
+        user: &crate::model::User,
+        ip: Option<std::net::IpAddr>,
+        provider: Option<&str>,
+    ) -> ServiceResult<NewSession> {
         let now = self.ctx.clock.now();
         let session = WebSession {
             id: CredentialId::new(),
@@ -85,16 +96,12 @@ impl SessionService {
             credential_id: Some(session.id),
             credential_name: Some("web session".into()),
         };
-        self.ctx
-            .store
-            .append_audit(&AuditEntry::about_user(
-                &actor,
-                now,
-                "user.logged-in",
-                &user,
-            ))
-            .await?;
-        Ok(Some(NewSession { secret, session }))
+        let mut entry = AuditEntry::about_user(&actor, now, "user.logged-in", user);
+        if let Some(provider) = provider {
+            entry = entry.with_detail("provider", provider);
+        }
+        self.ctx.store.append_audit(&entry).await?;
+        Ok(NewSession { secret, session })
     }
 
     /// The caller a cookie's secret stands for, read from the database on every call so that

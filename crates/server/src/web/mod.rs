@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/ui/account") }))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
+        .merge(crate::sso::routes())
         .route("/account", get(account::show))
         .route("/account/profile", post(account::save_profile))
         .route("/account/tokens", post(account::generate))

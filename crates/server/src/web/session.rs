@@ -95,13 +95,24 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    set_cookie_at(state, name, value, max_age, "/ui")
+}
+
+/// A `Set-Cookie` value for `path`: HttpOnly, SameSite=Lax, Secure when served over https.
+pub(crate) fn set_cookie_at(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    path: &str,
+) -> HeaderValue {
     let secure = if state.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     let text =
-        format!("{name}={value}; Path=/ui; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -160,7 +171,7 @@ fn next_query(key: &str, value: &str) -> String {
 }
 
 /// Only pages of the UI are places to go back to after logging in.
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     let inside = next.starts_with("/ui/")
         && !next.starts_with("/ui//")
         && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
@@ -208,7 +219,14 @@ fn login_form(
     let mut response = state.templates.page(
         status,
         "login.html",
-        context! { login_csrf => token, next => safe_next(next), username => user_name, error },
+        context! {
+            login_csrf => token,
+            next => safe_next(next),
+            username => user_name,
+            error,
+            providers => state.sso.names(),
+            local_login => state.sso.settings.local_login,
+        },
     );
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -238,6 +256,17 @@ pub async fn login(
             StatusCode::FORBIDDEN,
             "The login form expired or did not come from Tessera. Reload the page and try again.",
             Value::UNDEFINED,
+        );
+    }
+    if !state.sso.settings.password_allowed(&form.username) {
+        return login_form(
+            &state,
+            next,
+            form.username.trim(),
+            Some(
+                "Password sign-in is switched off: sign in with your organisation's identity provider.",
+            ),
+            StatusCode::FORBIDDEN,
         );
     }
     // The attempt is counted before the password is checked, so that concurrent attempts

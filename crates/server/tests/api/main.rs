@@ -31,6 +31,7 @@ mod realm;
 mod realm_derived;
 mod refusals;
 mod service_accounts;
+mod sso;
 mod throttle;
 mod ui;
 mod ui_admin;

@@ -56,6 +56,8 @@ mod realm_derived;
 mod refusals;
 #[path = "../api/service_accounts.rs"]
 mod service_accounts;
+#[path = "../api/sso.rs"]
+mod sso;
 #[path = "../api/throttle.rs"]
 mod throttle;
 #[path = "../api/ui.rs"]

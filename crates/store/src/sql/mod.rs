@@ -22,6 +22,8 @@ mod principals;
 mod projects;
 #[macro_use]
 mod sessions;
+#[macro_use]
+mod sso;
 
 /// Implements every storage trait of `tessera_core::store` for `$store`, a struct with
 /// `fn pool(&self) -> &Pool<$db>` and `async fn write_tx(&self) -> StoreResult<Transaction<'static, $db>>`.
@@ -37,5 +39,6 @@ macro_rules! sql_store {
         sql_model_serving!($store, $db, $row);
         sql_predictions!($store, $db, $row);
         sql_sessions!($store, $db, $row);
+        sql_sso!($store, $db, $row);
     };
 }

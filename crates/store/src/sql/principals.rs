@@ -45,7 +45,7 @@ macro_rules! sql_principals {
                     })
                 }
 
-                async fn fetch_principal(&self, column: &str, value: String) -> StoreResult<Option<User>> {
+                pub(crate) async fn fetch_principal(&self, column: &str, value: String) -> StoreResult<Option<User>> {
                     let sql = format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE p.{column} = $1");
                     sqlx::query(&sql)
                         .bind(value)

@@ -1,0 +1,135 @@
+//! Single sign-on, the domain part (SPEC section 10): what an identity provider asserted about a
+//! person, the rules that turn its groups into roles and organisations, and the user name made
+//! from its claim. The protocol (OIDC) lives in the server crate; nothing here speaks HTTP.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::names::UserName;
+use crate::roles::{Role, RoleSet};
+
+/// User attributes asserted by a provider: attribute name to the claim's JSON value (a string,
+/// a number, a list...). Claim mappers read them with `source = "attribute:<name>"`.
+pub type Attributes = BTreeMap<String, Value>;
+
+/// How one provider's groups map onto Tessera (the `role_mapping` and `organization_mapping`
+/// of its `[[sso.providers]]` entry).
+#[derive(Clone, Debug, Default)]
+pub struct ProviderRules {
+    /// The provider's configured name: the audit actor (`sso:<name>`) and the link's key.
+    pub name: String,
+    /// Group name to role.
+    pub role_mapping: BTreeMap<String, Role>,
+    /// Group name to organisation name.
+    pub organization_mapping: BTreeMap<String, String>,
+}
+
+impl ProviderRules {
+    /// The default role plus the role of every mapped group: a person in no mapped group keeps
+    /// only the default.
+    pub fn roles_for(&self, groups: &[String]) -> RoleSet {
+        let mut roles: BTreeSet<Role> = RoleSet::default_for_new_user().iter().collect();
+        roles.extend(
+            groups
+                .iter()
+                .filter_map(|g| self.role_mapping.get(g))
+                .copied(),
+        );
+        RoleSet::new(roles)
+    }
+
+    /// The organisations named by the person's groups, sorted, without repeats.
+    pub fn organizations_for(&self, groups: &[String]) -> Vec<String> {
+        let names: BTreeSet<&String> = groups
+            .iter()
+            .filter_map(|g| self.organization_mapping.get(g))
+            .collect();
+        names.into_iter().cloned().collect()
+    }
+}
+
+/// What a provider asserted about the person signing in, read from a verified ID token (and
+/// userinfo). Values are untrusted text until the sign-in service parses them.
+#[derive(Clone, Debug, Default)]
+pub struct Assertion {
+    /// The provider's `sub`: stable, the key of the link to the Tessera user.
+    pub subject: String,
+    /// The value of `username_claim` (or the subject when the claim is absent).
+    pub user_name: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub groups: Vec<String>,
+    pub attributes: Attributes,
+}
+
+/// A valid user name made from a provider's claim: lowercased, anything outside `[a-z0-9._-]`
+/// (an e-mail's `@domain` included) replaced or cut, at most 60 characters so that a `-N` suffix
+/// still fits; `None` when nothing usable is left.
+pub fn user_name_from_claim(raw: &str) -> Option<UserName> {
+    let local = raw.trim().split('@').next().unwrap_or("");
+    let mut out = String::new();
+    for c in local.to_lowercase().chars() {
+        let keep = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+        let c = if keep { c } else { '-' };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let trimmed: String = out.trim_matches('-').chars().take(60).collect();
+    UserName::parse("userName", &trimmed).ok()
+}
+
+/// The `n`-th candidate for a user name already taken: `name`, then `name-2`, `name-3`...
+pub fn numbered(name: &UserName, n: u32) -> UserName {
+    if n <= 1 {
+        name.clone()
+    } else {
+        UserName::from_trusted(format!("{}-{n}", name.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_are_made_valid_from_any_claim() {
+        let made = |raw: &str| user_name_from_claim(raw).map(|n| n.to_string());
+        assert_eq!(
+            made("Alice.Smith@corp.example").as_deref(),
+            Some("alice.smith")
+        );
+        assert_eq!(made("Jörg Müller").as_deref(), Some("j-rg-m-ller"));
+        assert_eq!(made("  bob  ").as_deref(), Some("bob"));
+        assert_eq!(made("@@@"), None);
+        assert_eq!(made("..."), None);
+        assert_eq!(made(&"x".repeat(200)).map(|n| n.len()), Some(60));
+    }
+
+    #[test]
+    fn groups_map_to_roles_and_organizations_and_no_group_leaves_the_default_role() {
+        let rules = ProviderRules {
+            name: "corp".into(),
+            role_mapping: [("admins".to_string(), Role::SysAdmin)].into(),
+            organization_mapping: [
+                ("team-a".to_string(), "alpha".to_string()),
+                ("team-a2".to_string(), "alpha".to_string()),
+            ]
+            .into(),
+        };
+        let groups = vec!["admins".to_string(), "team-a".into(), "team-a2".into()];
+        assert!(rules.roles_for(&groups).contains(Role::SysAdmin));
+        assert_eq!(rules.organizations_for(&groups), vec!["alpha".to_string()]);
+        assert_eq!(rules.roles_for(&[]), RoleSet::default_for_new_user());
+        assert!(rules.organizations_for(&["other".into()]).is_empty());
+    }
+
+    #[test]
+    fn taken_names_get_a_number() {
+        let name = UserName::from_trusted("ann".into());
+        assert_eq!(numbered(&name, 1).as_str(), "ann");
+        assert_eq!(numbered(&name, 3).as_str(), "ann-3");
+    }
+}

@@ -1,0 +1,368 @@
+//! `[sso]` and `[[sso.providers]]` of the TOML file (SPEC section 10), checked once at start:
+//! names usable in the callback path, `https://` issuers (or loopback), a client secret from
+//! the file or beside it, roles that exist.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use tessera_core::names::UserName;
+use tessera_core::roles::Role;
+use tessera_core::sso::ProviderRules;
+
+use crate::config::ConfigError;
+
+/// The `[sso]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSection {
+    local_login: Option<bool>,
+    break_glass_admin: Option<String>,
+    #[serde(default)]
+    providers: Vec<ProviderSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderSection {
+    name: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    username_claim: Option<String>,
+    groups_claim: Option<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    role_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    organization_mapping: BTreeMap<String, String>,
+}
+
+/// One identity provider, checked.
+#[derive(Clone)]
+pub struct ProviderConfig {
+    /// `[a-z0-9_-]`, 1-32 characters: shown as "Sign in with <name>", part of the callback path.
+    pub name: String,
+    /// Without a trailing slash; discovery is at `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// Never logged (see the `Debug` impl).
+    pub client_secret: String,
+    /// Always includes `openid`.
+    pub scopes: Vec<String>,
+    pub username_claim: String,
+    pub groups_claim: String,
+    /// Tessera attribute name to the provider's claim name.
+    pub attributes: BTreeMap<String, String>,
+    pub rules: ProviderRules,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+/// The single sign-on settings, checked.
+#[derive(Clone, Debug)]
+pub struct SsoSettings {
+    /// Whether the password form is offered to everyone (default `true`).
+    pub local_login: bool,
+    /// The one account that may still use a password when `local_login` is `false`.
+    pub break_glass_admin: Option<UserName>,
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Default for SsoSettings {
+    fn default() -> SsoSettings {
+        SsoSettings {
+            local_login: true,
+            break_glass_admin: None,
+            providers: Vec::new(),
+        }
+    }
+}
+
+impl SsoSettings {
+    /// Whether `user_name` may sign in with a password.
+    pub fn password_allowed(&self, user_name: &str) -> bool {
+        self.local_login
+            || self
+                .break_glass_admin
+                .as_ref()
+                .is_some_and(|admin| admin.as_str() == user_name.trim().to_lowercase())
+    }
+
+    /// Every attribute name some provider asserts (claim mappers may read them).
+    pub fn attribute_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .providers
+            .iter()
+            .flat_map(|p| p.attributes.keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// Checks the section as written.
+    pub fn parse(section: SsoSection) -> Result<SsoSettings, ConfigError> {
+        let mut providers: Vec<ProviderConfig> = Vec::new();
+        for p in section.providers {
+            let provider = provider(p)?;
+            if providers.iter().any(|q| q.name == provider.name) {
+                return Err(invalid(&provider.name, "a second provider has this name"));
+            }
+            providers.push(provider);
+        }
+        let local_login = section.local_login.unwrap_or(true);
+        let break_glass_admin = section
+            .break_glass_admin
+            .map(|name| {
+                UserName::parse("break_glass_admin", &name)
+                    .map_err(|e| ConfigError::Invalid(format!("sso.{e}")))
+            })
+            .transpose()?;
+        if !local_login && providers.is_empty() {
+            return Err(ConfigError::Invalid(
+                "sso.local_login = false needs at least one [[sso.providers]]: nobody could sign in"
+                    .into(),
+            ));
+        }
+        Ok(SsoSettings {
+            local_login,
+            break_glass_admin,
+            providers,
+        })
+    }
+}
+
+fn invalid(name: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid(format!("sso.providers {name:?}: {message}"))
+}
+
+fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
+    let name = p.name;
+    let name_ok = (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'));
+    if !name_ok {
+        return Err(invalid(
+            &name,
+            "the name must be 1-32 lowercase letters, digits, '-' or '_' (it is part of the callback path)",
+        ));
+    }
+    let issuer = p.issuer.trim_end_matches('/').to_string();
+    check_issuer(&issuer).map_err(|m| invalid(&name, &m))?;
+    if p.client_id.is_empty() {
+        return Err(invalid(&name, "client_id must not be empty"));
+    }
+    let client_secret = match (p.client_secret, p.client_secret_file) {
+        (Some(secret), None) => secret,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| {
+                invalid(
+                    &name,
+                    &format!("cannot read client_secret_file {path:?}: {e}"),
+                )
+            })?
+            .trim()
+            .to_string(),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                &name,
+                "give client_secret or client_secret_file, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                &name,
+                "client_secret or client_secret_file is required",
+            ));
+        }
+    };
+    if client_secret.is_empty() {
+        return Err(invalid(&name, "the client secret is empty"));
+    }
+    let mut scopes = p
+        .scopes
+        .unwrap_or_else(|| vec!["openid".into(), "profile".into(), "email".into()]);
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+        return Err(invalid(
+            &name,
+            "scopes must be non-empty words without spaces",
+        ));
+    }
+    for attribute in p.attributes.keys() {
+        let ok = !attribute.is_empty()
+            && attribute
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            return Err(invalid(
+                &name,
+                &format!("attribute name {attribute:?} must be letters, digits, '_', '-' or '.'"),
+            ));
+        }
+    }
+    let mut role_mapping = BTreeMap::new();
+    for (group, role) in &p.role_mapping {
+        let role = Role::parse("role_mapping", role)
+            .map_err(|e| invalid(&name, &format!("group {group:?}: {}", e.message)))?;
+        role_mapping.insert(group.clone(), role);
+    }
+    if let Some((group, _)) = p
+        .organization_mapping
+        .iter()
+        .find(|(_, org)| org.trim().is_empty() || org.len() > 128)
+    {
+        return Err(invalid(
+            &name,
+            &format!(
+                "organization_mapping {group:?}: the organisation name must be 1-128 characters"
+            ),
+        ));
+    }
+    Ok(ProviderConfig {
+        rules: ProviderRules {
+            name: name.clone(),
+            role_mapping,
+            organization_mapping: p.organization_mapping,
+        },
+        name,
+        issuer,
+        client_id: p.client_id,
+        client_secret,
+        scopes,
+        username_claim: p
+            .username_claim
+            .unwrap_or_else(|| "preferred_username".into()),
+        groups_claim: p.groups_claim.unwrap_or_else(|| "groups".into()),
+        attributes: p.attributes,
+    })
+}
+
+/// `https://`, or `http://` on a loopback host (development and tests) — SPEC section 10.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = issuer
+        .parse()
+        .map_err(|_| format!("issuer {issuer:?} is not a URL"))?;
+    let host = uri.host().unwrap_or("");
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if is_loopback(host) => Ok(()),
+        Some("http") => Err(format!(
+            "issuer {issuer:?} must be https:// (plain http is only for a loopback host)"
+        )),
+        _ => Err(format!("issuer {issuer:?} must be an https:// URL")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SsoSettings, ConfigError> {
+        #[derive(Deserialize)]
+        struct File {
+            sso: SsoSection,
+        }
+        let file: File = toml::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        SsoSettings::parse(file.sso)
+    }
+
+    const GOOD: &str = r#"
+[sso]
+local_login = false
+break_glass_admin = "Admin"
+[[sso.providers]]
+name = "corp"
+issuer = "https://idp.example.com/"
+client_id = "tessera"
+client_secret = "s3cret"
+scopes = ["profile", "groups"]
+attributes = { department = "department" }
+role_mapping = { "data-admins" = "sysadmin" }
+organization_mapping = { "team-churn" = "churn" }
+"#;
+
+    #[test]
+    fn a_provider_is_read_with_its_defaults_and_mappings() {
+        let sso = parse(GOOD).unwrap();
+        let corp = sso.provider("corp").unwrap();
+        assert_eq!(corp.issuer, "https://idp.example.com");
+        assert_eq!(corp.scopes, ["openid", "profile", "groups"]);
+        assert_eq!(corp.username_claim, "preferred_username");
+        assert_eq!(corp.rules.role_mapping["data-admins"], Role::SysAdmin);
+        assert_eq!(sso.attribute_names(), ["department"]);
+        assert!(sso.password_allowed("admin"));
+        assert!(!sso.password_allowed("alice"));
+        assert!(!format!("{corp:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_providers_are_named_with_what_is_wrong() {
+        for (change, expected) in [
+            (
+                ("https://idp.example.com/", "http://idp.example.com"),
+                "must be https://",
+            ),
+            (
+                ("name = \"corp\"", "name = \"Corp Inc\""),
+                "lowercase letters",
+            ),
+            (("\"sysadmin\"", "\"Overlord\""), "unknown role"),
+            (
+                ("client_secret = \"s3cret\"", ""),
+                "client_secret or client_secret_file",
+            ),
+        ] {
+            let text = GOOD.replace(change.0, change.1);
+            let error = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(expected), "{change:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_allowed_on_loopback_only() {
+        assert!(check_issuer("http://127.0.0.1:9000").is_ok());
+        assert!(check_issuer("http://localhost:9000").is_ok());
+        assert!(check_issuer("http://[::1]:9000").is_ok());
+        assert!(check_issuer("http://10.0.0.1:9000").is_err());
+    }
+
+    #[test]
+    fn switching_passwords_off_needs_a_provider() {
+        let error = parse("[sso]\nlocal_login = false\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.unwrap_or_default().contains("at least one"));
+    }
+}

@@ -1,0 +1,339 @@
+//! The OpenID Connect relying party, on the `openidconnect` crate: discovery and JWKS fetched
+//! and cached per provider (re-fetched when an ID token names a key the cache does not hold),
+//! the authorization URL with PKCE (S256), `state` and `nonce`, the code exchange, the ID
+//! token's verification (signature, `iss`, `aud`, `exp`, `nonce`) and a userinfo call when
+//! the claims Tessera needs are not in the ID token. It never follows redirects of the
+//! provider's back-channel endpoints and never logs tokens or the client secret.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    UserInfoClaims,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+
+use super::config::ProviderConfig;
+
+/// How long discovery and keys are trusted before they are fetched again.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// The least time between two fetches forced by an unknown key id (a flood of forged tokens
+/// must not turn into a flood of requests to the provider).
+const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+
+/// What can go wrong talking to a provider, each with its audit reason.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    /// Discovery, keys or the token endpoint cannot be reached or answered nonsense.
+    #[error("the identity provider cannot be reached: {0}")]
+    Unreachable(String),
+    /// The provider refused the code: used already, expired, or issued for another flow.
+    #[error("the identity provider refused the sign-in code: {0}")]
+    CodeRefused(String),
+    /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
+    #[error("the identity provider's ID token is not valid: {0}")]
+    InvalidIdToken(String),
+}
+
+impl OidcError {
+    /// The stable reason recorded in the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OidcError::Unreachable(_) => "provider-unreachable",
+            OidcError::CodeRefused(_) => "code-refused",
+            OidcError::InvalidIdToken(_) => "invalid-id-token",
+        }
+    }
+}
+
+/// Claims beyond the standard ones (groups, department...), kept as JSON.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+struct ExtraClaims(Map<String, Value>);
+impl AdditionalClaims for ExtraClaims {}
+
+/// One configured provider with its cached discovery document and keys.
+pub struct OidcProvider {
+    pub config: ProviderConfig,
+    redirect: RedirectUrl,
+    http: reqwest::Client,
+    cache: Mutex<Cache>,
+}
+
+/// The discovery document and keys, when fetched, and when a refetch was last forced.
+#[derive(Default)]
+struct Cache {
+    metadata: Option<(CoreProviderMetadata, Instant)>,
+    last_forced: Option<Instant>,
+}
+
+impl OidcProvider {
+    /// `redirect` is `<public URL>/ui/sso/<name>/callback`.
+    pub fn new(config: ProviderConfig, redirect: &str) -> Result<OidcProvider, String> {
+        let redirect = RedirectUrl::new(redirect.to_string())
+            .map_err(|e| format!("callback URL {redirect:?}: {e}"))?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(OidcProvider {
+            config,
+            redirect,
+            http,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+
+    /// The discovery document with its keys: cached, fetched when missing, older than an hour,
+    /// or (`refresh`) when a token names an unknown key.
+    async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata, OidcError> {
+        let mut cache = self.cache.lock().await;
+        let refresh = refresh
+            && cache
+                .last_forced
+                .is_none_or(|at| at.elapsed() >= REFETCH_AT_MOST_EVERY);
+        if let Some((metadata, at)) = cache.metadata.as_ref()
+            && at.elapsed() < METADATA_TTL
+            && !refresh
+        {
+            return Ok(metadata.clone());
+        }
+        if refresh {
+            cache.last_forced = Some(Instant::now());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| OidcError::Unreachable(format!("issuer URL: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| OidcError::Unreachable(error_chain(&e)))?;
+        cache.metadata = Some((metadata.clone(), Instant::now()));
+        Ok(metadata)
+    }
+
+    fn client(
+        &self,
+        metadata: CoreProviderMetadata,
+    ) -> openidconnect::core::CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    > {
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(self.config.client_secret.clone())),
+        )
+        .set_redirect_uri(self.redirect.clone())
+    }
+
+    /// Where to send the browser: the provider's authorization endpoint with this flow's
+    /// `state`, `nonce` and the S256 challenge of `verifier`.
+    pub async fn authorization_url(&self, flow: &FlowSecrets) -> Result<String, OidcError> {
+        let client = self.client(self.metadata(false).await?);
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+            flow.verifier.clone(),
+        ));
+        let state = flow.state.clone();
+        let nonce = flow.nonce.clone();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .set_pkce_challenge(challenge);
+        for scope in self.config.scopes.iter().filter(|s| *s != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, _, _) = request.url();
+        Ok(url.to_string())
+    }
+
+    /// Exchanges `code` (with the flow's PKCE verifier), verifies the ID token against the
+    /// flow's nonce and returns every claim known about the person: the ID token's, completed
+    /// by userinfo when a claim Tessera reads is missing.
+    pub async fn finish(
+        &self,
+        code: &str,
+        flow: &FlowSecrets,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let client = self.client(self.metadata(false).await?);
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| OidcError::Unreachable(format!("no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => {
+                    let what = match r.error() {
+                        CoreErrorResponseType::InvalidGrant => "invalid_grant".to_string(),
+                        other => other.as_ref().to_string(),
+                    };
+                    OidcError::CodeRefused(what)
+                }
+                other => OidcError::Unreachable(error_chain(&other)),
+            })?;
+        let id_token = response.id_token().ok_or_else(|| {
+            OidcError::InvalidIdToken("the token response has no id_token".into())
+        })?;
+        let nonce = Nonce::new(flow.nonce.clone());
+        let verified = {
+            let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
+            id_token
+                .claims(&verifier, &nonce)
+                .map(|c| c.subject().to_string())
+        };
+        let subject = match verified {
+            Ok(subject) => subject,
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                // The provider may have rotated its keys: fetch them again, once.
+                let client = self.client(self.metadata(true).await?);
+                let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
+                id_token
+                    .claims(&verifier, &nonce)
+                    .map(|c| c.subject().to_string())
+                    .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?
+            }
+            Err(e) => return Err(OidcError::InvalidIdToken(e.to_string())),
+        };
+        // The signature is verified: the payload's claims, extra ones included, are the
+        // provider's.
+        let mut claims = payload(&id_token.to_string())?;
+        if self.needs_userinfo(&claims) {
+            let request = client
+                .user_info(
+                    response.access_token().clone(),
+                    Some(openidconnect::SubjectIdentifier::new(subject)),
+                )
+                .map_err(|e| OidcError::Unreachable(format!("userinfo: {e}")))?;
+            let info: UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
+                .request_async(&self.http)
+                .await
+                .map_err(|e| OidcError::Unreachable(format!("userinfo: {}", error_chain(&e))))?;
+            if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
+                for (k, v) in more {
+                    claims.entry(k).or_insert(v);
+                }
+            }
+            for (k, v) in info.additional_claims().0.clone() {
+                claims.entry(k).or_insert(v);
+            }
+        }
+        Ok(claims)
+    }
+
+    /// Whether a claim this provider's configuration reads is absent from `claims`.
+    fn needs_userinfo(&self, claims: &Map<String, Value>) -> bool {
+        let c = &self.config;
+        let mut wanted = vec![c.username_claim.as_str(), "email"];
+        if !c.rules.role_mapping.is_empty() || !c.rules.organization_mapping.is_empty() {
+            wanted.push(c.groups_claim.as_str());
+        }
+        wanted.extend(c.attributes.values().map(String::as_str));
+        wanted.iter().any(|w| !claims.contains_key(*w))
+    }
+}
+
+const ALGORITHMS: [CoreJwsSigningAlgorithm; 8] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// The JSON payload of a compact JWS whose signature was already verified.
+fn payload(jws: &str) -> Result<Map<String, Value>, OidcError> {
+    let bad = || OidcError::InvalidIdToken("the ID token's payload is not a JSON object".into());
+    let part = jws.split('.').nth(1).ok_or_else(bad)?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| bad())?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(bad()),
+    }
+}
+
+/// An error with its sources, for messages and the log (never holds a token).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The per-flow secrets, all derived from the random value kept in the browser's short-lived
+/// cookie: `state` (echoed in the callback URL), `nonce` (inside the ID token) and the PKCE
+/// verifier (sent only with the code). Without the cookie none can be produced, so a callback
+/// is accepted only in the browser that started the flow.
+#[derive(Clone, Debug)]
+pub struct FlowSecrets {
+    pub state: String,
+    pub nonce: String,
+    verifier: String,
+}
+
+impl FlowSecrets {
+    /// Derives the secrets from the cookie's value (domain-separated SHA-256).
+    pub fn from_cookie(cookie: &str) -> FlowSecrets {
+        use sha2::{Digest, Sha256};
+        let derive = |label: &str| {
+            let mut h = Sha256::new();
+            h.update(label.as_bytes());
+            h.update(b"\0");
+            h.update(cookie.as_bytes());
+            URL_SAFE_NO_PAD.encode(h.finalize())
+        };
+        FlowSecrets {
+            state: derive("tessera-sso-state"),
+            nonce: derive("tessera-sso-nonce"),
+            verifier: derive("tessera-sso-pkce"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_secrets_differ_from_each_other_and_between_cookies() {
+        let a = FlowSecrets::from_cookie("corp.abc.1");
+        let b = FlowSecrets::from_cookie("corp.abd.1");
+        assert_ne!(a.state, a.nonce);
+        assert_ne!(a.nonce, a.verifier);
+        assert_ne!(a.state, b.state);
+        // A PKCE verifier is 43-128 unreserved characters (RFC 7636 §4.1).
+        assert_eq!(a.verifier.len(), 43);
+    }
+
+    #[test]
+    fn a_payload_is_read_from_the_middle_part() {
+        let body = URL_SAFE_NO_PAD.encode(br#"{"sub":"1","groups":["a"]}"#);
+        let claims = payload(&format!("h.{body}.s")).unwrap();
+        assert_eq!(claims["groups"][0], "a");
+        assert!(payload("nodots").is_err());
+    }
+}

@@ -1,0 +1,393 @@
+//! The pages of the sign-in flow. `/ui/sso/<name>/login` sets a short-lived cookie (scoped to
+//! the provider's callback path) and sends the browser to the provider; the callback checks
+//! `state` against that cookie, lets the relying party verify the provider's answer, then signs
+//! the person in. Every refusal is a page a person understands, and is audited.
+
+use std::net::IpAddr;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use minijinja::Value as Page;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+use tessera_core::services::sso::Refusal;
+use tessera_core::sso::{Assertion, Attributes};
+
+use super::config::ProviderConfig;
+use super::oidc::{FlowSecrets, OidcError};
+use crate::client_addr::ClientAddr;
+use crate::state::AppState;
+use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at};
+
+/// The cookie that binds a flow to the browser that started it.
+const FLOW_COOKIE: &str = "tessera_sso";
+/// How long a person has at the provider before the flow expires.
+const FLOW_SECS: i64 = 600;
+
+/// Mounted under `/ui` (so inside the UI's headers and CSP).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sso/{name}/login", get(start))
+        .route("/sso/{name}/callback", get(callback))
+}
+
+fn cookie_path(name: &str) -> String {
+    format!("/ui/sso/{name}/")
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    next: Option<String>,
+}
+
+/// `GET /ui/sso/<name>/login`: anyone; starts a flow.
+async fn start(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Path(name): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> Response {
+    let Some(provider) = state.sso.provider(&name) else {
+        return not_found(&state);
+    };
+    let random: [u8; 32] = rand::rng().random();
+    let next = URL_SAFE_NO_PAD.encode(safe_next(q.next.as_deref().unwrap_or("")));
+    let now = chrono::Utc::now().timestamp();
+    let value = format!("{}.{now}.{next}", URL_SAFE_NO_PAD.encode(random));
+    let flow = FlowSecrets::from_cookie(&value);
+    match provider.authorization_url(&flow).await {
+        Ok(url) => {
+            let mut response = Redirect::to(&url).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie_at(&state, FLOW_COOKIE, &value, FLOW_SECS, &cookie_path(&name)),
+            );
+            response
+        }
+        Err(error) => {
+            refuse(
+                &state,
+                &name,
+                ip,
+                error.code(),
+                unreachable_message(&name, &error),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /ui/sso/<name>/callback`: the provider sends the browser back here.
+async fn callback(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let Some(provider) = state.sso.provider(&name) else {
+        return not_found(&state);
+    };
+    let mut response = finish(&state, provider, ip, &headers, q).await;
+    // The flow is over, whatever its outcome: its cookie cannot be used twice.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie_at(&state, FLOW_COOKIE, "", 0, &cookie_path(&name)),
+    );
+    response
+}
+
+async fn finish(
+    state: &AppState,
+    provider: &super::oidc::OidcProvider,
+    ip: IpAddr,
+    headers: &HeaderMap,
+    q: CallbackQuery,
+) -> Response {
+    let name = provider.config.name.as_str();
+    let Some(value) = cookie(headers, FLOW_COOKIE).filter(|v| fresh(v)) else {
+        return refuse(state, name, ip, "no-flow", format!(
+            "This sign-in did not start in this browser, or took longer than {} minutes. Start again from the login page.",
+            FLOW_SECS / 60
+        )).await;
+    };
+    let flow = FlowSecrets::from_cookie(value);
+    let presented = q.state.as_deref().unwrap_or("");
+    let state_ok = presented.len() == flow.state.len()
+        && bool::from(presented.as_bytes().ct_eq(flow.state.as_bytes()));
+    if !state_ok {
+        return refuse(
+            state,
+            name,
+            ip,
+            "state-mismatch",
+            "This sign-in answer does not belong to the sign-in this browser started (state mismatch). Start again from the login page.".into(),
+        )
+        .await;
+    }
+    if let Some(error) = q.error.as_deref() {
+        let (reason, message) = if error == "access_denied" {
+            (
+                "access-denied",
+                format!(
+                    "You did not allow Tessera to use your {name} account (access denied). To sign in, start again and accept."
+                ),
+            )
+        } else {
+            let detail = q.error_description.as_deref().unwrap_or("");
+            (
+                "provider-error",
+                format!("The identity provider {name} refused the sign-in: {error}. {detail}"),
+            )
+        };
+        return refuse(state, name, ip, reason, message).await;
+    }
+    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
+        return refuse(
+            state,
+            name,
+            ip,
+            "no-code",
+            "The identity provider sent no sign-in code. Start again from the login page.".into(),
+        )
+        .await;
+    };
+    let claims = match provider.finish(code, &flow).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            let message = match &error {
+                OidcError::Unreachable(_) => unreachable_message(name, &error),
+                OidcError::CodeRefused(_) => format!(
+                    "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
+                ),
+                OidcError::InvalidIdToken(detail) => format!(
+                    "The identity provider's answer failed verification ({detail}). Start again; if it persists, tell an administrator."
+                ),
+            };
+            return refuse(state, name, ip, error.code(), message).await;
+        }
+    };
+    let assertion = assertion(&provider.config, &claims);
+    let signed_in = match state
+        .sso
+        .service
+        .sign_in(&provider.config.rules, &assertion, Some(ip))
+        .await
+    {
+        Ok(Ok(signed_in)) => signed_in,
+        Ok(Err(refusal)) => {
+            let status = match refusal {
+                Refusal::NoUserName(_) => StatusCode::BAD_REQUEST,
+                Refusal::EmailTaken(_) | Refusal::Deactivated => StatusCode::FORBIDDEN,
+            };
+            return state
+                .templates
+                .error(status, &refusal.to_string(), Page::UNDEFINED);
+        }
+        Err(error) => return unavailable(state, &error),
+    };
+    state.realm.forget_principal(signed_in.user.id);
+    let session = match state
+        .sessions
+        .open(&signed_in.user, Some(ip), Some(name))
+        .await
+    {
+        Ok(session) => session,
+        Err(error) => return unavailable(state, &error),
+    };
+    let next = value
+        .rsplit('.')
+        .next()
+        .and_then(|n| URL_SAFE_NO_PAD.decode(n).ok())
+        .and_then(|n| String::from_utf8(n).ok())
+        .unwrap_or_default();
+    let mut response = Redirect::to(safe_next(&next)).into_response();
+    let max_age = (session.session.expires_at - session.session.created_at).num_seconds();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie_at(
+            state,
+            SESSION_COOKIE,
+            session.secret.expose(),
+            max_age,
+            "/ui",
+        ),
+    );
+    response
+}
+
+/// Whether a flow cookie is well formed and younger than the flow's lifetime.
+fn fresh(value: &str) -> bool {
+    let mut parts = value.split('.');
+    let (Some(random), Some(at), Some(_next), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let age = at
+        .parse::<i64>()
+        .map(|at| chrono::Utc::now().timestamp() - at);
+    random.len() == 43 && age.is_ok_and(|age| (0..=FLOW_SECS).contains(&age))
+}
+
+/// What the provider asserted, read from its verified claims with the provider's claim names.
+fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Assertion {
+    let text = |key: &str| match claims.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let subject = text("sub");
+    let user_name = Some(text(&config.username_claim))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| subject.clone());
+    // An address the provider itself says is unverified is not used.
+    let email = Some(text("email"))
+        .filter(|e| !e.is_empty())
+        .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
+    let groups = match claims.get(&config.groups_claim) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|g| g.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let attributes: Attributes = config
+        .attributes
+        .iter()
+        .filter_map(|(attribute, claim)| {
+            claims
+                .get(claim)
+                .filter(|v| !v.is_null())
+                .map(|v| (attribute.clone(), v.clone()))
+        })
+        .collect();
+    Assertion {
+        subject,
+        user_name,
+        email,
+        first_name: text("given_name"),
+        last_name: text("family_name"),
+        groups,
+        attributes,
+    }
+}
+
+fn unreachable_message(name: &str, error: &OidcError) -> String {
+    tracing::warn!(provider = name, %error, "identity provider unreachable");
+    format!(
+        "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
+    )
+}
+
+/// An audited refusal page: 502 when the provider is unreachable, else 400 (403 for a denial).
+async fn refuse(
+    state: &AppState,
+    provider: &str,
+    ip: IpAddr,
+    reason: &str,
+    message: String,
+) -> Response {
+    if let Err(error) = state
+        .sso
+        .service
+        .refused(provider, reason, &Assertion::default(), Some(ip))
+        .await
+    {
+        tracing::warn!(%error, "cannot audit a refused sign-in");
+    }
+    state.metrics.refused();
+    let status = match reason {
+        "provider-unreachable" => StatusCode::BAD_GATEWAY,
+        "access-denied" => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    state.templates.error(status, &message, Page::UNDEFINED)
+}
+
+fn unavailable(state: &AppState, error: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(%error, "cannot complete a single sign-on");
+    state.templates.error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Tessera cannot reach its database right now. Try again in a moment.",
+        Page::UNDEFINED,
+    )
+}
+
+fn not_found(state: &AppState) -> Response {
+    state.templates.error(
+        StatusCode::NOT_FOUND,
+        "There is no such identity provider.",
+        Page::UNDEFINED,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ProviderConfig {
+        let text = r#"
+[[providers]]
+name = "corp"
+issuer = "https://idp.example.com"
+client_id = "tessera"
+client_secret = "x"
+attributes = { department = "dept" }
+"#;
+        let section: super::super::SsoSection = toml::from_str(text).unwrap();
+        super::super::SsoSettings::parse(section)
+            .unwrap()
+            .providers
+            .remove(0)
+    }
+
+    #[test]
+    fn claims_become_an_assertion_with_the_configured_names() {
+        let claims = serde_json::json!({
+            "sub": "abc", "preferred_username": "Ann", "email": "ann@x.example",
+            "groups": ["g1", 7, "g2"], "dept": "Sales", "given_name": "Ann"
+        });
+        let a = assertion(&config(), claims.as_object().unwrap());
+        assert_eq!(a.subject, "abc");
+        assert_eq!(a.user_name, "Ann");
+        assert_eq!(a.groups, ["g1", "g2"]);
+        assert_eq!(a.attributes["department"], "Sales");
+        assert_eq!(a.email.as_deref(), Some("ann@x.example"));
+    }
+
+    #[test]
+    fn an_unverified_email_is_ignored_and_a_missing_user_name_falls_back_to_the_subject() {
+        let claims =
+            serde_json::json!({ "sub": "abc", "email": "a@x.example", "email_verified": false });
+        let a = assertion(&config(), claims.as_object().unwrap());
+        assert_eq!(a.email, None);
+        assert_eq!(a.user_name, "abc");
+    }
+
+    #[test]
+    fn only_well_formed_recent_flow_cookies_are_fresh() {
+        let now = chrono::Utc::now().timestamp();
+        let random = "a".repeat(43);
+        assert!(fresh(&format!("{random}.{now}.")));
+        assert!(!fresh(&format!("{random}.{}.", now - FLOW_SECS - 1)));
+        assert!(!fresh(&format!("short.{now}.")));
+        assert!(!fresh("garbage"));
+    }
+}

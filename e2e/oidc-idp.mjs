@@ -1,0 +1,93 @@
+// A real OpenID provider for Tessera's single sign-on tests: the certified `oidc-provider`
+// package on loopback, with its development login and consent pages.
+//
+//   node oidc-idp.mjs STATE_FILE
+//
+// STATE_FILE (JSON) is re-read on every use, so a test changes a person's groups between two
+// sign-ins by rewriting it:
+//   {
+//     "accounts": { "ann": { "preferred_username": "ann", "email": "...", "groups": [...], ... } },
+//     "misbehave": { "id_token": { "aud": "someone-else" }, "rotate_key": true }
+//   }
+// `misbehave` makes the provider answer like a broken or hostile one, for the refusal tests:
+// `id_token` claims are overwritten in the ID token of the next token responses (re-signed with
+// the provider's key, so only the claim is wrong); `rotate_key` signs ID tokens with a second
+// key that only a fresh fetch of the JWKS shows. Prints `listening <issuer>` once ready.
+
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+
+import * as jose from 'jose';
+import Provider from 'oidc-provider';
+
+const stateFile = process.argv[2];
+if (!stateFile) {
+  console.error('usage: node oidc-idp.mjs STATE_FILE');
+  process.exit(2);
+}
+const readState = () => JSON.parse(readFileSync(stateFile, 'utf8'));
+
+async function rsaKey(kid) {
+  const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  return { ...(await jose.exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+}
+const first = await rsaKey('first');
+const second = await rsaKey('second');
+const publicPart = ({ d, p, q, dp, dq, qi, ...pub }) => pub;
+
+const server = createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: 'tessera',
+      client_secret: 'tessera-client-secret',
+      // A native client: any port on a loopback redirect URI is allowed (RFC 8252 §7.3), so
+      // the test's Tessera can listen on a port chosen by the system.
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/ui/sso/corp/callback', 'http://127.0.0.1/ui/sso/other/callback'],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    },
+  ],
+  jwks: { keys: [first] },
+  claims: {
+    openid: ['sub'],
+    profile: ['preferred_username', 'given_name', 'family_name', 'name'],
+    email: ['email', 'email_verified'],
+    groups: ['groups', 'department', 'cost_center'],
+  },
+  scopes: ['openid', 'profile', 'email', 'groups'],
+  features: { devInteractions: { enabled: true } },
+  pkce: { required: () => true },
+  async findAccount(_ctx, id) {
+    const account = readState().accounts?.[id];
+    if (!account) return undefined;
+    return { accountId: id, claims: async () => ({ sub: id, ...account }) };
+  },
+  cookies: { keys: ['a test cookie key'] },
+});
+
+provider.use(async (ctx, next) => {
+  await next();
+  const misbehave = readState().misbehave ?? {};
+  if (ctx.path === '/jwks' && misbehave.rotate_key) {
+    ctx.body = { keys: [publicPart(first), publicPart(second)] };
+  }
+  if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token) {
+    if (!misbehave.id_token && !misbehave.rotate_key) return;
+    const payload = jose.decodeJwt(ctx.body.id_token);
+    const key = misbehave.rotate_key ? second : first;
+    ctx.body = {
+      ...ctx.body,
+      id_token: await new jose.SignJWT({ ...payload, ...(misbehave.id_token ?? {}) })
+        .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+        .sign(await jose.importJWK(key, 'RS256')),
+    };
+  }
+});
+
+server.on('request', provider.callback());
+console.log(`listening ${issuer}`);
