@@ -76,3 +76,32 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
         ))),
     }
 }
+
+/// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
+/// Domino's Python clients send), so that Domino's clients are understood. A fraction, a
+/// negative zero-less value out of range or a non-number is an error naming the field (serde
+/// adds the field's path).
+pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(value) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = value.as_i64() {
+        return Ok(Some(n));
+    }
+    match value.as_f64() {
+        // 2^63 is exactly representable; everything below it converts without loss of range.
+        Some(f)
+            if f.fract() == 0.0
+                && f >= -9.223_372_036_854_776e18
+                && f < 9.223_372_036_854_776e18 =>
+        {
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(Some(f as i64))
+        }
+        _ => Err(D::Error::custom(format!(
+            "{value} is not a whole number of seconds"
+        ))),
+    }
+}
