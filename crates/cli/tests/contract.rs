@@ -11,7 +11,7 @@ use std::process::Command;
 
 mod support;
 
-use support::{PASSWORD, PgDatabase, Server, cli, python, sqlite_url, start, stdout_line};
+use support::{PASSWORD, PgDatabase, Server, cli, http, python, sqlite_url, start, stdout_line};
 
 /// Seconds of fuzzing per backend; `TESSERA_FUZZ_SECONDS` overrides it.
 fn budget() -> String {
@@ -34,8 +34,19 @@ fn admin_pat(database: &str) -> String {
     ))
 }
 
+/// A server whose failure throttle does not stop the fuzzer: it sends refused credentials on
+/// purpose, and a throttled address would see nothing but 429s.
 fn serve(dir: &Path, database: &str) -> (Server, String) {
-    let server = start(dir, database, &[("TESSERA_ADMIN_PASSWORD", PASSWORD)]);
+    let config = dir.join("tessera.toml");
+    std::fs::write(&config, "[throttle]\nmax_failures = 1000000\n").unwrap();
+    let server = start(
+        dir,
+        database,
+        &[
+            ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+            ("TESSERA_CONFIG", config.to_str().unwrap()),
+        ],
+    );
     let pat = admin_pat(database);
     (server, pat)
 }
@@ -81,12 +92,12 @@ fn the_document_is_valid_openapi() {
         &database,
         &[("TESSERA_ADMIN_PASSWORD", PASSWORD)],
     );
-    let python = python();
-    let validator = python.with_file_name("openapi-spec-validator");
-    let output = Command::new(validator)
-        .arg(format!("{}/openapi.json", server.base))
-        .output()
-        .unwrap();
+    let (status, document) = http(&server, "GET", "/openapi.json", None, None).unwrap();
+    assert_eq!(status, 200);
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let validator = python().with_file_name("openapi-spec-validator");
+    let output = Command::new(validator).arg(&file).output().unwrap();
     assert!(
         output.status.success(),
         "openapi-spec-validator refused /openapi.json:\n{}\n{}",
