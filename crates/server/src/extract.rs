@@ -78,9 +78,8 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
 }
 
 /// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
-/// Domino's Python clients send), so that Domino's clients are understood. A fraction, a
-/// negative zero-less value out of range or a non-number is an error naming the field (serde
-/// adds the field's path).
+/// Domino's Python clients send). A fraction, a number beyond the range of `i64` or a
+/// non-number is an error; serde's path names the field in the 400.
 pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     use serde::Deserialize;
     use serde::de::Error;

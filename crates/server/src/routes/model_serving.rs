@@ -62,6 +62,7 @@ fn token_id(raw: &str) -> ApiResult<ModelTokenId> {
 /// A version of a model API. `upstreamUrl` is left out for those who may not see it.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ModelVersionJson)]
 struct VersionJson {
     number: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

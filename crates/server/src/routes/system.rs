@@ -60,6 +60,7 @@ async fn version() -> Json<VersionJson> {
 /// `GET /version`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = VersionInfo)]
 struct VersionJson {
     /// The Domino API level, e.g. `6.1.0`.
     #[schema(value_type = String)]

@@ -207,3 +207,29 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids() {
         );
     }
 }
+
+/// Found by Schemathesis: two wire types named `VersionJson` shared one component, and
+/// `GET /version` was documented with a model version's schema.
+#[test]
+fn each_response_names_its_own_schema() {
+    let doc = serde_json::to_value(document()).unwrap_or_default();
+    let schema = |path: &str| {
+        let reference =
+            doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                .to_string();
+        let name = reference
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .trim_matches(|c| c == '"' || c == '}')
+            .to_string();
+        doc["components"]["schemas"][name].clone()
+    };
+    assert!(schema("/version")["properties"]["tesseraVersion"].is_object());
+    let versions =
+        &doc["paths"]["/api/modelServing/v1/modelApis/{id}/versions"]["get"]["responses"]["200"];
+    assert!(
+        versions.to_string().contains("ModelVersionJson"),
+        "{versions}"
+    );
+}
