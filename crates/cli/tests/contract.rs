@@ -11,7 +11,9 @@ use std::process::Command;
 
 mod support;
 
-use support::{PASSWORD, PgDatabase, Server, cli, http, python, sqlite_url, start, stdout_line};
+use support::{
+    PASSWORD, PgDatabase, SECRET, Server, cli, http, python, sqlite_url, start, stdout_line,
+};
 
 /// Seconds of fuzzing per backend for the operations that leave the fuzzer's credential alone;
 /// `TESSERA_FUZZ_SECONDS` overrides it.
@@ -27,7 +29,10 @@ const SELF_DESTRUCTIVE: &str = "^(revokeAllPats|deleteAllPats|revokePat|deletePa
 fn admin_pat(database: &str, name: &str) -> String {
     stdout_line(&cli(
         database,
-        &[("TESSERA_ADMIN_PASSWORD", PASSWORD)],
+        &[
+            ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+            ("TESSERA_SERVER_SECRET", SECRET),
+        ],
         &[
             "admin",
             "token",
@@ -50,6 +55,7 @@ fn serve(dir: &Path, database: &str) -> Server {
         database,
         &[
             ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+            ("TESSERA_SERVER_SECRET", SECRET),
             ("TESSERA_CONFIG", config.to_str().unwrap()),
         ],
     )
@@ -76,7 +82,7 @@ fn fuzz(dir: &Path, database: &str) {
 
 /// Schemathesis fills every security scheme the document offers, so the fuzzer carries both:
 /// a PAT in `Authorization` and an API key in `X-Domino-Api-Key` (which the server reads first).
-fn schemathesis(server: &Server, pat: &str, seconds: &str, selection: &[&str]) {
+fn schemathesis(dir: &Path, server: &Server, pat: &str, seconds: &str, selection: &[&str]) {
     let (status, body) =
         http(server, "POST", "/api/apiKey/v1/regenerate", Some(pat), None).unwrap();
     assert_eq!(status, 201, "{body}");
@@ -100,6 +106,7 @@ fn schemathesis(server: &Server, pat: &str, seconds: &str, selection: &[&str]) {
         .args(["--seed", "14"])
         .args(["--suppress-health-check", "all"])
         .env("NO_COLOR", "1")
+        .current_dir(dir)
         .output()
         .unwrap();
     assert!(
