@@ -77,6 +77,9 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// 2^63: every float in `-2^63..2^63` converts to an `i64` without loss of range.
+const I64_BOUND: f64 = 9_223_372_036_854_775_808.0;
+
 /// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
 /// Domino's Python clients send). A fraction, a number beyond the range of `i64` or a
 /// non-number is an error; serde's path names the field in the 400.
@@ -90,15 +93,7 @@ pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
         return Ok(Some(n));
     }
     match value.as_f64() {
-        // 2^63 is exactly representable; everything below it converts without loss of range.
-        Some(f)
-            if f.fract() == 0.0
-                && f >= -9.223_372_036_854_776e18
-                && f < 9.223_372_036_854_776e18 =>
-        {
-            #[allow(clippy::cast_possible_truncation)]
-            Ok(Some(f as i64))
-        }
+        Some(f) if f.fract() == 0.0 && (-I64_BOUND..I64_BOUND).contains(&f) => Ok(Some(f as i64)),
         _ => Err(D::Error::custom(format!(
             "{value} is not a whole number of seconds"
         ))),
