@@ -66,6 +66,7 @@ fn fuzz(dir: &Path, database: &str) {
     let server = serve(dir, database);
     let everything_else = ["--exclude-operation-id-regex", SELF_DESTRUCTIVE];
     schemathesis(
+        dir,
         &server,
         &admin_pat(database, "fuzz"),
         &budget(),
@@ -73,6 +74,7 @@ fn fuzz(dir: &Path, database: &str) {
     );
     let destructive = ["--include-operation-id-regex", SELF_DESTRUCTIVE];
     schemathesis(
+        dir,
         &server,
         &admin_pat(database, "fuzz-last"),
         "15",
