@@ -297,7 +297,8 @@ mod props {
             let secret = Secret::generate(kind);
             let value = secret.expose();
             prop_assert!(parse_presented(&value[..value.len() - cut]).is_none());
-            prop_assert!(parse_presented(&format!("{value}{extra}")).is_none());
+            let extended = format!("{value}{extra}");
+            prop_assert!(parse_presented(&extended).is_none());
         }
     }
 }
