@@ -193,8 +193,8 @@ mod props {
             let header = json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": key.kid.clone() });
             let mut claims = good_claims(now.timestamp());
             let original = claims.clone();
-            if let Some(d) = drop {
-                claims.as_object_mut().map(|o| o.remove(d));
+            if let (Some(d), Some(object)) = (drop, claims.as_object_mut()) {
+                object.remove(d);
             }
             claims[field] = value;
             let token = signed(&key, &header, &claims);

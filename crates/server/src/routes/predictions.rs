@@ -148,12 +148,16 @@ async fn status(
 /// Domino's status document: `result` once succeeded, `errors` once failed (and, while
 /// queued for another attempt, the failures so far).
 fn describe(p: &Prediction) -> PredictionJson {
-    let result = (p.status == PredictionStatus::Succeeded)
-        .then(|| p.result.as_deref())
-        .flatten()
-        .map(|r| serde_json::from_str(r).unwrap_or(Value::Null));
-    let errors =
-        (p.status != PredictionStatus::Succeeded && !p.errors.is_empty()).then(|| p.errors.clone());
+    let succeeded = p.status == PredictionStatus::Succeeded;
+    let result = match &p.result {
+        Some(r) if succeeded => Some(serde_json::from_str(r).unwrap_or(Value::Null)),
+        _ => None,
+    };
+    let errors = if succeeded || p.errors.is_empty() {
+        None
+    } else {
+        Some(p.errors.clone())
+    };
     PredictionJson {
         async_prediction_id: p.id.to_string(),
         status: p.status.as_str(),

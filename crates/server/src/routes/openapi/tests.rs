@@ -221,7 +221,7 @@ fn each_response_names_its_own_schema() {
             .rsplit('/')
             .next()
             .unwrap_or_default()
-            .trim_matches(|c| c == '"' || c == '}')
+            .trim_matches(['"', '}'])
             .to_string();
         doc["components"]["schemas"][name].clone()
     };
