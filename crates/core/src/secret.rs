@@ -248,3 +248,57 @@ mod tests {
         assert!(!format!("{secret:?}").contains(&secret.expose()[5..]));
     }
 }
+
+/// Properties of the secret format, over arbitrary input.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn kind() -> impl Strategy<Value = SecretKind> {
+        prop::sample::select(SecretKind::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_is_refused_or_has_a_prefix_the_length_and_a_valid_checksum(s in ".{0,64}") {
+            if let Some(found) = parse_presented(&s) {
+                prop_assert!(s.starts_with(found.kind.prefix()));
+                prop_assert_eq!(s.len(), found.kind.prefix().len() + RANDOM_LEN + CHECKSUM_LEN);
+                prop_assert_eq!(found.as_str(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn a_generated_secret_is_well_formed_and_of_its_kind(kind in kind()) {
+            let secret = Secret::generate(kind);
+            let found = parse_presented(secret.expose());
+            prop_assert!(found.is_some_and(|f| f.kind == kind));
+        }
+
+        #[test]
+        fn changing_any_one_character_makes_a_secret_refused(
+            kind in kind(),
+            at in 0usize..(RANDOM_LEN + CHECKSUM_LEN),
+            by in 1usize..62,
+        ) {
+            let secret = Secret::generate(kind);
+            let mut bytes = secret.expose().as_bytes().to_vec();
+            let i = kind.prefix().len() + at;
+            let old = ALPHABET.iter().position(|&c| c == bytes[i]).unwrap_or(0);
+            bytes[i] = ALPHABET[(old + by) % 62];
+            let changed = String::from_utf8(bytes).unwrap_or_default();
+            prop_assert!(parse_presented(&changed).is_none(), "{changed} accepted");
+        }
+
+        #[test]
+        fn a_truncated_or_extended_secret_is_refused(kind in kind(), cut in 1usize..38, extra in "[0-9A-Za-z]{1,8}") {
+            let secret = Secret::generate(kind);
+            let value = secret.expose();
+            prop_assert!(parse_presented(&value[..value.len() - cut]).is_none());
+            let extended = format!("{value}{extra}");
+            prop_assert!(parse_presented(&extended).is_none());
+        }
+    }
+}

@@ -191,3 +191,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeIdentity {
         }))
     }
 }
+
+#[cfg(test)]
+#[path = "authn_props.rs"]
+mod props;

@@ -76,3 +76,26 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
         ))),
     }
 }
+
+/// 2^63: every float in `-2^63..2^63` converts to an `i64` without loss of range.
+const I64_BOUND: f64 = 9_223_372_036_854_775_808.0;
+
+/// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
+/// Domino's Python clients send). A fraction, a number beyond the range of `i64` or a
+/// non-number is an error; serde's path names the field in the 400.
+pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(value) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = value.as_i64() {
+        return Ok(Some(n));
+    }
+    match value.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-I64_BOUND..I64_BOUND).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!(
+            "{value} is not a whole number of seconds"
+        ))),
+    }
+}

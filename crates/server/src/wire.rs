@@ -3,6 +3,7 @@
 use serde::Serialize;
 use tessera_core::audit::AuditEntry;
 use tessera_core::model::{Credential, Timestamp, User};
+use utoipa::ToSchema;
 
 /// ISO-8601 UTC with milliseconds, e.g. `2026-11-22T16:40:00.000Z`.
 pub fn time(t: Timestamp) -> String {
@@ -13,7 +14,7 @@ fn opt_time(t: Option<Timestamp>) -> Option<String> {
     t.map(time)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatJson {
     pub pat_id: String,
@@ -23,6 +24,7 @@ pub struct PatJson {
     pub created_at: String,
     pub expires_at: Option<String>,
     pub is_valid: bool,
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -53,7 +55,7 @@ impl PatJson {
 }
 
 /// `/v4/users/self` and `/v4/users` entries (Domino).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DominoUserJson {
     pub id: String,
@@ -84,7 +86,7 @@ impl DominoUserJson {
 }
 
 /// Administration view of a user.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminUserJson {
     pub id: String,
@@ -93,7 +95,9 @@ pub struct AdminUserJson {
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
+    #[schema(value_type = Vec<String>)]
     pub roles: Vec<&'static str>,
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub created_at: String,
 }
@@ -114,13 +118,14 @@ impl AdminUserJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccountJson {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
     pub description: String,
+    #[schema(value_type = Vec<String>)]
     pub roles: Vec<&'static str>,
     pub is_active: bool,
     pub created_at: String,
@@ -142,7 +147,7 @@ impl ServiceAccountJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccountTokenJson {
     pub name: String,
@@ -150,6 +155,7 @@ pub struct ServiceAccountTokenJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     pub is_valid: bool,
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -173,14 +179,15 @@ impl ServiceAccountTokenJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditJson {
     pub id: String,
     pub at: String,
     pub action: String,
-    pub actor: serde_json::Value,
-    pub target: serde_json::Value,
+    pub actor: AuditActorJson,
+    pub target: AuditTargetJson,
+    /// What the action changed, by action; never a secret.
     pub details: serde_json::Value,
 }
 
@@ -190,19 +197,45 @@ impl AuditJson {
             id: e.id.to_string(),
             at: time(e.at),
             action: e.action.clone(),
-            actor: serde_json::json!({
-                "id": e.actor.user_id.map(|id| id.to_string()),
-                "userName": e.actor.user_name,
-                "ip": e.actor.ip,
-                "credentialId": e.actor.credential_id.map(|id| id.to_string()),
-                "credentialName": e.actor.credential_name,
-            }),
-            target: serde_json::json!({
-                "type": e.target_type,
-                "id": e.target_id,
-                "name": e.target_name,
-            }),
+            actor: AuditActorJson {
+                id: e.actor.user_id.map(|id| id.to_string()),
+                user_name: e.actor.user_name.clone(),
+                ip: e.actor.ip.clone(),
+                credential_id: e.actor.credential_id.map(|id| id.to_string()),
+                credential_name: e.actor.credential_name.clone(),
+            },
+            target: AuditTargetJson {
+                kind: e.target_type.clone(),
+                id: e.target_id.clone(),
+                name: e.target_name.clone(),
+            },
             details: e.details.clone(),
         }
     }
+}
+
+/// Who acted, in an audit entry: the credential by id and name, never its secret.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditActorJson {
+    pub id: Option<String>,
+    pub user_name: Option<String>,
+    pub ip: Option<String>,
+    pub credential_id: Option<String>,
+    pub credential_name: Option<String>,
+}
+
+/// What was acted on, in an audit entry.
+#[derive(Serialize, ToSchema)]
+pub struct AuditTargetJson {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// How many records a bulk operation affected.
+#[derive(Serialize, ToSchema)]
+pub struct CountJson {
+    pub count: usize,
 }

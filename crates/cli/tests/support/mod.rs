@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -307,4 +307,43 @@ pub fn exchange(server: &Server, subject: &str) -> String {
             .unwrap_or_else(|| panic!("no access token in {reply}"))
             .to_string()
     })
+}
+
+// Python tools (e2e/python/requirements.txt).
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The Python of `target/pyvenv`, with the pinned packages installed; made here when `.ci/run`
+/// has not made it.
+pub fn python() -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let root = workspace();
+    let venv = root.join("target/pyvenv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import domino, schemathesis, openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap_or_else(|e| panic!("python3 cannot start ({e}); install Python 3"));
+        assert!(made.success(), "python3 -m venv failed");
+        let installed = Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(root.join("e2e/python/requirements.txt"))
+            .status()
+            .unwrap();
+        assert!(installed.success(), "pip install failed");
+    }
+    python
 }

@@ -4,12 +4,12 @@
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tessera_core::ids::CredentialId;
 use tessera_core::model::TokenStatus;
 use tessera_core::names::{FieldError, UserName};
 use tessera_core::store::CredentialFilter;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -51,17 +51,27 @@ fn user_name(raw: Option<&str>) -> Result<Option<UserName>, FieldError> {
         .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Part of the token's name or of its owner's user name.
     search: Option<String>,
+    /// Exactly this owner.
     user_name: Option<String>,
+    /// `Active`, `ExpiringSoon`, `Expired` or `Revoked`.
     status: Option<String>,
     #[serde(default)]
     offset: u32,
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
+/// SysAdmin only; entries carry `userName`, never a secret.
+#[utoipa::path(get, path = "/api/pat/v1/admin/tokens", tag = "admin", operation_id = "listAllPats",
+    params(ListQuery),
+    responses((status = 200, description = "Tokens of every user", body = Vec<PatJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -88,8 +98,10 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+/// Which tokens: every condition given must hold.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PatSelection)]
 struct BulkBody {
     pat_ids: Option<Vec<String>>,
     user_name: Option<String>,
@@ -119,27 +131,41 @@ impl BulkBody {
     }
 }
 
-fn summary(affected: &[tessera_core::model::Credential]) -> Json<serde_json::Value> {
-    Json(json!({
-        "count": affected.len(),
-        "patIds": affected.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
-    }))
+fn summary(affected: &[tessera_core::model::Credential]) -> Json<BulkJson> {
+    Json(BulkJson {
+        count: affected.len(),
+        pat_ids: affected.iter().map(|c| c.id.to_string()).collect(),
+    })
 }
 
+/// The tokens a bulk operation affected.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BulkJson {
+    count: usize,
+    pat_ids: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/pat/v1/admin/tokens/invalidate", tag = "admin", operation_id = "revokePats",
+    request_body = BulkBody,
+    responses((status = 200, description = "The revoked tokens", body = BulkJson)))]
 async fn bulk_revoke(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppJson(body): AppJson<BulkBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<BulkJson>> {
     let revoked = state.pats.admin_revoke(&caller, body.filter()?).await?;
     Ok(summary(&revoked))
 }
 
+#[utoipa::path(post, path = "/api/pat/v1/admin/tokens/delete", tag = "admin", operation_id = "deletePats",
+    request_body = BulkBody,
+    responses((status = 200, description = "The deleted tokens", body = BulkJson)))]
 async fn bulk_delete(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppJson(body): AppJson<BulkBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<BulkJson>> {
     let deleted = state.pats.admin_delete(&caller, body.filter()?).await?;
     Ok(summary(&deleted))
 }
@@ -151,6 +177,9 @@ fn one(raw: &str) -> ApiResult<CredentialFilter> {
     })
 }
 
+#[utoipa::path(post, path = "/api/pat/v1/admin/tokens/{patId}/invalidate", tag = "admin", operation_id = "adminRevokePat",
+    params(("patId" = String, Path, description = "The token's id")),
+    responses((status = 200, description = "The revoked token", body = PatJson)))]
 async fn revoke_one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -169,6 +198,9 @@ async fn revoke_one(
     }))
 }
 
+#[utoipa::path(delete, path = "/api/pat/v1/admin/tokens/{patId}", tag = "admin", operation_id = "adminDeletePat",
+    params(("patId" = String, Path, description = "The token's id")),
+    responses((status = 204, description = "Deleted")))]
 async fn delete_one(
     State(state): State<AppState>,
     Identity(caller): Identity,

@@ -4,13 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tessera_core::ids::UserId;
 use tessera_core::names::{Email, parse_text};
 use tessera_core::roles::RoleSet;
 use tessera_core::services::users::NewUser;
 use tessera_core::store::{PrincipalQuery, ProfilePatch};
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -33,17 +33,23 @@ fn user_id(raw: &str) -> ApiResult<UserId> {
     path_id(raw, UserId::parse, "user")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewUserBody)]
 struct CreateBody {
     user_name: String,
     email: String,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// Role names, e.g. `Practitioner`, `SysAdmin`.
     roles: Option<Vec<String>>,
+    /// For the web UI's login; absent: the user cannot log in with a password.
     password: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/admin/v1/users", tag = "admin", operation_id = "createUser",
+    request_body = CreateBody,
+    responses((status = 201, description = "The new user", body = AdminUserJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -61,15 +67,22 @@ async fn create(
     Ok((StatusCode::CREATED, Json(AdminUserJson::new(&user))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Part of a user name, name or email.
     search: Option<String>,
     #[serde(default)]
     offset: u32,
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/admin/v1/users", tag = "admin", operation_id = "listAdminUsers",
+    params(ListQuery),
+    responses((status = 200, description = "Users", body = Vec<AdminUserJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -85,6 +98,9 @@ async fn list(
     Ok(Json(users.iter().map(AdminUserJson::new).collect()))
 }
 
+#[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",
+    params(("userId" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user", body = AdminUserJson)))]
 async fn one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -94,14 +110,19 @@ async fn one(
     Ok(Json(AdminUserJson::new(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UserPatchBody)]
 struct PatchBody {
     email: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "updateUser",
+    params(("userId" = String, Path, description = "The user's id")),
+    request_body = PatchBody,
+    responses((status = 200, description = "The user", body = AdminUserJson)))]
 async fn update(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -133,29 +154,45 @@ async fn update(
     Ok(Json(AdminUserJson::new(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RolesBody {
     roles: Vec<String>,
 }
 
 /// Changing the role set revokes every PAT of the user, in the same transaction.
+#[utoipa::path(put, path = "/api/admin/v1/users/{userId}/roles", tag = "admin", operation_id = "setUserRoles",
+    params(("userId" = String, Path, description = "The user's id")),
+    request_body = RolesBody,
+    responses((status = 200, description = "The user and the number of PATs revoked", body = RolesChangedJson)))]
 async fn set_roles(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
     AppJson(body): AppJson<RolesBody>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RolesChangedJson>> {
     let roles = RoleSet::parse_all("roles", &body.roles)?;
     let (user, revoked) = state
         .users
         .set_roles(&caller, user_id(&raw)?, roles)
         .await?;
-    Ok(Json(
-        json!({ "user": AdminUserJson::new(&user), "revokedPats": revoked }),
-    ))
+    Ok(Json(RolesChangedJson {
+        user: AdminUserJson::new(&user),
+        revoked_pats: revoked,
+    }))
 }
 
+/// The user after a change of roles, and how many of their PATs that revoked.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RolesChangedJson {
+    user: AdminUserJson,
+    revoked_pats: usize,
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/users/{userId}/deactivate", tag = "admin", operation_id = "deactivateUser",
+    params(("userId" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user; every credential and session of theirs is invalid", body = AdminUserJson)))]
 async fn deactivate(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -168,6 +205,9 @@ async fn deactivate(
     Ok(Json(AdminUserJson::new(&user)))
 }
 
+#[utoipa::path(post, path = "/api/admin/v1/users/{userId}/activate", tag = "admin", operation_id = "activateUser",
+    params(("userId" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user", body = AdminUserJson)))]
 async fn activate(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -180,12 +220,16 @@ async fn activate(
     Ok(Json(AdminUserJson::new(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/admin/v1/users/{userId}/password", tag = "admin", operation_id = "setUserPassword",
+    params(("userId" = String, Path, description = "The user's id")),
+    request_body = PasswordBody,
+    responses((status = 204, description = "Set")))]
 async fn set_password(
     State(state): State<AppState>,
     Identity(caller): Identity,

@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tessera_core::audit::AuditQuery;
+use utoipa::IntoParams;
 
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
@@ -17,16 +18,24 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/admin/v1/audit", get(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The acting user's name.
     actor: Option<String>,
+    /// The action, e.g. `pat.create`.
     action: Option<String>,
+    /// The target's id or name.
     target: Option<String>,
+    /// ISO-8601 time, inclusive, e.g. `2026-01-31T12:00:00Z`.
     from: Option<String>,
+    /// ISO-8601 time, exclusive.
     to: Option<String>,
     #[serde(default)]
     offset: u32,
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -44,6 +53,10 @@ fn instant(field: &str, raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
         .transpose()
 }
 
+/// SysAdmin only.
+#[utoipa::path(get, path = "/api/admin/v1/audit", tag = "admin", operation_id = "listAudit",
+    params(ListQuery),
+    responses((status = 200, description = "Entries, newest first", body = Vec<AuditJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,

@@ -27,13 +27,16 @@ pub const PREFIX: &str = "/auth/verify/";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/verify", any(verify))
-        .route(PREFIX, any(verify))
-        .route("/auth/verify/{*path}", any(verify))
+        .route(PREFIX, any(verify_prefix))
+        .route("/auth/verify/{*path}", any(verify_path))
 }
 
 /// Any authenticated principal, with any kind of credential: 200 with
 /// `Authorization: Bearer <access JWT>` (derived from the presented credential, so it dies with
 /// it), `X-Tessera-User` and `X-Tessera-Subject`; 401 otherwise; 429 over the failure limit.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/auth/verify", tag = "forward-auth", operation_id = "verify",
+    security(("bearer" = []), ("apiKey" = [])),
+    responses((status = 200, description = "May pass: `Authorization: Bearer <access JWT>`, `X-Tessera-User` and `X-Tessera-Subject` to forward", headers(("X-Tessera-User" = String, description = "The caller's user name"), ("X-Tessera-Subject" = String, description = "The caller's id")))))]
 async fn verify(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -57,4 +60,21 @@ async fn verify(
     // The answer is per credential: no proxy may cache it for another request.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// `/auth/verify/`: as `/auth/verify`.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/auth/verify/", tag = "forward-auth", operation_id = "verifyRoot",
+    security(("bearer" = []), ("apiKey" = [])),
+    responses((status = 200, description = "May pass: `Authorization: Bearer <access JWT>`, `X-Tessera-User` and `X-Tessera-Subject` to forward", headers(("X-Tessera-User" = String, description = "The caller's user name"), ("X-Tessera-Subject" = String, description = "The caller's id")))))]
+async fn verify_prefix(state: State<AppState>, caller: Identity) -> Result<Response, ApiError> {
+    verify(state, caller).await
+}
+
+/// `/auth/verify/<the original path>`: as `/auth/verify`; the path may not climb out (400).
+#[utoipa::path(method(get, post, put, patch, delete), path = "/auth/verify/{path}", tag = "forward-auth", operation_id = "verifyPath",
+    params(("path" = String, Path, description = "The original request's path")),
+    security(("bearer" = []), ("apiKey" = [])),
+    responses((status = 200, description = "May pass: `Authorization: Bearer <access JWT>`, `X-Tessera-User` and `X-Tessera-Subject` to forward", headers(("X-Tessera-User" = String, description = "The caller's user name"), ("X-Tessera-Subject" = String, description = "The caller's id")))))]
+async fn verify_path(state: State<AppState>, caller: Identity) -> Result<Response, ApiError> {
+    verify(state, caller).await
 }

@@ -29,6 +29,7 @@ use crate::authn::record_refusal;
 use crate::client_addr::ClientAddr;
 use crate::envelope::RequestId;
 use crate::error::ApiError;
+use crate::routes::openapi::schemas::ModelInput;
 use crate::state::AppState;
 
 pub fn routes(body_limit: usize) -> Router<AppState> {
@@ -95,6 +96,16 @@ pub(super) async fn preflight() -> Response {
     r
 }
 
+/// Public model APIs: anyone; restricted ones: HTTP Basic with the model's access token.
+#[utoipa::path(post, path = "/models/{id}/latest/model", tag = "model-invocation", operation_id = "invokeModel",
+    params(("id" = String, Path, description = "The model API's id")),
+    security((), ("modelBasic" = [])),
+    request_body = ModelInput,
+    responses(
+        (status = 200, description = "The model's answer in Domino's envelope", body = Envelope),
+        (status = 502, description = "The model server failed or cannot be reached", body = crate::routes::openapi::schemas::FailureEnvelope),
+        (status = 504, description = "The model server did not answer in time", body = crate::routes::openapi::schemas::FailureEnvelope),
+    ))]
 async fn latest(
     state: State<AppState>,
     Path(id): Path<String>,
@@ -105,6 +116,16 @@ async fn latest(
     invoke(state, id, None, addr, request, body_limit).await
 }
 
+/// As `/models/{id}/latest/model`, for one version.
+#[utoipa::path(post, path = "/models/{id}/v/{n}/model", tag = "model-invocation", operation_id = "invokeModelVersion",
+    params(("id" = String, Path, description = "The model API's id"), ("n" = i64, Path, description = "The version number")),
+    security((), ("modelBasic" = [])),
+    request_body = ModelInput,
+    responses(
+        (status = 200, description = "The model's answer in Domino's envelope", body = Envelope),
+        (status = 502, description = "The model server failed or cannot be reached", body = crate::routes::openapi::schemas::FailureEnvelope),
+        (status = 504, description = "The model server did not answer in time", body = crate::routes::openapi::schemas::FailureEnvelope),
+    ))]
 async fn numbered(
     state: State<AppState>,
     Path((id, n)): Path<(String, String)>,
@@ -222,22 +243,28 @@ async fn call_model(
 }
 
 /// Domino's response envelope of a sync invocation.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ModelEnvelope)]
 struct Envelope {
     release: Release,
     request_id: String,
+    /// The model's answer, as it gave it.
+    #[schema(value_type = serde_json::Value)]
     result: Box<RawValue>,
     timing: Timing,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ModelRelease)]
 struct Release {
+    #[schema(value_type = String)]
     harness_version: &'static str,
     model_version: String,
     model_version_number: i64,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ModelTiming)]
 struct Timing {
     model_time_ms: i64,
 }

@@ -11,6 +11,7 @@ mod invoke;
 pub mod management;
 mod model_apis;
 mod model_serving;
+mod openapi;
 mod organizations;
 mod pats;
 mod predictions;
@@ -36,6 +37,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // Tessera's own API: bounded bodies and a request timeout.
     let api = Router::new()
         .merge(system::routes())
+        .merge(openapi::routes())
         .merge(identity::routes())
         .merge(pats::routes())
         .merge(admin_users::routes())

@@ -12,6 +12,7 @@ use tessera_core::names::{Email, FieldError, UserName, parse_text};
 use tessera_core::policy::model_api::ModelRole;
 use tessera_core::projects::{parse_visibility, visibility_str};
 use tessera_core::services::model_apis::{GranteeRef, NewModelApi};
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -42,7 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ModelApiJson {
     id: String,
@@ -50,8 +51,11 @@ struct ModelApiJson {
     project_id: String,
     owner_id: String,
     owner_name: String,
+    #[schema(value_type = String)]
     kind: &'static str,
+    #[schema(value_type = String)]
     visibility: &'static str,
+    #[schema(value_type = String)]
     authorization: &'static str,
     description: String,
     created_at: String,
@@ -74,12 +78,17 @@ impl ModelApiJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ModelCollaboratorJson)]
 struct CollaboratorJson {
     id: String,
+    /// `user` or `organization`.
+    #[schema(value_type = String)]
     kind: &'static str,
     name: String,
+    /// `viewer`, `editor` or `owner`.
+    #[schema(value_type = String)]
     role: &'static str,
 }
 
@@ -110,8 +119,9 @@ fn role(raw: &str) -> Result<ModelRole, FieldError> {
         .ok_or_else(|| FieldError::new("role", format!("{raw:?} must be viewer, editor or owner")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewModelApiBody)]
 struct CreateBody {
     name: String,
     project_id: String,
@@ -122,6 +132,9 @@ struct CreateBody {
 }
 
 /// Project Owner or Contributor (or SysAdmin); the caller becomes the owner.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis", tag = "model-apis", operation_id = "createModelApi",
+    request_body = CreateBody,
+    responses((status = 201, description = "The new model API", body = ModelApiJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -148,13 +161,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ModelApiJson::new(&api))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     search: Option<String>,
 }
 
 /// Only the model APIs the caller may discover.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis", tag = "model-apis", operation_id = "listModelApis",
+    params(ListQuery),
+    responses((status = 200, description = "Model APIs", body = Vec<ModelApiJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -165,6 +182,9 @@ async fn list(
 }
 
 /// View: anyone authenticated for a public model API; owner, editors and viewers for a private one.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}", tag = "model-apis", operation_id = "getModelApi",
+    params(("id" = String, Path, description = "The model API's id")),
+    responses((status = 200, description = "The model API", body = ModelApiJson)))]
 async fn one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -175,14 +195,18 @@ async fn one(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ModelApiPatchBody)]
 struct PatchBody {
     name: Option<String>,
     description: Option<String>,
 }
 
 /// Settings: owner and editors.
+#[utoipa::path(patch, path = "/api/modelServing/v1/modelApis/{id}", tag = "model-apis", operation_id = "updateModelApi",
+    params(("id" = String, Path, description = "The model API's id")), request_body = PatchBody,
+    responses((status = 200, description = "The model API", body = ModelApiJson)))]
 async fn update(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -203,13 +227,16 @@ async fn update(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VisibilityBody {
     visibility: String,
 }
 
 /// Owner only.
+#[utoipa::path(put, path = "/api/modelServing/v1/modelApis/{id}/visibility", tag = "model-apis", operation_id = "setModelApiVisibility",
+    params(("id" = String, Path, description = "The model API's id")), request_body = VisibilityBody,
+    responses((status = 200, description = "The model API", body = ModelApiJson)))]
 async fn set_visibility(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -225,13 +252,16 @@ async fn set_visibility(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AuthorizationBody {
     authorization: String,
 }
 
 /// Owner and editors (an invocation setting).
+#[utoipa::path(put, path = "/api/modelServing/v1/modelApis/{id}/authorization", tag = "model-apis", operation_id = "setModelApiAuthorization",
+    params(("id" = String, Path, description = "The model API's id")), request_body = AuthorizationBody,
+    responses((status = 200, description = "The model API", body = ModelApiJson)))]
 async fn set_authorization(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -247,13 +277,16 @@ async fn set_authorization(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TransferBody {
     user_name: String,
 }
 
 /// Owner only.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/transferOwnership", tag = "model-apis", operation_id = "transferModelApi",
+    params(("id" = String, Path, description = "The model API's id")), request_body = TransferBody,
+    responses((status = 200, description = "The model API", body = ModelApiJson)))]
 async fn transfer(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -270,6 +303,9 @@ async fn transfer(
 }
 
 /// Owner and editors.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/collaborators", tag = "model-apis", operation_id = "listModelApiCollaborators",
+    params(("id" = String, Path, description = "The model API's id")),
+    responses((status = 200, description = "Collaborators", body = Vec<CollaboratorJson>)))]
 async fn collaborators(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -283,8 +319,10 @@ async fn collaborators(
     )))
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `userName`, `email` or `organization`.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewModelCollaboratorBody)]
 struct CollaboratorBody {
     user_name: Option<String>,
     email: Option<String>,
@@ -293,6 +331,9 @@ struct CollaboratorBody {
 }
 
 /// Owner only.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/collaborators", tag = "model-apis", operation_id = "addModelApiCollaborator",
+    params(("id" = String, Path, description = "The model API's id")), request_body = CollaboratorBody,
+    responses((status = 201, description = "Collaborators", body = Vec<CollaboratorJson>)))]
 async fn add_collaborator(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -316,7 +357,7 @@ async fn add_collaborator(
     Ok((StatusCode::CREATED, Json(collaborators_json(&api))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
     role: String,
@@ -327,6 +368,9 @@ fn collaborator_id(raw: &str) -> ApiResult<CollaboratorId> {
 }
 
 /// Owner only.
+#[utoipa::path(put, path = "/api/modelServing/v1/modelApis/{id}/collaborators/{collaboratorId}", tag = "model-apis", operation_id = "setModelApiCollaboratorRole",
+    params(("id" = String, Path, description = "The model API's id"), ("collaboratorId" = String, Path, description = "The collaborator entry's id")), request_body = RoleBody,
+    responses((status = 200, description = "Collaborators", body = Vec<CollaboratorJson>)))]
 async fn set_role(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -346,6 +390,9 @@ async fn set_role(
 }
 
 /// Owner only.
+#[utoipa::path(delete, path = "/api/modelServing/v1/modelApis/{id}/collaborators/{collaboratorId}", tag = "model-apis", operation_id = "removeModelApiCollaborator",
+    params(("id" = String, Path, description = "The model API's id"), ("collaboratorId" = String, Path, description = "The collaborator entry's id")),
+    responses((status = 200, description = "Collaborators", body = Vec<CollaboratorJson>)))]
 async fn remove_collaborator(
     State(state): State<AppState>,
     Identity(caller): Identity,

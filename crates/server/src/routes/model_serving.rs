@@ -8,13 +8,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tessera_core::ids::{ModelApiId, ModelTokenId};
-use tessera_core::model_apis::{ModelToken, ModelVersion, VersionView};
+use tessera_core::model_apis::{Invocation, ModelToken, ModelVersion, VersionView};
 use tessera_core::names::{TokenName, parse_text};
 use tessera_core::services::model_serving::Versions;
 use tessera_core::upstreams::UpstreamUrl;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -59,49 +59,125 @@ fn token_id(raw: &str) -> ApiResult<ModelTokenId> {
     path_id(raw, ModelTokenId::parse, "token")
 }
 
-fn version_json(v: &ModelVersion) -> Value {
-    json!({ "number": v.number, "upstreamUrl": v.upstream_url, "description": v.description, "createdAt": time(v.created_at), "active": v.active })
+/// A version of a model API. `upstreamUrl` is left out for those who may not see it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ModelVersionJson)]
+struct VersionJson {
+    number: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    upstream_url: Option<String>,
+    description: String,
+    created_at: String,
+    active: bool,
 }
 
-/// A version as the caller may see it: `upstreamUrl` is left out for those who may not.
-fn view_json(v: &VersionView) -> Value {
-    let mut json = json!({ "number": v.number, "description": v.description, "createdAt": time(v.created_at), "active": v.active });
-    if let Some(url) = &v.upstream_url {
-        json["upstreamUrl"] = json!(url);
+fn version_json(v: &ModelVersion) -> VersionJson {
+    VersionJson {
+        number: v.number,
+        upstream_url: Some(v.upstream_url.clone()),
+        description: v.description.clone(),
+        created_at: time(v.created_at),
+        active: v.active,
     }
-    json
 }
 
-fn versions_json(versions: &Versions) -> Json<Vec<Value>> {
+/// A version as the caller may see it.
+fn view_json(v: &VersionView) -> VersionJson {
+    VersionJson {
+        number: v.number,
+        upstream_url: v.upstream_url.clone(),
+        description: v.description.clone(),
+        created_at: time(v.created_at),
+        active: v.active,
+    }
+}
+
+fn versions_json(versions: &Versions) -> Json<Vec<VersionJson>> {
     Json(versions.versions.iter().map(view_json).collect())
 }
 
-fn token_json(t: &ModelToken) -> Value {
-    json!({ "id": t.id.to_string(), "name": t.name.as_str(), "createdAt": time(t.created_at), "createdBy": t.created_by.as_str(), "revokedAt": t.revoked_at.map(time) })
+/// A model API access token; `token` (its value) only when created or revealed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ModelTokenJson {
+    id: String,
+    name: String,
+    created_at: String,
+    created_by: String,
+    revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    token: Option<String>,
 }
 
+fn token_json(t: &ModelToken) -> ModelTokenJson {
+    ModelTokenJson {
+        id: t.id.to_string(),
+        name: t.name.as_str().to_string(),
+        created_at: time(t.created_at),
+        created_by: t.created_by.as_str().to_string(),
+        revoked_at: t.revoked_at.map(time),
+        token: None,
+    }
+}
+
+/// One invocation, as logged: the token's name, never its value.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct InvocationJson {
+    at: String,
+    version: Option<i64>,
+    /// The HTTP status the caller got.
+    status: u16,
+    latency_ms: i64,
+    token_name: Option<String>,
+}
+
+impl InvocationJson {
+    fn new(i: &Invocation) -> InvocationJson {
+        InvocationJson {
+            at: time(i.at),
+            version: i.version,
+            status: i.status,
+            latency_ms: i.latency_ms,
+            token_name: i.token_name.clone(),
+        }
+    }
+}
+
+/// Anyone who may view the model API.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/versions", tag = "model-apis", operation_id = "listModelVersions",
+    params(("id" = String, Path, description = "The model API's id")),
+    responses((status = 200, description = "Versions", body = Vec<VersionJson>)))]
 async fn versions(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<VersionJson>>> {
     let versions = state.model_serving.versions(&caller, api_id(&raw)?).await?;
     Ok(versions_json(&versions))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DeployBody {
+    /// An `http` or `https` URL of a model server that `[models] allowed_upstreams` allows.
     upstream_url: String,
     description: Option<String>,
 }
 
+/// Owner and editors who are project Owner or Contributor.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/versions", tag = "model-apis", operation_id = "deployModelVersion",
+    params(("id" = String, Path, description = "The model API's id")), request_body = DeployBody,
+    responses((status = 201, description = "The new version", body = VersionJson)))]
 async fn deploy(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
     AppJson(body): AppJson<DeployBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<VersionJson>)> {
     let upstream = UpstreamUrl::parse(&body.upstream_url)?;
     let description = parse_text(
         "description",
@@ -115,11 +191,15 @@ async fn deploy(
     Ok((StatusCode::CREATED, Json(version_json(&version))))
 }
 
+/// Owner and editors who are project Owner or Contributor.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/versions/{number}/activate", tag = "model-apis", operation_id = "activateModelVersion",
+    params(("id" = String, Path, description = "The model API's id"), ("number" = i64, Path, description = "The version number")),
+    responses((status = 200, description = "Versions", body = Vec<VersionJson>)))]
 async fn activate(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path((raw, number)): Path<(String, String)>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<VersionJson>>> {
     let number: i64 = number
         .parse()
         .map_err(|_| crate::error::ApiError::NotFound("version not found".into()))?;
@@ -130,57 +210,73 @@ async fn activate(
     Ok(versions_json(&versions))
 }
 
+/// Owner and editors.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/accessTokens", tag = "model-apis", operation_id = "listModelTokens",
+    params(("id" = String, Path, description = "The model API's id")),
+    responses((status = 200, description = "Access tokens, without their values", body = Vec<ModelTokenJson>)))]
 async fn tokens(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<ModelTokenJson>>> {
     let tokens = state.model_serving.tokens(&caller, api_id(&raw)?).await?;
     Ok(Json(tokens.iter().map(token_json).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewModelTokenBody)]
 struct TokenBody {
     name: String,
 }
 
-/// The token's value is in this response (and in audited reveals), nowhere else.
+/// The token's value is in this response (and in audited reveals), nowhere else. Owner and editors.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/accessTokens", tag = "model-apis", operation_id = "createModelToken",
+    params(("id" = String, Path, description = "The model API's id")), request_body = TokenBody,
+    responses((status = 201, description = "The new token, with its value", body = ModelTokenJson)))]
 async fn create_token(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
     AppJson(body): AppJson<TokenBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ModelTokenJson>)> {
     let name = TokenName::parse("name", &body.name)?;
     let (token, secret) = state
         .model_serving
         .create_token(&caller, api_id(&raw)?, name)
         .await?;
     let mut json = token_json(&token);
-    json["token"] = json!(secret.into_exposed());
+    json.token = Some(secret.into_exposed());
     Ok((StatusCode::CREATED, Json(json)))
 }
 
+/// Owner and editors; audited.
+#[utoipa::path(post, path = "/api/modelServing/v1/modelApis/{id}/accessTokens/{tokenId}/reveal", tag = "model-apis", operation_id = "revealModelToken",
+    params(("id" = String, Path, description = "The model API's id"), ("tokenId" = String, Path, description = "The access token's id")),
+    responses((status = 200, description = "The token, with its value", body = ModelTokenJson)))]
 async fn reveal(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path((raw, t)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModelTokenJson>> {
     let (token, value) = state
         .model_serving
         .reveal(&caller, api_id(&raw)?, token_id(&t)?)
         .await?;
     let mut json = token_json(&token);
-    json["token"] = json!(value);
+    json.token = Some(value);
     Ok(Json(json))
 }
 
+/// Owner only.
+#[utoipa::path(delete, path = "/api/modelServing/v1/modelApis/{id}/accessTokens/{tokenId}", tag = "model-apis", operation_id = "revokeModelToken",
+    params(("id" = String, Path, description = "The model API's id"), ("tokenId" = String, Path, description = "The access token's id")),
+    responses((status = 200, description = "The revoked token", body = ModelTokenJson)))]
 async fn revoke(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path((raw, t)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModelTokenJson>> {
     let token = state
         .model_serving
         .revoke(&caller, api_id(&raw)?, token_id(&t)?)
@@ -188,30 +284,36 @@ async fn revoke(
     Ok(Json(token_json(&token)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LogsQuery {
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
+/// Owner, editors and viewers.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/logs", tag = "model-apis", operation_id = "listModelInvocations",
+    params(("id" = String, Path, description = "The model API's id"), LogsQuery),
+    responses((status = 200, description = "Invocations, newest first", body = Vec<InvocationJson>)))]
 async fn logs(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
     AppQuery(q): AppQuery<LogsQuery>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<InvocationJson>>> {
     let entries = state
         .model_serving
         .logs(&caller, api_id(&raw)?, limit(q.limit)?)
         .await?;
-    Ok(Json(
-        entries
-            .iter()
-            .map(|i| json!({ "at": time(i.at), "version": i.version, "status": i.status, "latencyMs": i.latency_ms, "tokenName": i.token_name }))
-            .collect(),
-    ))
+    Ok(Json(entries.iter().map(InvocationJson::new).collect()))
 }
 
+/// Owner and editors.
+#[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/audit", tag = "model-apis", operation_id = "listModelAudit",
+    params(("id" = String, Path, description = "The model API's id"), LogsQuery),
+    responses((status = 200, description = "Audit entries about this model API", body = Vec<AuditJson>)))]
 async fn audit(
     State(state): State<AppState>,
     Identity(caller): Identity,

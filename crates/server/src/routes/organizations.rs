@@ -9,6 +9,7 @@ use tessera_core::ids::{OrganizationId, UserId};
 use tessera_core::names::UserName;
 use tessera_core::services::organizations::parse_name;
 use tessera_core::store::Organization;
+use utoipa::ToSchema;
 
 use super::path_id;
 use crate::authn::Identity;
@@ -30,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{BASE}/{{org_id}}"), get(one))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct OrganizationJson {
     id: String,
@@ -39,8 +40,9 @@ struct OrganizationJson {
     members: Vec<MemberJson>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationMemberJson)]
 struct MemberJson {
     id: String,
     user_name: String,
@@ -68,12 +70,17 @@ fn org_id(raw: &str) -> ApiResult<OrganizationId> {
     path_id(raw, OrganizationId::parse, "organization")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewOrganizationBody)]
 struct CreateBody {
     name: String,
 }
 
+/// SysAdmin only.
+#[utoipa::path(post, path = "/api/organizations/v1/organizations", tag = "admin", operation_id = "createOrganization",
+    request_body = CreateBody,
+    responses((status = 201, description = "The new organization", body = OrganizationJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -86,6 +93,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(OrganizationJson::new(&org))))
 }
 
+/// SysAdmin only.
+#[utoipa::path(get, path = "/api/organizations/v1/organizations", tag = "admin", operation_id = "listOrganizations",
+    responses((status = 200, description = "Organizations", body = Vec<OrganizationJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -94,6 +104,10 @@ async fn list(
     Ok(Json(orgs.iter().map(OrganizationJson::new).collect()))
 }
 
+/// SysAdmin only.
+#[utoipa::path(get, path = "/api/organizations/v1/organizations/{orgId}", tag = "admin", operation_id = "getOrganization",
+    params(("orgId" = String, Path, description = "The organization's id")),
+    responses((status = 200, description = "The organization", body = OrganizationJson)))]
 async fn one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -108,13 +122,19 @@ async fn one(
     Ok(Json(OrganizationJson::new(org)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = NewMemberBody)]
 struct MemberBody {
     user_name: String,
 }
 
 /// Membership feeds the `organizations` claim mapper, so the member's cached tokens are dropped.
+/// SysAdmin only.
+#[utoipa::path(post, path = "/api/organizations/v1/organizations/{orgId}/members", tag = "admin", operation_id = "addOrganizationMember",
+    params(("orgId" = String, Path, description = "The organization's id")),
+    request_body = MemberBody,
+    responses((status = 200, description = "The organization", body = OrganizationJson)))]
 async fn add_member(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -130,6 +150,10 @@ async fn add_member(
     Ok(Json(OrganizationJson::new(&org)))
 }
 
+/// SysAdmin only.
+#[utoipa::path(delete, path = "/api/organizations/v1/organizations/{orgId}/members/{userId}", tag = "admin", operation_id = "removeOrganizationMember",
+    params(("orgId" = String, Path, description = "The organization's id"), ("userId" = String, Path, description = "The member's user id")),
+    responses((status = 200, description = "The organization", body = OrganizationJson)))]
 async fn remove_member(
     State(state): State<AppState>,
     Identity(caller): Identity,

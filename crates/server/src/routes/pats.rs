@@ -5,17 +5,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tessera_core::ids::CredentialId;
 use tessera_core::services::pats::NewPat;
+use utoipa::ToSchema;
 
 use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
 use crate::extract::AppJson;
 use crate::state::AppState;
-use crate::wire::PatJson;
+use crate::wire::{CountJson, PatJson};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,14 +33,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/pat/v1/tokens/{pat_id}/rotate", post(rotate))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: fields it does not know are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = NewPatBody)]
 struct CreateBody {
     name: String,
     description: Option<String>,
+    /// Lifetime in seconds (a whole number; `86400.0` is accepted); the policy's default when absent.
+    #[serde(default, deserialize_with = "crate::extract::seconds")]
     expires_in: Option<i64>,
 }
 
+const PAT_ID: &str = "The token's id (`patId`)";
+
+#[utoipa::path(post, path = "/api/pat/v1/tokens", tag = "pats", operation_id = "createPat",
+    request_body = CreateBody,
+    responses((status = 201, description = "The new token, with its secret (shown this once)", body = PatJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -53,6 +62,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(json)))
 }
 
+#[utoipa::path(get, path = "/api/pat/v1/tokens", tag = "pats", operation_id = "listPats",
+    responses((status = 200, description = "The caller's tokens", body = Vec<PatJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -66,6 +77,9 @@ fn pat_id(raw: &str) -> ApiResult<CredentialId> {
     path_id(raw, CredentialId::parse, "token")
 }
 
+#[utoipa::path(post, path = "/api/pat/v1/tokens/{patId}/invalidate", tag = "pats", operation_id = "revokePat",
+    params(("patId" = String, Path, description = PAT_ID)),
+    responses((status = 200, description = "The revoked token", body = PatJson)))]
 async fn revoke_one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -75,6 +89,9 @@ async fn revoke_one(
     Ok(Json(PatJson::new(&credential, state.pats.now())))
 }
 
+#[utoipa::path(delete, path = "/api/pat/v1/tokens/{patId}", tag = "pats", operation_id = "deletePat",
+    params(("patId" = String, Path, description = PAT_ID)),
+    responses((status = 204, description = "Deleted")))]
 async fn delete_one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -84,22 +101,33 @@ async fn delete_one(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/pat/v1/tokens/invalidate", tag = "pats", operation_id = "revokeAllPats",
+    responses((status = 200, description = "How many tokens were revoked", body = CountJson)))]
 async fn revoke_all(
     State(state): State<AppState>,
     Identity(caller): Identity,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<CountJson>> {
     let revoked = state.pats.revoke_all_own(&caller).await?;
-    Ok(Json(json!({ "count": revoked.len() })))
+    Ok(Json(CountJson {
+        count: revoked.len(),
+    }))
 }
 
+#[utoipa::path(delete, path = "/api/pat/v1/tokens", tag = "pats", operation_id = "deleteAllPats",
+    responses((status = 200, description = "How many tokens were deleted", body = CountJson)))]
 async fn delete_all(
     State(state): State<AppState>,
     Identity(caller): Identity,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<CountJson>> {
     let deleted = state.pats.delete_all_own(&caller).await?;
-    Ok(Json(json!({ "count": deleted.len() })))
+    Ok(Json(CountJson {
+        count: deleted.len(),
+    }))
 }
 
+#[utoipa::path(post, path = "/api/pat/v1/tokens/{patId}/rotate", tag = "pats", operation_id = "rotatePat",
+    params(("patId" = String, Path, description = PAT_ID)),
+    responses((status = 201, description = "The new token, with its secret; the old one is revoked", body = PatJson)))]
 async fn rotate(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -112,14 +140,25 @@ async fn rotate(
 }
 
 /// Any authenticated principal.
+#[utoipa::path(get, path = "/api/pat/v1/tokens/expiration-policy", tag = "pats", operation_id = "patExpirationPolicy",
+    responses((status = 200, description = "Lifetimes, in seconds", body = ExpirationPolicyJson)))]
 async fn expiration_policy(
     State(state): State<AppState>,
     Identity(_caller): Identity,
-) -> Json<serde_json::Value> {
+) -> Json<ExpirationPolicyJson> {
     let policy = state.pats.policy();
-    Json(json!({
-        "maxExpiresIn": policy.max_secs,
-        "defaultExpiresIn": policy.default_secs,
-        "options": policy.options(),
-    }))
+    Json(ExpirationPolicyJson {
+        max_expires_in: policy.max_secs,
+        default_expires_in: policy.default_secs,
+        options: policy.options(),
+    })
+}
+
+/// The PAT lifetimes the server allows, in seconds (Domino).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ExpirationPolicyJson {
+    max_expires_in: i64,
+    default_expires_in: i64,
+    options: Vec<i64>,
 }

@@ -11,9 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tessera_core::ids::{ModelApiId, PredictionId};
 use tessera_core::predictions::{Prediction, PredictionStatus};
+use utoipa::ToSchema;
 
 use super::invoke::{cors, preflight, presents_credential, refusal};
 use crate::client_addr::ClientAddr;
@@ -62,6 +64,12 @@ fn with_cors(result: Result<Response, ApiError>) -> Response {
     response
 }
 
+/// Public model APIs: anyone; restricted ones: `Authorization: Bearer <the model's access token>`.
+#[utoipa::path(post, path = "/api/modelApis/async/v1/{id}", tag = "model-invocation", operation_id = "submitPrediction",
+    params(("id" = String, Path, description = "The model API's id")),
+    security((), ("modelBearer" = [])),
+    request_body(content = PredictionInput, description = "`{\"parameters\": {...}}`"),
+    responses((status = 200, description = "Accepted", body = AcceptedJson)))]
 async fn submit(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -98,9 +106,17 @@ async fn accept(
         .await
         .map_err(|e| refusal(state, ip, presented, e, BEARER_CHALLENGE))?;
     state.prediction_queue.notify_one();
-    Ok(Json(json!({ "asyncPredictionId": prediction.id })).into_response())
+    Ok(Json(AcceptedJson {
+        async_prediction_id: prediction.id.to_string(),
+    })
+    .into_response())
 }
 
+/// As the submission.
+#[utoipa::path(get, path = "/api/modelApis/async/v1/{id}/{prediction}", tag = "model-invocation", operation_id = "predictionStatus",
+    params(("id" = String, Path, description = "The model API's id"), ("prediction" = String, Path, description = "The `asyncPredictionId`")),
+    security((), ("modelBearer" = [])),
+    responses((status = 200, description = "The prediction's status", body = PredictionJson)))]
 async fn status(
     State(state): State<AppState>,
     Path((id, prediction)): Path<(String, String)>,
@@ -131,18 +147,53 @@ async fn status(
 
 /// Domino's status document: `result` once succeeded, `errors` once failed (and, while
 /// queued for another attempt, the failures so far).
-fn describe(p: &Prediction) -> Value {
-    let mut doc = json!({
-        "asyncPredictionId": p.id,
-        "status": p.status.as_str(),
-    });
-    if p.status == PredictionStatus::Succeeded
-        && let Some(result) = &p.result
-    {
-        doc["result"] = serde_json::from_str(result).unwrap_or(Value::Null);
+fn describe(p: &Prediction) -> PredictionJson {
+    let succeeded = p.status == PredictionStatus::Succeeded;
+    let result = match &p.result {
+        Some(r) if succeeded => Some(serde_json::from_str(r).unwrap_or(Value::Null)),
+        _ => None,
+    };
+    let errors = if succeeded || p.errors.is_empty() {
+        None
+    } else {
+        Some(p.errors.clone())
+    };
+    PredictionJson {
+        async_prediction_id: p.id.to_string(),
+        status: p.status.as_str(),
+        result,
+        errors,
     }
-    if p.status != PredictionStatus::Succeeded && !p.errors.is_empty() {
-        doc["errors"] = json!(p.errors);
-    }
-    doc
+}
+
+/// The input of an asynchronous prediction.
+#[derive(Serialize, ToSchema)]
+struct PredictionInput {
+    #[schema(value_type = Object)]
+    parameters: Value,
+}
+
+/// A prediction request accepted.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AcceptedJson {
+    async_prediction_id: String,
+}
+
+/// Domino's status document of an asynchronous prediction.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PredictionJson {
+    async_prediction_id: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// The model's answer, once succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = serde_json::Value)]
+    result: Option<Value>,
+    /// The failures, once failed (and, while queued for another attempt, those so far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    errors: Option<Vec<String>>,
 }

@@ -10,6 +10,7 @@ use tessera_core::names::{FieldError, UserName, parse_text};
 use tessera_core::policy::model_api::{ProjectRole, Visibility};
 use tessera_core::projects::{Project, Relationship, parse_name, parse_visibility, visibility_str};
 use tessera_core::services::projects::NewProject;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -34,7 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v4/gateway/projects/findProjectByOwnerAndName", get(find))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProjectJson {
     id: String,
@@ -43,16 +44,20 @@ struct ProjectJson {
     owner_name: String,
     owner_username: String,
     description: String,
+    /// `Public`, `Searchable` or `Private`.
+    #[schema(value_type = String)]
     visibility: &'static str,
     created_at: String,
     collaborators: Vec<CollaboratorJson>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ProjectCollaboratorJson)]
 struct CollaboratorJson {
     collaborator_id: String,
     user_name: String,
+    #[schema(value_type = String)]
     project_role: &'static str,
 }
 
@@ -93,23 +98,34 @@ fn user_id(field: &'static str, raw: &str) -> Result<UserId, FieldError> {
     UserId::parse(raw).ok_or_else(|| FieldError::new(field, format!("{raw:?} is not a user id")))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: fields it does not know are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ProjectCollaboratorBody)]
 struct CollaboratorBody {
+    /// A user id.
     collaborator_id: String,
+    /// `Owner`, `Contributor`, `ResultsConsumer` or `LauncherUser`.
     project_role: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: fields it does not know (`tags`, ...) are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = NewProjectBody)]
 struct CreateBody {
     name: String,
     owner_id: Option<String>,
     description: Option<String>,
+    /// `Public`, `Searchable` or `Private` (the default).
     visibility: Option<String>,
     collaborators: Option<Vec<CollaboratorBody>>,
 }
 
+/// Any authenticated person; `ownerId` other than the caller's own needs SysAdmin.
+#[utoipa::path(post, path = "/v4/projects", tag = "projects", operation_id = "createProject",
+    request_body = CreateBody,
+    responses((status = 200, description = "The new project", body = ProjectJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -153,6 +169,10 @@ fn project_id(raw: &str) -> ApiResult<ProjectId> {
     path_id(raw, ProjectId::parse, "project")
 }
 
+/// Private projects are 404 to outsiders.
+#[utoipa::path(get, path = "/v4/projects/{projectId}", tag = "projects", operation_id = "getProject",
+    params(("projectId" = String, Path, description = "The project's id")),
+    responses((status = 200, description = "The project", body = ProjectJson)))]
 async fn one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -163,12 +183,18 @@ async fn one(
     )))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: parameters it does not know are ignored.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `Owned` or `Collaborating`; all the caller may see when absent.
     relationship: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v4/gateway/projects", tag = "projects", operation_id = "listProjects",
+    params(ListQuery),
+    responses((status = 200, description = "Projects the caller may see", body = Vec<ProjectJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -193,13 +219,18 @@ async fn list(
     Ok(Json(projects.iter().map(ProjectJson::new).collect()))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: parameters it does not know are ignored.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct FindQuery {
     owner_name: String,
     project_name: String,
 }
 
+#[utoipa::path(get, path = "/v4/gateway/projects/findProjectByOwnerAndName", tag = "projects", operation_id = "findProject",
+    params(FindQuery),
+    responses((status = 200, description = "The project", body = ProjectJson)))]
 async fn find(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -214,6 +245,11 @@ async fn find(
     )))
 }
 
+/// The project's owner or a SysAdmin.
+#[utoipa::path(post, path = "/v4/projects/{projectId}/collaborators", tag = "projects", operation_id = "addProjectCollaborator",
+    params(("projectId" = String, Path, description = "The project's id")),
+    request_body = CollaboratorBody,
+    responses((status = 200, description = "The project", body = ProjectJson)))]
 async fn add_collaborator(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -230,6 +266,10 @@ async fn add_collaborator(
     )))
 }
 
+/// The project's owner or a SysAdmin.
+#[utoipa::path(delete, path = "/v4/projects/{projectId}/collaborators/{userId}", tag = "projects", operation_id = "removeProjectCollaborator",
+    params(("projectId" = String, Path, description = "The project's id"), ("userId" = String, Path, description = "The collaborator's user id")),
+    responses((status = 200, description = "The project", body = ProjectJson)))]
 async fn remove_collaborator(
     State(state): State<AppState>,
     Identity(caller): Identity,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tessera_core::ids::UserId;
 use tessera_core::names::TokenName;
 use tessera_core::services::service_accounts::NewServiceAccount;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
@@ -43,14 +44,19 @@ fn token_name(raw: &str) -> ApiResult<TokenName> {
     TokenName::parse("tokenName", raw).map_err(|_| ApiError::NotFound("token not found".into()))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: fields it does not know are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = NewServiceAccountBody)]
 struct CreateBody {
     username: String,
     email: Option<String>,
     description: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/serviceAccounts/v1/serviceAccounts", tag = "service-accounts", operation_id = "createServiceAccount",
+    request_body = CreateBody,
+    responses((status = 201, description = "The new service account", body = ServiceAccountJson)))]
 async fn create(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -65,14 +71,20 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ServiceAccountJson::new(&account))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Domino path: parameters it does not know are ignored.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(default)]
     offset: u32,
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts", tag = "service-accounts", operation_id = "listServiceAccounts",
+    params(ListQuery),
+    responses((status = 200, description = "Service accounts", body = Vec<ServiceAccountJson>)))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -85,6 +97,9 @@ async fn list(
     Ok(Json(accounts.iter().map(ServiceAccountJson::new).collect()))
 }
 
+#[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts/{id}", tag = "service-accounts", operation_id = "getServiceAccount",
+    params(("id" = String, Path, description = "The service account's id")),
+    responses((status = 200, description = "The service account", body = ServiceAccountJson)))]
 async fn one(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -97,6 +112,9 @@ async fn one(
     Ok(Json(ServiceAccountJson::new(&account)))
 }
 
+#[utoipa::path(post, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/deactivate", tag = "service-accounts", operation_id = "deactivateServiceAccount",
+    params(("id" = String, Path, description = "The service account's id")),
+    responses((status = 200, description = "The service account; its tokens stop working", body = ServiceAccountJson)))]
 async fn deactivate(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -109,6 +127,9 @@ async fn deactivate(
     Ok(Json(ServiceAccountJson::new(&account)))
 }
 
+#[utoipa::path(post, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/activate", tag = "service-accounts", operation_id = "activateServiceAccount",
+    params(("id" = String, Path, description = "The service account's id")),
+    responses((status = 200, description = "The service account", body = ServiceAccountJson)))]
 async fn activate(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -121,13 +142,21 @@ async fn activate(
     Ok(Json(ServiceAccountJson::new(&account)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Domino path: fields it does not know are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = NewServiceAccountTokenBody)]
 struct TokenBody {
     name: String,
+    /// Lifetime in seconds (a whole number; `86400.0` is accepted); none when absent.
+    #[serde(default, deserialize_with = "crate::extract::seconds")]
     expires_in: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/tokens", tag = "service-accounts", operation_id = "createServiceAccountToken",
+    params(("id" = String, Path, description = "The service account's id")),
+    request_body = TokenBody,
+    responses((status = 201, description = "The new token, with its secret (shown this once)", body = ServiceAccountTokenJson)))]
 async fn create_token(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -146,6 +175,9 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(json)))
 }
 
+#[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/tokens", tag = "service-accounts", operation_id = "listServiceAccountTokens",
+    params(("id" = String, Path, description = "The service account's id")),
+    responses((status = 200, description = "The account's tokens", body = Vec<ServiceAccountTokenJson>)))]
 async fn tokens(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -164,6 +196,9 @@ async fn tokens(
     ))
 }
 
+#[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/tokens/{tokenName}", tag = "service-accounts", operation_id = "getServiceAccountToken",
+    params(("id" = String, Path, description = "The service account's id"), ("tokenName" = String, Path, description = "The token's name")),
+    responses((status = 200, description = "The token", body = ServiceAccountTokenJson)))]
 async fn token(
     State(state): State<AppState>,
     Identity(caller): Identity,
@@ -180,6 +215,9 @@ async fn token(
     )))
 }
 
+#[utoipa::path(post, path = "/api/serviceAccounts/v1/serviceAccounts/{id}/tokens/{tokenName}/invalidate", tag = "service-accounts", operation_id = "revokeServiceAccountToken",
+    params(("id" = String, Path, description = "The service account's id"), ("tokenName" = String, Path, description = "The token's name")),
+    responses((status = 200, description = "The revoked token", body = ServiceAccountTokenJson)))]
 async fn invalidate_token(
     State(state): State<AppState>,
     Identity(caller): Identity,

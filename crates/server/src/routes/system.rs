@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
 use tessera_core::store::PrincipalQuery;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
@@ -16,13 +17,22 @@ pub const DOMINO_API_LEVEL: &str = "6.1.0";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/version", get(version))
         .route("/docs/personal-access-tokens", get(pat_docs))
 }
 
+/// Alive: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "healthz", security(()),
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
 /// Ready when the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system", operation_id = "readyz", security(()),
+    responses((status = 200, description = "`ready`", content_type = "text/plain", body = String)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let probe = PrincipalQuery {
         limit: 1,
@@ -37,13 +47,31 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn version() -> Json<serde_json::Value> {
-    Json(json!({
-        "version": DOMINO_API_LEVEL,
-        "tesseraVersion": env!("CARGO_PKG_VERSION"),
-    }))
+/// Public (Domino): the API level Domino clients check, and Tessera's own version.
+#[utoipa::path(get, path = "/version", tag = "system", operation_id = "version", security(()),
+    responses((status = 200, description = "Versions", body = VersionJson)))]
+async fn version() -> Json<VersionJson> {
+    Json(VersionJson {
+        version: DOMINO_API_LEVEL,
+        tessera_version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
+/// `GET /version`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = VersionInfo)]
+struct VersionJson {
+    /// The Domino API level, e.g. `6.1.0`.
+    #[schema(value_type = String)]
+    version: &'static str,
+    #[schema(value_type = String)]
+    tessera_version: &'static str,
+}
+
+/// Public: the page the `Link` header of API-key responses points to.
+#[utoipa::path(get, path = "/docs/personal-access-tokens", tag = "system", operation_id = "patDocs", security(()),
+    responses((status = 200, description = "An HTML page", content_type = "text/html", body = String)))]
 async fn pat_docs() -> Html<&'static str> {
     Html(include_str!("pat_docs.html"))
 }

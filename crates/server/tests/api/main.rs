@@ -10,6 +10,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod admin_pats;
 mod admin_users;
 mod api_keys;
+mod contract;
 mod edge;
 mod errors;
 mod forward_auth;

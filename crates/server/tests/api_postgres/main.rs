@@ -12,6 +12,8 @@ mod admin_pats;
 mod admin_users;
 #[path = "../api/api_keys.rs"]
 mod api_keys;
+#[path = "../api/contract.rs"]
+mod contract;
 #[path = "../api/edge.rs"]
 mod edge;
 #[path = "../api/errors.rs"]

@@ -3,8 +3,8 @@
 //! exchange and userinfo. Errors of the token and userinfo endpoints are OAuth error bodies
 //! (`{"error", "error_description"}`), as clients expect.
 
-mod token;
-mod userinfo;
+pub(super) mod token;
+pub(super) mod userinfo;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::cors::{Any, CorsLayer};
 
+use super::openapi::schemas::{Discovery, Jwks, OAuthError, RealmDocument};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -74,6 +75,10 @@ pub(super) fn known(state: &AppState, realm: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Public (Keycloak): the realm and its active public key.
+#[utoipa::path(get, path = "/auth/realms/{realm}", tag = "realm", operation_id = "realm", security(()),
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    responses((status = 200, description = "The realm", body = RealmDocument)))]
 async fn realm_document(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -84,6 +89,9 @@ async fn realm_document(
 
 /// The JWKS. Cached for a minute: after a rotation, verifiers that meet an unknown `kid`
 /// refetch, and the retired key stays listed until its tokens have expired.
+#[utoipa::path(get, path = "/auth/realms/{realm}/protocol/openid-connect/certs", tag = "realm", operation_id = "jwks", security(()),
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    responses((status = 200, description = "The JWKS", body = Jwks)))]
 async fn certs(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -97,6 +105,10 @@ async fn certs(
     Ok(response)
 }
 
+/// Public: OpenID Connect discovery.
+#[utoipa::path(get, path = "/auth/realms/{realm}/.well-known/openid-configuration", tag = "realm", operation_id = "discovery", security(()),
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    responses((status = 200, description = "The provider's metadata", body = Discovery)))]
 async fn discovery(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -106,6 +118,9 @@ async fn discovery(
 }
 
 /// Only token exchange is offered; browser flows are not part of the realm.
+#[utoipa::path(get, path = "/auth/realms/{realm}/protocol/openid-connect/auth", tag = "realm", operation_id = "authorize", security(()),
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    responses((status = 400, description = "`unsupported_response_type`: no browser flows", body = OAuthError)))]
 async fn authorize(
     State(state): State<AppState>,
     Path(realm): Path<String>,

@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tessera_core::authn::{AuthError, Presented};
 use tessera_core::model::CredentialKind;
 use tessera_core::secret::{SecretKind, parse_presented};
@@ -15,6 +14,7 @@ use tessera_core::secret::{SecretKind, parse_presented};
 use super::{known, oauth_error};
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
+use crate::routes::openapi::schemas;
 use crate::state::AppState;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -122,7 +122,32 @@ pub(super) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ExchangeRequest,
     })
 }
 
+/// The token-exchange form (RFC 8693 §2.1), for the document: `parse` reads the body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct TokenExchangeForm {
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`
+    grant_type: String,
+    /// A PAT, a service-account token or an API key.
+    subject_token: String,
+    /// `urn:ietf:params:oauth:token-type:access_token` when given.
+    subject_token_type: Option<String>,
+    requested_token_type: Option<String>,
+    /// The audience asked for; one the realm serves.
+    audience: Option<String>,
+    resource: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+}
+
 /// `POST .../protocol/openid-connect/token`. Public: the subject token is the credential.
+#[utoipa::path(post, path = "/auth/realms/{realm}/protocol/openid-connect/token", tag = "realm", operation_id = "exchangeToken", security(()),
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    request_body(content = TokenExchangeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access JWT", body = schemas::TokenResponse),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_target`", body = schemas::OAuthError),
+    ))]
 pub(super) async fn token(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -175,12 +200,12 @@ pub(super) async fn token(
         .issue(caller.principal(), caller.credential(), audience)
         .await?;
     state.metrics.exchanged();
-    let mut response = Json(json!({
-        "access_token": issued.token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "issued_token_type": ACCESS_TOKEN_TYPE,
-    }))
+    let mut response = Json(schemas::TokenResponse {
+        access_token: issued.token,
+        token_type: "Bearer".into(),
+        expires_in: issued.expires_in,
+        issued_token_type: ACCESS_TOKEN_TYPE.into(),
+    })
     .into_response();
     response
         .headers_mut()

@@ -16,9 +16,17 @@ use super::{known, oauth_error};
 use crate::authn::{Authn, MaybeIdentity};
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, BEARER_INVALID};
+use crate::routes::openapi::schemas::{OAuthError, UserInfo};
 use crate::state::AppState;
 
 /// `GET .../userinfo`: the token comes in the `Authorization` header.
+#[utoipa::path(get, path = "/auth/realms/{realm}/protocol/openid-connect/userinfo", tag = "realm", operation_id = "userinfo",
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The claims of the token's user", body = UserInfo),
+        (status = 401, description = "`invalid_token`, with a Bearer challenge", body = OAuthError),
+    ))]
 pub(super) async fn userinfo_get(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -29,6 +37,15 @@ pub(super) async fn userinfo_get(
 }
 
 /// `POST .../userinfo`: the header, or a form field `access_token`.
+#[utoipa::path(post, path = "/auth/realms/{realm}/protocol/openid-connect/userinfo", tag = "realm", operation_id = "userinfoPost",
+    params(("realm" = String, Path, description = "The realm's name, `DominoRealm` by default")),
+    security((), ("bearer" = [])),
+    request_body(content = UserInfoForm, content_type = "application/x-www-form-urlencoded", description = "Optional: the token in the body instead of the header"),
+    responses(
+        (status = 200, description = "The claims of the token's user", body = UserInfo),
+        (status = 400, description = "`invalid_request`: the token both in the header and in the body", body = OAuthError),
+        (status = 401, description = "`invalid_token`, with a Bearer challenge", body = OAuthError),
+    ))]
 pub(super) async fn userinfo_post(
     State(state): State<AppState>,
     Path(realm): Path<String>,
@@ -76,6 +93,13 @@ pub(super) async fn userinfo_post(
             answer(None)
         }
     }
+}
+
+/// The token in a form body (RFC 6750 §2.2), for the document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) struct UserInfoForm {
+    access_token: Option<String>,
 }
 
 /// Only the realm's access tokens are accepted here (401 `invalid_token` otherwise).

@@ -1,0 +1,150 @@
+//! The contract on the wire (SPEC section 3): `/openapi.json` and `/docs` are served; Domino
+//! paths ignore fields and parameters they do not know and take whole-number float seconds;
+//! Tessera's own paths refuse unknown fields naming them.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Auth, spawn_app};
+
+#[tokio::test]
+async fn the_openapi_document_and_its_reference_are_public() {
+    let app = spawn_app().await;
+    let doc = app
+        .send(Method::GET, "/openapi.json", Auth::None, None)
+        .await;
+    doc.assert_status(200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    assert!(doc.body["paths"]["/api/pat/v1/tokens"]["post"].is_object());
+    assert!(doc.body["components"]["securitySchemes"]["modelBasic"].is_object());
+    let response = app
+        .client
+        .get(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/html"))
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("/api/pat/v1/tokens/{patId}/rotate"));
+    assert!(page.contains("FailureEnvelope"));
+    assert!(!page.contains("<script"), "the reference needs no script");
+}
+
+#[tokio::test]
+async fn a_pat_lifetime_may_be_a_whole_number_written_as_a_float_but_not_a_fraction() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let created = app
+        .post(
+            "/api/pat/v1/tokens",
+            &jane,
+            json!({ "name": "float", "expiresIn": 86400.0 }),
+        )
+        .await;
+    created.assert_status(201);
+    assert!(created.body["expiresAt"].is_string());
+    for fraction in [json!(86400.5), json!("86400"), json!(1e300)] {
+        let refused = app
+            .post(
+                "/api/pat/v1/tokens",
+                &jane,
+                json!({ "name": "fraction", "expiresIn": fraction }),
+            )
+            .await;
+        refused.assert_status(400).assert_envelope();
+        assert!(
+            refused.error().contains("expiresIn"),
+            "{fraction}: {}",
+            refused.error()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_service_account_token_lifetime_may_be_a_float_of_whole_seconds() {
+    let app = spawn_app().await;
+    let sa = app
+        .post(
+            "/api/serviceAccounts/v1/serviceAccounts",
+            &app.admin_token,
+            json!({ "username": "robot", "groups": [] }),
+        )
+        .await;
+    sa.assert_status(201);
+    let id = sa.body["id"].as_str().unwrap();
+    let path = format!("/api/serviceAccounts/v1/serviceAccounts/{id}/tokens");
+    app.post(
+        &path,
+        &app.admin_token,
+        json!({ "name": "t1", "expiresIn": 3600.0 }),
+    )
+    .await
+    .assert_status(201);
+    let refused = app
+        .post(
+            &path,
+            &app.admin_token,
+            json!({ "name": "t2", "expiresIn": 0.25 }),
+        )
+        .await;
+    refused.assert_status(400);
+    assert!(refused.error().contains("expiresIn"), "{}", refused.error());
+}
+
+#[tokio::test]
+async fn domino_paths_ignore_fields_and_parameters_they_do_not_know() {
+    let app = spawn_app().await;
+    let (jane_id, jane) = app.user_with_token("jane", &[]).await;
+    // As dominodatalab 2.2.0's project_create_v4 sends it.
+    let project = app
+        .post(
+            "/v4/projects",
+            &jane,
+            json!({ "name": "report", "visibility": "Public", "ownerId": jane_id,
+                    "description": "", "collaborators": [], "tags": { "tagNames": [] },
+                    "billingTag": { "tag": "x" } }),
+        )
+        .await;
+    project.assert_status(200);
+    app.get(
+        "/v4/gateway/projects?relationship=Owned&showCompleted=false",
+        &jane,
+    )
+    .await
+    .assert_status(200);
+    app.get("/v4/users?userName=jane&includeDeleted=false", &jane)
+        .await
+        .assert_status(200);
+    app.post(
+        "/api/pat/v1/tokens",
+        &jane,
+        json!({ "name": "tolerant", "expiresIn": 3600, "scopes": ["all"] }),
+    )
+    .await
+    .assert_status(201);
+}
+
+#[tokio::test]
+async fn tessera_paths_refuse_unknown_fields_and_parameters_naming_them() {
+    let app = spawn_app().await;
+    let refused = app
+        .post(
+            "/api/admin/v1/users",
+            &app.admin_token,
+            json!({ "userName": "x", "email": "x@example.com", "nickname": "y" }),
+        )
+        .await;
+    refused.assert_status(400).assert_envelope();
+    assert!(refused.error().contains("nickname"), "{}", refused.error());
+    let refused = app
+        .get("/api/admin/v1/users?sort=name", &app.admin_token)
+        .await;
+    refused.assert_status(400);
+    assert!(refused.error().contains("sort"), "{}", refused.error());
+}
