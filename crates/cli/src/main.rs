@@ -174,6 +174,9 @@ fn config(
         trusted_proxies: std::env::var("TESSERA_TRUSTED_PROXIES").ok(),
         metrics_listen: std::env::var("TESSERA_METRICS_LISTEN").ok(),
         models_allowed_upstreams: std::env::var("TESSERA_MODELS_ALLOWED_UPSTREAMS").ok(),
+        concurrency: std::env::var("TESSERA_CONCURRENCY").ok(),
+        interactive_concurrency: std::env::var("TESSERA_INTERACTIVE_CONCURRENCY").ok(),
+        db_connections: std::env::var("TESSERA_DB_CONNECTIONS").ok(),
     };
     Ok(Config::load(db.config.as_deref(), overrides)?)
 }

@@ -496,7 +496,13 @@ mod tests {
         // hash(0) again: the newest entry now, though its first slot is the oldest.
         cache.insert(cache.ticket(), hash(0), entry(user));
         cache.insert(cache.ticket(), hash(8), entry(user));
-        assert!(cache.get(&hash(0), 0).is_some(), "the new entry was evicted");
-        assert!(cache.get(&hash(1), 0).is_none(), "the oldest live entry stayed");
+        assert!(
+            cache.get(&hash(0), 0).is_some(),
+            "the new entry was evicted"
+        );
+        assert!(
+            cache.get(&hash(1), 0).is_none(),
+            "the oldest live entry stayed"
+        );
     }
 }

@@ -36,6 +36,12 @@ pub struct Overrides {
     /// `TESSERA_MODELS_ALLOWED_UPSTREAMS`: comma-separated model server rules, replacing
     /// `[models] allowed_upstreams` of the file.
     pub models_allowed_upstreams: Option<String>,
+    /// `TESSERA_CONCURRENCY`: replaces `[limits] concurrency`.
+    pub concurrency: Option<String>,
+    /// `TESSERA_INTERACTIVE_CONCURRENCY`: replaces `[limits] interactive_concurrency`.
+    pub interactive_concurrency: Option<String>,
+    /// `TESSERA_DB_CONNECTIONS`: replaces `[limits] db_connections`.
+    pub db_connections: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,6 +229,8 @@ struct LimitsSection {
     body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     concurrency: Option<usize>,
+    interactive_concurrency: Option<usize>,
+    db_connections: Option<u32>,
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
     header_bytes: Option<usize>,
@@ -244,7 +252,12 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// Requests in progress at once (all but the probes); past it, 503 at once.
     pub concurrency: usize,
+    /// Administrative listings in progress at once (see `load`); below `db_connections`.
+    pub interactive_concurrency: usize,
+    /// Pooled database connections.
+    pub db_connections: u32,
     pub cache_entries: usize,
     pub realm: RealmSettings,
     pub gateway_routes: Vec<GatewayRoute>,
@@ -275,6 +288,11 @@ pub enum ConfigError {
 impl Config {
     /// Defaults only (plus overrides): what `tessera serve` uses without a config file.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let overrides_limits = LimitOverrides {
+            concurrency: overrides.concurrency.clone(),
+            interactive: overrides.interactive_concurrency.clone(),
+            db_connections: overrides.db_connections.clone(),
+        };
         let parsed = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -400,6 +418,8 @@ impl Config {
             ));
         }
         let listener = listener_limits(&parsed.limits)?;
+        let (concurrency, interactive_concurrency, db_connections) =
+            concurrency_limits(&overrides_limits, &parsed.limits, &database)?;
         Ok(Config {
             allowed_upstreams,
             trusted_proxies,
@@ -420,7 +440,9 @@ impl Config {
             throttle,
             body_limit: parsed.limits.body_bytes.unwrap_or(64 * 1024),
             request_timeout: Duration::from_secs(parsed.limits.request_timeout_secs.unwrap_or(30)),
-            concurrency: parsed.limits.concurrency.unwrap_or(1024),
+            concurrency,
+            interactive_concurrency,
+            db_connections,
             cache_entries: 1_000_000,
         })
     }
@@ -485,6 +507,75 @@ fn realm_settings(public_url: &str, section: RealmSection) -> Result<RealmSettin
     ClaimMapper::check_all(&settings.mappers)
         .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
     Ok(settings)
+}
+
+/// The environment's replacements for `[limits]` (text, checked here).
+struct LimitOverrides {
+    concurrency: Option<String>,
+    interactive: Option<String>,
+    db_connections: Option<String>,
+}
+
+/// `[limits]` concurrency: (requests, interactive requests, database connections). Browsing
+/// defaults to half the pool and must leave at least one connection to verification and
+/// credential writes.
+fn concurrency_limits(
+    env: &LimitOverrides,
+    l: &LimitsSection,
+    database: &str,
+) -> Result<(usize, usize, u32), ConfigError> {
+    fn pick<T: std::str::FromStr>(
+        name: &str,
+        var: &str,
+        env: &Option<String>,
+        file: Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match env {
+            Some(text) => text.trim().parse().map(Some).map_err(|_| {
+                ConfigError::Invalid(format!("{var}: {text:?} is not a whole number ({name})"))
+            }),
+            None => Ok(file),
+        }
+    }
+    let concurrency = pick(
+        "limits.concurrency",
+        "TESSERA_CONCURRENCY",
+        &env.concurrency,
+        l.concurrency,
+    )?
+    .unwrap_or(1024);
+    let connections = pick(
+        "limits.db_connections",
+        "TESSERA_DB_CONNECTIONS",
+        &env.db_connections,
+        l.db_connections,
+    )?
+    .unwrap_or_else(|| tessera_store::default_connections(database));
+    let interactive = pick(
+        "limits.interactive_concurrency",
+        "TESSERA_INTERACTIVE_CONCURRENCY",
+        &env.interactive,
+        l.interactive_concurrency,
+    )?
+    .unwrap_or((connections as usize / 2).max(1));
+    if concurrency < 1 {
+        return Err(ConfigError::Invalid(
+            "limits.concurrency: must be at least 1".into(),
+        ));
+    }
+    if connections < 2 {
+        return Err(ConfigError::Invalid(
+            "limits.db_connections: must be at least 2 (one is kept for verification)".into(),
+        ));
+    }
+    if interactive < 1 || interactive >= connections as usize {
+        return Err(ConfigError::Invalid(format!(
+            "limits.interactive_concurrency: must be from 1 to {} (below db_connections, so that \
+             browsing never holds every connection)",
+            connections - 1
+        )));
+    }
+    Ok((concurrency, interactive, connections))
 }
 
 /// `[limits]`: the public listener's bounds.

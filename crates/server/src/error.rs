@@ -37,6 +37,9 @@ pub enum ApiError {
     GatewayTimeout(String),
     /// 503: a dependency (the database) cannot be reached; fail closed.
     Unavailable(String),
+    /// 503 with `Retry-After`: more requests of this class are in progress than the server
+    /// takes at once (`[limits]`); shed at once rather than queued (see `load`).
+    Overloaded,
     Internal(String),
 }
 
@@ -149,6 +152,21 @@ impl IntoResponse for ApiError {
                 );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
+            ApiError::Overloaded => {
+                let mut r = failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the server is at its limit of requests in progress; retry in {} s",
+                        crate::load::RETRY_AFTER_SECS
+                    ),
+                    None,
+                );
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::load::RETRY_AFTER_SECS),
+                );
                 r
             }
             ApiError::Internal(detail) => failure(

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod gateway;
 mod idle;
 pub mod listener;
+pub mod load;
 pub mod local_proxy;
 pub mod metrics;
 pub mod model_client;
