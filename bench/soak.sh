@@ -6,6 +6,7 @@
 # (it drains and flushes last-used times).
 # Usage: bench/soak.sh [seconds per backend, default 300] [sqlite|postgres ...]
 # Needs wrk, python3, psql and PostgreSQL (TESSERA_TEST_POSTGRES). Loopback only.
+# SOAK_BIN=path runs that binary instead of building the release one (e.g. target/debug/tessera).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-300}
@@ -13,8 +14,12 @@ shift || true
 BACKENDS=("$@")
 [ ${#BACKENDS[@]} -gt 0 ] || BACKENDS=(sqlite postgres)
 ADMIN_URL=${TESSERA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
-cargo build --release -q -p tessera
-BIN=$PWD/target/release/tessera
+if [ -n "${SOAK_BIN:-}" ]; then
+  BIN=$(realpath "$SOAK_BIN")
+else
+  cargo build --release -q -p tessera
+  BIN=$PWD/target/release/tessera
+fi
 WORK=$(mktemp -d)
 DB=tessera_soak_$$
 export TESSERA_ADMIN_PASSWORD=soak-admin-password TESSERA_SERVER_SECRET=soak-server-secret-0123456789abcdef

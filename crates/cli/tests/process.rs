@@ -485,5 +485,8 @@ fn sigterm_under_load_on_postgres_flushes_last_used_and_exits_promptly() {
         .map(|e| e["name"].clone())
         .collect();
     assert_eq!(listed.as_array().unwrap().len(), 41, "{listed}");
-    assert!(never_used.is_empty(), "lastUsedAt lost on SIGTERM: {never_used:?}");
+    assert!(
+        never_used.is_empty(),
+        "lastUsedAt lost on SIGTERM: {never_used:?}"
+    );
 }
