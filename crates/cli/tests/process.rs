@@ -36,10 +36,12 @@ fn sigterm(server: &mut Server) {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let signalled = Instant::now();
+    let deadline = signalled + Duration::from_secs(20);
     loop {
         if let Some(exit) = server.child.try_wait().unwrap() {
             assert!(exit.success(), "tessera exited with {exit} after SIGTERM");
+            eprintln!("stopped {:?} after SIGTERM", signalled.elapsed());
             return;
         }
         assert!(
@@ -386,4 +388,105 @@ fn base64_url_decode(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .unwrap()
+}
+
+/// SIGTERM while 16 keep-alive clients rotate PATs on PostgreSQL (issue #19: it once took
+/// 320 s): the node drains, writes every pending last use — also of PATs first used just
+/// before the signal — and exits within the bound of `sigterm`.
+#[test]
+fn sigterm_under_load_on_postgres_flushes_last_used_and_exits_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::PgDatabase::create();
+    let envs = [
+        ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+        ("TESSERA_SERVER_SECRET", support::SECRET),
+    ];
+    let mut server = support::start(dir.path(), &db.url, &envs);
+    let admin = stdout_line(&support::cli(
+        &db.url,
+        &envs,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "ops",
+        ],
+    ));
+    let tokens: Vec<String> = (0..40)
+        .map(|i| {
+            let (status, body) = http(
+                &server,
+                "POST",
+                "/api/pat/v1/tokens",
+                Some(&admin),
+                Some(json!({ "name": format!("t{i}"), "expiresIn": 3600 })),
+            )
+            .unwrap();
+            assert_eq!(status, 201, "{body}");
+            body["token"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/v4/users/self", server.base);
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The first half rotates until the server stops answering.
+    let load: Vec<_> = (0..16)
+        .map(|n| {
+            let (client, url, served) = (client.clone(), url.clone(), served.clone());
+            let tokens = tokens[..20].to_vec();
+            runtime.spawn(async move {
+                for i in (n..).step_by(16) {
+                    let sent = client
+                        .get(&url)
+                        .bearer_auth(&tokens[i % tokens.len()])
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().is_success() => {
+                            served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while served.load(std::sync::atomic::Ordering::Relaxed) < 2_000 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The second half is used once, right before the signal: its last use is still pending.
+    runtime.block_on(async {
+        for token in &tokens[20..] {
+            let r = client.get(&url).bearer_auth(token).send().await.unwrap();
+            assert!(r.status().is_success());
+        }
+    });
+    sigterm(&mut server);
+    for task in load {
+        runtime.block_on(task).unwrap();
+    }
+
+    let restarted = support::start(dir.path(), &db.url, &envs);
+    let (_, listed) = http(&restarted, "GET", "/api/pat/v1/tokens", Some(&admin), None).unwrap();
+    let never_used: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with('t')))
+        .filter(|e| !e["lastUsedAt"].is_string())
+        .map(|e| e["name"].clone())
+        .collect();
+    assert_eq!(listed.as_array().unwrap().len(), 41, "{listed}");
+    assert!(
+        never_used.is_empty(),
+        "lastUsedAt lost on SIGTERM: {never_used:?}"
+    );
 }

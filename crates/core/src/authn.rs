@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::audit::AuditActor;
 use crate::cache::{CacheEntry, CredentialCache, CredentialRef};
@@ -111,6 +112,8 @@ pub struct Authenticator {
     clock: Arc<dyn Clock>,
     usage: UsageRecorder,
     jwt: Option<Arc<JwtVerifier>>,
+    /// Secrets looked up in the store (cache misses that were not remembered refusals).
+    lookups: AtomicU64,
 }
 
 impl Authenticator {
@@ -128,7 +131,14 @@ impl Authenticator {
             clock,
             usage,
             jwt: None,
+            lookups: AtomicU64::new(0),
         }
+    }
+
+    /// How many presented secrets were looked up in the store since start: what verification
+    /// cost the database (a hit, or a refusal remembered, costs nothing).
+    pub fn store_lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
     }
 
     /// Also accepts the realm's access tokens as Bearer credentials.
@@ -236,6 +246,7 @@ impl Authenticator {
             .as_deref()
             .and_then(CredentialId::parse)
             .ok_or(AuthError::Invalid)?;
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let found = self
             .store
             .credential(source)
@@ -279,6 +290,7 @@ impl Authenticator {
         now: Timestamp,
     ) -> Result<Caller, AuthError> {
         let ticket = self.cache.ticket();
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let now_ms = now.timestamp_millis();
         // An error is not a refusal: nothing is remembered, and the caller fails closed.
         let Some(found) = self

@@ -6,8 +6,12 @@
 //! cannot put a stale entry back. Eviction by principal and by hash are the two operations a
 //! cross-node notifier needs. It also holds the secrets refused recently (`refused`), so that
 //! a principal's change and a lost-notification gap reach both.
+//!
+//! Memory is bounded: when the cache is full, the oldest-inserted eighth of the entries is
+//! evicted (never everything), so that a full cache costs the store a few re-reads, not a
+//! stampede of every active credential at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -49,9 +53,22 @@ impl CacheEntry {
     }
 }
 
+/// A cached entry and its insertion number, which tells its slot in `Inner::order` apart from
+/// the stale slot of an earlier entry under the same hash.
+struct Slot {
+    entry: Arc<CacheEntry>,
+    born: u64,
+}
+
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<TokenHash, Arc<CacheEntry>, RandomState>,
+    entries: HashMap<TokenHash, Slot, RandomState>,
+    /// Hashes with their insertion number, oldest first. A slot whose number no longer matches
+    /// the entry (removed or replaced since) is stale and skipped; stale slots are compacted
+    /// away when they outnumber the live ones, so this stays within twice the bound.
+    order: VecDeque<(TokenHash, u64)>,
+    /// The next insertion number.
+    next: u64,
     by_principal: HashMap<UserId, Vec<TokenHash>, RandomState>,
     /// Entries by credential id: a credential's own entry and the access tokens derived from
     /// it (whose `credential.id` is their `sid`), so that revoking it evicts them all.
@@ -61,17 +78,41 @@ struct Inner {
 impl Inner {
     fn clear(&mut self) {
         self.entries.clear();
+        self.order.clear();
         self.by_principal.clear();
         self.by_credential.clear();
     }
 
     /// Removes one entry and its index slots.
     fn remove(&mut self, hash: &TokenHash) {
-        let Some(entry) = self.entries.remove(hash) else {
+        let Some(Slot { entry, .. }) = self.entries.remove(hash) else {
             return;
         };
         unlink(&mut self.by_principal, &entry.principal.id, hash);
         unlink(&mut self.by_credential, &entry.credential.id, hash);
+    }
+
+    /// Evicts the `count` oldest live entries (fewer if there are fewer).
+    fn evict_oldest(&mut self, count: usize) {
+        let mut evicted = 0;
+        while evicted < count {
+            let Some((hash, born)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&hash).is_some_and(|s| s.born == born) {
+                self.remove(&hash);
+                evicted += 1;
+            }
+        }
+    }
+
+    /// Drops the stale slots of `order` once they outnumber the live entries.
+    fn compact_order(&mut self) {
+        if self.order.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.order
+                .retain(|(hash, born)| entries.get(hash).is_some_and(|s| s.born == *born));
+        }
     }
 }
 
@@ -115,7 +156,7 @@ impl CredentialCache {
 
     /// The entry for `hash` if it is still within its time-to-live at `now_ms`.
     pub fn get(&self, hash: &TokenHash, now_ms: i64) -> Option<Arc<CacheEntry>> {
-        let entry = self.inner.read().entries.get(hash).cloned()?;
+        let entry = self.inner.read().entries.get(hash)?.entry.clone();
         match self.ttl_ms {
             Some(ttl) if now_ms - entry.cached_at_ms >= ttl => None,
             _ => Some(entry),
@@ -160,20 +201,26 @@ impl CredentialCache {
         if self.seq.load(Ordering::Acquire) != ticket {
             return;
         }
-        if inner.entries.len() >= self.max_entries.max(1) {
-            // Simple bound: start afresh rather than grow without limit.
-            inner.clear();
+        let bound = self.max_entries.max(1);
+        if inner.entries.len() >= bound && !inner.entries.contains_key(&hash) {
+            // Full: the oldest eighth makes room; the rest stays served from memory.
+            inner.evict_oldest((bound / 8).max(1));
         }
+        // A replaced entry leaves the indexes as a whole, so that they never name it twice.
+        inner.remove(&hash);
         let principal = entry.principal.id;
         let credential = entry.credential.id;
-        if inner.entries.insert(hash, entry).is_none() {
-            inner.by_principal.entry(principal).or_default().push(hash);
-            inner
-                .by_credential
-                .entry(credential)
-                .or_default()
-                .push(hash);
-        }
+        let born = inner.next;
+        inner.next += 1;
+        inner.entries.insert(hash, Slot { entry, born });
+        inner.order.push_back((hash, born));
+        inner.by_principal.entry(principal).or_default().push(hash);
+        inner
+            .by_credential
+            .entry(credential)
+            .or_default()
+            .push(hash);
+        inner.compact_order();
     }
 
     /// Applies a change announced by another node (or this one).
@@ -395,5 +442,67 @@ mod tests {
             cache.insert(cache.ticket(), TokenHash([i; 32]), entry(UserId::new()));
         }
         assert!(cache.len() <= 2);
+    }
+
+    fn hash(i: u32) -> TokenHash {
+        let mut bytes = [0; 32];
+        bytes[..4].copy_from_slice(&i.to_le_bytes());
+        TokenHash(bytes)
+    }
+
+    #[test]
+    fn a_full_cache_evicts_its_oldest_eighth_and_keeps_the_rest() {
+        let cache = CredentialCache::new(800);
+        for i in 0..800 {
+            cache.insert(cache.ticket(), hash(i), entry(UserId::new()));
+        }
+        assert_eq!(cache.len(), 800);
+        cache.insert(cache.ticket(), hash(800), entry(UserId::new()));
+        assert_eq!(cache.len(), 701, "not an eighth evicted");
+        assert!((0..100).all(|i| cache.get(&hash(i), 0).is_none()));
+        assert!((100..=800).all(|i| cache.get(&hash(i), 0).is_some()));
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_churn_and_the_indexes_follow_the_entries() {
+        let cache = CredentialCache::new(64);
+        let users: Vec<UserId> = (0..8).map(|_| UserId::new()).collect();
+        for i in 0..20_000u32 {
+            let user = users[(i % 8) as usize];
+            // Re-inserting, evicting and inserting anew under the same hashes.
+            cache.insert(cache.ticket(), hash(i % 100), entry(user));
+            if i % 7 == 0 {
+                cache.evict_hashes([hash((i + 3) % 100)]);
+            }
+        }
+        let inner = cache.inner.read();
+        assert!(inner.entries.len() <= 64);
+        assert!(inner.order.len() <= 2 * 64 + 64 + 1);
+        let indexed: usize = inner.by_principal.values().map(Vec::len).sum();
+        assert_eq!(indexed, inner.entries.len());
+        let by_credential: usize = inner.by_credential.values().map(Vec::len).sum();
+        assert_eq!(by_credential, inner.entries.len());
+    }
+
+    #[test]
+    fn an_entry_inserted_again_is_not_evicted_by_its_earlier_slot() {
+        let cache = CredentialCache::new(8);
+        let user = UserId::new();
+        cache.insert(cache.ticket(), hash(0), entry(user));
+        cache.evict_hashes([hash(0)]);
+        for i in 1..8 {
+            cache.insert(cache.ticket(), hash(i), entry(user));
+        }
+        // hash(0) again: the newest entry now, though its first slot is the oldest.
+        cache.insert(cache.ticket(), hash(0), entry(user));
+        cache.insert(cache.ticket(), hash(8), entry(user));
+        assert!(
+            cache.get(&hash(0), 0).is_some(),
+            "the new entry was evicted"
+        );
+        assert!(
+            cache.get(&hash(1), 0).is_none(),
+            "the oldest live entry stayed"
+        );
     }
 }

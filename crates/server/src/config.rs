@@ -229,6 +229,8 @@ struct LimitsSection {
     body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     concurrency: Option<usize>,
+    interactive_concurrency: Option<usize>,
+    db_connections: Option<u32>,
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
     header_bytes: Option<usize>,
@@ -250,7 +252,12 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// Requests in progress at once (all but the probes); past it, 503 at once.
     pub concurrency: usize,
+    /// Administrative listings in progress at once (see `load`); below `db_connections`.
+    pub interactive_concurrency: usize,
+    /// Pooled database connections.
+    pub db_connections: u32,
     pub cache_entries: usize,
     pub realm: RealmSettings,
     pub gateway_routes: Vec<GatewayRoute>,
@@ -438,6 +445,8 @@ impl Config {
             ));
         }
         let listener = listener_limits(&parsed.limits)?;
+        let (concurrency, interactive_concurrency, db_connections) =
+            concurrency_limits(&parsed.limits, &database)?;
         Ok(Config {
             allowed_upstreams,
             sso,
@@ -459,7 +468,9 @@ impl Config {
             throttle,
             body_limit: parsed.limits.body_bytes.unwrap_or(64 * 1024),
             request_timeout: Duration::from_secs(parsed.limits.request_timeout_secs.unwrap_or(30)),
-            concurrency: parsed.limits.concurrency.unwrap_or(1024),
+            concurrency,
+            interactive_concurrency,
+            db_connections,
             cache_entries: 1_000_000,
         })
     }
@@ -529,6 +540,41 @@ fn realm_settings(
     ClaimMapper::check_all(&settings.mappers)
         .map_err(|e| ConfigError::Invalid(format!("realm.claim_mappers: {e}")))?;
     Ok(settings)
+}
+
+/// `[limits]` concurrency: (requests, interactive requests, database connections), from the file
+/// or `TESSERA_LIMITS_CONCURRENCY`, `TESSERA_LIMITS_INTERACTIVE_CONCURRENCY`,
+/// `TESSERA_LIMITS_DB_CONNECTIONS`. Browsing defaults to half the pool and must leave at least
+/// one connection to verification and credential writes.
+fn concurrency_limits(
+    l: &LimitsSection,
+    database: &str,
+) -> Result<(usize, usize, u32), ConfigError> {
+    let concurrency = l.concurrency.unwrap_or(1024);
+    let connections = l
+        .db_connections
+        .unwrap_or_else(|| tessera_store::default_connections(database));
+    let interactive = l
+        .interactive_concurrency
+        .unwrap_or((connections as usize / 2).max(1));
+    if concurrency < 1 {
+        return Err(ConfigError::Invalid(
+            "limits.concurrency: must be at least 1".into(),
+        ));
+    }
+    if connections < 2 {
+        return Err(ConfigError::Invalid(
+            "limits.db_connections: must be at least 2 (one is kept for verification)".into(),
+        ));
+    }
+    if interactive < 1 || interactive >= connections as usize {
+        return Err(ConfigError::Invalid(format!(
+            "limits.interactive_concurrency: must be from 1 to {} (below db_connections, so that \
+             browsing never holds every connection)",
+            connections - 1
+        )));
+    }
+    Ok((concurrency, interactive, connections))
 }
 
 /// `[limits]`: the public listener's bounds.

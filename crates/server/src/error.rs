@@ -39,6 +39,9 @@ pub enum ApiError {
     GatewayTimeout(String),
     /// 503: a dependency (the database) cannot be reached; fail closed.
     Unavailable(String),
+    /// 503 with `Retry-After`: more requests of this class are in progress than the server
+    /// takes at once (`[limits]`); shed at once rather than queued (see `load`).
+    Overloaded,
     Internal(String),
 }
 
@@ -105,7 +108,7 @@ impl ApiError {
             ApiError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -138,6 +141,10 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "the service is temporarily unavailable; retry shortly".into()
             }
+            ApiError::Overloaded => format!(
+                "the server is at its limit of requests in progress; retry in {} s",
+                crate::load::RETRY_AFTER_SECS
+            ),
             ApiError::Internal(_) => "internal error; quote the requestId when reporting it".into(),
         }
     }
@@ -208,6 +215,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Overloaded => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::load::RETRY_AFTER_SECS),
+                );
             }
             _ => {}
         }

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod gateway;
 mod idle;
 pub mod listener;
+pub mod load;
 pub mod local_proxy;
 pub mod metrics;
 pub mod model_client;

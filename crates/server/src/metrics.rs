@@ -1,7 +1,7 @@
 //! Prometheus metrics, kept with the `prometheus-client` crate and served on the management
 //! listener (`metrics_listen`, never the public one; SPEC section 9): responses by status class,
 //! request duration by route class, authentications and their duration by credential kind,
-//! refusals, throttling, token exchanges, gateway upstream failures and duration, cache size.
+//! refusals, throttling, requests shed under load, token exchanges, gateway upstream failures and duration, cache size.
 //! Labels carry only fixed names: never a secret, a user or a path.
 
 use std::time::Duration;
@@ -114,6 +114,7 @@ pub struct Metrics {
     auth_duration: [Histogram; 6],
     auth_refused: Counter,
     throttled: Counter,
+    shed: Counter,
     exchanges: Counter,
     upstream_failures: Counter,
     upstream_duration: Histogram,
@@ -175,6 +176,11 @@ impl Metrics {
             "throttled",
             "Failed authentications answered 429",
         );
+        let shed = counter(
+            &mut registry,
+            "requests_shed",
+            "Requests answered 503 at once because too many were in progress",
+        );
         let exchanges = counter(
             &mut registry,
             "token_exchanges",
@@ -215,6 +221,7 @@ impl Metrics {
             registry,
             auth_refused,
             throttled,
+            shed,
             exchanges,
             upstream_failures,
             upstream_duration,
@@ -264,6 +271,11 @@ impl Metrics {
 
     pub fn throttled(&self) {
         self.throttled.inc();
+    }
+
+    /// One request shed by a `[limits]` concurrency limit.
+    pub fn shed(&self) {
+        self.shed.inc();
     }
 
     pub fn exchanged(&self) {

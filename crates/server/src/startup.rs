@@ -46,7 +46,7 @@ pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
 pub const SHARED_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn open_domain(config: &Config) -> anyhow::Result<(Context, Option<PgNotifications>)> {
-    let database = tessera_store::open(&config.database).await?;
+    let database = tessera_store::open_with(&config.database, Some(config.db_connections)).await?;
     let key = server_secret(config)?;
     let mut cache = CredentialCache::new(config.cache_entries);
     if database.is_shared() {
@@ -146,6 +146,7 @@ impl Application {
             )
             .allowing(config.allowed_upstreams.clone()),
             throttle: FailureThrottle::new(config.throttle),
+            shedder: crate::load::Shedder::new(config.concurrency, config.interactive_concurrency),
             trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),
             users,

@@ -18,6 +18,8 @@ pub type AppState = Arc<AppServices>;
 pub struct AppServices {
     pub authenticator: Authenticator,
     pub throttle: FailureThrottle,
+    /// The `[limits]` concurrency limits past which requests are shed.
+    pub shedder: crate::load::Shedder,
     /// Whose `X-Forwarded-For` names the client (SPEC section 5).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     pub pats: PatService,

@@ -43,16 +43,34 @@ impl Database {
     }
 }
 
-/// Opens (creating if needed) and migrates the database named by `url`.
+/// Opens (creating if needed) and migrates the database named by `url`, with the backend's
+/// default pool size.
 pub async fn open(url: &str) -> Result<Database, OpenError> {
+    open_with(url, None).await
+}
+
+/// The pool size a backend uses unless told otherwise: 8 for SQLite, 16 for PostgreSQL.
+pub fn default_connections(url: &str) -> u32 {
+    if url.starts_with("sqlite:") {
+        sqlite::DEFAULT_CONNECTIONS
+    } else {
+        postgres::DEFAULT_CONNECTIONS
+    }
+}
+
+/// As [`open`], with at most `max_connections` pooled connections (`None`: the default).
+pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Database, OpenError> {
+    let connections = max_connections.unwrap_or_else(|| default_connections(url));
     if url.starts_with("sqlite:") {
         Ok(Database {
-            store: Arc::new(Retrying(sqlite::SqliteStore::open(url).await?)),
+            store: Arc::new(Retrying(
+                sqlite::SqliteStore::open_with(url, connections).await?,
+            )),
             bus: Arc::new(LocalOnly),
             notifications: None,
         })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = postgres::PgStore::open(url).await?;
+        let store = postgres::PgStore::open_with(url, connections).await?;
         Ok(Database {
             notifications: Some(notify::PgNotifications::new(store.pool().clone())),
             bus: Arc::new(notify::PgBus::new(store.pool().clone())),

@@ -14,8 +14,8 @@ use tessera_core::store::StoreResult;
 use crate::OpenError;
 use crate::rows::backend;
 
-/// Pool bounds: enough for a node's request path and its background writers.
-const MAX_CONNECTIONS: u32 = 16;
+/// Pool bounds by default: enough for a node's request path and its background writers.
+pub const DEFAULT_CONNECTIONS: u32 = 16;
 const STATEMENT_TIMEOUT: &str = "5s";
 /// How long a request waits for a connection before failing closed with 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,12 +27,17 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `postgres://...` (the database must exist) and runs the migrations.
     pub async fn open(url: &str) -> Result<PgStore, OpenError> {
+        PgStore::open_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// As [`open`](Self::open), with at most `max_connections` pooled connections (at least 1).
+    pub async fn open_with(url: &str, max_connections: u32) -> Result<PgStore, OpenError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| OpenError::Open(e.to_string()))?
             .options([("statement_timeout", STATEMENT_TIMEOUT)])
             .application_name("tessera");
         let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await

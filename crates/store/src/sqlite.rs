@@ -13,6 +13,9 @@ use tessera_core::store::StoreResult;
 use crate::OpenError;
 use crate::rows::backend;
 
+/// Pooled connections by default: readers in parallel (WAL), one writer at a time.
+pub const DEFAULT_CONNECTIONS: u32 = 8;
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -20,6 +23,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens `sqlite://PATH` (creating the file and its folder) and runs the migrations.
     pub async fn open(url: &str) -> Result<SqliteStore, OpenError> {
+        SqliteStore::open_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// As [`open`](Self::open), with at most `max_connections` pooled connections (at least 1).
+    pub async fn open_with(url: &str, max_connections: u32) -> Result<SqliteStore, OpenError> {
         let path = url
             .trim_start_matches("sqlite://")
             .trim_start_matches("sqlite:");
@@ -38,7 +46,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(max_connections.max(1))
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Open(e.to_string()))?;

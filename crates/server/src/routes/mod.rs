@@ -25,13 +25,12 @@ pub use forward_auth::PREFIX as FORWARD_AUTH_PREFIX;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{authn, client_addr, envelope};
+use crate::{authn, client_addr, envelope, load};
 
 pub fn router(state: AppState, config: &Config) -> Router {
     // Tessera's own API: bounded bodies and a request timeout.
@@ -78,13 +77,18 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(authenticated)
         .merge(invocation)
         .merge(web)
+        // Browsing is limited after paths are made canonical, so that no spelling evades it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            load::interactive,
+        ))
         .with_state(state.clone());
     // Paths are made canonical before a route is chosen (SPEC section 5): around the router,
     // since layers added to a router run after its routing.
     let routes = crate::gateway::normalise_paths(&config.gateway_routes, routes);
     Router::new()
         .fallback_service(routes)
-        .layer(GlobalConcurrencyLimitLayer::new(config.concurrency))
+        .layer(middleware::from_fn_with_state(state.clone(), load::all))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             envelope::layer,

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The database URL the app runs on (`sqlite://...` or `postgres://...`).
+    pub database: String,
     _dir: TempDir,
     _pg: Option<PgDatabase>,
     /// A PAT of the bootstrap administrator.
@@ -139,7 +141,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
-        database: Some(database),
+        database: Some(database.clone()),
         server_secret: Some(SERVER_SECRET.into()),
         admin_password: Some(ADMIN_PASSWORD.into()),
         ..Overrides::default()
@@ -165,6 +167,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("client"),
         state,
+        database,
         _dir: dir,
         _pg: pg,
         admin_token,

@@ -18,6 +18,7 @@ mod gateway;
 mod gateway_forwarding;
 mod gateway_paths;
 mod identity;
+mod load;
 mod local_proxy;
 mod local_proxy_boundary;
 mod model_apis;

@@ -30,6 +30,8 @@ mod gateway_paths;
 mod helpers;
 #[path = "../api/identity.rs"]
 mod identity;
+#[path = "../api/load.rs"]
+mod load;
 #[path = "../api/local_proxy.rs"]
 mod local_proxy;
 #[path = "../api/local_proxy_boundary.rs"]
