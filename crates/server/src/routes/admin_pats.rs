@@ -2,6 +2,7 @@
 //! or in bulk. SysAdmin only (domain policy). Secrets are never available here.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,6 +16,7 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::PatJson;
 
@@ -57,17 +59,20 @@ struct ListQuery {
     search: Option<String>,
     user_name: Option<String>,
     status: Option<String>,
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     limit: Option<u32>,
 }
 
+/// A page of PATs across users, in the order of its status filter (see `CredentialOrder`),
+/// with the paging headers of `crate::paging`.
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<PatJson>>> {
-    let filter = CredentialFilter {
+) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+    let mut filter = CredentialFilter {
         search: q.search,
         user_name: user_name(q.user_name.as_deref())?,
         status: status("status", q.status.as_deref())?,
@@ -75,17 +80,23 @@ async fn list(
         limit: limit(q.limit)?,
         ..CredentialFilter::default()
     };
+    filter.after = paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+        filter.decode_cursor(raw)
+    })?;
     let now = state.pats.now();
-    let found = state.pats.admin_list(&caller, filter).await?;
-    Ok(Json(
-        found
-            .iter()
-            .map(|o| PatJson {
-                user_name: Some(o.owner.user_name.to_string()),
-                ..PatJson::new(&o.credential, now)
-            })
-            .collect(),
-    ))
+    let (page, total) = tokio::try_join!(
+        state.pats.admin_page(&caller, filter.clone()),
+        state.pats.admin_count(&caller, filter.clone()),
+    )?;
+    let body = page
+        .items
+        .iter()
+        .map(|o| PatJson {
+            user_name: Some(o.owner.user_name.to_string()),
+            ..PatJson::new(&o.credential, now)
+        })
+        .collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 #[derive(Deserialize)]
@@ -94,6 +105,8 @@ struct BulkBody {
     pat_ids: Option<Vec<String>>,
     user_name: Option<String>,
     status: Option<String>,
+    /// The listing's search rule (see `GET /api/pat/v1/admin/tokens`).
+    search: Option<String>,
 }
 
 impl BulkBody {
@@ -114,6 +127,7 @@ impl BulkBody {
             ids,
             user_name: user_name(self.user_name.as_deref())?,
             status: status("status", self.status.as_deref())?,
+            search: self.search.filter(|s| !s.trim().is_empty()),
             ..CredentialFilter::default()
         })
     }

@@ -1,7 +1,7 @@
 //! User administration. Every handler requires SysAdmin (checked by the domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::AdminUserJson;
 
@@ -65,24 +66,31 @@ async fn create(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListQuery {
     search: Option<String>,
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     limit: Option<u32>,
 }
 
+/// A page of users by user name, with the paging headers of `crate::paging`.
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<AdminUserJson>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<AdminUserJson>>)> {
     let query = PrincipalQuery {
         kind: None,
+        after: paging::cursor(q.cursor.as_deref(), q.offset, PrincipalQuery::decode_cursor)?,
         search: q.search,
         offset: q.offset,
         limit: limit(q.limit)?,
     };
-    let users = state.users.list(&caller, query).await?;
-    Ok(Json(users.iter().map(AdminUserJson::new).collect()))
+    let (page, total) = tokio::try_join!(
+        state.users.list(&caller, query.clone()),
+        state.users.count(&caller, query.clone()),
+    )?;
+    let body = page.items.iter().map(AdminUserJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 async fn one(

@@ -1,6 +1,7 @@
 //! The audit log, filtered. SysAdmin only (domain policy).
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -10,6 +11,7 @@ use tessera_core::audit::AuditQuery;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::AuditJson;
 
@@ -25,6 +27,7 @@ struct ListQuery {
     target: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     limit: Option<u32>,
@@ -44,20 +47,26 @@ fn instant(field: &str, raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
         .transpose()
 }
 
+/// A page of entries, newest first, with the paging headers of `crate::paging`.
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<AuditJson>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<AuditJson>>)> {
     let query = AuditQuery {
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
+        after: paging::cursor(q.cursor.as_deref(), q.offset, AuditQuery::decode_cursor)?,
         actor: q.actor,
         action: q.action,
         target: q.target,
         offset: q.offset,
         limit: limit(q.limit)?,
     };
-    let entries = state.audit.list(&caller, query).await?;
-    Ok(Json(entries.iter().map(AuditJson::new).collect()))
+    let (page, total) = tokio::try_join!(
+        state.audit.list(&caller, query.clone()),
+        state.audit.count(&caller, query.clone()),
+    )?;
+    let body = page.items.iter().map(AuditJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
