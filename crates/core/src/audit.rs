@@ -102,6 +102,18 @@ pub struct AuditQuery {
     pub target: Option<String>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// Start after this entry (keyset pagination, order [`AuditQuery::CURSOR_TAG`]).
+    pub after: Option<crate::paging::Cursor>,
     pub offset: u32,
     pub limit: u32,
+}
+
+impl AuditQuery {
+    /// Entries are listed newest first by time (`at`, ms), then by order of writing.
+    pub const CURSOR_TAG: &'static str = "audit";
+
+    /// Reads a wire cursor for this order (a 400 naming `cursor` otherwise).
+    pub fn decode_cursor(raw: &str) -> Result<crate::paging::Cursor, crate::names::FieldError> {
+        crate::paging::Cursor::decode(raw, Self::CURSOR_TAG, true, true)
+    }
 }

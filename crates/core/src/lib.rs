@@ -13,6 +13,7 @@ pub mod invocation_log;
 pub mod model;
 pub mod model_apis;
 pub mod names;
+pub mod paging;
 pub mod password;
 pub mod policy;
 pub mod predictions;

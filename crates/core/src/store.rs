@@ -14,6 +14,7 @@ use crate::ids::{
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
 use crate::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use crate::names::{Email, UserName};
+use crate::paging::{Cursor, CursorKey, Page, Total};
 use crate::policy::model_api::ProjectRole;
 use crate::predictions::{Outcome, Prediction};
 use crate::projects::{Project, Relationship};
@@ -48,8 +49,29 @@ pub struct PrincipalQuery {
     pub kind: Option<PrincipalKind>,
     /// Case-insensitive substring of user name, e-mail, first or last name.
     pub search: Option<String>,
+    /// Start after this row (keyset pagination, order [`PrincipalQuery::CURSOR_TAG`]).
+    pub after: Option<Cursor>,
     pub offset: u32,
     pub limit: u32,
+}
+
+impl PrincipalQuery {
+    /// Principals are listed by user name (unique), then id.
+    pub const CURSOR_TAG: &'static str = "principals";
+
+    /// The cursor of the page that follows `last`.
+    pub fn cursor_after(last: &User) -> Cursor {
+        Cursor::new(
+            Self::CURSOR_TAG,
+            CursorKey::Text(last.user_name.as_str().to_string()),
+            CursorKey::Text(last.id.to_string()),
+        )
+    }
+
+    /// Reads a wire cursor for this order (a 400 naming `cursor` otherwise).
+    pub fn decode_cursor(raw: &str) -> Result<Cursor, crate::names::FieldError> {
+        Cursor::decode(raw, Self::CURSOR_TAG, false, false)
+    }
 }
 
 /// Profile changes; `None` leaves a field as it is.
@@ -72,9 +94,66 @@ pub struct CredentialFilter {
     /// Case-insensitive substring of the token name or of its owner's user name.
     pub search: Option<String>,
     pub status: Option<TokenStatus>,
+    /// Start after this row (keyset pagination in [`CredentialFilter::order`]).
+    pub after: Option<Cursor>,
     pub offset: u32,
     /// 0 means no limit (used by bulk actions).
     pub limit: u32,
+}
+
+/// The order of a credential listing, chosen by its status filter so that an index on the
+/// filtered column also gives the order: newest first, except `Expired` (most recently expired
+/// first) and `ExpiringSoon` (soonest to expire first). Ties are broken by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialOrder {
+    NewestFirst,
+    LatestExpiryFirst,
+    SoonestExpiryFirst,
+}
+
+impl CredentialOrder {
+    /// The cursor tag of this order.
+    pub fn tag(self) -> &'static str {
+        match self {
+            CredentialOrder::NewestFirst => "credentials-created",
+            CredentialOrder::LatestExpiryFirst => "credentials-expiry-desc",
+            CredentialOrder::SoonestExpiryFirst => "credentials-expiry-asc",
+        }
+    }
+
+    /// The sort key of `c` in this order, in milliseconds since the epoch.
+    pub fn key_of(self, c: &Credential) -> i64 {
+        match self {
+            CredentialOrder::NewestFirst => c.created_at.timestamp_millis(),
+            _ => c.expires_at.map_or(i64::MAX, |t| t.timestamp_millis()),
+        }
+    }
+}
+
+impl CredentialFilter {
+    /// The order this filter lists in.
+    pub fn order(&self) -> CredentialOrder {
+        match self.status {
+            Some(TokenStatus::Expired) => CredentialOrder::LatestExpiryFirst,
+            Some(TokenStatus::ExpiringSoon) => CredentialOrder::SoonestExpiryFirst,
+            _ => CredentialOrder::NewestFirst,
+        }
+    }
+
+    /// The cursor of the page that follows `last`.
+    pub fn cursor_after(&self, last: &Credential) -> Cursor {
+        let order = self.order();
+        Cursor::new(
+            order.tag(),
+            CursorKey::Int(order.key_of(last)),
+            CursorKey::Text(last.id.to_string()),
+        )
+    }
+
+    /// Reads a wire cursor for this filter's order (a 400 naming `cursor` otherwise).
+    pub fn decode_cursor(&self, raw: &str) -> Result<Cursor, crate::names::FieldError> {
+        Cursor::decode(raw, self.order().tag(), true, false)
+    }
 }
 
 /// A credential together with the principal it belongs to.
@@ -104,6 +183,9 @@ pub trait PrincipalStore: Send + Sync {
     async fn principal_by_name(&self, name: &UserName) -> StoreResult<Option<User>>;
     async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>>;
     async fn count_principals(&self) -> StoreResult<u64>;
+    /// How many principals match `query` (its cursor, offset and limit ignored), counted up to
+    /// [`crate::paging::COUNT_CAP`].
+    async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total>;
     async fn update_profile(
         &self,
         id: UserId,
@@ -160,6 +242,13 @@ pub trait CredentialStore: Send + Sync {
         filter: &CredentialFilter,
         now: Timestamp,
     ) -> StoreResult<Vec<OwnedCredential>>;
+    /// How many credentials match `filter` (its cursor, offset and limit ignored), counted up
+    /// to [`crate::paging::COUNT_CAP`].
+    async fn count_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+    ) -> StoreResult<Total>;
     /// Revokes the live credentials matching `filter`, writing one audit entry each.
     /// Returns those it revoked (not those already revoked).
     async fn revoke_credentials(
@@ -197,7 +286,10 @@ pub trait CredentialStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
+    /// Newest first (time, then order of writing); `next` resumes after the last entry.
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEntry>>;
+    /// How many entries match `query`, counted up to [`crate::paging::COUNT_CAP`].
+    async fn count_audit(&self, query: &AuditQuery) -> StoreResult<Total>;
     /// Records an event that changes nothing else (e.g. a token revealed).
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
 }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod local_proxy;
 pub mod metrics;
 pub mod model_client;
+pub mod paging;
 mod predictions_worker;
 mod routes;
 mod secret_file;

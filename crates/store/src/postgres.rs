@@ -8,11 +8,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use tessera_core::store::StoreResult;
 
 use crate::OpenError;
-use crate::rows::backend;
+use crate::rows::{SearchRule, backend, like_pattern, prefix_pattern};
+use crate::sqlite::push_principal_recheck;
 
 /// Pool bounds by default: enough for a node's request path and its background writers.
 pub const DEFAULT_CONNECTIONS: u32 = 16;
@@ -60,6 +61,41 @@ impl PgStore {
 
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(backend)
+    }
+}
+
+/// Searches on PostgreSQL: `pg_trgm` GIN indexes serve substrings, `text_pattern_ops` B-trees
+/// serve prefixes, both through LIKE. See [`SearchRule`].
+impl PgStore {
+    /// The kind column while searching (the planner weighs the search by its statistics).
+    pub(crate) const SEARCH_KIND_COLUMN: &'static str = "c.kind";
+
+    pub(crate) fn push_credential_search(
+        qb: &mut QueryBuilder<'static, Postgres>,
+        rule: &SearchRule,
+    ) {
+        let like = match rule {
+            SearchRule::Substring(text) => like_pattern(text),
+            SearchRule::Prefix(text) => prefix_pattern(text),
+        };
+        qb.push(" AND c.id IN (SELECT id FROM credentials WHERE name LIKE ")
+            .push_bind(like.clone())
+            .push(" UNION SELECT c2.id FROM credentials c2 WHERE c2.principal_id IN (SELECT p2.id FROM principals p2 WHERE p2.user_name LIKE ")
+            .push_bind(like)
+            .push("))");
+    }
+
+    pub(crate) fn push_principal_search(
+        qb: &mut QueryBuilder<'static, Postgres>,
+        rule: &SearchRule,
+    ) {
+        match rule {
+            SearchRule::Substring(text) => push_principal_recheck(qb, like_pattern(text)),
+            SearchRule::Prefix(text) => {
+                qb.push(" AND p.user_name LIKE ")
+                    .push_bind(prefix_pattern(text));
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use tessera_core::ids::{
 use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use tessera_core::names::{Email, UserName};
+use tessera_core::paging::{Page, Total};
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::predictions::{Outcome, Prediction};
 use tessera_core::projects::{Project, Relationship};
@@ -73,6 +74,9 @@ impl<S: PrincipalStore> PrincipalStore for Retrying<S> {
     }
     async fn count_principals(&self) -> StoreResult<u64> {
         retrying(|| self.0.count_principals()).await
+    }
+    async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
+        retrying(|| self.0.count_matching_principals(query)).await
     }
     async fn update_profile(
         &self,
@@ -139,6 +143,13 @@ impl<S: CredentialStore> CredentialStore for Retrying<S> {
     ) -> StoreResult<Vec<OwnedCredential>> {
         retrying(|| self.0.list_credentials(filter, now)).await
     }
+    async fn count_credentials(
+        &self,
+        filter: &CredentialFilter,
+        now: Timestamp,
+    ) -> StoreResult<Total> {
+        retrying(|| self.0.count_credentials(filter, now)).await
+    }
     async fn revoke_credentials(
         &self,
         filter: &CredentialFilter,
@@ -179,8 +190,11 @@ impl<S: CredentialStore> CredentialStore for Retrying<S> {
 
 #[async_trait]
 impl<S: AuditStore> AuditStore for Retrying<S> {
-    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEntry>> {
         retrying(|| self.0.list_audit(query)).await
+    }
+    async fn count_audit(&self, query: &AuditQuery) -> StoreResult<Total> {
+        retrying(|| self.0.count_audit(query)).await
     }
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         retrying(|| self.0.append_audit(entry)).await

@@ -96,3 +96,60 @@ pub fn like_pattern(search: &str) -> String {
     out.push('%');
     out
 }
+
+/// How a search text is matched (the same rule on both backends, each served by an index):
+/// three characters or more match anywhere in a name (trigram indexes: FTS5 `trigram` on
+/// SQLite, `pg_trgm` on PostgreSQL); one or two characters match the start of a name (B-tree
+/// prefix). Case is ignored; blank searches match everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchRule {
+    /// Lowercased text of three characters or more, matched as a substring.
+    Substring(String),
+    /// Lowercased text of one or two characters, matched as a prefix.
+    Prefix(String),
+}
+
+impl SearchRule {
+    /// The rule for a search text, `None` when it is blank.
+    pub fn of(search: Option<&str>) -> Option<SearchRule> {
+        let text = search?.trim().to_lowercase();
+        match text.chars().count() {
+            0 => None,
+            1 | 2 => Some(SearchRule::Prefix(text)),
+            _ => Some(SearchRule::Substring(text)),
+        }
+    }
+}
+
+/// An FTS5 query matching `text` as one phrase: with the trigram tokenizer, the rows that
+/// contain it as a substring.
+pub fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// A LIKE pattern (with `ESCAPE '\'`) matching values that start with `text`.
+pub fn prefix_pattern(text: &str) -> String {
+    let mut pattern = like_pattern(text);
+    pattern.remove(0);
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_searches_match_a_prefix_and_longer_ones_a_substring() {
+        assert_eq!(SearchRule::of(Some("  ")), None);
+        assert_eq!(
+            SearchRule::of(Some("Ab")),
+            Some(SearchRule::Prefix("ab".into()))
+        );
+        assert_eq!(
+            SearchRule::of(Some(" abC ")),
+            Some(SearchRule::Substring("abc".into()))
+        );
+        assert_eq!(prefix_pattern("a_b"), "a\\_b%");
+        assert_eq!(fts_phrase("a\"b"), "\"a\"\"b\"");
+    }
+}

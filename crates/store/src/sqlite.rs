@@ -7,11 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use tessera_core::store::StoreResult;
 
 use crate::OpenError;
-use crate::rows::backend;
+use crate::rows::{SearchRule, backend, fts_phrase, like_pattern};
 
 /// Pooled connections by default: readers in parallel (WAL), one writer at a time.
 pub const DEFAULT_CONNECTIONS: u32 = 8;
@@ -72,6 +72,90 @@ impl SqliteStore {
             .await
             .map_err(backend)
     }
+}
+
+/// Searches on SQLite: FTS5 trigram tables for substrings (each hit re-checked against the row,
+/// so that a stale index entry can only hide a row, never show a wrong one), B-tree ranges for
+/// prefixes. See [`SearchRule`].
+impl SqliteStore {
+    /// The kind column while searching: `+` keeps SQLite from walking the kind's ordered index
+    /// (and probing the search for every row) instead of starting from the search's matches.
+    pub(crate) const SEARCH_KIND_COLUMN: &'static str = "+c.kind";
+
+    pub(crate) fn push_credential_search(
+        qb: &mut QueryBuilder<'static, Sqlite>,
+        rule: &SearchRule,
+    ) {
+        match rule {
+            SearchRule::Substring(text) => {
+                let like = like_pattern(text);
+                qb.push(" AND c.rowid IN (SELECT rowid FROM credentials_name_fts WHERE credentials_name_fts MATCH ")
+                    .push_bind(fts_phrase(text))
+                    .push(" UNION SELECT c2.rowid FROM credentials c2 WHERE c2.principal_id IN (SELECT p2.id FROM principals p2 WHERE p2.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ")
+                    .push_bind(format!("user_name : {}", fts_phrase(text)))
+                    .push(")))");
+                qb.push(" AND (c.name LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\'");
+                qb.push(" OR p.user_name LIKE ")
+                    .push_bind(like)
+                    .push(" ESCAPE '\\')");
+            }
+            SearchRule::Prefix(text) => {
+                let high = format!("{text}\u{10FFFF}");
+                qb.push(" AND c.rowid IN (SELECT rowid FROM credentials WHERE name >= ")
+                    .push_bind(text.clone())
+                    .push(" AND name < ")
+                    .push_bind(high.clone())
+                    .push(" UNION SELECT c2.rowid FROM credentials c2 WHERE c2.principal_id IN (SELECT p2.id FROM principals p2 WHERE p2.user_name >= ")
+                    .push_bind(text.clone())
+                    .push(" AND p2.user_name < ")
+                    .push_bind(high)
+                    .push("))");
+            }
+        }
+    }
+
+    pub(crate) fn push_principal_search(qb: &mut QueryBuilder<'static, Sqlite>, rule: &SearchRule) {
+        match rule {
+            SearchRule::Substring(text) => {
+                let like = like_pattern(text);
+                qb.push(
+                    " AND p.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ",
+                )
+                .push_bind(fts_phrase(text))
+                .push(")");
+                push_principal_recheck(qb, like);
+            }
+            SearchRule::Prefix(text) => {
+                qb.push(" AND p.user_name >= ")
+                    .push_bind(text.clone())
+                    .push(" AND p.user_name < ")
+                    .push_bind(format!("{text}\u{10FFFF}"));
+            }
+        }
+    }
+}
+
+/// The substring test of a principal search, on the row itself.
+pub(crate) fn push_principal_recheck<DB: sqlx::Database>(
+    qb: &mut QueryBuilder<'static, DB>,
+    like: String,
+) where
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    qb.push(" AND (p.user_name LIKE ")
+        .push_bind(like.clone())
+        .push(" ESCAPE '\\'");
+    qb.push(" OR lower(coalesce(p.email, '')) LIKE ")
+        .push_bind(like.clone())
+        .push(" ESCAPE '\\'");
+    qb.push(" OR lower(p.first_name) LIKE ")
+        .push_bind(like.clone())
+        .push(" ESCAPE '\\'");
+    qb.push(" OR lower(p.last_name) LIKE ")
+        .push_bind(like)
+        .push(" ESCAPE '\\')");
 }
 
 sql_store!(SqliteStore, ::sqlx::Sqlite, ::sqlx::sqlite::SqliteRow);

@@ -2,6 +2,7 @@
 
 use crate::audit::{AuditEntry, AuditQuery};
 use crate::authn::Caller;
+use crate::paging::{Page, Total};
 use crate::policy;
 
 use super::{Context, ServiceResult};
@@ -16,8 +17,19 @@ impl AuditService {
         AuditService { ctx }
     }
 
-    pub async fn list(&self, caller: &Caller, query: AuditQuery) -> ServiceResult<Vec<AuditEntry>> {
+    /// A page of entries, newest first, with the cursor of the next page.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        query: AuditQuery,
+    ) -> ServiceResult<Page<AuditEntry>> {
         policy::require_admin(caller)?;
         Ok(self.ctx.store.list_audit(&query).await?)
+    }
+
+    /// How many entries match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    pub async fn count(&self, caller: &Caller, query: AuditQuery) -> ServiceResult<Total> {
+        policy::require_admin(caller)?;
+        Ok(self.ctx.store.count_audit(&query).await?)
     }
 }

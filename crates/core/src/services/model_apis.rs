@@ -323,6 +323,7 @@ impl ModelApiService {
                 let query = PrincipalQuery {
                     kind: Some(PrincipalKind::User),
                     search: Some(email.as_str().to_string()),
+                    after: None,
                     offset: 0,
                     limit: 1000,
                 };

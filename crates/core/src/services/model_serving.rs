@@ -310,7 +310,7 @@ impl ModelServingService {
             ..crate::audit::AuditQuery::default()
         };
         let target = id.to_string();
-        let mut entries = self.ctx.store.list_audit(&query).await?;
+        let mut entries = self.ctx.store.list_audit(&query).await?.items;
         entries.retain(|e| e.target_id.as_deref() == Some(target.as_str()));
         Ok(entries)
     }

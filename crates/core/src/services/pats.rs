@@ -5,6 +5,7 @@ use crate::authn::Caller;
 use crate::ids::CredentialId;
 use crate::model::{Credential, CredentialKind, User};
 use crate::names::{FieldError, TokenName, UserName, parse_text};
+use crate::paging::{Page, Total};
 use crate::policy;
 use crate::secret::Secret;
 use crate::store::{CredentialFilter, OwnedCredential};
@@ -311,6 +312,35 @@ impl PatService {
         Ok(self.ctx.store.list_credentials(&filter, now).await?)
     }
 
+    /// A page of PATs across users, in [`CredentialFilter::order`], with the next cursor.
+    pub async fn admin_page(
+        &self,
+        caller: &Caller,
+        filter: CredentialFilter,
+    ) -> ServiceResult<Page<OwnedCredential>> {
+        let limit = filter.limit;
+        let order = CredentialFilter {
+            status: filter.status,
+            ..CredentialFilter::default()
+        };
+        let found = self.admin_list(caller, filter).await?;
+        Ok(Page::of(found, limit, |last| {
+            order.cursor_after(&last.credential)
+        }))
+    }
+
+    /// How many PATs across users match `filter` (capped, see [`crate::paging::COUNT_CAP`]).
+    pub async fn admin_count(
+        &self,
+        caller: &Caller,
+        mut filter: CredentialFilter,
+    ) -> ServiceResult<Total> {
+        policy::require_admin(caller)?;
+        filter.kind = Some(CredentialKind::Pat);
+        let now = self.ctx.clock.now();
+        Ok(self.ctx.store.count_credentials(&filter, now).await?)
+    }
+
     /// Revokes the PATs matching `filter` across users. An empty filter is refused rather than
     /// revoking every token of the deployment by accident.
     pub async fn admin_revoke(
@@ -334,14 +364,20 @@ impl PatService {
     }
 
     fn admin_bulk_filter(mut filter: CredentialFilter) -> ServiceResult<CredentialFilter> {
-        if filter.ids.is_none() && filter.user_name.is_none() && filter.status.is_none() {
+        let blank_search = filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
+        if filter.ids.is_none()
+            && filter.user_name.is_none()
+            && filter.status.is_none()
+            && blank_search
+        {
             return Err(FieldError::new(
                 "patIds",
-                "give patIds, userName or status to choose which tokens",
+                "give patIds, userName, status or search to choose which tokens",
             )
             .into());
         }
         filter.kind = Some(CredentialKind::Pat);
+        filter.after = None;
         filter.offset = 0;
         filter.limit = 0;
         Ok(filter)

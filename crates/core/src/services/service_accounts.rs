@@ -5,6 +5,7 @@ use crate::authn::Caller;
 use crate::ids::UserId;
 use crate::model::{Credential, CredentialKind, PrincipalKind, User, UserStatus};
 use crate::names::{Email, FieldError, TokenName, UserName, parse_text};
+use crate::paging::{Page, Total};
 use crate::policy;
 use crate::secret::Secret;
 use crate::store::{CredentialFilter, PrincipalQuery};
@@ -77,15 +78,27 @@ impl ServiceAccountService {
         Ok(account)
     }
 
-    pub async fn list(&self, caller: &Caller, offset: u32, limit: u32) -> ServiceResult<Vec<User>> {
+    /// A page of service accounts by name; `query.kind` is set here.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        mut query: PrincipalQuery,
+    ) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
-        let query = PrincipalQuery {
-            kind: Some(PrincipalKind::ServiceAccount),
-            search: None,
-            offset,
-            limit,
-        };
-        Ok(self.ctx.store.list_principals(&query).await?)
+        query.kind = Some(PrincipalKind::ServiceAccount);
+        let accounts = self.ctx.store.list_principals(&query).await?;
+        Ok(Page::of(
+            accounts,
+            query.limit,
+            PrincipalQuery::cursor_after,
+        ))
+    }
+
+    /// How many service accounts match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+        policy::require_admin(caller)?;
+        query.kind = Some(PrincipalKind::ServiceAccount);
+        Ok(self.ctx.store.count_matching_principals(&query).await?)
     }
 
     pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {

@@ -5,6 +5,7 @@ use crate::authn::Caller;
 use crate::ids::UserId;
 use crate::model::{PrincipalKind, User, UserStatus};
 use crate::names::{Email, FieldError, UserName, parse_text};
+use crate::paging::{Page, Total};
 use crate::password;
 use crate::policy;
 use crate::roles::{Role, RoleSet};
@@ -122,10 +123,18 @@ impl UserService {
         &self,
         caller: &Caller,
         mut query: PrincipalQuery,
-    ) -> ServiceResult<Vec<User>> {
+    ) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
         query.kind = Some(PrincipalKind::User);
-        Ok(self.ctx.store.list_principals(&query).await?)
+        let users = self.ctx.store.list_principals(&query).await?;
+        Ok(Page::of(users, query.limit, PrincipalQuery::cursor_after))
+    }
+
+    /// How many users match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+        policy::require_admin(caller)?;
+        query.kind = Some(PrincipalKind::User);
+        Ok(self.ctx.store.count_matching_principals(&query).await?)
     }
 
     /// `GET /v4/users`: any authenticated principal may list users, as in Domino.

@@ -2,6 +2,7 @@
 //! or in bulk. SysAdmin only (domain policy). Secrets are never available here.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::PatJson;
 
@@ -61,6 +63,8 @@ struct ListQuery {
     user_name: Option<String>,
     /// `Active`, `ExpiringSoon`, `Expired` or `Revoked`.
     status: Option<String>,
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     /// From 1 to 1000; 100 when absent.
@@ -68,16 +72,18 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-/// SysAdmin only; entries carry `userName`, never a secret.
+/// A page of PATs across users, in the order of its status filter (see `CredentialOrder`),
+/// with the paging headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/pat/v1/admin/tokens", tag = "admin", operation_id = "listAllPats",
     params(ListQuery),
-    responses((status = 200, description = "Tokens of every user", body = Vec<PatJson>)))]
+    responses((status = 200, description = "Tokens of every user", body = Vec<PatJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<PatJson>>> {
-    let filter = CredentialFilter {
+) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+    let mut filter = CredentialFilter {
         search: q.search,
         user_name: user_name(q.user_name.as_deref())?,
         status: status("status", q.status.as_deref())?,
@@ -85,17 +91,23 @@ async fn list(
         limit: limit(q.limit)?,
         ..CredentialFilter::default()
     };
+    filter.after = paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+        filter.decode_cursor(raw)
+    })?;
     let now = state.pats.now();
-    let found = state.pats.admin_list(&caller, filter).await?;
-    Ok(Json(
-        found
-            .iter()
-            .map(|o| PatJson {
-                user_name: Some(o.owner.user_name.to_string()),
-                ..PatJson::new(&o.credential, now)
-            })
-            .collect(),
-    ))
+    let (page, total) = tokio::try_join!(
+        state.pats.admin_page(&caller, filter.clone()),
+        state.pats.admin_count(&caller, filter.clone()),
+    )?;
+    let body = page
+        .items
+        .iter()
+        .map(|o| PatJson {
+            user_name: Some(o.owner.user_name.to_string()),
+            ..PatJson::new(&o.credential, now)
+        })
+        .collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 /// Which tokens: every condition given must hold.
@@ -106,6 +118,8 @@ struct BulkBody {
     pat_ids: Option<Vec<String>>,
     user_name: Option<String>,
     status: Option<String>,
+    /// The listing's search rule (see `GET /api/pat/v1/admin/tokens`).
+    search: Option<String>,
 }
 
 impl BulkBody {
@@ -126,6 +140,7 @@ impl BulkBody {
             ids,
             user_name: user_name(self.user_name.as_deref())?,
             status: status("status", self.status.as_deref())?,
+            search: self.search.filter(|s| !s.trim().is_empty()),
             ..CredentialFilter::default()
         })
     }

@@ -1,7 +1,7 @@
 //! User administration. Every handler requires SysAdmin (checked by the domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::AdminUserJson;
 
@@ -73,6 +74,8 @@ async fn create(
 struct ListQuery {
     /// Part of a user name, name or email.
     search: Option<String>,
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     /// From 1 to 1000; 100 when absent.
@@ -80,22 +83,29 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
+/// A page of users by user name, with the paging headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/admin/v1/users", tag = "admin", operation_id = "listAdminUsers",
     params(ListQuery),
-    responses((status = 200, description = "Users", body = Vec<AdminUserJson>)))]
+    responses((status = 200, description = "Users", body = Vec<AdminUserJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<AdminUserJson>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<AdminUserJson>>)> {
     let query = PrincipalQuery {
         kind: None,
+        after: paging::cursor(q.cursor.as_deref(), q.offset, PrincipalQuery::decode_cursor)?,
         search: q.search,
         offset: q.offset,
         limit: limit(q.limit)?,
     };
-    let users = state.users.list(&caller, query).await?;
-    Ok(Json(users.iter().map(AdminUserJson::new).collect()))
+    let (page, total) = tokio::try_join!(
+        state.users.list(&caller, query.clone()),
+        state.users.count(&caller, query.clone()),
+    )?;
+    let body = page.items.iter().map(AdminUserJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",

@@ -1,6 +1,7 @@
 //! The audit log, filtered. SysAdmin only (domain policy).
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use utoipa::IntoParams;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::AuditJson;
 
@@ -32,6 +34,8 @@ struct ListQuery {
     from: Option<String>,
     /// ISO-8601 time, exclusive.
     to: Option<String>,
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     /// From 1 to 1000; 100 when absent.
@@ -53,24 +57,30 @@ fn instant(field: &str, raw: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
         .transpose()
 }
 
-/// SysAdmin only.
+/// A page of entries, newest first, with the paging headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/admin/v1/audit", tag = "admin", operation_id = "listAudit",
     params(ListQuery),
-    responses((status = 200, description = "Entries, newest first", body = Vec<AuditJson>)))]
+    responses((status = 200, description = "Entries, newest first", body = Vec<AuditJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<AuditJson>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<AuditJson>>)> {
     let query = AuditQuery {
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
+        after: paging::cursor(q.cursor.as_deref(), q.offset, AuditQuery::decode_cursor)?,
         actor: q.actor,
         action: q.action,
         target: q.target,
         offset: q.offset,
         limit: limit(q.limit)?,
     };
-    let entries = state.audit.list(&caller, query).await?;
-    Ok(Json(entries.iter().map(AuditJson::new).collect()))
+    let (page, total) = tokio::try_join!(
+        state.audit.list(&caller, query.clone()),
+        state.audit.count(&caller, query.clone()),
+    )?;
+    let body = page.items.iter().map(AuditJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }

@@ -62,6 +62,7 @@ async fn users(
     let query = PrincipalQuery {
         kind: None,
         search: exact.as_ref().map(|n| n.to_string()).or(q.search),
+        after: None,
         offset: q.offset,
         limit: limit(q.limit)?,
     };

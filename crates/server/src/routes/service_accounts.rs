@@ -1,7 +1,7 @@
 //! Service accounts and their named tokens (Domino paths). SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -14,8 +14,10 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::{ServiceAccountJson, ServiceAccountTokenJson};
+use tessera_core::store::PrincipalQuery;
 
 const BASE: &str = "/api/serviceAccounts/v1/serviceAccounts";
 
@@ -75,6 +77,8 @@ async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
     #[serde(default)]
     offset: u32,
     /// From 1 to 1000; 100 when absent.
@@ -82,19 +86,28 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
+/// A page of service accounts by name, with the paging headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts", tag = "service-accounts", operation_id = "listServiceAccounts",
     params(ListQuery),
-    responses((status = 200, description = "Service accounts", body = Vec<ServiceAccountJson>)))]
+    responses((status = 200, description = "Service accounts", body = Vec<ServiceAccountJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<ServiceAccountJson>>> {
-    let accounts = state
-        .service_accounts
-        .list(&caller, q.offset, limit(q.limit)?)
-        .await?;
-    Ok(Json(accounts.iter().map(ServiceAccountJson::new).collect()))
+) -> ApiResult<(HeaderMap, Json<Vec<ServiceAccountJson>>)> {
+    let query = PrincipalQuery {
+        after: paging::cursor(q.cursor.as_deref(), q.offset, PrincipalQuery::decode_cursor)?,
+        offset: q.offset,
+        limit: limit(q.limit)?,
+        ..PrincipalQuery::default()
+    };
+    let (page, total) = tokio::try_join!(
+        state.service_accounts.list(&caller, query.clone()),
+        state.service_accounts.count(&caller, query.clone()),
+    )?;
+    let body = page.items.iter().map(ServiceAccountJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 #[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts/{id}", tag = "service-accounts", operation_id = "getServiceAccount",

@@ -19,6 +19,7 @@ use tessera_core::store::PrincipalQuery;
 
 use super::account::{failure, token_row};
 use super::forms::Errors;
+use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
@@ -45,6 +46,8 @@ fn all_roles() -> Vec<&'static str> {
 pub struct UsersQuery {
     search: Option<String>,
     done: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
 }
 
 fn users_notice(done: Option<&str>) -> Option<&'static str> {
@@ -61,30 +64,52 @@ async fn users_page(
     state: &AppState,
     viewer: &Viewer,
     search: Option<String>,
+    page: &PageParams,
     form: Value,
     notice: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let after = match page.cursor(PrincipalQuery::decode_cursor) {
+        Ok(after) => after,
+        Err(e) => return failure(state, viewer, &ServiceError::Invalid(e)),
+    };
     let query = PrincipalQuery {
         kind: Some(tessera_core::model::PrincipalKind::User),
         search: search.clone().filter(|s| !s.trim().is_empty()),
+        after,
         offset: 0,
-        limit: 500,
+        limit: PAGE_SIZE,
     };
-    match state.users.list(&viewer.caller, query).await {
-        Ok(users) => state.templates.page(
-            status,
-            "admin_users.html",
-            context! {
-                users => users.iter().map(user_row).collect::<Vec<_>>(),
-                all_roles => all_roles(),
-                search => search.unwrap_or_default(),
-                viewer_id => viewer.caller.principal().id.to_string(),
-                form,
-                notice,
-                ..viewer.nav("users")
-            },
-        ),
+    let listed = tokio::try_join!(
+        state.users.list(&viewer.caller, query.clone()),
+        state.users.count(&viewer.caller, query),
+    );
+    match listed {
+        Ok((users, total)) => {
+            let search = search.unwrap_or_default();
+            let pager = pager(
+                "/ui/admin/users",
+                &[("search", search.as_str())],
+                page,
+                users.items.len(),
+                users.next.as_ref(),
+                total,
+            );
+            state.templates.page(
+                status,
+                "admin_users.html",
+                context! {
+                    users => users.items.iter().map(user_row).collect::<Vec<_>>(),
+                    all_roles => all_roles(),
+                    search,
+                    pager,
+                    viewer_id => viewer.caller.principal().id.to_string(),
+                    form,
+                    notice,
+                    ..viewer.nav("users")
+                },
+            )
+        }
         Err(error) => failure(state, viewer, &error),
     }
 }
@@ -96,7 +121,16 @@ pub async fn users(
 ) -> Response {
     let form = context! { errors => Errors::default().value(), roles => vec!["Practitioner"] };
     let notice = users_notice(q.done.as_deref());
-    users_page(&state, &viewer, q.search, form, notice, StatusCode::OK).await
+    users_page(
+        &state,
+        &viewer,
+        q.search,
+        &q.page,
+        form,
+        notice,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create_user(
@@ -132,7 +166,16 @@ pub async fn create_user(
         roles,
         errors => errors.value(),
     };
-    users_page(&state, &viewer, None, form, None, StatusCode::BAD_REQUEST).await
+    users_page(
+        &state,
+        &viewer,
+        None,
+        &PageParams::default(),
+        form,
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 fn user_id(raw: &str) -> Result<UserId, ServiceError> {
@@ -189,36 +232,58 @@ pub async fn activate(
 async fn accounts_page(
     state: &AppState,
     viewer: &Viewer,
+    page: &PageParams,
     form: Value,
     created: Option<Value>,
     status: StatusCode,
 ) -> Response {
     let result = async {
         let now = state.pats.now();
+        let query = PrincipalQuery {
+            after: page.cursor(PrincipalQuery::decode_cursor)?,
+            limit: PAGE_SIZE,
+            ..PrincipalQuery::default()
+        };
+        let (listed, total) = tokio::try_join!(
+            state.service_accounts.list(&viewer.caller, query.clone()),
+            state.service_accounts.count(&viewer.caller, query),
+        )?;
         let mut accounts = Vec::new();
-        for account in state.service_accounts.list(&viewer.caller, 0, 500).await? {
+        for account in &listed.items {
             let (_, tokens) = state
                 .service_accounts
                 .tokens(&viewer.caller, account.id)
                 .await?;
             let rows: Vec<Value> = tokens.iter().map(|t| token_row(t, now)).collect();
-            accounts.push(context! { tokens => rows, ..user_row(&account) });
+            accounts.push(context! { tokens => rows, ..user_row(account) });
         }
-        Ok::<_, ServiceError>(accounts)
+        let pager = pager(
+            "/ui/admin/service-accounts",
+            &[],
+            page,
+            listed.items.len(),
+            listed.next.as_ref(),
+            total,
+        );
+        Ok::<_, ServiceError>((accounts, pager))
     };
     match result.await {
-        Ok(accounts) => state.templates.page(
+        Ok((accounts, pager)) => state.templates.page(
             status,
             "admin_service_accounts.html",
-            context! { accounts, form, created, ..viewer.nav("service-accounts") },
+            context! { accounts, pager, form, created, ..viewer.nav("service-accounts") },
         ),
         Err(error) => failure(state, viewer, &error),
     }
 }
 
-pub async fn service_accounts(State(state): State<AppState>, viewer: Viewer) -> Response {
+pub async fn service_accounts(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(page): Query<PageParams>,
+) -> Response {
     let form = context! { errors => Errors::default().value() };
-    accounts_page(&state, &viewer, form, None, StatusCode::OK).await
+    accounts_page(&state, &viewer, &page, form, None, StatusCode::OK).await
 }
 
 pub async fn create_service_account(
@@ -240,7 +305,15 @@ pub async fn create_service_account(
         description => f.get("description"),
         errors => errors.value(),
     };
-    accounts_page(&state, &viewer, form, None, StatusCode::BAD_REQUEST).await
+    accounts_page(
+        &state,
+        &viewer,
+        &PageParams::default(),
+        form,
+        None,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 pub async fn create_account_token(
@@ -266,7 +339,15 @@ pub async fn create_account_token(
     let form = context! { errors => Errors::default().value() };
     match result.await {
         Ok(created) => {
-            accounts_page(&state, &viewer, form, Some(created), StatusCode::CREATED).await
+            accounts_page(
+                &state,
+                &viewer,
+                &PageParams::default(),
+                form,
+                Some(created),
+                StatusCode::CREATED,
+            )
+            .await
         }
         Err(error) => failure(&state, &viewer, &error),
     }

@@ -8,6 +8,7 @@ mod admin_tokens;
 mod forms;
 mod model_settings;
 mod models;
+mod pager;
 mod projects;
 pub mod render;
 pub mod session;

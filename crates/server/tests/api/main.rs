@@ -26,6 +26,7 @@ mod model_invocation;
 mod model_predictions;
 mod model_refusals;
 mod model_upstreams;
+mod paging;
 mod pats;
 mod projects;
 mod raw_http;

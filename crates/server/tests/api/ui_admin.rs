@@ -303,3 +303,110 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
     assert!(bad.html.contains("value=\"yesterday\""));
     let _ = json!({});
 }
+
+/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
+fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn admin_lists_page_through_everything_with_how_many_there_are() {
+    let app = spawn_app().await;
+    for i in 0..55 {
+        app.create_user(&format!("user-{i:02}"), &[]).await;
+    }
+    let mut admin = Browser::new(&app);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let first = admin.get("/ui/admin/users").await;
+    assert!(first.html.contains("1–50 of 56 users"), "{}", first.html);
+    assert!(link(&first.html, "prev").is_none());
+    let next = link(&first.html, "next").expect("a next link");
+    let second = admin.get(&next).await;
+    assert_eq!(second.status, 200);
+    assert!(second.html.contains("51–56 of 56 users"), "{}", second.html);
+    assert!(second.html.contains("data-user=\"user-54\""));
+    assert!(!second.html.contains("data-user=\"user-00\""));
+    assert!(link(&second.html, "next").is_none());
+    let back = admin
+        .get(&link(&second.html, "prev").expect("a previous link"))
+        .await;
+    assert!(back.html.contains("1–50 of 56 users") && back.html.contains("data-user=\"user-00\""));
+
+    let audit = admin.get("/ui/admin/audit?action=user.created").await;
+    assert!(audit.html.contains("1–50 of 56 entries"), "{}", audit.html);
+    let older = admin.get(&link(&audit.html, "next").expect("next")).await;
+    assert!(older.html.contains("51–56 of 56 entries"));
+    let bad = admin.get("/ui/admin/audit?cursor=nonsense").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.html.contains("cursor"));
+}
+
+#[tokio::test]
+async fn a_bulk_action_on_every_match_needs_the_count_confirmed() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    for i in 0..3 {
+        app.create_pat(&jane, &format!("ci-bot-{i}"), 30 * 86400)
+            .await;
+    }
+    let keep = app.create_pat(&jane, "laptop", 30 * 86400).await;
+    let mut admin = Browser::new(&app);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let csrf = admin.csrf().await;
+    let page = admin.get("/ui/admin/tokens?search=ci-bot").await;
+    assert!(page.html.contains("Revoke all 3 matching"), "{}", page.html);
+    assert!(
+        !admin
+            .get("/ui/admin/tokens")
+            .await
+            .html
+            .contains("matching</button>")
+    );
+
+    // Another token matches since the page was shown: the confirmed count is stale.
+    app.create_pat(&jane, "ci-bot-3", 30 * 86400).await;
+    let stale = admin
+        .post(
+            "/ui/admin/tokens/bulk",
+            &[
+                ("csrf", &csrf),
+                ("scope", "all"),
+                ("search", "ci-bot"),
+                ("status", ""),
+                ("confirm_count", "3"),
+                ("action", "revoke"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 400);
+    assert!(stale.html.contains("now selects 4"), "{}", stale.html);
+    let done = admin
+        .post(
+            "/ui/admin/tokens/bulk",
+            &[
+                ("csrf", &csrf),
+                ("scope", "all"),
+                ("search", "ci-bot"),
+                ("status", ""),
+                ("confirm_count", "4"),
+                ("action", "revoke"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let revoked = app
+        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .await;
+    assert_eq!(revoked.header("x-total-count"), Some("4"));
+    app.send(
+        Method::GET,
+        "/v4/users/self",
+        Auth::Bearer(keep["token"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .assert_status(200);
+}

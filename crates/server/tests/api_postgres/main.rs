@@ -46,6 +46,8 @@ mod model_predictions;
 mod model_refusals;
 #[path = "../api/model_upstreams.rs"]
 mod model_upstreams;
+#[path = "../api/paging.rs"]
+mod paging;
 #[path = "../api/pats.rs"]
 mod pats;
 #[path = "../api/projects.rs"]

@@ -8,10 +8,11 @@ macro_rules! sql_audit {
             use sqlx::{QueryBuilder, Row};
             use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
             use tessera_core::ids::{AuditId, CredentialId, UserId};
+            use tessera_core::paging::{COUNT_CAP, Cursor, CursorKey, Page, Total};
             use tessera_core::store::{AuditStore, StoreResult};
 
             use super::$store;
-            use crate::rows::{backend, from_ms, like_pattern, to_ms};
+            use crate::rows::{backend, from_ms, prefix_pattern, to_ms};
 
             impl $store {
                 pub(crate) async fn insert_audit(tx: &mut sqlx::Transaction<'_, $db>, entry: &AuditEntry) -> StoreResult<()> {
@@ -36,6 +37,39 @@ macro_rules! sql_audit {
                     .await
                     .map_err(backend)?;
                     Ok(())
+                }
+            }
+
+            /// The filters of an audit listing, each an equality on the first column of an index
+            /// that continues with `(at, seq)`: an actor or target given as an id matches the id,
+            /// otherwise the name (case-insensitive for targets); an action matches exactly, or by prefix
+            /// when it ends with `*` (`pat.*`, filtered along the time index).
+            fn push_audit_filter(qb: &mut QueryBuilder<'static, $db>, query: &AuditQuery) {
+                if let Some(actor) = query.actor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    match UserId::parse(actor) {
+                        Some(id) => qb.push(" AND actor_id = ").push_bind(id.to_string()),
+                        None => qb.push(" AND actor_name = ").push_bind(actor.to_lowercase()),
+                    };
+                }
+                if let Some(action) = query.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    match action.strip_suffix('*') {
+                        Some(prefix) => qb.push(" AND action LIKE ").push_bind(prefix_pattern(prefix)).push(" ESCAPE '\\'"),
+                        None => qb.push(" AND action = ").push_bind(action.to_string()),
+                    };
+                }
+                if let Some(target) = query.target.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    if uuid::Uuid::parse_str(target).is_ok() {
+                        qb.push(" AND target_id = ").push_bind(target.to_lowercase());
+                    } else {
+                        qb.push(" AND (target_id = ").push_bind(target.to_string());
+                        qb.push(" OR lower(target_name) = ").push_bind(target.to_lowercase()).push(")");
+                    }
+                }
+                if let Some(from) = query.from {
+                    qb.push(" AND at >= ").push_bind(to_ms(from));
+                }
+                if let Some(to) = query.to {
+                    qb.push(" AND at <= ").push_bind(to_ms(to));
                 }
             }
 
@@ -68,32 +102,41 @@ macro_rules! sql_audit {
                     tx.commit().await.map_err(backend)
                 }
 
-                async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+                async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEntry>> {
                     let mut qb = QueryBuilder::<$db>::new(
-                        "SELECT id, at, actor_id, actor_name, actor_ip, credential_id, credential_name, action,
+                        "SELECT seq, id, at, actor_id, actor_name, actor_ip, credential_id, credential_name, action,
                                 target_type, target_id, target_name, details FROM audit_log WHERE 1 = 1",
                     );
-                    if let Some(actor) = query.actor.as_deref().filter(|s| !s.is_empty()) {
-                        qb.push(" AND (actor_name = ").push_bind(actor.to_lowercase());
-                        qb.push(" OR actor_id = ").push_bind(actor.to_string()).push(")");
+                    push_audit_filter(&mut qb, query);
+                    if let Some(after) = &query.after {
+                        qb.push(" AND (at, seq) < (")
+                            .push_bind(after.key.as_int().unwrap_or_default())
+                            .push(", ")
+                            .push_bind(after.tie.as_int().unwrap_or_default())
+                            .push(")");
                     }
-                    if let Some(action) = query.action.as_deref().filter(|s| !s.is_empty()) {
-                        qb.push(" AND action LIKE ").push_bind(like_pattern(action)).push(" ESCAPE '\\'");
-                    }
-                    if let Some(target) = query.target.as_deref().filter(|s| !s.is_empty()) {
-                        qb.push(" AND (target_id = ").push_bind(target.to_string());
-                        qb.push(" OR lower(target_name) = ").push_bind(target.to_lowercase()).push(")");
-                    }
-                    if let Some(from) = query.from {
-                        qb.push(" AND at >= ").push_bind(to_ms(from));
-                    }
-                    if let Some(to) = query.to {
-                        qb.push(" AND at <= ").push_bind(to_ms(to));
-                    }
-                    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(query.limit.max(1)));
+                    let limit = query.limit.max(1);
+                    qb.push(" ORDER BY at DESC, seq DESC LIMIT ").push_bind(i64::from(limit));
                     qb.push(" OFFSET ").push_bind(i64::from(query.offset));
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
-                    rows.iter().map(entry_from_row).collect()
+                    let items = rows.iter().map(entry_from_row).collect::<StoreResult<Vec<_>>>()?;
+                    let next = match rows.last() {
+                        Some(last) if rows.len() >= limit as usize => Some(Cursor::new(
+                            AuditQuery::CURSOR_TAG,
+                            CursorKey::Int(last.try_get("at").map_err(backend)?),
+                            CursorKey::Int(last.try_get("seq").map_err(backend)?),
+                        )),
+                        _ => None,
+                    };
+                    Ok(Page { items, next })
+                }
+
+                async fn count_audit(&self, query: &AuditQuery) -> StoreResult<Total> {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE 1 = 1");
+                    push_audit_filter(&mut qb, query);
+                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
+                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
             }
         }

@@ -11,11 +11,12 @@ macro_rules! sql_credentials {
             use tessera_core::model::{Credential, CredentialKind, EXPIRING_SOON, Timestamp, TokenStatus};
             use tessera_core::names::TokenName;
             use tessera_core::secret::TokenHash;
-            use tessera_core::store::{CredentialFilter, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
+            use tessera_core::paging::{COUNT_CAP, Total};
+            use tessera_core::store::{CredentialFilter, CredentialOrder, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
 
             use super::$store;
             use super::principals_sql::PRINCIPAL_COLUMNS;
-            use crate::rows::{backend, conflict_or_backend, credential_id, from_ms, like_pattern, to_ms, user_id};
+            use crate::rows::{SearchRule, backend, conflict_or_backend, credential_id, from_ms, to_ms, user_id};
 
             const CREDENTIAL_COLUMNS: &str = "c.id, c.kind, c.principal_id, c.name, c.description, c.token_hash, \
                 c.created_at, c.lifetime_secs, c.expires_at, c.revoked_at, c.revoked_reason, c.last_used_at, c.last_used_ip";
@@ -56,9 +57,12 @@ macro_rules! sql_credentials {
                 })
             }
 
-            fn push_filter(qb: &mut QueryBuilder<'static, $db>, filter: &CredentialFilter, now: Timestamp) {
+            fn push_filter(qb: &mut QueryBuilder<'static, $db>, filter: &CredentialFilter, now: Timestamp, counting: bool) {
+                let search = SearchRule::of(filter.search.as_deref());
                 if let Some(kind) = filter.kind {
-                    qb.push(" AND c.kind = ").push_bind(kind.as_str());
+                    // While searching, the search index leads, not the order of the kind's index.
+                    let column = if search.is_some() { $store::SEARCH_KIND_COLUMN } else { "c.kind" };
+                    qb.push(format!(" AND {column} = ")).push_bind(kind.as_str());
                 }
                 if let Some(id) = filter.principal_id {
                     qb.push(" AND c.principal_id = ").push_bind(id.to_string());
@@ -81,10 +85,8 @@ macro_rules! sql_credentials {
                 if let Some(name) = &filter.name {
                     qb.push(" AND c.name = ").push_bind(name.clone());
                 }
-                if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-                    let pattern = like_pattern(search.trim());
-                    qb.push(" AND (c.name LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                    qb.push(" OR p.user_name LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+                if let Some(rule) = &search {
+                    $store::push_credential_search(qb, rule);
                 }
                 let now_ms = to_ms(now);
                 let soon_ms = to_ms(now + EXPIRING_SOON);
@@ -100,12 +102,36 @@ macro_rules! sql_credentials {
                         qb.push(" AND c.revoked_at IS NULL AND c.expires_at > ").push_bind(now_ms);
                         qb.push(" AND c.expires_at <= ").push_bind(soon_ms);
                     }
+                    // Counting, a plain range of the expiry index: PATs always expire (SPEC
+                    // section 2). Listing, the created-order index leads, the expiry a filter.
+                    Some(TokenStatus::Active) if counting && filter.kind == Some(CredentialKind::Pat) => {
+                        qb.push(" AND c.revoked_at IS NULL AND c.expires_at > ").push_bind(soon_ms);
+                    }
                     Some(TokenStatus::Active) => {
                         qb.push(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ")
                             .push_bind(soon_ms)
                             .push(")");
                     }
                 }
+            }
+
+            /// Keyset order of a listing: the column `filter.order()` sorts by, then id; a cursor
+            /// becomes a row-value comparison that the matching index turns into a seek.
+            fn push_order(qb: &mut QueryBuilder<'static, $db>, filter: &CredentialFilter) {
+                let (column, descending) = match filter.order() {
+                    CredentialOrder::NewestFirst => ("c.created_at", true),
+                    CredentialOrder::LatestExpiryFirst => ("c.expires_at", true),
+                    CredentialOrder::SoonestExpiryFirst => ("c.expires_at", false),
+                };
+                let (direction, before) = if descending { ("DESC", "<") } else { ("ASC", ">") };
+                if let Some(after) = &filter.after {
+                    qb.push(format!(" AND ({column}, c.id) {before} ("))
+                        .push_bind(after.key.as_int().unwrap_or_default())
+                        .push(", ")
+                        .push_bind(after.tie.as_text().unwrap_or_default().to_string())
+                        .push(")");
+                }
+                qb.push(format!(" ORDER BY {column} {direction}, c.id {direction}"));
             }
 
             async fn matching_in_tx(
@@ -115,7 +141,7 @@ macro_rules! sql_credentials {
                 only_live: bool,
             ) -> StoreResult<Vec<OwnedCredential>> {
                 let mut qb = select();
-                push_filter(&mut qb, filter, now);
+                push_filter(&mut qb, filter, now, false);
                 if only_live {
                     qb.push(" AND c.revoked_at IS NULL");
                 }
@@ -218,14 +244,28 @@ macro_rules! sql_credentials {
 
                 async fn list_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Vec<OwnedCredential>> {
                     let mut qb = select();
-                    push_filter(&mut qb, filter, now);
-                    qb.push(" ORDER BY c.created_at DESC, c.id");
+                    push_filter(&mut qb, filter, now, false);
+                    push_order(&mut qb, filter);
                     if filter.limit > 0 {
                         qb.push(" LIMIT ").push_bind(i64::from(filter.limit));
                         qb.push(" OFFSET ").push_bind(i64::from(filter.offset));
                     }
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     rows.iter().map(owned_from_row).collect()
+                }
+
+                async fn count_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Total> {
+                    // The owner is joined only when a filter reads it: counting reads index entries.
+                    let needs_owner = filter.user_name.is_some() || SearchRule::of(filter.search.as_deref()).is_some();
+                    let mut qb = QueryBuilder::<$db>::new(if needs_owner {
+                        "SELECT count(*) FROM (SELECT 1 FROM credentials c JOIN principals p ON p.id = c.principal_id WHERE 1 = 1"
+                    } else {
+                        "SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE 1 = 1"
+                    });
+                    push_filter(&mut qb, &CredentialFilter { after: None, ..filter.clone() }, now, true);
+                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
+                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
                 async fn revoke_credentials(&self, filter: &CredentialFilter, now: Timestamp, reason: &str, actor: &AuditActor) -> StoreResult<Vec<Credential>> {

@@ -13,13 +13,24 @@ macro_rules! sql_principals {
             use tessera_core::store::{CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult};
 
             use super::$store;
-            use crate::rows::{backend, conflict_or_backend, from_ms, like_pattern, to_ms, user_id};
+            use crate::rows::{SearchRule, backend, conflict_or_backend, from_ms, to_ms, user_id};
+            use tessera_core::paging::{COUNT_CAP, Total};
 
             pub(crate) const PRINCIPAL_COLUMNS: &str = "p.id AS p_id, p.kind AS p_kind, p.user_name AS p_user_name, \
                 p.email AS p_email, p.first_name AS p_first_name, p.last_name AS p_last_name, \
                 p.description AS p_description, p.roles AS p_roles, p.status AS p_status, \
                 p.created_at AS p_created_at, p.created_by AS p_created_by, \
                 p.tokens_not_before AS p_tokens_not_before";
+
+            /// The kind and search of a principal listing (see `SearchRule`).
+            fn push_principal_filter(qb: &mut QueryBuilder<'static, $db>, query: &PrincipalQuery) {
+                if let Some(kind) = query.kind {
+                    qb.push(" AND p.kind = ").push_bind(kind.as_str());
+                }
+                if let Some(rule) = SearchRule::of(query.search.as_deref()) {
+                    $store::push_principal_search(qb, &rule);
+                }
+            }
 
             impl $store {
                 pub(crate) fn principal_from_row(row: &$row) -> StoreResult<User> {
@@ -111,21 +122,27 @@ macro_rules! sql_principals {
 
                 async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE 1 = 1"));
-                    if let Some(kind) = query.kind {
-                        qb.push(" AND p.kind = ").push_bind(kind.as_str());
+                    push_principal_filter(&mut qb, query);
+                    if let Some(after) = &query.after {
+                        qb.push(" AND (p.user_name, p.id) > (")
+                            .push_bind(after.key.as_text().unwrap_or_default().to_string())
+                            .push(", ")
+                            .push_bind(after.tie.as_text().unwrap_or_default().to_string())
+                            .push(")");
                     }
-                    if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
-                        let pattern = like_pattern(search.trim());
-                        qb.push(" AND (p.user_name LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                        qb.push(" OR lower(coalesce(p.email, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                        qb.push(" OR lower(p.first_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
-                        qb.push(" OR lower(p.last_name) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
-                    }
-                    qb.push(" ORDER BY p.user_name");
+                    qb.push(" ORDER BY p.user_name, p.id");
                     qb.push(" LIMIT ").push_bind(i64::from(query.limit.max(1)));
                     qb.push(" OFFSET ").push_bind(i64::from(query.offset));
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     rows.iter().map(Self::principal_from_row).collect()
+                }
+
+                async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1");
+                    push_principal_filter(&mut qb, query);
+                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
+                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
                 async fn count_principals(&self) -> StoreResult<u64> {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Listings at scale (issue 19): the time of each list call on a database of N PATs over U users
+# (populated straight through the store by crates/store/examples/populate.rs), as a ratio to the
+# same call on 1,000 PATs over 10 users, against the real server (release build), on SQLite and
+# on PostgreSQL. First pages, and deep pages reached with the cursor that an offset of half the
+# rows yields. Each call: 5 warm-ups, then the mean of 30 on one keep-alive connection.
+# Usage: bench/scale.sh [pats, default 1000000] [users, default 10000] [backends, default "sqlite postgres"]
+# Needs python3, psql and PostgreSQL (TESSERA_TEST_POSTGRES) for the postgres backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PATS=${1:-1000000}
+USERS=${2:-10000}
+BACKENDS=${3:-sqlite postgres}
+ADMIN_URL=${TESSERA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
+cargo build --release -q -p tessera -p tessera-store --example populate
+BIN=$PWD/target/release/tessera
+POPULATE=$PWD/target/release/examples/populate
+WORK=$(mktemp -d)
+export TESSERA_ADMIN_PASSWORD=bench-admin-password TESSERA_SERVER_SECRET=bench-server-secret-0123456789abcdef
+PIDS=()
+DBS=()
+cleanup() {
+  kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true
+  for db in "${DBS[@]}"; do psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# serve NAME URL PATS USERS: populates a fresh database, starts a node, measures every call
+# into $WORK/NAME.tsv (call, mean ms).
+serve() {
+  local name=$1 url=$2 pats=$3 users=$4 p
+  p=$(port)
+  (cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$p --database "$url" >/dev/null 2>"$WORK/$name.log") &
+  local pid=$!
+  PIDS+=($pid)
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
+  local admin; admin=$("$BIN" admin token create --username admin --name bench --database "$url")
+  "$POPULATE" "$url" "$pats" "$users"
+  local own; own=$("$BIN" admin token create --username user00005 --name bench-own --database "$url")
+  python3 - "$p" "$admin" "$own" "$pats" "$users" >"$WORK/$name.tsv" <<'PY'
+import http.client, json, sys, time, urllib.parse
+port, admin, own, pats, users = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+def get(path, token=admin):
+    conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+    r = conn.getresponse(); body = r.read()
+    if r.status != 200: raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
+    return r, body
+def deep(path, rows):
+    # The cursor that an offset of half the rows yields (one slow call, not measured).
+    sep = "&" if "?" in path else "?"
+    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=50")
+    c = r.getheader("X-Next-Cursor")
+    if not c: raise SystemExit(f"{path}: no cursor at offset {rows // 2}")
+    return f"{path}{sep}limit=50&cursor={urllib.parse.quote(c)}"
+def mean_ms(path, token=admin):
+    for _ in range(5): get(path, token)
+    t = time.perf_counter()
+    for _ in range(30): get(path, token)
+    return (time.perf_counter() - t) / 30 * 1000
+owner = f"user{min(777, users - 1):05}"
+calls = [
+    ("admin PATs, first page", "/api/pat/v1/admin/tokens?limit=50", None),
+    ("admin PATs, deep page (cursor)", deep("/api/pat/v1/admin/tokens", pats), None),
+    ("admin PATs, search rare substring", "/api/pat/v1/admin/tokens?limit=50&search=kx7q", None),
+    ("admin PATs, search 2-char prefix", "/api/pat/v1/admin/tokens?limit=50&search=ne", None),
+    ("admin PATs, userName", f"/api/pat/v1/admin/tokens?limit=50&userName={owner}", None),
+]
+for status, share in [("Active", 7), ("ExpiringSoon", 1), ("Expired", 1), ("Revoked", 1)]:
+    calls.append((f"admin PATs, status={status}", f"/api/pat/v1/admin/tokens?limit=50&status={status}", None))
+    calls.append((f"admin PATs, status={status}, deep", deep(f"/api/pat/v1/admin/tokens?status={status}", pats * share // 10), None))
+calls += [
+    ("a user's own PATs (Domino)", "/api/pat/v1/tokens", own),
+    ("users, first page", "/api/admin/v1/users?limit=50", None),
+    ("users, deep page (cursor)", deep("/api/admin/v1/users", users), None),
+    ("users, search substring", "/api/admin/v1/users?limit=50&search=er00777", None),
+    ("/v4/users (Domino, offset)", "/v4/users?limit=50", None),
+    ("service accounts", "/api/serviceAccounts/v1/serviceAccounts?limit=50", None),
+    ("organizations", "/api/organizations/v1/organizations", None),
+    ("audit, first page", "/api/admin/v1/audit?limit=50", None),
+    ("audit, deep page (cursor)", deep("/api/admin/v1/audit", pats), None),
+    ("audit, actor", f"/api/admin/v1/audit?limit=50&actor={owner}", None),
+    ("audit, target (name)", "/api/admin/v1/audit?limit=50&target=needle-kx7q", None),
+    ("audit, action", "/api/admin/v1/audit?limit=50&action=pat.created", None),
+    ("audit, time range", "/api/admin/v1/audit?limit=50&from=2000-01-01T00:00:00Z&to=" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 200 * 86400)), None),
+]
+for name, path, token in calls:
+    print(f"{name}\t{mean_ms(path, token or admin):.3f}")
+PY
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+for backend in $BACKENDS; do
+  for size in small large; do
+    if [ $size = small ]; then n=1000; u=10; else n=$PATS; u=$USERS; fi
+    if [ "$backend" = sqlite ]; then
+      url="sqlite://$WORK/$backend-$size/tessera.db"
+    else
+      db=tessera_scale_$$_$size; DBS+=("$db")
+      psql "$ADMIN_URL" -qc "CREATE DATABASE $db"
+      url="${ADMIN_URL%/*}/$db"
+    fi
+    serve "$backend-$size" "$url" "$n" "$u"
+  done
+  echo "## $backend: $PATS PATs over $USERS users vs 1,000 over 10 (mean ms of 30 calls)"
+  echo
+  echo "| call | 1,000 PATs | $PATS PATs | ratio |"
+  echo "|---|---:|---:|---:|"
+  join -t $'\t' <(sort "$WORK/$backend-small.tsv") <(sort "$WORK/$backend-large.tsv") |
+    awk -F'\t' '{ printf "| %s | %.2f | %.2f | %.1f |\n", $1, $2, $3, $3 / $2 }'
+  echo
+done

@@ -1,0 +1,181 @@
+//! Fills a Tessera database with users, PATs and their audit entries, straight through the
+//! store's pool in large batched transactions, for `bench/scale.sh`. Not for production data:
+//! the token hashes are random, so no secret opens these tokens.
+//!
+//! Usage: `populate <database-url> <pats> <users>`. The database is opened (and migrated) by
+//! the store. Every tenth token is expired, every tenth expires within 7 days, every tenth is
+//! revoked; user `user00777` (or the last user) owns one token named `needle-kx7q`, the rare
+//! substring the benchmark searches for.
+
+use std::time::Instant;
+
+use tessera_store::postgres::PgStore;
+use tessera_store::sqlite::SqliteStore;
+
+const BATCH: usize = 2_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// How a backend writes a 32-byte blob literal.
+#[derive(Clone, Copy)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    fn blob(self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self {
+            Dialect::Sqlite => format!("X'{hex}'"),
+            Dialect::Postgres => format!("'\\x{hex}'::bytea"),
+        }
+    }
+}
+
+fn user_name(i: usize) -> String {
+    format!("user{i:05}")
+}
+
+/// The SQL of batch `range` of tokens (and their audit entries) over `users`.
+fn token_batch(
+    dialect: Dialect,
+    range: std::ops::Range<usize>,
+    users: &[String],
+    now: i64,
+    needle_owner: usize,
+) -> String {
+    let mut credentials = Vec::with_capacity(range.len());
+    let mut audit = Vec::with_capacity(range.len());
+    for i in range {
+        let owner = i % users.len();
+        let nth = i / users.len();
+        let id = uuid::Uuid::new_v4().to_string();
+        let name = if owner == needle_owner && nth == 42 {
+            "needle-kx7q".to_string()
+        } else {
+            format!("tok-{nth:04}")
+        };
+        let hash = [
+            *uuid::Uuid::new_v4().as_bytes(),
+            *uuid::Uuid::new_v4().as_bytes(),
+        ]
+        .concat();
+        let created = now - 400 * DAY_MS + i as i64 * 10;
+        let (expires, revoked) = match i % 10 {
+            0 => (now - DAY_MS - (i as i64 % 1000), "NULL, NULL".to_string()),
+            1 => (
+                now + 3 * DAY_MS + (i as i64 % 1000),
+                "NULL, NULL".to_string(),
+            ),
+            2 => (
+                now + 200 * DAY_MS,
+                format!("{}, 'revoked-by-admin'", now - 3_600_000),
+            ),
+            _ => (
+                now + 200 * DAY_MS + (i as i64 % 1000),
+                "NULL, NULL".to_string(),
+            ),
+        };
+        credentials.push(format!(
+            "('{id}', 'pat', '{}', '{name}', '', {}, {created}, 31536000, {expires}, {revoked})",
+            users[owner],
+            dialect.blob(&hash)
+        ));
+        audit.push(format!(
+            "('{}', {created}, '{}', '{}', 'pat.created', 'pat', '{id}', '{name}', 'null')",
+            uuid::Uuid::new_v4(),
+            users[owner],
+            user_name(owner)
+        ));
+    }
+    format!(
+        "BEGIN; INSERT INTO credentials (id, kind, principal_id, name, description, token_hash, created_at, \
+         lifetime_secs, expires_at, revoked_at, revoked_reason) VALUES {}; \
+         INSERT INTO audit_log (id, at, actor_id, actor_name, action, target_type, target_id, target_name, details) \
+         VALUES {}; COMMIT;",
+        credentials.join(", "),
+        audit.join(", ")
+    )
+}
+
+fn users_batch(range: std::ops::Range<usize>, ids: &[String], now: i64) -> String {
+    let rows: Vec<String> = range
+        .map(|i| {
+            format!(
+                "('{}', 'user', '{}', '{}@example.com', 'First{i}', 'Last{i}', 'Practitioner', 'active', {now})",
+                ids[i],
+                user_name(i),
+                user_name(i)
+            )
+        })
+        .collect();
+    format!(
+        "BEGIN; INSERT INTO principals (id, kind, user_name, email, first_name, last_name, roles, status, created_at) \
+         VALUES {}; COMMIT;",
+        rows.join(", ")
+    )
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, pats, users] = args.as_slice() else {
+        return Err("usage: populate <database-url> <pats> <users>".into());
+    };
+    let (pats, users): (usize, usize) = (pats.parse()?, users.parse()?);
+    let started = Instant::now();
+    let now = chrono::Utc::now().timestamp_millis();
+    let ids: Vec<String> = (0..users)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let needle_owner = 777.min(users.saturating_sub(1));
+    let sqlite = url.starts_with("sqlite:");
+    let dialect = if sqlite {
+        Dialect::Sqlite
+    } else {
+        Dialect::Postgres
+    };
+    let mut batches = Vec::new();
+    for start in (0..users).step_by(BATCH) {
+        batches.push(users_batch(start..(start + BATCH).min(users), &ids, now));
+    }
+    if sqlite {
+        let store = SqliteStore::open(url).await?;
+        for sql in batches {
+            sqlx::raw_sql(&sql).execute(store.pool()).await?;
+        }
+        for start in (0..pats).step_by(BATCH) {
+            let sql = token_batch(
+                dialect,
+                start..(start + BATCH).min(pats),
+                &ids,
+                now,
+                needle_owner,
+            );
+            sqlx::raw_sql(&sql).execute(store.pool()).await?;
+        }
+        // No ANALYZE: the server never runs one, so the plans measured are the plans it gets.
+    } else {
+        let store = PgStore::open(url).await?;
+        for sql in batches {
+            sqlx::raw_sql(&sql).execute(store.pool()).await?;
+        }
+        for start in (0..pats).step_by(BATCH) {
+            let sql = token_batch(
+                dialect,
+                start..(start + BATCH).min(pats),
+                &ids,
+                now,
+                needle_owner,
+            );
+            sqlx::raw_sql(&sql).execute(store.pool()).await?;
+        }
+        // What autovacuum does soon after a bulk load anyway.
+        sqlx::raw_sql("ANALYZE").execute(store.pool()).await?;
+    }
+    eprintln!(
+        "populated {pats} PATs over {users} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
