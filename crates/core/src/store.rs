@@ -36,6 +36,10 @@ pub enum StoreError {
     /// conflict that retries did not resolve): a 503 to clients.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Text the database cannot store or compare: PostgreSQL refuses a NUL character (SQLSTATE
+    /// 22021) in text. It is the caller's input, so a 400.
+    #[error("the text contains a NUL character (\\u0000), which cannot be stored")]
+    Unstorable,
     /// The backend failed; the text goes to the log, never to a client.
     #[error("storage backend error: {0}")]
     Backend(String),

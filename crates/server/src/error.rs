@@ -191,6 +191,9 @@ impl From<tessera_core::realm::RealmError> for ApiError {
             RealmError::Store(store @ (StoreError::Unavailable(_) | StoreError::Transient(_))) => {
                 ApiError::Unavailable(store.to_string())
             }
+            RealmError::Store(StoreError::Unstorable) => {
+                ApiError::BadRequest(StoreError::Unstorable.to_string())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -26,6 +26,11 @@ pub fn credential_id(s: &str) -> Result<CredentialId, StoreError> {
 /// `Transient`, retried by `Retrying`; connection trouble and timeouts are `Unavailable`.
 pub fn backend(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error
+        && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+    {
+        return StoreError::Unstorable;
+    }
+    if let sqlx::Error::Database(db) = &error
         && matches!(
             db.code().as_deref(),
             Some("40001" | "40P01" | "5" | "6" | "517" | "262")

@@ -50,6 +50,10 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict { field } => {
                 ServiceError::Conflict(format!("{field} is already taken"))
             }
+            StoreError::Unstorable => ServiceError::Invalid(FieldError::new(
+                "text",
+                "contains a NUL character (\\u0000), which cannot be stored",
+            )),
             other => ServiceError::Store(other),
         }
     }

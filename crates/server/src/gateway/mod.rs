@@ -205,15 +205,36 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         if let Err(error) = canonical_uri(&mut request, &self.prefixes) {
-            return Either::Left(ready(Ok(error.into_response())));
+            return Either::Left(ready(Ok(refused_path(request.uri().path(), error))));
         }
         Either::Right(self.inner.call(request))
     }
 }
 
+/// The refusal of a path that cannot be made canonical: under the realm (`/auth/realms/`), an
+/// OAuth error body (RFC 6749 §5.2, `invalid_request`) as every realm endpoint answers; elsewhere
+/// the FailureEnvelope.
+fn refused_path(raw_path: &str, error: ApiError) -> Response {
+    if !raw_path.starts_with("/auth/realms/") {
+        return error.into_response();
+    }
+    let body = serde_json::json!({
+        "error": "invalid_request",
+        "error_description": error.public_message(),
+    });
+    (error.status(), axum::Json(body)).into_response()
+}
+
 /// Rewrites the request's URI to its canonical path (the query as it was); no copy when the
-/// path is already canonical.
+/// path is already canonical. A query with a NUL character (`%00`) is refused.
 fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiError> {
+    // No name, search or id holds a NUL character, and PostgreSQL cannot even compare one: a
+    // query that carries one is refused here, the same on both backends.
+    if request.uri().query().is_some_and(|q| q.contains("%00")) {
+        return Err(ApiError::BadRequest(
+            "the query contains a NUL character (%00); such queries are refused".into(),
+        ));
+    }
     let path = match path::normalise(request.uri().path(), prefixes) {
         Ok(Cow::Borrowed(_)) => return Ok(()),
         Ok(Cow::Owned(path)) => path,

@@ -296,12 +296,16 @@ pub struct FlowSecrets {
 }
 
 impl FlowSecrets {
-    /// Derives the secrets from the cookie's value (domain-separated SHA-256).
-    pub fn from_cookie(cookie: &str) -> FlowSecrets {
+    /// Derives the secrets from the cookie's value and the provider's name (domain-separated
+    /// SHA-256): a flow started at one provider has another `state` at every other provider's
+    /// callback, so an answer cannot be carried from one provider to another.
+    pub fn from_cookie(provider: &str, cookie: &str) -> FlowSecrets {
         use sha2::{Digest, Sha256};
         let derive = |label: &str| {
             let mut h = Sha256::new();
             h.update(label.as_bytes());
+            h.update(b"\0");
+            h.update(provider.as_bytes());
             h.update(b"\0");
             h.update(cookie.as_bytes());
             URL_SAFE_NO_PAD.encode(h.finalize())
@@ -320,11 +324,15 @@ mod tests {
 
     #[test]
     fn flow_secrets_differ_from_each_other_and_between_cookies() {
-        let a = FlowSecrets::from_cookie("corp.abc.1");
-        let b = FlowSecrets::from_cookie("corp.abd.1");
+        let a = FlowSecrets::from_cookie("corp", "corp.abc.1");
+        let b = FlowSecrets::from_cookie("corp", "corp.abd.1");
         assert_ne!(a.state, a.nonce);
         assert_ne!(a.nonce, a.verifier);
         assert_ne!(a.state, b.state);
+        // The same cookie at another provider's callback gives another state.
+        let elsewhere = FlowSecrets::from_cookie("other", "corp.abc.1");
+        assert_ne!(a.state, elsewhere.state);
+        assert_ne!(a.nonce, elsewhere.nonce);
         // A PKCE verifier is 43-128 unreserved characters (RFC 7636 §4.1).
         assert_eq!(a.verifier.len(), 43);
     }

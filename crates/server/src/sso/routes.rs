@@ -48,6 +48,9 @@ struct StartQuery {
 }
 
 /// `GET /ui/sso/<name>/login`: anyone; starts a flow.
+/// The longest `next` (bytes) carried through a sign-in.
+const MAX_NEXT_BYTES: usize = 1024;
+
 async fn start(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -58,10 +61,13 @@ async fn start(
         return not_found(&state);
     };
     let random: [u8; 32] = rand::rng().random();
-    let next = URL_SAFE_NO_PAD.encode(safe_next(q.next.as_deref().unwrap_or("")));
+    // The page to return to rides in the cookie: a long one would push the cookie past what
+    // browsers keep (4 KiB), so it falls back to the account page.
+    let wanted = q.next.as_deref().filter(|n| n.len() <= MAX_NEXT_BYTES);
+    let next = URL_SAFE_NO_PAD.encode(safe_next(wanted.unwrap_or("")));
     let now = chrono::Utc::now().timestamp();
     let value = format!("{}.{now}.{next}", URL_SAFE_NO_PAD.encode(random));
-    let flow = FlowSecrets::from_cookie(&value);
+    let flow = FlowSecrets::from_cookie(&provider.config.name, &value);
     match provider.authorization_url(&flow).await {
         Ok(url) => {
             let mut response = Redirect::to(&url).into_response();
@@ -126,7 +132,7 @@ async fn finish(
             FLOW_SECS / 60
         )).await;
     };
-    let flow = FlowSecrets::from_cookie(value);
+    let flow = FlowSecrets::from_cookie(name, value);
     let presented = q.state.as_deref().unwrap_or("");
     let state_ok = presented.len() == flow.state.len()
         && bool::from(presented.as_bytes().ct_eq(flow.state.as_bytes()));

@@ -148,3 +148,59 @@ async fn tessera_paths_refuse_unknown_fields_and_parameters_naming_them() {
     refused.assert_status(400);
     assert!(refused.error().contains("sort"), "{}", refused.error());
 }
+
+/// Found by Schemathesis on PostgreSQL: a NUL character, which PostgreSQL cannot hold in text,
+/// was a 500. Now, in a lookup, a query parameter, a body field or a header-borne name, it is
+/// the caller's error on both backends.
+#[tokio::test]
+async fn a_nul_character_in_text_is_the_callers_error_not_a_500() {
+    let app = spawn_app().await;
+    let t = app.admin_token.clone();
+    for path in [
+        "/v4/gateway/projects/findProjectByOwnerAndName?ownerName=admin&projectName=%00%C3%B1",
+        "/v4/gateway/projects/findProjectByOwnerAndName?ownerName=%00&projectName=x",
+        "/api/admin/v1/users?search=a%00b",
+        "/api/pat/v1/admin/tokens?search=a%00bc",
+        "/api/admin/v1/audit?actor=%00",
+    ] {
+        let reply = app.get(path, &t).await;
+        reply.assert_status(400).assert_envelope();
+        assert!(reply.error().contains("NUL"), "{path}: {reply:?}");
+    }
+    let created = app
+        .post(
+            "/api/pat/v1/tokens",
+            &t,
+            json!({ "name": "nul", "description": "a\u{0}b", "expiresIn": 3600 }),
+        )
+        .await;
+    created.assert_status(400).assert_envelope();
+    assert!(created.error().contains("description"), "{created:?}");
+}
+
+/// Found by Schemathesis: a path refused before routing under the realm answered with the
+/// FailureEnvelope where the realm's endpoints answer OAuth errors (RFC 6749 §5.2).
+#[tokio::test]
+async fn a_malformed_realm_path_is_an_oauth_invalid_request() {
+    let app = spawn_app().await;
+    for path in [
+        "/auth/realms/a%5Cb/protocol/openid-connect/auth",
+        "/auth/realms/DominoRealm/protocol/openid-connect/%2e%2e%2f%2e%2e/token",
+        "/auth/realms/x/%00/certs",
+    ] {
+        let reply = app.send(Method::GET, path, Auth::None, None).await;
+        reply.assert_status(400);
+        assert_eq!(reply.body["error"], "invalid_request", "{path}: {reply:?}");
+        assert!(
+            reply.body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{path}: {reply:?}"
+        );
+    }
+    // Elsewhere the FailureEnvelope stays.
+    app.send(Method::GET, "/api/a%5Cb", Auth::None, None)
+        .await
+        .assert_status(400)
+        .assert_envelope();
+}

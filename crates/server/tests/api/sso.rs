@@ -301,6 +301,7 @@ async fn audit(app: &TestApp, action: &str) -> Vec<tessera_core::audit::AuditEnt
         })
         .await
         .unwrap()
+        .items
 }
 
 fn assert_signed_in(page: &Page) {
