@@ -187,6 +187,9 @@ async fn a_malformed_realm_path_is_an_oauth_invalid_request() {
         "/auth/realms/a%5Cb/protocol/openid-connect/auth",
         "/auth/realms/DominoRealm/protocol/openid-connect/%2e%2e%2f%2e%2e/token",
         "/auth/realms/x/%00/certs",
+        "/auth/realms/a%5Cb/.well-known/openid-configuration",
+        "/auth/realms/a%5Cb/protocol/openid-connect/certs",
+        "/auth/realms/a%5Cb/protocol/openid-connect/userinfo",
     ] {
         let reply = app.send(Method::GET, path, Auth::None, None).await;
         reply.assert_status(400);
@@ -198,6 +201,23 @@ async fn a_malformed_realm_path_is_an_oauth_invalid_request() {
             "{path}: {reply:?}"
         );
     }
+    // The document says so for every realm operation.
+    let doc = app
+        .send(Method::GET, "/openapi.json", Auth::None, None)
+        .await;
+    let paths = doc.body["paths"].as_object().unwrap();
+    let mut realm_operations = 0;
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/auth/realms/")) {
+        for (method, operation) in item.as_object().unwrap() {
+            let schema = &operation["responses"]["400"]["content"]["application/json"]["schema"];
+            assert_eq!(
+                schema["$ref"], "#/components/schemas/OAuthError",
+                "{method} {path}: {schema}"
+            );
+            realm_operations += 1;
+        }
+    }
+    assert!(realm_operations >= 6, "{realm_operations}");
     // Elsewhere the FailureEnvelope stays.
     app.send(Method::GET, "/api/a%5Cb", Auth::None, None)
         .await

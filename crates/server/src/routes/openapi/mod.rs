@@ -190,12 +190,13 @@ impl utoipa::Modify for Contract {
             SecurityRequirement::new("bearer", Vec::<String>::new()),
             SecurityRequirement::new("apiKey", Vec::<String>::new()),
         ];
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let realm = path.starts_with("/auth/realms/");
             let mut seen = std::collections::HashSet::new();
             let mut repeated = std::collections::HashSet::new();
             for operation in operations(item) {
                 secure(operation, &default);
-                add_errors(operation);
+                add_errors(operation, realm);
                 if let Some(id) = &operation.operation_id
                     && !seen.insert(id.clone())
                 {
@@ -248,17 +249,30 @@ fn secure(operation: &mut Operation, default: &[SecurityRequirement]) {
     }
 }
 
-fn add_errors(operation: &mut Operation) {
-    let envelope = ContentBuilder::new()
-        .schema(Some(Ref::from_schema_name("FailureEnvelope")))
-        .build();
+/// Adds the error statuses the operation does not list itself. Under the realm a malformed
+/// request or path (400) answers the OAuth error body (RFC 6749 §5.2 `invalid_request`), as the
+/// realm's endpoints do; everything else the FailureEnvelope.
+fn add_errors(operation: &mut Operation, realm: bool) {
+    let body = |schema: &str| {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
+            .build()
+    };
     for (status, description) in ERROR_STATUSES {
         if !operation.responses.responses.contains_key(*status) {
+            let (description, content) = if realm && *status == "400" {
+                (
+                    "`invalid_request`: a malformed request or path",
+                    body("OAuthError"),
+                )
+            } else {
+                (*description, body("FailureEnvelope"))
+            };
             operation.responses.responses.insert(
                 (*status).to_string(),
                 ResponseBuilder::new()
-                    .description(*description)
-                    .content("application/json", envelope.clone())
+                    .description(description)
+                    .content("application/json", content)
                     .build()
                     .into(),
             );
