@@ -321,7 +321,7 @@ async fn bad_cursors_and_limits_are_400s_naming_the_field() {
         format!("/api/pat/v1/admin/tokens?status=Expired&cursor={cursor}"),
         format!("/api/admin/v1/users?cursor={cursor}"),
         format!("/api/admin/v1/audit?cursor={cursor}"),
-        "/api/serviceAccounts/v1/serviceAccounts?cursor=%00".to_string(),
+        "/api/serviceAccounts/v1/serviceAccounts?cursor=%01".to_string(),
     ] {
         let reply = app.get(&path, &app.admin_token).await;
         reply.assert_status(400).assert_envelope();
