@@ -15,6 +15,7 @@ use tessera_core::authn::Caller;
 
 use super::forms::Fields;
 use crate::client_addr::ClientAddr;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -318,10 +319,15 @@ pub async fn login(
         }
         Err(error) => {
             state.throttle.forgive(ip);
-            tracing::warn!(%error, "cannot log in");
+            // The API's mapping: text the database cannot hold (a NUL character) is the
+            // visitor's 400, only a store failure a 5xx.
+            let refusal = ApiError::from(&error);
+            if refusal.status().is_server_error() {
+                tracing::warn!(%error, code = refusal.code(), "cannot log in");
+            }
             state.templates.error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Tessera cannot reach its database right now. Try again in a moment.",
+                refusal.status(),
+                &refusal.public_message(),
                 Value::UNDEFINED,
             )
         }

@@ -190,6 +190,16 @@ async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refu
     assert_eq!(away.status, 303);
     assert_eq!(away.location.as_deref(), Some("/ui/login?next=/ui/account"));
 
+    // A NUL character, which PostgreSQL cannot compare, is the visitor's error on both backends
+    // (400 on PostgreSQL, no such user on SQLite), never "the database is down".
+    let nul = browser.login("ad\u{0}min", ADMIN_PASSWORD).await;
+    assert!(
+        matches!(nul.status.as_u16(), 400 | 401),
+        "{} {}",
+        nul.status,
+        nul.html
+    );
+
     for (user, password) in [("admin", "wrong password"), ("nobody", ADMIN_PASSWORD)] {
         let refused = browser.login(user, password).await;
         assert_eq!(refused.status, 401);
