@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Auth, spawn_app};
-use crate::realm::{access_token, verify_with_jwks};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 #[tokio::test]
 async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
@@ -100,7 +100,7 @@ async fn the_original_path_cannot_climb_onto_another_endpoint_of_tesseras() {
         "/auth/verify/../",
     ] {
         let reply =
-            crate::raw_http::send(&app.address, &crate::raw_http::get(path, None, &[])).await;
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, None, &[])).await;
         assert_eq!(
             reply.status,
             400,
@@ -109,16 +109,16 @@ async fn the_original_path_cannot_climb_onto_another_endpoint_of_tesseras() {
             reply.text()
         );
         let with_pat =
-            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(with_pat.status, 400, "{path} with a PAT");
     }
     // The proxy's path may be just "/" (nginx: `/auth/verify$request_uri`), or resolve inside.
     for path in ["/auth/verify/", "/auth/verify/x/..", "/auth/verify/a/./b"] {
         let anonymous =
-            crate::raw_http::send(&app.address, &crate::raw_http::get(path, None, &[])).await;
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, None, &[])).await;
         assert_eq!(anonymous.status, 401, "{path}");
         let allowed =
-            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(allowed.status, 200, "{path}");
     }
 }
@@ -132,16 +132,16 @@ async fn two_credentials_in_one_request_are_refused_not_chosen_between() {
         vec![two_lines.as_str(), "Authorization: Bearer tpat_x"],
         vec!["X-Domino-Api-Key: tkey_a", "X-Domino-Api-Key: tkey_b"],
     ] {
-        let reply = crate::raw_http::send(
+        let reply = crate::cases::raw_http::send(
             &app.address,
-            &crate::raw_http::get("/auth/verify", None, &extra),
+            &crate::cases::raw_http::get("/auth/verify", None, &extra),
         )
         .await;
         assert_eq!(reply.status, 401, "{extra:?}");
     }
-    let one = crate::raw_http::send(
+    let one = crate::cases::raw_http::send(
         &app.address,
-        &crate::raw_http::get("/auth/verify", Some(&pat), &[]),
+        &crate::cases::raw_http::get("/auth/verify", Some(&pat), &[]),
     )
     .await;
     assert_eq!(one.status, 200);

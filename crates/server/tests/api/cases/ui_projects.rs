@@ -2,7 +2,7 @@
 //! owner only, and model APIs created from it by Owners and Contributors only.
 
 use crate::helpers::spawn_app;
-use crate::ui::{Browser, user_with_password};
+use crate::cases::ui::{Browser, user_with_password};
 
 #[tokio::test]
 async fn projects_are_created_and_their_collaborators_managed_by_the_owner_only() {

@@ -20,7 +20,7 @@ use tessera_server::sso::{SsoSection, SsoSettings};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, operator_token, spawn_app_with};
-use crate::realm::{access_token, verify_with_jwks};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 /// The provider process; killed when dropped.
 struct Idp {
@@ -642,8 +642,8 @@ async fn the_email_of_a_local_account_is_never_linked_silently_and_deactivated_u
 async fn with_local_login_off_only_the_break_glass_administrator_uses_a_password() {
     let idp = Idp::start(json!({ "accounts": {} })).await;
     let app = spawn_with_idp(&idp, "local_login = false\nbreak_glass_admin = \"admin\"").await;
-    crate::ui::user_with_password(&app, "carol", "carol-password-long-enough").await;
-    let mut browser = crate::ui::Browser::new(&app);
+    crate::cases::ui::user_with_password(&app, "carol", "carol-password-long-enough").await;
+    let mut browser = crate::cases::ui::Browser::new(&app);
     let page = browser.get("/ui/login").await;
     assert!(page.html.contains("Sign in with corp"));
     assert!(

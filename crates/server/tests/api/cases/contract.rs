@@ -30,7 +30,27 @@ async fn the_openapi_document_and_its_reference_are_public() {
             .get("content-type")
             .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/html"))
     );
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     let page = response.text().await.unwrap();
+    // The page's one inline stylesheet is the one the policy allows by its hash.
+    let style = page
+        .split("<style>")
+        .nth(1)
+        .and_then(|rest| rest.split("</style>").next())
+        .expect("an inline stylesheet");
+    let digest = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()))
+    };
+    assert!(csp.contains(&format!("'sha256-{digest}'")), "{csp}");
+    assert!(!page.contains(" style="), "inline style attributes would be blocked");
     assert!(page.contains("/api/pat/v1/tokens/{patId}/rotate"));
     assert!(page.contains("FailureEnvelope"));
     assert!(!page.contains("<script"), "the reference needs no script");
@@ -49,7 +69,7 @@ async fn a_pat_lifetime_may_be_a_whole_number_written_as_a_float_but_not_a_fract
         .await;
     created.assert_status(201);
     assert!(created.body["expiresAt"].is_string());
-    for fraction in [json!(86400.5), json!("86400"), json!(1e300)] {
+    for fraction in [json!(86400.5), json!("86400"), json!(true)] {
         let refused = app
             .post(
                 "/api/pat/v1/tokens",
@@ -63,6 +83,49 @@ async fn a_pat_lifetime_may_be_a_whole_number_written_as_a_float_but_not_a_fract
             "{fraction}: {}",
             refused.error()
         );
+    }
+}
+
+/// A whole number beyond any lifetime is out of range, not "not a whole number": the 400 names
+/// the field and the bounds, however the number is written (float, beyond `i64`, beyond `u64`).
+#[tokio::test]
+async fn an_absurd_lifetime_is_refused_with_the_bounds_it_must_keep() {
+    let app = spawn_app().await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let sa = app
+        .post(
+            "/api/serviceAccounts/v1/serviceAccounts",
+            &app.admin_token,
+            json!({ "username": "robot", "groups": [] }),
+        )
+        .await;
+    sa.assert_status(201);
+    let sa_tokens = format!(
+        "/api/serviceAccounts/v1/serviceAccounts/{}/tokens",
+        sa.body["id"].as_str().unwrap()
+    );
+    let absurd = [
+        "1e300",
+        "-1e300",
+        "9223372036854775808",
+        "18446744073709551616",
+        "-9223372036854775809",
+        "0",
+        "0.0",
+    ];
+    for raw in absurd {
+        for (path, token) in [("/api/pat/v1/tokens", &jane), (sa_tokens.as_str(), &app.admin_token)] {
+            let number: serde_json::Value = serde_json::from_str(raw).unwrap();
+            let refused = app
+                .post(path, token, json!({ "name": "absurd", "expiresIn": number }))
+                .await;
+            refused.assert_status(400).assert_envelope();
+            let message = refused.error();
+            assert!(
+                message.contains("expiresIn") && message.contains("from 1 to"),
+                "{path} {raw}: {message}"
+            );
+        }
     }
 }
 

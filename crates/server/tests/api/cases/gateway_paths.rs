@@ -5,8 +5,8 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::gateway::gateway_app;
-use crate::raw_http::{RawResponse, get, send};
+use crate::cases::gateway::gateway_app;
+use crate::cases::raw_http::{RawResponse, get, send};
 
 #[track_caller]
 fn assert_refused(reply: &RawResponse, path: &str, naming: &str) {

@@ -9,7 +9,7 @@ use tessera_server::local_proxy::{CredentialSource, LocalProxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::local_proxy::proxy;
+use crate::cases::local_proxy::proxy;
 
 /// A status and body read from a raw exchange (the request closes the connection).
 struct Raw {

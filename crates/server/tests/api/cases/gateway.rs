@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tessera_server::config::GatewayRoute;
 
 use crate::helpers::{Auth, TestApp, spawn_app_with};
-use crate::realm::verify_with_jwks;
+use crate::cases::realm::verify_with_jwks;
 
 pub struct Upstream {
     pub url: String,

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
-use crate::realm::{access_token, verify_with_jwks};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 const REALM: &str = "/auth/realms/DominoRealm";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -399,7 +399,7 @@ async fn an_expired_source_ends_its_jwt_even_while_cached() {
 
 #[tokio::test]
 async fn through_the_gateway_the_jwt_forwarded_carries_the_source_and_dies_with_it() {
-    let (app, up) = crate::gateway::gateway_app().await;
+    let (app, up) = crate::cases::gateway::gateway_app().await;
     let (pat, pat_id) = pat_of(&app, "jane", "gw", 3600).await;
     let jwt = access_token(&app, &pat).await;
     for credential in [&pat, &jwt] {

@@ -284,7 +284,7 @@ async fn two_authorization_lines_to_a_model_are_refused_not_chosen_between() {
             json.len()
         )
     };
-    let two = crate::raw_http::send(
+    let two = crate::cases::raw_http::send(
         &app.address,
         &sync_request(basic(&sync.token), basic(&other.token)),
     )
@@ -294,10 +294,10 @@ async fn two_authorization_lines_to_a_model_are_refused_not_chosen_between() {
         "POST {ASYNC}/{} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17\r\nAuthorization: Bearer {}\r\nAuthorization: Bearer x\r\n\r\n{{\"parameters\":{{}}}}",
         batch.id, batch.token
     );
-    let two = crate::raw_http::send(&app.address, &async_request).await;
+    let two = crate::cases::raw_http::send(&app.address, &async_request).await;
     assert_eq!(two.status, 401, "{}", two.text());
     // The model's token with an API key beside it is two credentials too.
-    let with_key = crate::raw_http::send(
+    let with_key = crate::cases::raw_http::send(
         &app.address,
         &sync_request(basic(&sync.token), basic(&sync.token))
             .replacen(

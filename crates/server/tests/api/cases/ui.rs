@@ -614,7 +614,7 @@ async fn pages_are_html_error_pages_included_and_assets_are_served() {
 /// Every path the UI's router answers a POST on (from its source, so none is forgotten),
 /// with ids filled in; the login form has its own token and is tested above.
 fn posted_paths() -> Vec<String> {
-    let source = include_str!("../../src/web/mod.rs");
+    let source = include_str!("../../../src/web/mod.rs");
     source
         .split(".route(")
         .skip(1)

@@ -10,9 +10,9 @@ use tessera_server::config::GatewayRoute;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use crate::gateway::{gateway_app, upstream};
+use crate::cases::gateway::{gateway_app, upstream};
 use crate::helpers::spawn_app_with;
-use crate::raw_http::{RawConnection, get, read_head, send};
+use crate::cases::raw_http::{RawConnection, get, read_head, send};
 
 #[tokio::test]
 async fn every_forwarded_for_line_reaches_the_upstream_in_order_then_the_peer() {
@@ -170,7 +170,7 @@ async fn an_http_1_0_client_is_answered_in_http_1_0_with_a_body_it_can_read() {
 
 #[tokio::test]
 async fn tesseras_own_cookies_never_reach_the_upstream_but_others_do() {
-    let (app, _up) = crate::gateway::gateway_app().await;
+    let (app, _up) = crate::cases::gateway::gateway_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     let reply = app
         .client
@@ -203,17 +203,17 @@ async fn tesseras_own_cookies_never_reach_the_upstream_but_others_do() {
 
 #[tokio::test]
 async fn the_route_prefix_itself_is_forwarded_like_the_paths_under_it() {
-    let (app, up) = crate::gateway::gateway_app().await;
+    let (app, up) = crate::cases::gateway::gateway_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     for path in ["/api/jobs/", "/api/jobs/.", "/api/jobs/x/.."] {
         let reply =
-            crate::raw_http::send(&app.address, &crate::raw_http::get(path, Some(&pat), &[])).await;
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());
         assert_eq!(reply.json()["path"], "/api/jobs/", "{path}");
     }
     let before = up.hits.load(std::sync::atomic::Ordering::SeqCst);
     let anonymous =
-        crate::raw_http::send(&app.address, &crate::raw_http::get("/api/jobs/", None, &[])).await;
+        crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get("/api/jobs/", None, &[])).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), before);
 }
