@@ -77,12 +77,11 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-/// 2^63: every float in `-2^63..2^63` converts to an `i64` without loss of range.
-const I64_BOUND: f64 = 9_223_372_036_854_775_808.0;
-
 /// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
-/// Domino's Python clients send). A fraction, a number beyond the range of `i64` or a
-/// non-number is an error; serde's path names the field in the 400.
+/// Domino's Python clients send). A whole number beyond the range of `i64` (`1e300`,
+/// `9223372036854775808`) saturates to `i64::MAX` (or `MIN`), so that the caller's range check
+/// answers with the bounds it allows rather than a parse error. A fraction or a non-number is an
+/// error; serde's path names the field in the 400.
 pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     use serde::Deserialize;
     use serde::de::Error;
@@ -92,8 +91,12 @@ pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
     if let Some(n) = value.as_i64() {
         return Ok(Some(n));
     }
+    if value.is_u64() {
+        return Ok(Some(i64::MAX));
+    }
     match value.as_f64() {
-        Some(f) if f.fract() == 0.0 && (-I64_BOUND..I64_BOUND).contains(&f) => Ok(Some(f as i64)),
+        // `as` saturates a float beyond the range of `i64` to its bounds.
+        Some(f) if f.is_finite() && f.fract() == 0.0 => Ok(Some(f as i64)),
         _ => Err(D::Error::custom(format!(
             "{value} is not a whole number of seconds"
         ))),

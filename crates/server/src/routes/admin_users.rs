@@ -38,13 +38,19 @@ fn user_id(raw: &str) -> ApiResult<UserId> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = NewUserBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::user_name)]
     user_name: String,
+    #[schema(schema_with = super::openapi::rules::email)]
     email: String,
+    #[schema(schema_with = super::openapi::rules::person_name)]
     first_name: Option<String>,
+    #[schema(schema_with = super::openapi::rules::person_name)]
     last_name: Option<String>,
     /// Role names, e.g. `Practitioner`, `SysAdmin`.
+    #[schema(schema_with = super::openapi::rules::roles)]
     roles: Option<Vec<String>>,
     /// For the web UI's login; absent: the user cannot log in with a password.
+    #[schema(schema_with = super::openapi::rules::password)]
     password: Option<String>,
 }
 
@@ -124,8 +130,11 @@ async fn one(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = UserPatchBody)]
 struct PatchBody {
+    #[schema(schema_with = super::openapi::rules::email)]
     email: Option<String>,
+    #[schema(schema_with = super::openapi::rules::person_name)]
     first_name: Option<String>,
+    #[schema(schema_with = super::openapi::rules::person_name)]
     last_name: Option<String>,
 }
 
@@ -167,6 +176,7 @@ async fn update(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RolesBody {
+    #[schema(schema_with = super::openapi::rules::roles)]
     roles: Vec<String>,
 }
 
@@ -233,6 +243,7 @@ async fn activate(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
+    #[schema(schema_with = super::openapi::rules::password)]
     password: String,
 }
 

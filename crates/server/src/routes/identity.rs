@@ -35,6 +35,7 @@ async fn me(Identity(caller): Identity) -> Json<DominoUserJson> {
 #[into_params(parameter_in = Query)]
 struct UsersQuery {
     /// Exactly this user name.
+    #[param(schema_with = super::openapi::rules::user_name)]
     user_name: Option<String>,
     /// Part of a user name, name or email.
     search: Option<String>,

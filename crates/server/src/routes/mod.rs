@@ -51,6 +51,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(projects::routes())
         .merge(model_apis::routes())
         .merge(model_serving::routes())
+        // Inside the router, where the matched route is known: the document decides which
+        // query parameters a strict operation takes.
+        .layer(middleware::from_fn(openapi::tolerance::layer))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

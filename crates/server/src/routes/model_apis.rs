@@ -123,11 +123,17 @@ fn role(raw: &str) -> Result<ModelRole, FieldError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = NewModelApiBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::model_api_name)]
     name: String,
+    #[schema(schema_with = super::openapi::rules::uuid)]
     project_id: String,
+    #[schema(schema_with = super::openapi::rules::model_kind)]
     kind: String,
+    #[schema(schema_with = super::openapi::rules::visibility)]
     visibility: String,
+    #[schema(schema_with = super::openapi::rules::authorization)]
     authorization: String,
+    #[schema(schema_with = super::openapi::rules::long_description)]
     description: Option<String>,
 }
 
@@ -199,7 +205,9 @@ async fn one(
 #[serde(deny_unknown_fields)]
 #[schema(as = ModelApiPatchBody)]
 struct PatchBody {
+    #[schema(schema_with = super::openapi::rules::model_api_name)]
     name: Option<String>,
+    #[schema(schema_with = super::openapi::rules::long_description)]
     description: Option<String>,
 }
 
@@ -230,6 +238,7 @@ async fn update(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VisibilityBody {
+    #[schema(schema_with = super::openapi::rules::visibility)]
     visibility: String,
 }
 
@@ -255,6 +264,7 @@ async fn set_visibility(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AuthorizationBody {
+    #[schema(schema_with = super::openapi::rules::authorization)]
     authorization: String,
 }
 
@@ -280,6 +290,7 @@ async fn set_authorization(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TransferBody {
+    #[schema(schema_with = super::openapi::rules::user_name)]
     user_name: String,
 }
 
@@ -324,9 +335,13 @@ async fn collaborators(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = NewModelCollaboratorBody)]
 struct CollaboratorBody {
+    #[schema(schema_with = super::openapi::rules::user_name)]
     user_name: Option<String>,
+    #[schema(schema_with = super::openapi::rules::email)]
     email: Option<String>,
+    #[schema(schema_with = super::openapi::rules::organization_name)]
     organization: Option<String>,
+    #[schema(schema_with = super::openapi::rules::model_role)]
     role: String,
 }
 
@@ -360,6 +375,7 @@ async fn add_collaborator(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
+    #[schema(schema_with = super::openapi::rules::model_role)]
     role: String,
 }
 

@@ -164,7 +164,9 @@ async fn versions(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DeployBody {
     /// An `http` or `https` URL of a model server that `[models] allowed_upstreams` allows.
+    #[schema(schema_with = super::openapi::rules::upstream_url)]
     upstream_url: String,
+    #[schema(schema_with = super::openapi::rules::long_description)]
     description: Option<String>,
 }
 
@@ -227,6 +229,7 @@ async fn tokens(
 #[serde(deny_unknown_fields)]
 #[schema(as = NewModelTokenBody)]
 struct TokenBody {
+    #[schema(schema_with = super::openapi::rules::token_name)]
     name: String,
 }
 

@@ -74,6 +74,7 @@ fn org_id(raw: &str) -> ApiResult<OrganizationId> {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewOrganizationBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::organization_name)]
     name: String,
 }
 
@@ -126,6 +127,7 @@ async fn one(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = NewMemberBody)]
 struct MemberBody {
+    #[schema(schema_with = super::openapi::rules::user_name)]
     user_name: String,
 }
 

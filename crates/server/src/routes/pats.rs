@@ -38,10 +38,13 @@ pub fn routes() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewPatBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::token_name)]
     name: String,
+    #[schema(schema_with = super::openapi::rules::description)]
     description: Option<String>,
     /// Lifetime in seconds (a whole number; `86400.0` is accepted); the policy's default when absent.
     #[serde(default, deserialize_with = "crate::extract::seconds")]
+    #[schema(schema_with = super::openapi::rules::lifetime)]
     expires_in: Option<i64>,
 }
 

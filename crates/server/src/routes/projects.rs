@@ -104,8 +104,10 @@ fn user_id(field: &'static str, raw: &str) -> Result<UserId, FieldError> {
 #[schema(as = ProjectCollaboratorBody)]
 struct CollaboratorBody {
     /// A user id.
+    #[schema(schema_with = super::openapi::rules::uuid)]
     collaborator_id: String,
     /// `Owner`, `Contributor`, `ResultsConsumer` or `LauncherUser`.
+    #[schema(schema_with = super::openapi::rules::project_role)]
     project_role: String,
 }
 
@@ -114,10 +116,14 @@ struct CollaboratorBody {
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewProjectBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::project_name)]
     name: String,
+    #[schema(schema_with = super::openapi::rules::uuid)]
     owner_id: Option<String>,
+    #[schema(schema_with = super::openapi::rules::long_description)]
     description: Option<String>,
     /// `Public`, `Searchable` or `Private` (the default).
+    #[schema(schema_with = super::openapi::rules::visibility)]
     visibility: Option<String>,
     collaborators: Option<Vec<CollaboratorBody>>,
 }
@@ -189,6 +195,7 @@ async fn one(
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// `Owned` or `Collaborating`; all the caller may see when absent.
+    #[param(schema_with = super::openapi::rules::relationship)]
     relationship: Option<String>,
 }
 
@@ -224,7 +231,15 @@ async fn list(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct FindQuery {
+    /// The owner's user name.
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
     owner_name: String,
+    /// The project's name.
+    #[param(min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9._-]+$")]
     project_name: String,
 }
 

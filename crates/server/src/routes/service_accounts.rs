@@ -51,8 +51,11 @@ fn token_name(raw: &str) -> ApiResult<TokenName> {
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewServiceAccountBody)]
 struct CreateBody {
+    #[schema(schema_with = super::openapi::rules::user_name)]
     username: String,
+    #[schema(schema_with = super::openapi::rules::email)]
     email: Option<String>,
+    #[schema(schema_with = super::openapi::rules::description)]
     description: Option<String>,
 }
 
@@ -160,9 +163,11 @@ async fn activate(
 #[serde(rename_all = "camelCase")]
 #[schema(as = NewServiceAccountTokenBody)]
 struct TokenBody {
+    #[schema(schema_with = super::openapi::rules::token_name)]
     name: String,
     /// Lifetime in seconds (a whole number; `86400.0` is accepted); none when absent.
     #[serde(default, deserialize_with = "crate::extract::seconds")]
+    #[schema(schema_with = super::openapi::rules::lifetime)]
     expires_in: Option<i64>,
 }
 

@@ -11,6 +11,17 @@ code,pre{font:13px ui-monospace,monospace}h2{border-bottom:1px solid #d0d7de;mar
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #d0d7de;padding:.2rem .5rem;text-align:left;vertical-align:top}\
 nav ul{columns:2}";
 
+/// The CSP source that allows exactly [`STYLE`]: `sha256-<base64 of its digest>`.
+pub fn style_source() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(STYLE.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
 /// Renders the whole reference page.

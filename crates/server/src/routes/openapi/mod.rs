@@ -4,9 +4,12 @@
 //! `route_coverage` test fails when the router serves a path the document lacks.
 
 mod docs;
+mod links;
+pub mod rules;
 pub mod schemas;
 #[cfg(test)]
 mod tests;
+pub mod tolerance;
 
 use std::sync::LazyLock;
 
@@ -43,17 +46,38 @@ pub fn document() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 async fn openapi_json() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
         DOCUMENT.as_str(),
     )
 }
 
-/// Public: a readable reference of `/openapi.json`, rendered by the server.
+/// The reference page's policy: nothing but its own inline stylesheet (allowed by its SHA-256,
+/// CSP Level 2 section 4.2), no script at all, no framing, no form target.
+static REFERENCE_CSP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "default-src 'none'; style-src '{}'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        docs::style_source()
+    )
+});
+
+/// Public: a readable reference of `/openapi.json`, rendered by the server. It carries the
+/// web UI's defences: a strict Content-Security-Policy, no framing, no content sniffing.
 #[utoipa::path(get, path = "/docs", tag = "contract", operation_id = "docs",
     security(()),
     responses((status = 200, description = "The reference, as an HTML page", content_type = "text/html", body = String)))]
-async fn reference() -> Html<&'static str> {
-    Html(REFERENCE.as_str())
+async fn reference() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, REFERENCE_CSP.as_str()),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "same-origin"),
+        ],
+        Html(REFERENCE.as_str()),
+    )
 }
 
 #[derive(OpenApi)]
@@ -150,6 +174,11 @@ const ERROR_STATUSES: &[(&str, &str)] = &[
 impl utoipa::Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, fields) in rules::EXACTLY_ONE_OF {
+            if let Some(schema) = components.schemas.get_mut(*name) {
+                *schema = rules::exactly_one_of(schema.clone(), fields).into();
+            }
+        }
         let http = |scheme, description: &str| {
             SecurityScheme::Http(
                 HttpBuilder::new()
@@ -197,6 +226,7 @@ impl utoipa::Modify for Contract {
             for operation in operations(item) {
                 secure(operation, &default);
                 add_errors(operation, realm);
+                constrain_path_parameters(operation);
                 if let Some(id) = &operation.operation_id
                     && !seen.insert(id.clone())
                 {
@@ -213,6 +243,8 @@ impl utoipa::Modify for Contract {
                 }
             }
         }
+        tolerance::annotate(openapi);
+        links::add(openapi);
     }
 }
 
@@ -246,6 +278,19 @@ fn secure(operation: &mut Operation, default: &[SecurityRequirement]) {
             operation.security = Some(Vec::new())
         }
         Some(_) => {}
+    }
+}
+
+/// Gives each path parameter the schema of what it names (`rules::path_parameter`): ids are
+/// UUIDs, token names follow the token-name rule, and so on.
+fn constrain_path_parameters(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let utoipa::openapi::RefOr::T(parameter) = parameter
+            && parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path
+            && let Some(schema) = rules::path_parameter(&parameter.name)
+        {
+            parameter.schema = Some(schema.into());
+        }
     }
 }
 

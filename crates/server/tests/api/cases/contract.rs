@@ -31,7 +31,10 @@ async fn the_openapi_document_and_its_reference_are_public() {
             .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/html"))
     );
     let headers = response.headers().clone();
-    let csp = headers["content-security-policy"].to_str().unwrap().to_string();
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
@@ -50,7 +53,10 @@ async fn the_openapi_document_and_its_reference_are_public() {
         base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()))
     };
     assert!(csp.contains(&format!("'sha256-{digest}'")), "{csp}");
-    assert!(!page.contains(" style="), "inline style attributes would be blocked");
+    assert!(
+        !page.contains(" style="),
+        "inline style attributes would be blocked"
+    );
     assert!(page.contains("/api/pat/v1/tokens/{patId}/rotate"));
     assert!(page.contains("FailureEnvelope"));
     assert!(!page.contains("<script"), "the reference needs no script");
@@ -114,10 +120,17 @@ async fn an_absurd_lifetime_is_refused_with_the_bounds_it_must_keep() {
         "0.0",
     ];
     for raw in absurd {
-        for (path, token) in [("/api/pat/v1/tokens", &jane), (sa_tokens.as_str(), &app.admin_token)] {
+        for (path, token) in [
+            ("/api/pat/v1/tokens", &jane),
+            (sa_tokens.as_str(), &app.admin_token),
+        ] {
             let number: serde_json::Value = serde_json::from_str(raw).unwrap();
             let refused = app
-                .post(path, token, json!({ "name": "absurd", "expiresIn": number }))
+                .post(
+                    path,
+                    token,
+                    json!({ "name": "absurd", "expiresIn": number }),
+                )
                 .await;
             refused.assert_status(400).assert_envelope();
             let message = refused.error();
@@ -286,4 +299,86 @@ async fn a_malformed_realm_path_is_an_oauth_invalid_request() {
         .await
         .assert_status(400)
         .assert_envelope();
+}
+
+/// The document's path with every `{param}` filled: ids that exist nowhere, since what is under
+/// test is refused before any lookup.
+fn filled(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').unwrap() + open;
+        out.push_str("00000000-0000-4000-8000-000000000000");
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every operation the document marks `refused` refuses an unknown query parameter, and an unknown
+/// body field where it takes a body, with a 400 naming it (SPEC section 3); nothing is done.
+#[tokio::test]
+async fn every_strict_operation_of_the_document_refuses_what_it_does_not_know() {
+    let app = spawn_app().await;
+    let key = app
+        .post_empty("/api/apiKey/v1/regenerate", &app.admin_token)
+        .await;
+    key.assert_status(201);
+    let api_key = key.body["apiKey"].as_str().unwrap().to_string();
+    let doc = app
+        .send(Method::GET, "/openapi.json", Auth::None, None)
+        .await;
+    let mut strict = 0;
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Ok(method) = Method::from_bytes(method.to_uppercase().as_bytes()) else {
+                continue;
+            };
+            if operation["x-unknown-parameters"] != "refused" {
+                assert!(
+                    operation["x-unknown-parameters"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("ignored")),
+                    "{method} {path}: {}",
+                    operation["x-unknown-parameters"]
+                );
+                continue;
+            }
+            strict += 1;
+            let url = format!("{}?unknownParam=1", filled(path));
+            let refused = app
+                .send(method.clone(), &url, Auth::Bearer(&app.admin_token), None)
+                .await;
+            assert_eq!(refused.status, 400, "{method} {url}: {}", refused.body);
+            refused.assert_envelope();
+            assert!(
+                refused.error().contains("`unknownParam`"),
+                "{method} {path}: {}",
+                refused.error()
+            );
+            if operation["requestBody"].is_object() {
+                let refused = app
+                    .send(
+                        method.clone(),
+                        &filled(path),
+                        Auth::Bearer(&app.admin_token),
+                        Some(json!({ "unknownField": 1 })),
+                    )
+                    .await;
+                assert_eq!(refused.status, 400, "{method} {path}: {}", refused.body);
+                refused.assert_envelope();
+                assert!(
+                    refused.error().contains("unknownField"),
+                    "{method} {path}: {}",
+                    refused.error()
+                );
+            }
+        }
+    }
+    assert!(strict > 30, "only {strict} strict operations");
+    // The refused regeneration did nothing: the key from before still works.
+    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&api_key), None)
+        .await
+        .assert_status(200);
 }
