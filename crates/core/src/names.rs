@@ -122,7 +122,8 @@ impl std::fmt::Display for TokenName {
     }
 }
 
-/// An e-mail address: trimmed, lowercased, one `@` with text on both sides, no spaces.
+/// An e-mail address: trimmed, lowercased, one `@` with text on both sides, no spaces and no
+/// control characters (a look-alike `alice@example.com\u{1}` is not another address).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -131,7 +132,7 @@ impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Email, FieldError> {
         let value = raw.trim().to_lowercase();
         let valid = value.len() <= 254
-            && !value.chars().any(char::is_whitespace)
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(value.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@')
                     && !domain.starts_with('.') && !domain.ends_with('.'));
@@ -225,7 +226,17 @@ mod tests {
     #[test]
     fn emails_need_one_at_with_both_sides() {
         assert!(Email::parse("email", "Jane@Example.com").is_ok());
-        for bad in ["jane", "@x.com", "jane@", "a@b@c", "a b@c.com", "a@.com"] {
+        for bad in [
+            "jane",
+            "@x.com",
+            "jane@",
+            "a@b@c",
+            "a b@c.com",
+            "a@.com",
+            "n\u{0}m@example.com",
+            "alice@example.com\u{1}",
+            "a\u{85}b@c.com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }

@@ -1,7 +1,7 @@
 //! Body and query extractors whose rejections are 400s naming the offending field, in the
 //! FailureEnvelope like every other error.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -9,18 +9,119 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// JSON body; a syntax error, a wrong type or a missing field is a 400 naming it.
+/// JSON body: an object (serde would also take a positional array for a struct), sent as
+/// `application/json` (or `application/*+json`). A syntax error, a wrong type, a missing or
+/// unknown field, or a NUL character in any string is a 400 naming it: NUL cannot be stored by
+/// PostgreSQL nor searched by SQLite's FTS5, so it is refused alike on both, at the edge.
 pub struct AppJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(AppJson(value)),
-            Err(rejection) => Err(json_error(rejection)),
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::BadRequest(
+                "the body must be JSON, sent with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            Err(rejection) => return Err(ApiError::BadRequest(rejection.body_text())),
+        };
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object ({...})".into(),
+            ));
+        }
+        let value = match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_error(rejection)),
+        };
+        if let Some(field) = nul_in_strings(&bytes) {
+            return Err(ApiError::BadRequest(format!(
+                "{field}: must not contain a NUL character (\\u0000)"
+            )));
+        }
+        Ok(AppJson(value))
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, parameters allowed (as axum's `Json`).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// The path (`email`, `collaborators[0].projectRole`) of the first string of a JSON document
+/// that holds a NUL character, or `None`. A raw NUL byte is not valid JSON, so only the
+/// `\u0000` escape can carry one; the document is parsed again only when that escape appears.
+fn nul_in_strings(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let here = |p: &str| {
+            if p.is_empty() {
+                "body".to_string()
+            } else {
+                p.to_string()
+            }
+        };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(here(path)),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+                if k.contains('\0') {
+                    return Some(here(path));
+                }
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(v, &child)
+            }),
+            _ => None,
         }
     }
+    walk(&value, "")
+}
+
+/// Serde names the Rust type it wanted (`expected struct CreateBody`); the caller knows the
+/// document's words instead.
+fn without_rust_names(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("struct ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "struct ".len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        out.push_str("an object");
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn json_error(rejection: JsonRejection) -> ApiError {
@@ -28,11 +129,14 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest(
             "the body must be JSON, sent with Content-Type: application/json".into(),
         ),
-        JsonRejection::JsonDataError(e) => ApiError::BadRequest(format!(
-            "invalid body: {}",
-            e.body_text()
-                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
-        )),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::BadRequest(format!(
+                "invalid body: {}",
+                without_rust_names(e.body_text().trim_start_matches(
+                    "Failed to deserialize the JSON body into the target type: "
+                ))
+            ))
+        }
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!(
             "the body is not valid JSON: {}",
             e.body_text()
@@ -43,23 +147,27 @@ fn json_error(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Query string; a bad value is a 400 naming the parameter.
+/// Query string; a bad value is a 400 naming the parameter (`offset: invalid digit found in
+/// string`), an unknown one where the struct denies unknown fields.
 pub struct AppQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(AppQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ApiError::BadRequest(format!(
-                    "invalid query: {}",
-                    e.body_text()
-                        .trim_start_matches("Failed to deserialize query string: ")
-                )))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        match serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)) {
+            Ok(value) => Ok(AppQuery(value)),
+            Err(error) => {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                Err(ApiError::BadRequest(if path == "." || path.is_empty() {
+                    format!("invalid query: {inner}")
+                } else {
+                    format!("invalid query: {path}: {inner}")
+                }))
             }
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
 }
@@ -100,5 +208,53 @@ pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
         _ => Err(D::Error::custom(format!(
             "{value} is not a whole number of seconds"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_character_is_found_with_the_path_of_its_string() {
+        assert_eq!(
+            nul_in_strings(br#"{"email":"a\u0000b"}"#).as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            nul_in_strings(br#"{"c":[{"r":"x"},{"r":"\u0000"}]}"#).as_deref(),
+            Some("c[1].r")
+        );
+        assert_eq!(nul_in_strings(br#"{"a\u0000":1}"#).as_deref(), Some("body"));
+        // An escaped backslash followed by the letters u0000 is text, not NUL.
+        assert_eq!(nul_in_strings(br#"{"a":"\\u0000"}"#), None);
+        assert_eq!(nul_in_strings(br#"{"a":"plain"}"#), None);
+    }
+
+    #[test]
+    fn serde_type_names_become_the_documents_words() {
+        assert_eq!(
+            without_rust_names("invalid type: string \"x\", expected struct CreateBody at line 1"),
+            "invalid type: string \"x\", expected an object at line 1"
+        );
+        assert_eq!(
+            without_rust_names("missing field `name`"),
+            "missing field `name`"
+        );
+    }
+
+    #[test]
+    fn json_and_json_suffixed_types_are_json() {
+        let with = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::CONTENT_TYPE, v.parse().unwrap());
+            json_content_type(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!json_content_type(&axum::http::HeaderMap::new()));
     }
 }

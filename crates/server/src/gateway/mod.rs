@@ -235,10 +235,22 @@ fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiEr
             "the query contains a NUL character (%00); such queries are refused".into(),
         ));
     }
-    let path = match path::normalise(request.uri().path(), prefixes) {
-        Ok(Cow::Borrowed(_)) => return Ok(()),
-        Ok(Cow::Owned(path)) => path,
-        Err(error) => return Err(ApiError::BadRequest(error.to_string())),
+    let normalised = path::normalise(request.uri().path(), prefixes)
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    // Tessera's own paths read their queries as text: escapes that are not UTF-8 are refused,
+    // not decoded into U+FFFD. A gateway route's query is its upstream's business.
+    let forwarded = prefixes.iter().any(|p| normalised.starts_with(p.as_str()));
+    if !forwarded
+        && let Some(query) = request.uri().query()
+        && !path::query_is_utf8(query)
+    {
+        return Err(ApiError::BadRequest(
+            "the query's escapes are not UTF-8 (such as %FF); such queries are refused".into(),
+        ));
+    }
+    let path = match normalised {
+        Cow::Borrowed(_) => return Ok(()),
+        Cow::Owned(path) => path,
     };
     let target = match request.uri().query() {
         Some(query) => format!("{path}?{query}"),

@@ -138,6 +138,33 @@ fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
+/// Whether a query's escapes decode to UTF-8 (`%C3%A9` does, `%FF%FE` and the overlong `%C0%AE`
+/// do not). A `%` not followed by two hex digits is taken literally, as form decoding does.
+pub fn query_is_utf8(query: &str) -> bool {
+    if !query.contains('%') {
+        return true;
+    }
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some((hex_value(*bytes.get(i + 1)?)?, hex_value(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match escaped {
+            Some((high, low)) => {
+                decoded.push(high * 16 + low);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
 /// One segment with its unreserved escapes decoded and the others upper-cased; refuses hidden
 /// separators, NULs, malformed escapes and escapes that are not UTF-8.
 fn decode_unreserved(raw: &str) -> Result<Cow<'_, str>, PathError> {

@@ -62,6 +62,7 @@ struct ListQuery {
     /// Exactly this owner.
     user_name: Option<String>,
     /// `Active`, `ExpiringSoon`, `Expired` or `Revoked`.
+    #[param(schema_with = super::openapi::rules::pat_status)]
     status: Option<String>,
     /// The `X-Next-Cursor` of the previous page; not with `offset`.
     cursor: Option<String>,
@@ -117,6 +118,7 @@ async fn list(
 struct BulkBody {
     pat_ids: Option<Vec<String>>,
     user_name: Option<String>,
+    #[schema(schema_with = super::openapi::rules::pat_status)]
     status: Option<String>,
     /// The listing's search rule (see `GET /api/pat/v1/admin/tokens`).
     search: Option<String>,

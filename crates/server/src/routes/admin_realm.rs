@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
 #[schema(as = RotateKeyBody)]
 struct RotateBody {
     /// `RS256`, `ES256` or `EdDSA`.
+    #[schema(schema_with = super::openapi::rules::signing_algorithm)]
     algorithm: Option<String>,
 }
 

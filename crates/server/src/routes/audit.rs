@@ -30,9 +30,11 @@ struct ListQuery {
     action: Option<String>,
     /// The target's id or name.
     target: Option<String>,
-    /// ISO-8601 time, inclusive, e.g. `2026-01-31T12:00:00Z`.
+    /// RFC 3339 time, inclusive, e.g. `2026-01-31T12:00:00Z`.
+    #[param(format = DateTime)]
     from: Option<String>,
-    /// ISO-8601 time, exclusive.
+    /// RFC 3339 time, exclusive.
+    #[param(format = DateTime)]
     to: Option<String>,
     /// The `X-Next-Cursor` of the previous page; not with `offset`.
     cursor: Option<String>,

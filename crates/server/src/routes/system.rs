@@ -72,6 +72,11 @@ struct VersionJson {
 /// Public: the page the `Link` header of API-key responses points to.
 #[utoipa::path(get, path = "/docs/personal-access-tokens", tag = "system", operation_id = "patDocs", security(()),
     responses((status = 200, description = "An HTML page", content_type = "text/html", body = String)))]
-async fn pat_docs() -> Html<&'static str> {
-    Html(include_str!("pat_docs.html"))
+async fn pat_docs() -> impl axum::response::IntoResponse {
+    // A static page with neither style nor script: nothing is allowed.
+    let csp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    (
+        super::openapi::page_headers(csp),
+        Html(include_str!("pat_docs.html")),
+    )
 }

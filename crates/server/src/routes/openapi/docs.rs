@@ -35,7 +35,7 @@ pub fn render(document: &utoipa::openapi::OpenApi) -> String {
          <p>The machine-readable document: <a href=\"/openapi.json\"><code>/openapi.json</code></a> (OpenAPI {}).</p>",
         esc(&title),
         esc(&title),
-        esc(&text(&doc["info"]["description"])),
+        prose(&text(&doc["info"]["description"])),
         esc(&text(&doc["openapi"])),
     ));
     security_schemes(&mut out, &doc["components"]["securitySchemes"]);
@@ -110,7 +110,7 @@ fn security_schemes(out: &mut String, schemes: &Value) {
         out.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{how}</td><td>{}</td></tr>",
             esc(name),
-            esc(&text(&s["description"]))
+            prose(&text(&s["description"]))
         ));
     }
     out.push_str("</table>");
@@ -124,7 +124,7 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
     ));
     for key in ["summary", "description"] {
         if let Some(t) = op[key].as_str() {
-            out.push_str(&format!("<p>{}</p>", esc(t)));
+            out.push_str(&format!("<p>{}</p>", prose(t)));
         }
     }
     let security = match op["security"].as_array() {
@@ -155,7 +155,7 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
                 esc(&text(&p["name"])),
                 esc(&text(&p["in"])),
                 type_of(&p["schema"]),
-                esc(&text(&p["description"]))
+                prose(&text(&p["description"]))
             ));
         }
         out.push_str("</table>");
@@ -186,7 +186,7 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{body}</td></tr>",
                 esc(status),
-                esc(&text(&r["description"]))
+                prose(&text(&r["description"]))
             ));
         }
     }
@@ -195,7 +195,7 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
 
 fn describe_schema(out: &mut String, schema: &Value) {
     if let Some(d) = schema["description"].as_str() {
-        out.push_str(&format!("<p>{}</p>", esc(d)));
+        out.push_str(&format!("<p>{}</p>", prose(d)));
     }
     let Some(properties) = schema["properties"].as_object() else {
         out.push_str(&format!("<p>{}</p>", type_of(schema)));
@@ -216,7 +216,7 @@ fn describe_schema(out: &mut String, schema: &Value) {
             "<tr><td><code>{}</code>{req}</td><td>{}</td><td>{}</td></tr>",
             esc(name),
             type_of(p),
-            esc(&text(&p["description"]))
+            prose(&text(&p["description"]))
         ));
     }
     out.push_str("</table>");
@@ -272,9 +272,51 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A description's text as HTML: escaped, with its Markdown code spans (`` `x` ``) as `<code>`
+/// and `*(Domino)*` marks as emphasis; nothing else of Markdown is read.
+fn prose(s: &str) -> String {
+    let escaped = esc(s).replace("*(Domino)*", "<em>(Domino)</em>");
+    let mut out = String::with_capacity(escaped.len() + 16);
+    let mut parts = escaped.split('`');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    let rest: Vec<&str> = parts.collect();
+    // An odd count of backticks leaves the last one as it was written.
+    let pairs = rest.len() / 2 * 2;
+    for (i, part) in rest.iter().enumerate() {
+        if i >= pairs {
+            out.push('`');
+            out.push_str(part);
+        } else if i % 2 == 0 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prose;
+
+    #[test]
+    fn code_spans_and_domino_marks_are_rendered_and_the_rest_escaped() {
+        assert_eq!(
+            prose("use `expiresIn` <b> *(Domino)*"),
+            "use <code>expiresIn</code> &lt;b&gt; <em>(Domino)</em>"
+        );
+        assert_eq!(prose("a `b` c `d"), "a <code>b</code> c `d");
+        assert_eq!(prose("`<x>`"), "<code>&lt;x&gt;</code>");
+    }
 }

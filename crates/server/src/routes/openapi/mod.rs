@@ -69,15 +69,18 @@ static REFERENCE_CSP: LazyLock<String> = LazyLock::new(|| {
     security(()),
     responses((status = 200, description = "The reference, as an HTML page", content_type = "text/html", body = String)))]
 async fn reference() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_SECURITY_POLICY, REFERENCE_CSP.as_str()),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "same-origin"),
-        ],
-        Html(REFERENCE.as_str()),
-    )
+    (page_headers(REFERENCE_CSP.as_str()), Html(REFERENCE.as_str()))
+}
+
+/// The headers of a documentation page: its Content-Security-Policy, no framing, no content
+/// sniffing, no referrer beyond this origin (the web UI's defences).
+pub fn page_headers(csp: &str) -> [(header::HeaderName, &str); 4] {
+    [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ]
 }
 
 #[derive(OpenApi)]
@@ -226,7 +229,7 @@ impl utoipa::Modify for Contract {
             for operation in operations(item) {
                 secure(operation, &default);
                 add_errors(operation, realm);
-                constrain_path_parameters(operation);
+                constrain_parameters(operation);
                 if let Some(id) = &operation.operation_id
                     && !seen.insert(id.clone())
                 {
@@ -281,15 +284,29 @@ fn secure(operation: &mut Operation, default: &[SecurityRequirement]) {
     }
 }
 
-/// Gives each path parameter the schema of what it names (`rules::path_parameter`): ids are
-/// UUIDs, token names follow the token-name rule, and so on.
-fn constrain_path_parameters(operation: &mut Operation) {
+/// Gives each path parameter the schema of what it names (`rules::path_parameter`: ids are
+/// UUIDs, token names follow the token-name rule, and so on), and every other string parameter
+/// without a pattern the edge's one rule for all of them: no NUL character.
+fn constrain_parameters(operation: &mut Operation) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
     for parameter in operation.parameters.iter_mut().flatten() {
-        if let utoipa::openapi::RefOr::T(parameter) = parameter
-            && parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path
             && let Some(schema) = rules::path_parameter(&parameter.name)
         {
             parameter.schema = Some(schema.into());
+        } else if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut()
+            && object.pattern.is_none()
+            && match &object.schema_type {
+                SchemaType::Type(kind) => *kind == Type::String,
+                SchemaType::Array(kinds) => kinds.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            }
+        {
+            object.pattern = Some(rules::NO_NUL.to_string());
         }
     }
 }

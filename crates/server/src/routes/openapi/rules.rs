@@ -46,12 +46,12 @@ pub fn token_name() -> Object {
 }
 
 /// An e-mail address: one `@` with text on both sides, no white space, a domain that neither
-/// starts nor ends with a dot; at most 254 characters.
+/// starts nor ends with a dot, no control characters; at most 254 characters.
 pub fn email() -> Object {
     let mut schema = string(
         3,
         254,
-        r"^[^\s\u0085@]+@[^\s\u0085@.]([^\s\u0085@]*[^\s\u0085@.])?$".into(),
+        r"^[^\s\u0000-\u001F\u007F-\u009F@]+@[^\s\u0000-\u001F\u007F-\u009F@.]([^\s\u0000-\u001F\u007F-\u009F@]*[^\s\u0000-\u001F\u007F-\u009F@.])?$".into(),
         "An e-mail address such as name@example.com",
     );
     schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Email));
@@ -170,12 +170,11 @@ fn one_of(values: &[&str], description: &str) -> Object {
         .build()
 }
 
-/// `public` or `private` (Domino's clients send `Public`).
+/// `public` or `private`. The server takes any letter case (Domino's clients send `Public`); the
+/// document lists each word once, since client generators make one constant per value and
+/// refuse two that differ only in case.
 pub fn visibility() -> Object {
-    one_of(
-        &["public", "private", "Public", "Private"],
-        "Who may see it; any letter case",
-    )
+    one_of(&["public", "private"], "Who may see it; any letter case")
 }
 
 /// A model API's authorization: `restricted` (its own access tokens) or `unrestricted`.
@@ -205,6 +204,20 @@ pub fn roles() -> utoipa::openapi::schema::Array {
         .unique_items(true)
         .description(Some("Role names, e.g. `Practitioner`, `SysAdmin`"))
         .build()
+}
+
+/// A PAT's status, as the listings show it (`TokenStatus`); other spellings such as
+/// `expiring-soon` are also accepted.
+pub fn pat_status() -> Object {
+    one_of(
+        &["Active", "ExpiringSoon", "Expired", "Revoked"],
+        "The token's status; any letter case",
+    )
+}
+
+/// A signing algorithm of the realm's keys.
+pub fn signing_algorithm() -> Object {
+    one_of(&["RS256", "ES256", "EdDSA"], "The new key's algorithm")
 }
 
 /// A project collaborator's role (Domino's `projectRole`).
@@ -246,9 +259,10 @@ pub fn path_parameter(name: &str) -> Option<Object> {
         "realm" => Some(string(
             1,
             255,
-            "^[A-Za-z0-9._-]+$".into(),
+            "^[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*$".into(),
             "The realm's name, `DominoRealm` by default",
         )),
+        "path" => Some(forwarded_path()),
         "id" | "prediction" => Some(uuid()),
         _ if name.ends_with("Id") => Some(uuid()),
         _ => None,
@@ -276,3 +290,21 @@ pub fn exactly_one_of(
     let one_of = utoipa::openapi::schema::Schema::OneOf(one_of.build());
     AllOfBuilder::new().item(schema).item(one_of).build().into()
 }
+
+/// The path forward authentication is asked about, as one segment here: the edge refuses what
+/// could climb or hide a separator (a backslash, an escaped `/`, `%`, control characters, a
+/// segment of dots, `;` path parameters), so the document lists only what it routes.
+pub fn forwarded_path() -> Object {
+    const SEGMENT: &str = r"[^/\\%;\u0000-\u001F\u007F-\u009F]";
+    const NOT_DOT: &str = r"[^./\\%;\u0000-\u001F\u007F-\u009F]";
+    string(
+        1,
+        1024,
+        format!("^{SEGMENT}*{NOT_DOT}{SEGMENT}*$"),
+        "The path below the prefix, as the proxy in front received it",
+    )
+}
+
+/// A pattern for a string parameter that has none: no NUL character, which the edge refuses in
+/// every query and path (`%00`).
+pub const NO_NUL: &str = r"^[^\u0000]*$";

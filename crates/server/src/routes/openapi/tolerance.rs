@@ -113,8 +113,14 @@ pub fn annotate(document: &mut OpenApi) {
     }
 }
 
-/// Query parameters each strict operation takes, keyed by upper-case method and path.
-type Allowed = HashMap<(String, String), Vec<String>>;
+/// What a strict operation takes: its query parameters, and whether it has a body at all.
+struct Takes {
+    queries: Vec<String>,
+    body: bool,
+}
+
+/// What each strict operation takes, keyed by upper-case method and path shape.
+type Allowed = HashMap<(String, String), Takes>;
 
 /// Built once from the document: the document decides which parameters exist.
 static STRICT_QUERIES: LazyLock<Allowed> = LazyLock::new(|| allowed(&super::document()));
@@ -137,7 +143,14 @@ fn allowed(document: &OpenApi) -> Allowed {
                     _ => None,
                 })
                 .collect();
-            out.insert((method.to_ascii_uppercase(), shape(path)), names);
+            let body = operation.request_body.is_some();
+            out.insert(
+                (method.to_ascii_uppercase(), shape(path)),
+                Takes {
+                    queries: names,
+                    body,
+                },
+            );
         }
     }
     out
@@ -162,26 +175,66 @@ fn shape(path: &str) -> String {
     out
 }
 
-/// Refuses, with a 400 naming it, a query parameter that a strict operation does not take.
-/// Runs inside the router (it needs the matched route); operations the document does not
-/// describe, and tolerant ones, pass untouched.
+/// Refuses, with a 400 naming it, a query parameter that a strict operation does not take, and
+/// a body sent to a strict operation that takes none (`{"patIds": [...]}` posted to "revoke all"
+/// must not revoke all). Runs inside the router (it needs the matched route); operations the
+/// document does not describe, and tolerant ones, pass untouched.
 pub async fn layer(request: Request, next: Next) -> Response {
+    let Some(matched) = request.extensions().get::<MatchedPath>() else {
+        return next.run(request).await;
+    };
+    let method = if request.method() == Method::HEAD {
+        "GET".to_string()
+    } else {
+        request.method().as_str().to_string()
+    };
+    let Some(takes) = STRICT_QUERIES.get(&(method, shape(matched.as_str()))) else {
+        return next.run(request).await;
+    };
     if let Some(query) = request.uri().query()
-        && let Some(matched) = request.extensions().get::<MatchedPath>()
+        && let Err(error) = check(query, &takes.queries)
     {
-        let method = if request.method() == Method::HEAD {
-            "GET".to_string()
-        } else {
-            request.method().as_str().to_string()
-        };
-        let key = (method, shape(matched.as_str()));
-        if let Some(names) = STRICT_QUERIES.get(&key)
-            && let Err(error) = check(query, names)
-        {
-            return error.into_response();
-        }
+        return error.into_response();
     }
-    next.run(request).await
+    if takes.body || !has_body(request.headers()) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, UNWANTED_BODY_LIMIT).await else {
+        return no_body(None).into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "{}" {
+        // What HTTP clients send for a POST "with no data": nothing to refuse.
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        return next.run(request).await;
+    }
+    let first_field = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(trimmed)
+        .ok()
+        .and_then(|fields| fields.keys().next().cloned());
+    no_body(first_field).into_response()
+}
+
+/// Bytes of an unwanted body read to name its first field; beyond it, the body is refused unread.
+const UNWANTED_BODY_LIMIT: usize = 64 * 1024;
+
+/// A request with a body: a non-zero `Content-Length`, or any `Transfer-Encoding`.
+fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+fn no_body(field: Option<String>) -> ApiError {
+    ApiError::BadRequest(match field {
+        Some(field) => {
+            format!("invalid body: unknown field `{field}`, this operation takes no body")
+        }
+        None => "invalid body: this operation takes no body".to_string(),
+    })
 }
 
 /// The first parameter of `query` not in `names`, as the 400 the API answers.
@@ -270,7 +323,7 @@ mod tests {
         assert!(
             allowed(&super::super::document())
                 .get(&("GET".to_string(), shape("/api/admin/v1/users/{id}")))
-                .is_some_and(|names| names.is_empty())
+                .is_some_and(|takes| takes.queries.is_empty() && !takes.body)
         );
     }
 }
