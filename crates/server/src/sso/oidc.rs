@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreRequestTokenError,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRequestTokenError,
 };
 use openidconnect::{
     AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId,
@@ -43,9 +43,14 @@ pub enum OidcError {
     /// No answer: the connection failed, timed out, or the provider answered HTTP 5xx.
     #[error("the identity provider cannot be reached: {0}")]
     Unreachable(String),
-    /// The provider refused the code: used already, expired, or issued for another flow.
+    /// The provider refused the code (`invalid_grant`): used already, expired, or issued for
+    /// another flow.
     #[error("the identity provider refused the sign-in code: {0}")]
     CodeRefused(String),
+    /// The provider refused Tessera itself (`invalid_client`, `unauthorized_client`...): the
+    /// client's settings at the provider or in Tessera are wrong, not the person's sign-in.
+    #[error("the identity provider refused Tessera's token request: {0}")]
+    ClientRefused(String),
     /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
     #[error("the identity provider's ID token is not valid: {0}")]
     InvalidIdToken(String),
@@ -61,6 +66,7 @@ impl OidcError {
         match self {
             OidcError::Unreachable(_) => "provider-unreachable",
             OidcError::CodeRefused(_) => "code-refused",
+            OidcError::ClientRefused(_) => "client-refused",
             OidcError::InvalidIdToken(_) => "invalid-id-token",
             OidcError::InvalidAnswer(_) => "invalid-answer",
         }
@@ -91,9 +97,12 @@ impl OidcError {
     /// refusing the code; the body of a garbled answer is never quoted (it may hold tokens).
     fn token(error: CoreRequestTokenError<Transport>) -> OidcError {
         match error {
-            RequestTokenError::ServerResponse(r) => {
-                OidcError::CodeRefused(r.error().as_ref().to_string())
-            }
+            RequestTokenError::ServerResponse(r) => match r.error() {
+                CoreErrorResponseType::InvalidGrant => {
+                    OidcError::CodeRefused("invalid_grant".into())
+                }
+                other => OidcError::ClientRefused(other.as_ref().to_string()),
+            },
             RequestTokenError::Request(e) => OidcError::Unreachable(error_chain(&e)),
             RequestTokenError::Parse(e, _) => OidcError::InvalidAnswer(format!(
                 "the token response is not valid JSON of the expected shape (at {})",

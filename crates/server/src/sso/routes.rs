@@ -336,6 +336,12 @@ fn provider_failure(name: &str, error: &OidcError) -> String {
                 "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
             )
         }
+        OidcError::ClientRefused(what) => {
+            tracing::warn!(provider = name, %error, "an identity provider refused Tessera's client credentials or request");
+            format!(
+                "The identity provider {name} refused Tessera's request ({what}): Tessera's client settings for it are wrong. Tell an administrator."
+            )
+        }
         OidcError::CodeRefused(_) => format!(
             "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
         ),
@@ -444,7 +450,7 @@ attributes = { department = "dept" }
                 "given_name",
                 serde_json::json!("x".repeat(MAX_NAME_CHARS + 1)),
             ),
-            ("dept", serde_json::json!(["y"; 300])),
+            ("dept", serde_json::json!(vec!["y"; 300])),
         ] {
             let mut claims = serde_json::json!({ "sub": "abc" });
             claims[claim] = value;

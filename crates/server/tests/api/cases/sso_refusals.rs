@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 use tessera_core::names::UserName;
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, spawn_with_idp, user,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, spawn_with_idp, sso_settings,
+    user,
 };
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// The `reason` of every `sso.refused` entry, oldest last.
 async fn refusal_reasons(app: &TestApp) -> Vec<String> {
@@ -144,6 +145,26 @@ async fn an_answer_that_cannot_be_verified_is_a_400_and_only_a_silent_provider_i
 /// The page's text with minijinja's escape of `"` undone.
 fn unescaped(html: &str) -> String {
     html.replace("&quot;", "\"").replace("&#34;", "\"")
+}
+
+#[tokio::test]
+async fn a_provider_refusing_tesseras_client_is_a_settings_problem_not_a_used_code() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
+    let mut sso = sso_settings(&idp.issuer, "");
+    sso.providers[0].client_secret = "not-the-registered-secret".into();
+    let app = spawn_app_with(move |c| c.sso = sso).await;
+    let page = Browser::new().sign_in(&app, "ann").await;
+    assert_refused(&page, 400, "client settings for it are wrong");
+    assert!(!page.html.contains("already used"), "{}", page.html);
+    let refused = audit(&app, "sso.refused").await;
+    assert_eq!(refused[0].details["reason"], "client-refused");
+    assert!(
+        !refused[0]
+            .details
+            .to_string()
+            .contains("not-the-registered-secret"),
+        "the secret is never audited"
+    );
 }
 
 async fn user_absent(app: &TestApp, name: &str) -> bool {
