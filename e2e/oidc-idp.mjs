@@ -7,12 +7,16 @@
 // sign-ins by rewriting it:
 //   {
 //     "accounts": { "ann": { "preferred_username": "ann", "email": "...", "groups": [...], ... } },
-//     "misbehave": { "id_token": { "aud": "someone-else" }, "rotate_key": true }
+//     "misbehave": { "id_token": { "aud": "someone-else" }, "rotate_key": true,
+//                    "userinfo": { "sub": "someone-else" }, "token": "not-json" }
 //   }
 // `misbehave` makes the provider answer like a broken or hostile one, for the refusal tests:
 // `id_token` claims are overwritten in the ID token of the next token responses (re-signed with
 // the provider's key, so only the claim is wrong); `rotate_key` signs ID tokens with a second
-// key that only a fresh fetch of the JWKS shows. Prints `listening <issuer>` once ready.
+// key that only a fresh fetch of the JWKS shows; `userinfo` claims are overwritten in userinfo
+// answers; `token` garbles the token endpoint's successful answer: "not-json" (a JSON content
+// type over a body that is not JSON), "no-id-token", "bad-signature" (the ID token's signature
+// altered) or "server-error" (HTTP 503). Prints `listening <issuer>` once ready.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -75,6 +79,28 @@ provider.use(async (ctx, next) => {
   const misbehave = readState().misbehave ?? {};
   if (ctx.path === '/jwks' && misbehave.rotate_key) {
     ctx.body = { keys: [publicPart(first), publicPart(second)] };
+  }
+  if (ctx.path === '/me' && ctx.status === 200 && misbehave.userinfo) {
+    ctx.body = { ...ctx.body, ...misbehave.userinfo };
+  }
+  if (ctx.path === '/token' && ctx.status === 200 && misbehave.token) {
+    const answer = ctx.body;
+    if (misbehave.token === 'not-json') {
+      ctx.body = '<html>surprise</html>';
+      ctx.type = 'application/json';
+    } else if (misbehave.token === 'no-id-token') {
+      const { id_token, ...rest } = answer;
+      ctx.body = rest;
+    } else if (misbehave.token === 'bad-signature') {
+      const [header, payload, signature] = answer.id_token.split('.');
+      const flipped = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
+      ctx.body = { ...answer, id_token: `${header}.${payload}.${flipped}` };
+    } else if (misbehave.token === 'server-error') {
+      ctx.status = 503;
+      ctx.body = 'down for maintenance';
+      ctx.type = 'text/plain';
+    }
+    return;
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token) {
     if (!misbehave.id_token && !misbehave.rotate_key) return;

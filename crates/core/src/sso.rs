@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::names::UserName;
 use crate::roles::{Role, RoleSet};
+use crate::services::sso::Refusal;
 
 /// User attributes asserted by a provider: attribute name to the claim's JSON value (a string,
 /// a number, a list...). Claim mappers read them with `source = "attribute:<name>"`.
@@ -62,6 +63,43 @@ pub struct Assertion {
     pub last_name: String,
     pub groups: Vec<String>,
     pub attributes: Attributes,
+}
+
+/// The most characters of a provider's `sub` (OpenID Connect Core §2: "MUST NOT exceed 255
+/// ASCII characters"), of the user-name claim and of the e-mail claim (Keycloak's default
+/// limit on an attribute value).
+pub const MAX_CLAIM_CHARS: usize = 255;
+/// The most characters of a first or last name, as a local profile holds.
+pub const MAX_NAME_CHARS: usize = 128;
+/// The most bytes of one attribute's value, written as JSON (a list of a few dozen names fits).
+pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
+/// The most attributes one provider may map (`attributes` of its configuration).
+pub const MAX_ATTRIBUTES: usize = 64;
+
+/// Refuses a text claim longer than `max_chars` characters, naming the claim. A provider's
+/// oversized value is refused rather than cut or dropped: a cut value would be stored and put
+/// into JWTs as if the provider had said it, and a dropped one would silently change what
+/// claim mappers hand to third parties (Keycloak refuses too).
+pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<(), Refusal> {
+    if value.chars().count() > max_chars {
+        return Err(Refusal::ClaimTooLong {
+            claim: claim.to_string(),
+            limit: format!("{max_chars} characters"),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], naming the
+/// provider's claim.
+pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> {
+    if value.to_string().len() > MAX_ATTRIBUTE_BYTES {
+        return Err(Refusal::ClaimTooLong {
+            claim: claim.to_string(),
+            limit: format!("{MAX_ATTRIBUTE_BYTES} bytes of JSON"),
+        });
+    }
+    Ok(())
 }
 
 /// A valid user name made from a provider's claim: lowercased, anything outside `[a-z0-9._-]`
@@ -124,6 +162,21 @@ mod tests {
         assert_eq!(rules.organizations_for(&groups), vec!["alpha".to_string()]);
         assert_eq!(rules.roles_for(&[]), RoleSet::default_for_new_user());
         assert!(rules.organizations_for(&["other".into()]).is_empty());
+    }
+
+    #[test]
+    fn claims_over_their_bound_are_refused_naming_the_claim() {
+        assert!(check_text_claim("sub", &"a".repeat(MAX_CLAIM_CHARS), MAX_CLAIM_CHARS).is_ok());
+        // Characters, not bytes: 255 two-byte letters fit.
+        assert!(check_text_claim("sub", &"é".repeat(MAX_CLAIM_CHARS), MAX_CLAIM_CHARS).is_ok());
+        let refused = check_text_claim("sub", &"a".repeat(256), MAX_CLAIM_CHARS).unwrap_err();
+        assert_eq!(refused.code(), "claim-too-long");
+        assert!(refused.to_string().contains("\"sub\""), "{refused}");
+        let big = Value::String("x".repeat(MAX_ATTRIBUTE_BYTES));
+        let refused = check_attribute_claim("dept", &big).unwrap_err();
+        assert!(refused.to_string().contains("\"dept\""), "{refused}");
+        let fits = Value::String("x".repeat(MAX_ATTRIBUTE_BYTES - 2));
+        assert!(check_attribute_claim("dept", &fits).is_ok());
     }
 
     #[test]

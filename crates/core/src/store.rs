@@ -527,6 +527,16 @@ pub trait SsoStore: Send + Sync {
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
     async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes>;
+    /// Records that the flow whose `state` hashes to `state_hash` had its callback accepted,
+    /// atomically and for every node: `true` the first time, `false` for any later call with
+    /// the same hash (a replay). The record is kept until `expires_at`; records expired at `now`
+    /// are pruned.
+    async fn consume_sso_state(
+        &self,
+        state_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Makes the memberships `provider` gave `user` exactly `organizations` (by name), in one
     /// transaction: organisations missing are created, memberships added are recorded as the
     /// provider's, and only the provider's are removed (never one an administrator added).

@@ -470,6 +470,15 @@ impl<S: SsoStore> SsoStore for Retrying<S> {
         retrying(|| self.0.attributes_of(user)).await
     }
 
+    async fn consume_sso_state(
+        &self,
+        state_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        retrying(|| self.0.consume_sso_state(state_hash, expires_at, now)).await
+    }
+
     async fn sync_sso_memberships(
         &self,
         user: &User,

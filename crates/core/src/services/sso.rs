@@ -5,8 +5,9 @@
 
 use crate::audit::{AuditActor, AuditEntry};
 use crate::ids::UserId;
-use crate::model::{PrincipalKind, User, UserStatus};
-use crate::names::{Email, parse_text};
+use crate::model::{PrincipalKind, Timestamp, User, UserStatus};
+use crate::names::{Email, UserName, parse_text};
+use crate::roles::Role;
 use crate::sso::{Assertion, ProviderRules, numbered, user_name_from_claim};
 use crate::store::{MembershipChanges, ProfilePatch, StoreError};
 
@@ -26,6 +27,12 @@ pub enum Refusal {
     Deactivated,
     #[error("The identity provider did not give a user name Tessera can use ({0:?}).")]
     NoUserName(String),
+    /// A claim longer than Tessera keeps (see `crate::sso::MAX_CLAIM_CHARS` and its
+    /// neighbours); `limit` says the bound in words.
+    #[error(
+        "The identity provider's claim {claim:?} is longer than Tessera accepts ({limit}). Ask an administrator to shorten it at the identity provider."
+    )]
+    ClaimTooLong { claim: String, limit: String },
 }
 
 impl Refusal {
@@ -35,6 +42,7 @@ impl Refusal {
             Refusal::EmailTaken(_) => "email-taken",
             Refusal::Deactivated => "deactivated",
             Refusal::NoUserName(_) => "no-user-name",
+            Refusal::ClaimTooLong { .. } => "claim-too-long",
         }
     }
 }
@@ -47,6 +55,15 @@ pub struct SignedIn {
     pub roles_changed: bool,
     pub pats_revoked: usize,
     pub memberships: MembershipChanges,
+}
+
+/// What creating or refreshing the user changed, before memberships are synchronised.
+struct Changed {
+    user: User,
+    created: bool,
+    roles_changed: bool,
+    attributes_changed: bool,
+    pats_revoked: usize,
 }
 
 pub struct SsoService {
@@ -68,6 +85,24 @@ impl SsoService {
         SsoService { ctx }
     }
 
+    /// Marks the flow with this `state` as finished, for every node: `true` the first time,
+    /// `false` when its callback was already accepted once (a replay, to refuse whatever the
+    /// provider would say). The record lives until `flow_expires_at`, when the flow's cookie
+    /// is stale anyway; only a hash of `state` is stored.
+    pub async fn finish_flow(
+        &self,
+        state: &str,
+        flow_expires_at: Timestamp,
+    ) -> ServiceResult<bool> {
+        use sha2::{Digest, Sha256};
+        let hash = hex::encode(Sha256::digest(state.as_bytes()));
+        Ok(self
+            .ctx
+            .store
+            .consume_sso_state(&hash, flow_expires_at, self.ctx.clock.now())
+            .await?)
+    }
+
     /// Creates or refreshes the user `assertion` stands for. `Ok(Err(_))` is a refusal (audited
     /// here as `sso.refused`); `Err(_)` a failure of the store.
     pub async fn sign_in(
@@ -86,33 +121,71 @@ impl SsoService {
             Some(id) => self.refresh(rules, assertion, id, &actor).await?,
             None => self.create(rules, assertion, &actor).await?,
         };
-        match &outcome {
-            Ok(signed_in) => {
-                let entry = AuditEntry::about_user(
-                    &actor,
-                    self.ctx.clock.now(),
-                    "sso.signin",
-                    &signed_in.user,
-                )
-                .with_detail("provider", rules.name.as_str())
-                .with_detail("created", signed_in.created)
-                .with_detail("roles", signed_in.user.roles.to_storage());
-                self.ctx.store.append_audit(&entry).await?;
-            }
+        let changed = match outcome {
+            Ok(changed) => changed,
             Err(refusal) => {
-                self.refused(&rules.name, refusal.code(), assertion, ip)
-                    .await?
+                self.refused(&rules.name, &refusal, assertion, ip).await?;
+                return Ok(Err(refusal));
             }
+        };
+        // Memberships follow the provider's groups, for a new user as for a known one.
+        let memberships = self
+            .ctx
+            .store
+            .sync_sso_memberships(
+                &changed.user,
+                &rules.name,
+                &rules.organizations_for(&assertion.groups),
+                self.ctx.clock.now(),
+                &actor,
+            )
+            .await?;
+        let membership_changed = !memberships.added.is_empty() || !memberships.removed.is_empty();
+        if !changed.created
+            && (changed.roles_changed || changed.attributes_changed || membership_changed)
+        {
+            self.ctx.forget_principal(changed.user.id).await;
         }
-        Ok(outcome)
+        let entry =
+            AuditEntry::about_user(&actor, self.ctx.clock.now(), "sso.signin", &changed.user)
+                .with_detail("provider", rules.name.as_str())
+                .with_detail("created", changed.created)
+                .with_detail("roles", changed.user.roles.to_storage());
+        self.ctx.store.append_audit(&entry).await?;
+        Ok(Ok(SignedIn {
+            user: changed.user,
+            created: changed.created,
+            roles_changed: changed.roles_changed,
+            pats_revoked: changed.pats_revoked,
+            memberships,
+        }))
     }
 
-    /// Records a refused sign-in (`sso.refused`): the provider, the reason and, when known, the
-    /// subject it concerned.
+    /// Records a refused sign-in (`sso.refused`) for one of the service's own refusals.
     pub async fn refused(
         &self,
         provider: &str,
+        refusal: &Refusal,
+        assertion: &Assertion,
+        ip: Option<std::net::IpAddr>,
+    ) -> ServiceResult<()> {
+        self.refused_because(
+            provider,
+            refusal.code(),
+            &refusal.to_string(),
+            assertion,
+            ip,
+        )
+        .await
+    }
+
+    /// Records a refused sign-in (`sso.refused`): the provider, the stable `reason`, the
+    /// `detail` a person reads (never a token) and, when known, the subject it concerned.
+    pub async fn refused_because(
+        &self,
+        provider: &str,
         reason: &str,
+        detail: &str,
         assertion: &Assertion,
         ip: Option<std::net::IpAddr>,
     ) -> ServiceResult<()> {
@@ -123,7 +196,8 @@ impl SsoService {
             "user",
         )
         .with_detail("provider", provider)
-        .with_detail("reason", reason);
+        .with_detail("reason", reason)
+        .with_detail("detail", detail);
         if !assertion.subject.is_empty() {
             entry = entry.with_detail("subject", assertion.subject.as_str());
             entry.target_name = Some(assertion.user_name.clone());
@@ -132,12 +206,35 @@ impl SsoService {
         Ok(())
     }
 
+    /// Why `break_glass_admin` would not let anyone in when passwords are switched off: the
+    /// account is missing, not a user, deactivated or not a SysAdmin. `None` when it is fine.
+    /// Checked at start-up (a warning), since the account may be created later.
+    pub async fn break_glass_problem(&self, name: &UserName) -> ServiceResult<Option<String>> {
+        let Some(user) = self.ctx.store.principal_by_name(name).await? else {
+            return Ok(Some(format!("no account is named '{name}'")));
+        };
+        let problem = if user.kind != PrincipalKind::User {
+            Some(format!(
+                "'{name}' is a service account, which cannot sign in to the web UI"
+            ))
+        } else if user.status != UserStatus::Active {
+            Some(format!("the account '{name}' is deactivated"))
+        } else if !user.roles.contains(Role::SysAdmin) {
+            Some(format!(
+                "the account '{name}' does not have the SysAdmin role"
+            ))
+        } else {
+            None
+        };
+        Ok(problem)
+    }
+
     async fn create(
         &self,
         rules: &ProviderRules,
         assertion: &Assertion,
         actor: &AuditActor,
-    ) -> ServiceResult<Result<SignedIn, Refusal>> {
+    ) -> ServiceResult<Result<Changed, Refusal>> {
         let email = assertion
             .email
             .as_deref()
@@ -184,23 +281,12 @@ impl SsoService {
                 .await
             {
                 Ok(()) => {
-                    let memberships = self
-                        .ctx
-                        .store
-                        .sync_sso_memberships(
-                            &user,
-                            &rules.name,
-                            &rules.organizations_for(&assertion.groups),
-                            now,
-                            actor,
-                        )
-                        .await?;
-                    return Ok(Ok(SignedIn {
+                    return Ok(Ok(Changed {
                         user,
                         created: true,
                         roles_changed: false,
+                        attributes_changed: false,
                         pats_revoked: 0,
-                        memberships,
                     }));
                 }
                 Err(StoreError::Conflict { field: "userName" }) => continue,
@@ -225,7 +311,7 @@ impl SsoService {
         assertion: &Assertion,
         id: UserId,
         actor: &AuditActor,
-    ) -> ServiceResult<Result<SignedIn, Refusal>> {
+    ) -> ServiceResult<Result<Changed, Refusal>> {
         let user = self
             .ctx
             .store
@@ -248,9 +334,14 @@ impl SsoService {
             .as_deref()
             .and_then(|e| Email::parse("email", e).ok())
             .filter(|e| Some(e) != user.email.as_ref())
-            && self.ctx.store.principal_by_email(&email).await?.is_none()
         {
-            patch.email = Some(email);
+            match self.ctx.store.principal_by_email(&email).await? {
+                None => patch.email = Some(email),
+                Some(holder) => {
+                    self.email_kept(rules, &user, &email, &holder, actor)
+                        .await?
+                }
+            }
         }
         if patch.email.is_some() || patch.first_name.is_some() || patch.last_name.is_some() {
             let audit = AuditEntry::about_user(actor, now, "user.updated", &user)
@@ -278,37 +369,45 @@ impl SsoService {
             self.ctx.forget(&revoked).await;
             pats_revoked = revoked.len();
         }
-        let memberships = self
-            .ctx
-            .store
-            .sync_sso_memberships(
-                &user,
-                &rules.name,
-                &rules.organizations_for(&assertion.groups),
-                now,
-                actor,
-            )
-            .await?;
-        if roles_changed
-            || attributes_changed
-            || !memberships.added.is_empty()
-            || !memberships.removed.is_empty()
-        {
-            self.ctx.forget_principal(id).await;
-        }
         let user = self
             .ctx
             .store
             .principal(id)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        Ok(Ok(SignedIn {
+        Ok(Ok(Changed {
             user,
             created: false,
             roles_changed,
+            attributes_changed,
             pats_revoked,
-            memberships,
         }))
+    }
+
+    /// The provider now gives `user` an address another account holds: the user keeps the old
+    /// one (never taken from that account), and an administrator learns of it from the audit
+    /// log (`sso.email-kept`) and the log.
+    async fn email_kept(
+        &self,
+        rules: &ProviderRules,
+        user: &User,
+        wanted: &Email,
+        holder: &User,
+        actor: &AuditActor,
+    ) -> ServiceResult<()> {
+        tracing::warn!(
+            provider = rules.name.as_str(),
+            user = user.user_name.as_str(),
+            held_by = holder.user_name.as_str(),
+            "the identity provider gives this user an e-mail address another account holds; the old address is kept"
+        );
+        let entry = AuditEntry::about_user(actor, self.ctx.clock.now(), "sso.email-kept", user)
+            .with_detail("provider", rules.name.as_str())
+            .with_detail("email", wanted.as_str())
+            .with_detail("heldBy", holder.user_name.as_str())
+            .with_detail("kept", user.email.as_ref().map(|e| e.as_str().to_string()));
+        self.ctx.store.append_audit(&entry).await?;
+        Ok(())
     }
 }
 

@@ -170,7 +170,11 @@ fn client_response(
 /// route is chosen (SPEC section 5; `path::normalise` says how): the routes, their
 /// authentication and the upstream all see the canonical path, and `OriginalUri` is it too. A
 /// path that cannot be made canonical is a 400 with the FailureEnvelope naming the problem.
-pub fn normalise_paths<S>(routes: &[GatewayRoute], inner: S) -> NormalisedPaths<S> {
+pub fn normalise_paths<S>(
+    routes: &[GatewayRoute],
+    state: AppState,
+    inner: S,
+) -> NormalisedPaths<S> {
     // Forward authentication's path is the proxy's original path: a `..` in it must not
     // climb onto another endpoint of Tessera's (SPEC section 10), so it is a boundary too.
     let prefixes: Arc<[String]> = routes
@@ -180,13 +184,19 @@ pub fn normalise_paths<S>(routes: &[GatewayRoute], inner: S) -> NormalisedPaths<
             crate::routes::FORWARD_AUTH_PREFIX.to_string(),
         ))
         .collect();
-    NormalisedPaths { prefixes, inner }
+    NormalisedPaths {
+        prefixes,
+        state,
+        inner,
+    }
 }
 
 /// The service `normalise_paths` returns.
 #[derive(Clone)]
 pub struct NormalisedPaths<S> {
     prefixes: Arc<[String]>,
+    /// For the web UI's error page.
+    state: AppState,
     inner: S,
 }
 
@@ -205,16 +215,21 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         if let Err(error) = canonical_uri(&mut request, &self.prefixes) {
-            return Either::Left(ready(Ok(refused_path(request.uri().path(), error))));
+            let path = request.uri().path();
+            return Either::Left(ready(Ok(refused_path(&self.state, path, error))));
         }
         Either::Right(self.inner.call(request))
     }
 }
 
-/// The refusal of a path that cannot be made canonical: under the realm (`/auth/realms/`), an
-/// OAuth error body (RFC 6749 §5.2, `invalid_request`) as every realm endpoint answers; elsewhere
-/// the FailureEnvelope.
-fn refused_path(raw_path: &str, error: ApiError) -> Response {
+/// The refusal of a path that cannot be made canonical, in the words of what the path is for:
+/// under the web UI (`/ui/`), the UI's error page with the same status (a person reads it);
+/// under the realm (`/auth/realms/`), an OAuth error body (RFC 6749 §5.2, `invalid_request`) as
+/// every realm endpoint answers; elsewhere the FailureEnvelope.
+fn refused_path(state: &AppState, raw_path: &str, error: ApiError) -> Response {
+    if crate::web::is_ui_path(raw_path) {
+        return crate::web::refused_page(state, error.status(), &error.public_message());
+    }
     if !raw_path.starts_with("/auth/realms/") {
         return error.into_response();
     }

@@ -88,7 +88,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .with_state(state.clone());
     // Paths are made canonical before a route is chosen (SPEC section 5): around the router,
     // since layers added to a router run after its routing.
-    let routes = crate::gateway::normalise_paths(&config.gateway_routes, routes);
+    let routes = crate::gateway::normalise_paths(&config.gateway_routes, state.clone(), routes);
     Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn_with_state(state.clone(), load::all))

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use tessera_core::names::UserName;
 use tessera_core::roles::Role;
-use tessera_core::sso::ProviderRules;
+use tessera_core::sso::{MAX_ATTRIBUTES, ProviderRules};
 
 use crate::config::ConfigError;
 
@@ -209,6 +209,12 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
             "scopes must be non-empty words without spaces",
         ));
     }
+    if p.attributes.len() > MAX_ATTRIBUTES {
+        return Err(invalid(
+            &name,
+            &format!("at most {MAX_ATTRIBUTES} attributes may be mapped"),
+        ));
+    }
     for attribute in p.attributes.keys() {
         let ok = !attribute.is_empty()
             && attribute
@@ -326,6 +332,10 @@ organization_mapping = { "team-churn" = "churn" }
 
     #[test]
     fn bad_providers_are_named_with_what_is_wrong() {
+        let many_attributes = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!("a{i} = \"c{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         for (change, expected) in [
             (
                 ("https://idp.example.com/", "http://idp.example.com"),
@@ -336,6 +346,10 @@ organization_mapping = { "team-churn" = "churn" }
                 "lowercase letters",
             ),
             (("\"sysadmin\"", "\"Overlord\""), "unknown role"),
+            (
+                ("department = \"department\"", many_attributes.as_str()),
+                "at most 64 attributes",
+            ),
             (
                 ("client_secret = \"s3cret\"", ""),
                 "client_secret or client_secret_file",

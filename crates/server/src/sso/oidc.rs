@@ -5,19 +5,22 @@
 //! the claims Tessera needs are not in the ID token. It never follows redirects of the
 //! provider's back-channel endpoints and never logs tokens or the client secret.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRequestTokenError,
 };
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
-    UserInfoClaims,
+    AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, DiscoveryError, HttpClientError, HttpRequest, HttpResponse, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse, UserInfoClaims,
+    UserInfoError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -31,18 +34,30 @@ const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// must not turn into a flood of requests to the provider).
 const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 
-/// What can go wrong talking to a provider, each with its audit reason.
+/// What can go wrong talking to a provider, each with its audit reason. Only a provider that
+/// cannot be reached (connection refused, timeout, an HTTP 5xx) is `Unreachable` (a 502 page);
+/// an answer that arrived but cannot be trusted is the provider's fault or an attack, never
+/// "unreachable" (a 400 page, audited with the reason).
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
-    /// Discovery, keys or the token endpoint cannot be reached or answered nonsense.
+    /// No answer: the connection failed, timed out, or the provider answered HTTP 5xx.
     #[error("the identity provider cannot be reached: {0}")]
     Unreachable(String),
-    /// The provider refused the code: used already, expired, or issued for another flow.
+    /// The provider refused the code (`invalid_grant`): used already, expired, or issued for
+    /// another flow.
     #[error("the identity provider refused the sign-in code: {0}")]
     CodeRefused(String),
+    /// The provider refused Tessera itself (`invalid_client`, `unauthorized_client`...): the
+    /// client's settings at the provider or in Tessera are wrong, not the person's sign-in.
+    #[error("the identity provider refused Tessera's token request: {0}")]
+    ClientRefused(String),
     /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
     #[error("the identity provider's ID token is not valid: {0}")]
     InvalidIdToken(String),
+    /// An answer that is not what the protocol says: not JSON, fields missing, no ID token,
+    /// userinfo about another subject, an endpoint missing from discovery.
+    #[error("the identity provider's answer is not valid: {0}")]
+    InvalidAnswer(String),
 }
 
 impl OidcError {
@@ -51,8 +66,100 @@ impl OidcError {
         match self {
             OidcError::Unreachable(_) => "provider-unreachable",
             OidcError::CodeRefused(_) => "code-refused",
+            OidcError::ClientRefused(_) => "client-refused",
             OidcError::InvalidIdToken(_) => "invalid-id-token",
+            OidcError::InvalidAnswer(_) => "invalid-answer",
         }
+    }
+
+    /// An error of the discovery document or the key set.
+    fn discovery(error: DiscoveryError<Transport>) -> OidcError {
+        match error {
+            DiscoveryError::Request(e) => OidcError::Unreachable(error_chain(&e)),
+            DiscoveryError::Parse(e) => OidcError::InvalidAnswer(format!(
+                "the discovery document or key set is not valid JSON of the expected shape (at {})",
+                e.path()
+            )),
+            DiscoveryError::Response(status, _, _) => {
+                OidcError::InvalidAnswer(format!("discovery answered HTTP {status}"))
+            }
+            DiscoveryError::UrlParse(e) => {
+                OidcError::InvalidAnswer(format!("the discovery URL: {e}"))
+            }
+            DiscoveryError::Validation(e) | DiscoveryError::Other(e) => {
+                OidcError::InvalidAnswer(format!("the discovery document: {e}"))
+            }
+            other => OidcError::InvalidAnswer(error_chain(&other)),
+        }
+    }
+
+    /// An error of the token endpoint. An OAuth error answer (RFC 6749 §5.2) is the provider
+    /// refusing the code; the body of a garbled answer is never quoted (it may hold tokens).
+    fn token(error: CoreRequestTokenError<Transport>) -> OidcError {
+        match error {
+            RequestTokenError::ServerResponse(r) => match r.error() {
+                CoreErrorResponseType::InvalidGrant => {
+                    OidcError::CodeRefused("invalid_grant".into())
+                }
+                other => OidcError::ClientRefused(other.as_ref().to_string()),
+            },
+            RequestTokenError::Request(e) => OidcError::Unreachable(error_chain(&e)),
+            RequestTokenError::Parse(e, _) => OidcError::InvalidAnswer(format!(
+                "the token response is not valid JSON of the expected shape (at {})",
+                e.path()
+            )),
+            RequestTokenError::Other(e) => {
+                OidcError::InvalidAnswer(format!("the token response: {e}"))
+            }
+        }
+    }
+
+    /// An error of the userinfo endpoint.
+    fn userinfo(error: UserInfoError<Transport>) -> OidcError {
+        match error {
+            UserInfoError::Request(e) => OidcError::Unreachable(error_chain(&e)),
+            UserInfoError::ClaimsVerification(e) => {
+                OidcError::InvalidAnswer(format!("userinfo: {e}"))
+            }
+            UserInfoError::Parse(e) => OidcError::InvalidAnswer(format!(
+                "userinfo is not valid JSON of the expected shape (at {})",
+                e.path()
+            )),
+            UserInfoError::Response(status, _, _) => {
+                OidcError::InvalidAnswer(format!("userinfo answered HTTP {status}"))
+            }
+            other => OidcError::InvalidAnswer(format!("userinfo: {}", error_chain(&other))),
+        }
+    }
+}
+
+/// A failure to get any answer from the provider: the transport's own, or an HTTP 5xx (the
+/// provider is there but cannot serve; retrying later may work).
+#[derive(Debug, thiserror::Error)]
+pub enum Transport {
+    #[error(transparent)]
+    Client(#[from] HttpClientError<reqwest::Error>),
+    #[error("the provider answered HTTP {0}")]
+    ServerError(u16),
+}
+
+/// The back channel to the provider (discovery, keys, token, userinfo): `reqwest`, with an
+/// HTTP 5xx answer turned into a [`Transport`] error so that every endpoint classifies it the
+/// same way.
+struct Backchannel(reqwest::Client);
+
+impl<'c> AsyncHttpClient<'c> for Backchannel {
+    type Error = Transport;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Transport>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = AsyncHttpClient::call(&self.0, request).await?;
+            if response.status().is_server_error() {
+                return Err(Transport::ServerError(response.status().as_u16()));
+            }
+            Ok(response)
+        })
     }
 }
 
@@ -65,7 +172,7 @@ impl AdditionalClaims for ExtraClaims {}
 pub struct OidcProvider {
     pub config: ProviderConfig,
     redirect: RedirectUrl,
-    http: reqwest::Client,
+    http: Backchannel,
     cache: Mutex<Cache>,
 }
 
@@ -89,7 +196,7 @@ impl OidcProvider {
         Ok(OidcProvider {
             config,
             redirect,
-            http,
+            http: Backchannel(http),
             cache: Mutex::new(Cache::default()),
         })
     }
@@ -112,10 +219,10 @@ impl OidcProvider {
             cache.last_forced = Some(Instant::now());
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
-            .map_err(|e| OidcError::Unreachable(format!("issuer URL: {e}")))?;
+            .map_err(|e| OidcError::InvalidAnswer(format!("issuer URL: {e}")))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| OidcError::Unreachable(error_chain(&e)))?;
+            .map_err(OidcError::discovery)?;
         cache.metadata = Some((metadata.clone(), Instant::now()));
         Ok(metadata)
     }
@@ -173,23 +280,14 @@ impl OidcProvider {
         let client = self.client(self.metadata(false).await?);
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
-            .map_err(|e| OidcError::Unreachable(format!("no token endpoint: {e}")))?
+            .map_err(|e| OidcError::InvalidAnswer(format!("no token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => {
-                    let what = match r.error() {
-                        CoreErrorResponseType::InvalidGrant => "invalid_grant".to_string(),
-                        other => other.as_ref().to_string(),
-                    };
-                    OidcError::CodeRefused(what)
-                }
-                other => OidcError::Unreachable(error_chain(&other)),
-            })?;
-        let id_token = response.id_token().ok_or_else(|| {
-            OidcError::InvalidIdToken("the token response has no id_token".into())
-        })?;
+            .map_err(OidcError::token)?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| OidcError::InvalidAnswer("the token response has no id_token".into()))?;
         let nonce = Nonce::new(flow.nonce.clone());
         let verified = {
             let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
@@ -221,11 +319,13 @@ impl OidcProvider {
                     response.access_token().clone(),
                     Some(openidconnect::SubjectIdentifier::new(subject)),
                 )
-                .map_err(|e| OidcError::Unreachable(format!("userinfo: {e}")))?;
+                .map_err(|e| OidcError::InvalidAnswer(format!("userinfo: {e}")))?;
+            // The userinfo answer must be about the ID token's subject (OIDC Core §5.3.2):
+            // the request carries the expected subject and the crate refuses another.
             let info: UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
                 .request_async(&self.http)
                 .await
-                .map_err(|e| OidcError::Unreachable(format!("userinfo: {}", error_chain(&e))))?;
+                .map_err(OidcError::userinfo)?;
             if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
                 for (k, v) in more {
                     claims.entry(k).or_insert(v);

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 use tessera_core::services::sso::Refusal;
-use tessera_core::sso::{Assertion, Attributes};
+use tessera_core::sso::{
+    Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim, check_text_claim,
+};
 
 use super::config::ProviderConfig;
 use super::oidc::{FlowSecrets, OidcError};
@@ -83,7 +85,7 @@ async fn start(
                 &name,
                 ip,
                 error.code(),
-                unreachable_message(&name, &error),
+                provider_failure(&name, &error),
             )
             .await
         }
@@ -146,6 +148,25 @@ async fn finish(
         )
         .await;
     }
+    // One answer per flow, on every node: from here on the flow is spent, whether the
+    // provider's answer is then accepted or not, so the same callback cannot be tried again.
+    let expires = started_at(value)
+        .and_then(|at| chrono::DateTime::from_timestamp(at + FLOW_SECS, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    match state.sso.service.finish_flow(&flow.state, expires).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                state,
+                name,
+                ip,
+                "replayed",
+                "This sign-in answer was already used once (a replay). Start again from the login page.".into(),
+            )
+            .await;
+        }
+        Err(error) => return unavailable(state, &error),
+    }
     if let Some(error) = q.error.as_deref() {
         let (reason, message) = if error == "access_denied" {
             (
@@ -176,19 +197,22 @@ async fn finish(
     let claims = match provider.finish(code, &flow).await {
         Ok(claims) => claims,
         Err(error) => {
-            let message = match &error {
-                OidcError::Unreachable(_) => unreachable_message(name, &error),
-                OidcError::CodeRefused(_) => format!(
-                    "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
-                ),
-                OidcError::InvalidIdToken(detail) => format!(
-                    "The identity provider's answer failed verification ({detail}). Start again; if it persists, tell an administrator."
-                ),
-            };
-            return refuse(state, name, ip, error.code(), message).await;
+            return refuse(
+                state,
+                name,
+                ip,
+                error.code(),
+                provider_failure(name, &error),
+            )
+            .await;
         }
     };
-    let assertion = assertion(&provider.config, &claims);
+    let assertion = match assertion(&provider.config, &claims) {
+        Ok(assertion) => assertion,
+        Err(refusal) => {
+            return refuse(state, name, ip, refusal.code(), refusal.to_string()).await;
+        }
+    };
     let signed_in = match state
         .sso
         .service
@@ -198,7 +222,7 @@ async fn finish(
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(refusal)) => {
             let status = match refusal {
-                Refusal::NoUserName(_) => StatusCode::BAD_REQUEST,
+                Refusal::NoUserName(_) | Refusal::ClaimTooLong { .. } => StatusCode::BAD_REQUEST,
                 Refusal::EmailTaken(_) | Refusal::Deactivated => StatusCode::FORBIDDEN,
             };
             return state
@@ -237,35 +261,45 @@ async fn finish(
     response
 }
 
-/// Whether a flow cookie is well formed and younger than the flow's lifetime.
-fn fresh(value: &str) -> bool {
+/// When a well-formed flow cookie's flow started (seconds since the epoch).
+fn started_at(value: &str) -> Option<i64> {
     let mut parts = value.split('.');
     let (Some(random), Some(at), Some(_next), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
-    let age = at
-        .parse::<i64>()
-        .map(|at| chrono::Utc::now().timestamp() - at);
-    random.len() == 43 && age.is_ok_and(|age| (0..=FLOW_SECS).contains(&age))
+    (random.len() == 43).then(|| at.parse().ok()).flatten()
+}
+
+/// Whether a flow cookie is well formed and younger than the flow's lifetime.
+fn fresh(value: &str) -> bool {
+    started_at(value)
+        .is_some_and(|at| (0..=FLOW_SECS).contains(&(chrono::Utc::now().timestamp() - at)))
 }
 
 /// What the provider asserted, read from its verified claims with the provider's claim names.
-fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Assertion {
-    let text = |key: &str| match claims.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
+/// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) refuses
+/// the sign-in, naming the claim: nothing oversized is stored, audited or put into a JWT.
+fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Assertion, Refusal> {
+    let text = |key: &str, max: usize| -> Result<String, Refusal> {
+        let value = match claims.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        check_text_claim(key, &value, max)?;
+        Ok(value)
     };
-    let subject = text("sub");
-    let user_name = Some(text(&config.username_claim))
+    let subject = text("sub", MAX_CLAIM_CHARS)?;
+    let user_name = Some(text(&config.username_claim, MAX_CLAIM_CHARS)?)
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| subject.clone());
     // An address the provider itself says is unverified is not used.
-    let email = Some(text("email"))
+    let email = Some(text("email", MAX_CLAIM_CHARS)?)
         .filter(|e| !e.is_empty())
         .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
+    // Groups are only matched against the mappings, never stored: no bound of their own.
     let groups = match claims.get(&config.groups_claim) {
         Some(Value::Array(items)) => items
             .iter()
@@ -274,32 +308,50 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Assertion 
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
-    let attributes: Attributes = config
-        .attributes
-        .iter()
-        .filter_map(|(attribute, claim)| {
-            claims
-                .get(claim)
-                .filter(|v| !v.is_null())
-                .map(|v| (attribute.clone(), v.clone()))
-        })
-        .collect();
-    Assertion {
+    let mut attributes = Attributes::new();
+    for (attribute, claim) in &config.attributes {
+        if let Some(value) = claims.get(claim).filter(|v| !v.is_null()) {
+            check_attribute_claim(claim, value)?;
+            attributes.insert(attribute.clone(), value.clone());
+        }
+    }
+    Ok(Assertion {
         subject,
         user_name,
         email,
-        first_name: text("given_name"),
-        last_name: text("family_name"),
+        first_name: text("given_name", MAX_NAME_CHARS)?,
+        last_name: text("family_name", MAX_NAME_CHARS)?,
         groups,
         attributes,
-    }
+    })
 }
 
-fn unreachable_message(name: &str, error: &OidcError) -> String {
-    tracing::warn!(provider = name, %error, "identity provider unreachable");
-    format!(
-        "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
-    )
+/// The page's words for a failure of the provider, logged as a warning: unreachable (try
+/// again later), the code refused, or an answer that could not be verified.
+fn provider_failure(name: &str, error: &OidcError) -> String {
+    match error {
+        OidcError::Unreachable(_) => {
+            tracing::warn!(provider = name, %error, "identity provider unreachable");
+            format!(
+                "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
+            )
+        }
+        OidcError::ClientRefused(what) => {
+            tracing::warn!(provider = name, %error, "an identity provider refused Tessera's client credentials or request");
+            format!(
+                "The identity provider {name} refused Tessera's request ({what}): Tessera's client settings for it are wrong. Tell an administrator."
+            )
+        }
+        OidcError::CodeRefused(_) => format!(
+            "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
+        ),
+        OidcError::InvalidIdToken(detail) | OidcError::InvalidAnswer(detail) => {
+            tracing::warn!(provider = name, %error, "an identity provider's answer failed verification");
+            format!(
+                "The identity provider's answer could not be verified ({detail}). Start again; if it persists, tell an administrator."
+            )
+        }
+    }
 }
 
 /// An audited refusal page: 502 when the provider is unreachable, else 400 (403 for a denial).
@@ -313,7 +365,7 @@ async fn refuse(
     if let Err(error) = state
         .sso
         .service
-        .refused(provider, reason, &Assertion::default(), Some(ip))
+        .refused_because(provider, reason, &message, &Assertion::default(), Some(ip))
         .await
     {
         tracing::warn!(%error, "cannot audit a refused sign-in");
@@ -370,7 +422,7 @@ attributes = { department = "dept" }
             "sub": "abc", "preferred_username": "Ann", "email": "ann@x.example",
             "groups": ["g1", 7, "g2"], "dept": "Sales", "given_name": "Ann"
         });
-        let a = assertion(&config(), claims.as_object().unwrap());
+        let a = assertion(&config(), claims.as_object().unwrap()).unwrap();
         assert_eq!(a.subject, "abc");
         assert_eq!(a.user_name, "Ann");
         assert_eq!(a.groups, ["g1", "g2"]);
@@ -382,9 +434,33 @@ attributes = { department = "dept" }
     fn an_unverified_email_is_ignored_and_a_missing_user_name_falls_back_to_the_subject() {
         let claims =
             serde_json::json!({ "sub": "abc", "email": "a@x.example", "email_verified": false });
-        let a = assertion(&config(), claims.as_object().unwrap());
+        let a = assertion(&config(), claims.as_object().unwrap()).unwrap();
         assert_eq!(a.email, None);
         assert_eq!(a.user_name, "abc");
+    }
+
+    #[test]
+    fn an_oversized_claim_refuses_the_sign_in_naming_the_claim() {
+        let long = "x".repeat(MAX_CLAIM_CHARS + 1);
+        for (claim, value) in [
+            ("sub", serde_json::json!(long)),
+            ("preferred_username", serde_json::json!(long)),
+            ("email", serde_json::json!(long)),
+            (
+                "given_name",
+                serde_json::json!("x".repeat(MAX_NAME_CHARS + 1)),
+            ),
+            ("dept", serde_json::json!(vec!["y"; 300])),
+        ] {
+            let mut claims = serde_json::json!({ "sub": "abc" });
+            claims[claim] = value;
+            let refused = assertion(&config(), claims.as_object().unwrap()).unwrap_err();
+            assert_eq!(refused.code(), "claim-too-long");
+            assert!(
+                refused.to_string().contains(&format!("{claim:?}")),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -115,31 +115,47 @@ pub fn routes() -> Router<AppState> {
     // A person who opens the server's address lands on the UI: the account page, which sends
     // them to the login page when they are not signed in (SPEC section 7).
     let to_ui = || async { Redirect::to("/ui/account") };
-    Router::new()
+    let mut web = Router::new()
         .route("/", get(to_ui))
         .route("/ui/", get(to_ui))
-        .nest("/ui", pages)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        // Pages show secrets once; no cache may keep them (assets set their own).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .nest("/ui", pages);
+    for (name, value) in PAGE_HEADERS {
+        web = web.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    // Pages show secrets once; no cache may keep them (assets set their own).
+    web.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+}
+
+/// The headers of every page: no framing, the CSP below, no sniffing, no referrer elsewhere.
+const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
+/// Whether a request path (as received, before it is made canonical) is the web UI's: `/`,
+/// `/ui` and everything under `/ui/`. Its refusals are pages, not the API's JSON.
+pub fn is_ui_path(raw_path: &str) -> bool {
+    raw_path == "/" || raw_path == "/ui" || raw_path.starts_with("/ui/")
+}
+
+/// The UI's error page for a request refused before any route was chosen (a path that cannot
+/// be made canonical), with the headers every page carries.
+pub fn refused_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+    let mut response = state.templates.error(status, message, Value::UNDEFINED);
+    let headers = response.headers_mut();
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Only Tessera's own stylesheet and script, no framing, forms posted only to Tessera.

@@ -142,6 +142,27 @@ macro_rules! sql_sso {
                     Ok(true)
                 }
 
+                async fn consume_sso_state(&self, state_hash: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<bool> {
+                    let mut tx = self.write_tx().await?;
+                    sqlx::query("DELETE FROM sso_used_states WHERE expires_at < $1")
+                        .bind(to_ms(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    let first = sqlx::query(
+                        "INSERT INTO sso_used_states (state_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(state_hash)
+                    .bind(to_ms(expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected()
+                        == 1;
+                    tx.commit().await.map_err(backend)?;
+                    Ok(first)
+                }
+
                 async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes> {
                     Self::attributes_in(self.pool(), user).await
                 }

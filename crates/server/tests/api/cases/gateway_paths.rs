@@ -185,3 +185,55 @@ async fn the_login_page_is_sent_the_canonical_path_to_return_to() {
         "{reply:?}"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_path_under_the_ui_gets_the_ui_error_page_and_the_apis_keeps_its_envelope() {
+    let (app, _up) = gateway_app().await;
+    for (path, naming) in [
+        ("/ui/sso/corp/callback/..%2F..", "%2F"),
+        ("/ui/account/..%5C..%5Cadmin", "backslash"),
+        ("/ui/login/%zz", "not followed by two hex digits"),
+        ("/ui/account?q=%00", "NUL"),
+        ("/ui", ""),
+    ] {
+        let reply = send(&app.address, &get(path, None, &[])).await;
+        if naming.is_empty() {
+            assert_ne!(
+                reply.status, 400,
+                "{path}: a well-formed path is not refused"
+            );
+            continue;
+        }
+        assert_eq!(reply.status, 400, "{path}: {reply:?}");
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/html")),
+            "{path}: {reply:?}"
+        );
+        let html = reply.text();
+        assert!(html.starts_with("<!doctype html>"), "{path}: {html}");
+        assert!(html.contains(naming), "{path}: {naming} not in {html}");
+        assert!(
+            reply
+                .header("content-security-policy")
+                .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+            "{path}: the page carries the UI's headers: {reply:?}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(reply.header("x-request-id").is_some(), "{path}");
+    }
+    // The same refusal on the API's paths is still the JSON envelope.
+    for path in [
+        "/api/pat/v1/tokens/..%2F..",
+        "/v4/users/self?q=%00",
+        "/uix/..%2F",
+    ] {
+        let reply = send(&app.address, &get(path, None, &[])).await;
+        assert_eq!(reply.status, 400, "{path}: {reply:?}");
+        assert!(
+            reply.json()["requestId"].as_str().is_some(),
+            "{path}: {reply:?}"
+        );
+    }
+}

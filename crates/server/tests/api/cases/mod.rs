@@ -28,6 +28,7 @@ mod realm_derived;
 mod refusals;
 mod service_accounts;
 mod sso;
+mod sso_refusals;
 mod throttle;
 mod ui;
 mod ui_admin;

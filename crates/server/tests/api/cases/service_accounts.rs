@@ -237,3 +237,38 @@ async fn only_administrators_manage_service_accounts() {
         .await
         .assert_status(404);
 }
+
+/// Review report: "a service account created with no roles came back with SysAdmin and
+/// Practitioner". SPEC section 1: a service account's roles are copied from the creating
+/// administrator; a `roles` field is not Domino's, so it is ignored like any unknown field.
+#[tokio::test]
+async fn a_service_account_gets_exactly_its_creators_roles_whatever_the_body_says() {
+    let app = spawn_app().await;
+    let (_, root) = app.user_with_token("root", &["SysAdmin"]).await;
+    for (creator, name, expected) in [
+        (
+            app.admin_token.as_str(),
+            "from-admin",
+            json!(["SysAdmin", "Practitioner"]),
+        ),
+        (root.as_str(), "from-root", json!(["SysAdmin"])),
+    ] {
+        let created = app
+            .post(BASE, creator, json!({ "username": name, "roles": [] }))
+            .await;
+        created.assert_status(201);
+        assert_eq!(created.body["roles"], expected, "{name}: {:?}", created);
+        let id = created.body["id"].as_str().unwrap();
+        let read = app.get(&format!("{BASE}/{id}"), &app.admin_token).await;
+        assert_eq!(read.body["roles"], expected, "{name}: as stored");
+    }
+    // The other side: no administrator, no service account, whatever roles it asks for.
+    let (_, jane) = app.user_with_token("jane", &["Practitioner"]).await;
+    app.post(
+        BASE,
+        &jane,
+        json!({ "username": "sneaky", "roles": ["SysAdmin"] }),
+    )
+    .await
+    .assert_status(403);
+}

@@ -23,15 +23,15 @@ use crate::cases::realm::{access_token, verify_with_jwks};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, operator_token, spawn_app_with};
 
 /// The provider process; killed when dropped.
-struct Idp {
-    issuer: String,
+pub(crate) struct Idp {
+    pub(crate) issuer: String,
     state_file: PathBuf,
     _dir: tempfile::TempDir,
     _child: tokio::process::Child,
 }
 
 impl Idp {
-    async fn start(state: Value) -> Idp {
+    pub(crate) async fn start(state: Value) -> Idp {
         let dir = tempfile::tempdir().unwrap();
         let state_file = dir.path().join("idp.json");
         std::fs::write(&state_file, state.to_string()).unwrap();
@@ -62,12 +62,12 @@ impl Idp {
         }
     }
 
-    fn set(&self, state: Value) {
+    pub(crate) fn set(&self, state: Value) {
         std::fs::write(&self.state_file, state.to_string()).unwrap();
     }
 }
 
-fn account(groups: &[&str], department: &str) -> Value {
+pub(crate) fn account(groups: &[&str], department: &str) -> Value {
     json!({
         "preferred_username": "Ann.Smith",
         "email": "ann@corp.example",
@@ -79,7 +79,7 @@ fn account(groups: &[&str], department: &str) -> Value {
     })
 }
 
-fn sso_settings(issuer: &str, extra: &str) -> SsoSettings {
+pub(crate) fn sso_settings(issuer: &str, extra: &str) -> SsoSettings {
     let text = format!(
         r#"
 {extra}
@@ -104,7 +104,7 @@ client_secret = "x"
     SsoSettings::parse(section).unwrap()
 }
 
-async fn spawn_with_idp(idp: &Idp, extra: &str) -> TestApp {
+pub(crate) async fn spawn_with_idp(idp: &Idp, extra: &str) -> TestApp {
     let sso = sso_settings(&idp.issuer, extra);
     let mappers = vec![
         ClaimMapper::parse_with(
@@ -123,20 +123,20 @@ async fn spawn_with_idp(idp: &Idp, extra: &str) -> TestApp {
 
 /// A browser: one cookie jar for Tessera and the provider (both on 127.0.0.1, cookies do not
 /// tell ports apart), no automatic redirects.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
-    cookies: HashMap<String, String>,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) html: String,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -147,7 +147,7 @@ impl Browser {
         }
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let cookie = self
             .cookies
             .iter()
@@ -187,12 +187,12 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> Page {
+    pub(crate) async fn get(&mut self, url: &str) -> Page {
         let request = self.client.get(url);
         self.send(request).await
     }
 
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
         let request = self.client.post(url).form(form);
         self.send(request).await
     }
@@ -200,7 +200,7 @@ impl Browser {
     /// Starts at Tessera's "Sign in with <provider>" link and goes through the provider's pages
     /// (logging in as `login`, accepting or, with `consent = false`, cancelling) until the
     /// provider sends the browser back to Tessera's callback, which is returned unvisited.
-    async fn through_provider(
+    pub(crate) async fn through_provider(
         &mut self,
         app: &TestApp,
         provider: &str,
@@ -241,14 +241,14 @@ impl Browser {
     }
 
     /// A whole sign-in; returns the callback's page (a redirect with the session, or a refusal).
-    async fn sign_in(&mut self, app: &TestApp, login: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, app: &TestApp, login: &str) -> Page {
         let callback = self.through_provider(app, "corp", login, true).await;
         self.get(&callback).await
     }
 }
 
 /// The value of the first `attr` of the first `<tag`.
-fn attribute(html: &str, tag: &str, attr: &str) -> String {
+pub(crate) fn attribute(html: &str, tag: &str, attr: &str) -> String {
     let start = html
         .find(&format!("<{tag}"))
         .unwrap_or_else(|| panic!("no <{tag} in {html}"));
@@ -258,7 +258,7 @@ fn attribute(html: &str, tag: &str, attr: &str) -> String {
     rest[from..from + rest[from..].find('"').unwrap()].replace("&amp;", "&")
 }
 
-fn with_query(url: &str, key: &str, value: &str) -> String {
+pub(crate) fn with_query(url: &str, key: &str, value: &str) -> String {
     let mut parsed = Url::parse(url).unwrap();
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
@@ -273,7 +273,7 @@ fn with_query(url: &str, key: &str, value: &str) -> String {
     parsed.to_string()
 }
 
-async fn user(app: &TestApp, name: &str) -> tessera_core::model::User {
+pub(crate) async fn user(app: &TestApp, name: &str) -> tessera_core::model::User {
     app.state
         .store
         .principal_by_name(&UserName::parse("u", name).unwrap())
@@ -282,7 +282,7 @@ async fn user(app: &TestApp, name: &str) -> tessera_core::model::User {
         .unwrap_or_else(|| panic!("no user {name}"))
 }
 
-async fn roles(app: &TestApp, name: &str) -> Vec<String> {
+pub(crate) async fn roles(app: &TestApp, name: &str) -> Vec<String> {
     user(app, name)
         .await
         .roles
@@ -291,7 +291,7 @@ async fn roles(app: &TestApp, name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn audit(app: &TestApp, action: &str) -> Vec<tessera_core::audit::AuditEntry> {
+pub(crate) async fn audit(app: &TestApp, action: &str) -> Vec<tessera_core::audit::AuditEntry> {
     app.state
         .store
         .list_audit(&AuditQuery {
@@ -304,7 +304,7 @@ async fn audit(app: &TestApp, action: &str) -> Vec<tessera_core::audit::AuditEnt
         .items
 }
 
-fn assert_signed_in(page: &Page) {
+pub(crate) fn assert_signed_in(page: &Page) {
     assert_eq!(page.status, 303, "{}", page.html);
     assert!(
         page.location
@@ -321,7 +321,7 @@ fn assert_signed_in(page: &Page) {
     );
 }
 
-fn assert_refused(page: &Page, status: u16, says: &str) {
+pub(crate) fn assert_refused(page: &Page, status: u16, says: &str) {
     assert_eq!(page.status, status, "{}", page.html);
     assert!(
         page.html.contains(says),
@@ -513,6 +513,14 @@ async fn forged_and_replayed_callbacks_are_refused() {
     attacker.cookies.insert("tessera_sso".into(), flow_cookie);
     assert_refused(&attacker.get(&callback).await, 400, "already used");
 
+    // A code the provider never issued, in a genuine flow: the provider refuses it.
+    let mut browser = Browser::new();
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
+    let page = browser
+        .get(&with_query(&callback, "code", "forged-code"))
+        .await;
+    assert_refused(&page, 400, "refused this sign-in code");
+
     // ID tokens the provider should never have sent: another nonce, another audience.
     for (claim, value) in [("nonce", "forged-nonce"), ("aud", "someone-else")] {
         idp.set(json!({
@@ -520,7 +528,7 @@ async fn forged_and_replayed_callbacks_are_refused() {
             "misbehave": { "id_token": { claim: value } },
         }));
         let page = Browser::new().sign_in(&app, "ann").await;
-        assert_refused(&page, 400, "failed verification");
+        assert_refused(&page, 400, "could not be verified");
     }
     let refused = audit(&app, "sso.refused").await;
     let reasons: Vec<&str> = refused
@@ -530,6 +538,7 @@ async fn forged_and_replayed_callbacks_are_refused() {
     for reason in [
         "state-mismatch",
         "no-flow",
+        "replayed",
         "code-refused",
         "invalid-id-token",
     ] {
