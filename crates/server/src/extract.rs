@@ -77,6 +77,13 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// Checks a `limit` on a Domino list path that used to answer every row: from 1 to 1000,
+/// default 1000, so that a client that never pages still gets everything up to that many
+/// (and the `X-Next-Cursor` of the rest).
+pub fn whole_list_limit(requested: Option<u32>) -> Result<u32, ApiError> {
+    limit(Some(requested.unwrap_or(MAX_LIMIT)))
+}
+
 /// 2^63: every float in `-2^63..2^63` converts to an `i64` without loss of range.
 const I64_BOUND: f64 = 9_223_372_036_854_775_808.0;
 

@@ -15,7 +15,7 @@ use tessera_core::ids::{
 use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use tessera_core::names::{Email, UserName};
-use tessera_core::paging::{Page, Total};
+use tessera_core::paging::{Page, PageQuery, Total};
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::predictions::{Outcome, Prediction};
 use tessera_core::projects::{Project, Relationship};
@@ -224,6 +224,12 @@ impl<S: OrganizationStore> OrganizationStore for Retrying<S> {
     async fn organizations(&self) -> StoreResult<Vec<Organization>> {
         retrying(|| self.0.organizations()).await
     }
+    async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>> {
+        retrying(|| self.0.organization_page(page)).await
+    }
+    async fn count_organizations(&self) -> StoreResult<Total> {
+        retrying(|| self.0.count_organizations()).await
+    }
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
         retrying(|| self.0.organization(id)).await
     }
@@ -267,8 +273,16 @@ impl<S: ProjectStore> ProjectStore for Retrying<S> {
         &self,
         user: UserId,
         relationship: Relationship,
+        page: &PageQuery,
     ) -> StoreResult<Vec<Project>> {
-        retrying(|| self.0.projects_of(user, relationship)).await
+        retrying(|| self.0.projects_of(user, relationship, page)).await
+    }
+    async fn count_projects_of(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+    ) -> StoreResult<Total> {
+        retrying(|| self.0.count_projects_of(user, relationship)).await
     }
     async fn set_project_collaborator(
         &self,
