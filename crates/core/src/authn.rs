@@ -157,8 +157,10 @@ impl Authenticator {
 
     /// Refuses, before any store read, a secret the cache does not hold when it comes from an
     /// address `throttle` says is over its failure limit (`AuthError::Throttled`): an address
-    /// already answered 429 cannot make the database work by presenting new secrets. The
-    /// cost: a valid credential not in memory waits out the window like a failing one.
+    /// already answered 429 cannot make the database work by presenting new secrets. A secret
+    /// the cache holds past its time-to-live is re-read as usual (the store vouched for it
+    /// before: at most one read per real credential). The cost: a valid credential this node
+    /// has never seen waits out the window like a failing one.
     pub fn with_throttle(mut self, throttle: Arc<FailureThrottle>) -> Authenticator {
         self.throttle = Some(throttle);
         self
@@ -176,11 +178,11 @@ impl Authenticator {
             FastPath::Hit(caller) => Ok(caller),
             FastPath::Invalid => Err(AuthError::Invalid),
             FastPath::Miss(hash, kind) => match self.throttled(ip) {
-                Some(wait) => Err(AuthError::Throttled(wait)),
-                None if kind == CredentialKind::AccessToken => {
+                Some(wait) if !self.cache.holds(&hash) => Err(AuthError::Throttled(wait)),
+                _ if kind == CredentialKind::AccessToken => {
                     self.look_up_jwt(presented.value(), hash, ip, now).await
                 }
-                None => self.look_up(hash, kind, ip, now).await,
+                _ => self.look_up(hash, kind, ip, now).await,
             },
         }
     }
