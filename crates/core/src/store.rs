@@ -415,12 +415,42 @@ pub trait ProjectStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Which model APIs a listing holds.
+#[derive(Clone, Debug, Default)]
+pub struct ModelApiQuery {
+    /// Only those this user may discover (SPEC section 6: public ones, and private ones the user
+    /// owns, collaborates on directly or through an organization, or reaches through the
+    /// project); `None` for every model API (a SysAdmin). The domain's policy still decides each
+    /// row: this condition only lets an index find them.
+    pub visible_to: Option<UserId>,
+    /// Case-insensitive substring of the name or the description.
+    pub search: Option<String>,
+    pub page: PageQuery,
+}
+
+/// The cursor tag of the model API listing (by name, then id).
+pub const MODEL_APIS_CURSOR: &str = "model-apis";
+
+/// The cursor of the model API page that follows `last`.
+pub fn model_api_cursor_after(last: &ModelApi) -> Cursor {
+    Cursor::new(
+        MODEL_APIS_CURSOR,
+        CursorKey::Text(last.name.clone()),
+        CursorKey::Text(last.id.to_string()),
+    )
+}
+
 #[async_trait]
 pub trait ModelApiStore: Send + Sync {
     /// `Conflict { field: "name" }` when the project already has a model API of that name.
     async fn insert_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
     async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>>;
     async fn model_apis(&self) -> StoreResult<Vec<ModelApi>>;
+    /// A page of the model APIs `query` selects, by name then id (order
+    /// [`MODEL_APIS_CURSOR`]).
+    async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>>;
+    /// How many model APIs `query` selects, counted up to the cap.
+    async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total>;
     /// Saves name, description, visibility, authorization and owner.
     async fn update_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
     /// Adds or (same grantee) re-roles a collaborator; returns its id.

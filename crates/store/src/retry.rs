@@ -28,7 +28,9 @@ use tessera_core::store::{
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
 use tessera_core::store::{MembershipChanges, SsoStore};
-use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession};
+use tessera_core::store::{
+    ModelApiQuery, ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession,
+};
 
 const ATTEMPTS: u32 = 4;
 
@@ -310,6 +312,12 @@ impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
     }
     async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>> {
         retrying(|| self.0.model_api(id)).await
+    }
+    async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>> {
+        retrying(|| self.0.model_api_page(query)).await
+    }
+    async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
+        retrying(|| self.0.count_model_apis(query)).await
     }
     async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {
         retrying(|| self.0.model_apis()).await

@@ -111,6 +111,7 @@ async fn bad_cursors_and_limits_on_the_newly_paged_lists_are_400s_naming_them() 
         ("/api/pat/v1/tokens", &jane),
         ("/v4/gateway/projects", &jane),
         ("/api/organizations/v1/organizations", &admin),
+        ("/api/modelServing/v1/modelApis", &jane),
     ] {
         for query in [
             "cursor=bm90LWEtY3Vyc29y",
@@ -281,4 +282,153 @@ async fn organizations_page_by_name_for_administrators_only() {
     )
     .await
     .assert_status(200);
+}
+
+const MODEL_APIS: &str = "/api/modelServing/v1/modelApis";
+
+async fn create_model_api(
+    app: &TestApp,
+    token: &str,
+    project: &str,
+    name: &str,
+    visibility: &str,
+) -> String {
+    let reply = app
+        .post(
+            MODEL_APIS,
+            token,
+            json!({ "name": name, "projectId": project, "kind": "sync", "visibility": visibility, "authorization": "restricted" }),
+        )
+        .await;
+    reply.assert_status(201);
+    field_of(&reply.body, "id")
+}
+
+#[tokio::test]
+async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the_caller_only() {
+    let app = spawn_app().await;
+    let (jane_id, jane) = app.user_with_token("jane", &[]).await;
+    let (_, john) = app.user_with_token("john", &[]).await;
+    let (_, ann) = app.user_with_token("ann", &[]).await;
+    let johns_project = create_project(&app, &john, "johns", None).await;
+    let shared_project = create_project(&app, &john, "shared", Some(&jane_id)).await;
+    let janes_project = create_project(&app, &jane, "janes", None).await;
+    let org = app
+        .post(
+            "/api/organizations/v1/organizations",
+            &app.admin_token,
+            json!({ "name": "team" }),
+        )
+        .await;
+    let org = field_of(&org.body, "id");
+    app.post(
+        &format!("/api/organizations/v1/organizations/{org}/members"),
+        &app.admin_token,
+        json!({ "userName": "jane" }),
+    )
+    .await
+    .assert_status(200);
+
+    let (mut public, mut johns_private, mut janes_view) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..4 {
+        public.push(
+            create_model_api(
+                &app,
+                &john,
+                &johns_project,
+                &format!("m{i}-public"),
+                "public",
+            )
+            .await,
+        );
+        johns_private.push(
+            create_model_api(
+                &app,
+                &john,
+                &johns_project,
+                &format!("m{i}-private"),
+                "private",
+            )
+            .await,
+        );
+    }
+    // Private ones jane reaches: directly, through her organization, through the project, her own.
+    let direct = create_model_api(&app, &john, &johns_project, "m-direct", "private").await;
+    app.post(
+        &format!("{MODEL_APIS}/{direct}/collaborators"),
+        &john,
+        json!({ "userName": "jane", "role": "viewer" }),
+    )
+    .await
+    .assert_status(201);
+    let via_org = create_model_api(&app, &john, &johns_project, "m-org", "private").await;
+    app.post(
+        &format!("{MODEL_APIS}/{via_org}/collaborators"),
+        &john,
+        json!({ "organization": "team", "role": "viewer" }),
+    )
+    .await
+    .assert_status(201);
+    let via_project = create_model_api(&app, &john, &shared_project, "m-project", "private").await;
+    let own = create_model_api(&app, &jane, &janes_project, "m-own", "private").await;
+    janes_view.extend([
+        direct.clone(),
+        via_org.clone(),
+        via_project.clone(),
+        own.clone(),
+    ]);
+    janes_view.extend(public.iter().cloned());
+
+    let creating = async {
+        for i in 0..4 {
+            create_model_api(&app, &john, &johns_project, &format!("late{i}"), "private").await;
+        }
+    };
+    let (by_two, by_three) = (
+        format!("{MODEL_APIS}?limit=2"),
+        format!("{MODEL_APIS}?limit=3"),
+    );
+    let (seen_by_jane, seen_by_ann, seen_by_admin, ()) = tokio::join!(
+        walk(&app, &by_two, &jane, "id"),
+        walk(&app, &by_two, &ann, "id"),
+        walk(&app, &by_three, &app.admin_token, "id"),
+        creating,
+    );
+    assert_walk(&seen_by_jane, &janes_view, &johns_private);
+    assert_eq!(
+        seen_by_jane.len(),
+        janes_view.len(),
+        "jane saw more than hers: {seen_by_jane:?}"
+    );
+    // Ann shares nothing: the public ones only, on every page.
+    assert_walk(&seen_by_ann, &public, &janes_view[..4]);
+    assert_eq!(seen_by_ann.len(), public.len());
+    // An administrator sees them all.
+    let everything: Vec<String> = janes_view.iter().chain(&johns_private).cloned().collect();
+    assert_walk(&seen_by_admin, &everything, &[]);
+    // The count is the caller's, and search narrows the walk.
+    let counted = app.get(&format!("{MODEL_APIS}?limit=1"), &ann).await;
+    assert_eq!(counted.header("x-total-count"), Some("4"));
+    let searched = walk(
+        &app,
+        &format!("{MODEL_APIS}?limit=1&search=PRIVATE"),
+        &jane,
+        "id",
+    )
+    .await;
+    assert!(
+        searched.is_empty(),
+        "jane found john's private ones by search: {searched:?}"
+    );
+    let searched = walk(
+        &app,
+        &format!("{MODEL_APIS}?limit=1&search=private"),
+        &john,
+        "id",
+    )
+    .await;
+    assert_walk(&searched, &johns_private, &public);
+    // A literal % is no wildcard.
+    let reply = app.get(&format!("{MODEL_APIS}?search=%25"), &john).await;
+    assert_eq!(reply.body.as_array().unwrap().len(), 0);
 }
