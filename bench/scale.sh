@@ -19,10 +19,13 @@ BACKENDS=${3:-sqlite postgres}
 ADMIN_URL=${TESSERA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
 PROFILE=${PROFILE:-release}
 PLANS=${PLANS:-$PWD/bench/plans-postgres.txt}
+# Two commands: `--example` in one would select only examples, leaving the server binary stale.
 if [ "$PROFILE" = release ]; then
-  cargo build --release -q -p tessera -p tessera-store --example populate
+  cargo build --release -q -p tessera --bin tessera
+  cargo build --release -q -p tessera-store --example populate
 else
-  cargo build -q -p tessera -p tessera-store --example populate
+  cargo build -q -p tessera --bin tessera
+  cargo build -q -p tessera-store --example populate
 fi
 BIN=$PWD/target/$PROFILE/tessera
 POPULATE=$PWD/target/$PROFILE/examples/populate
