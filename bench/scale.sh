@@ -107,7 +107,7 @@ def get(path, token=admin):
 def deep(path, rows):
     # The cursor that an offset of half the rows yields (one slow call, not measured).
     sep = "&" if "?" in path else "?"
-    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=50")
+    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=1")
     c = r.getheader("X-Next-Cursor")
     if not c: raise SystemExit(f"{path}: no cursor at offset {rows // 2}")
     return f"{path}{sep}limit=50&cursor={urllib.parse.quote(c)}"

@@ -183,16 +183,6 @@ impl PatService {
         }
     }
 
-    pub async fn list_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
-        let now = self.ctx.clock.now();
-        let found = self
-            .ctx
-            .store
-            .list_credentials(&Self::own(caller, None), now)
-            .await?;
-        Ok(found.into_iter().map(|o| o.credential).collect())
-    }
-
     /// A page of the caller's own PATs, newest first (the order of
     /// [`CredentialFilter::order`] without a status), from `after` or skipping `offset`; an
     /// index range of `(principal_id, kind, created_at, id)` on both backends.

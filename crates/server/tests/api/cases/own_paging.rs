@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::cases::ui::{Browser, user_with_password};
+use crate::helpers::{TestApp, operator_token, spawn_app};
 
 /// Follows `X-Next-Cursor` from `first` (which has a query string) to the end as `token`;
 /// returns the values of `field` in the order seen.
@@ -431,4 +432,74 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     // A literal % is no wildcard.
     let reply = app.get(&format!("{MODEL_APIS}?search=%25"), &john).await;
     assert_eq!(reply.body.as_array().unwrap().len(), 0);
+}
+
+/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
+fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_account_and_projects_pages_page_through_the_users_own_rows_only() {
+    let app = spawn_app().await;
+    user_with_password(&app, "jane", "jane-password-1").await;
+    app.create_user("john", &[]).await;
+    let john = operator_token(&app.state, "john", "john-bootstrap").await;
+    let jane = operator_token(&app.state, "jane", "jane-bootstrap").await;
+    for i in 0..54 {
+        app.create_pat(&jane, &format!("jane-{i:02}"), 86400).await;
+        create_project(&app, &jane, &format!("jp-{i:02}"), None).await;
+    }
+    app.create_pat(&john, "johns-token", 86400).await;
+    create_project(&app, &john, "johns-project", None).await;
+    let mut browser = Browser::new(&app);
+    browser.login("jane", "jane-password-1").await;
+    for (path, noun, total, marker, foreign) in [
+        (
+            "/ui/account",
+            "tokens",
+            55,
+            "data-token=\"jane-",
+            "data-token=\"johns-token\"",
+        ),
+        (
+            "/ui/projects",
+            "projects",
+            54,
+            "data-project=\"jp-",
+            "data-project=\"johns-project\"",
+        ),
+    ] {
+        let first = browser.get(path).await;
+        assert_eq!(first.status, 200);
+        assert!(
+            first.html.contains(&format!("1–50 of {total} {noun}")),
+            "{}",
+            first.html
+        );
+        assert!(link(&first.html, "prev").is_none());
+        let next = link(&first.html, "next").expect("a next link");
+        let second = browser.get(&next).await;
+        assert_eq!(second.status, 200);
+        assert!(
+            second
+                .html
+                .contains(&format!("51–{total} of {total} {noun}")),
+            "{}",
+            second.html
+        );
+        assert!(link(&second.html, "next").is_none());
+        assert!(link(&second.html, "prev").is_some());
+        let rows = first.html.matches(marker).count() + second.html.matches(marker).count();
+        assert_eq!(rows, total, "{path}: every row of jane's once");
+        assert!(!first.html.contains(foreign) && !second.html.contains(foreign));
+        // A cursor that is not one is the visitor's 400.
+        assert_eq!(
+            browser.get(&format!("{path}?cursor=nonsense")).await.status,
+            400
+        );
+    }
 }
