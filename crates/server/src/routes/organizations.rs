@@ -126,10 +126,9 @@ async fn list(
         offset: q.offset,
         limit: whole_list_limit(q.limit)?,
     };
-    let (page, total) = tokio::try_join!(
-        state.organizations.page(&caller, query),
-        state.organizations.count(&caller),
-    )?;
+    // One after the other: a listing holds one database connection at a time.
+    let page = state.organizations.page(&caller, query).await?;
+    let total = state.organizations.count(&caller).await?;
     let body = page.items.iter().map(OrganizationJson::new).collect();
     Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
