@@ -4,7 +4,12 @@
 # same call on 1,000 PATs over 10 users, against the real server (release build), on SQLite and
 # on PostgreSQL. First pages, and deep pages reached with the cursor that an offset of half the
 # rows yields. Each call: 5 warm-ups, then the mean of 30 on one keep-alive connection.
+# On PostgreSQL, each listing call of the large database is then replayed once with
+# auto_explain on, and the plans of its queries (EXPLAIN ANALYZE, BUFFERS) are printed after the
+# table (and kept in $PLANS, default bench/plans-postgres.txt).
 # Usage: bench/scale.sh [pats, default 1000000] [users, default 10000] [backends, default "sqlite postgres"]
+# PROFILE=debug builds and runs the debug binaries (a quick check that the script works, e.g.
+# PROFILE=debug bench/scale.sh 20000 200); the figures to report come from the release build.
 # Needs python3, psql and PostgreSQL (TESSERA_TEST_POSTGRES) for the postgres backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +17,18 @@ PATS=${1:-1000000}
 USERS=${2:-10000}
 BACKENDS=${3:-sqlite postgres}
 ADMIN_URL=${TESSERA_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
-cargo build --release -q -p tessera -p tessera-store --example populate
-BIN=$PWD/target/release/tessera
-POPULATE=$PWD/target/release/examples/populate
+PROFILE=${PROFILE:-release}
+PLANS=${PLANS:-$PWD/bench/plans-postgres.txt}
+# Two commands: `--example` in one would select only examples, leaving the server binary stale.
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p tessera --bin tessera
+  cargo build --release -q -p tessera-store --example populate
+else
+  cargo build -q -p tessera --bin tessera
+  cargo build -q -p tessera-store --example populate
+fi
+BIN=$PWD/target/$PROFILE/tessera
+POPULATE=$PWD/target/$PROFILE/examples/populate
 WORK=$(mktemp -d)
 export TESSERA_ADMIN_PASSWORD=bench-admin-password TESSERA_SERVER_SECRET=bench-server-secret-0123456789abcdef
 PIDS=()
@@ -27,21 +41,63 @@ cleanup() {
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# start NAME URL [LOG FILTER]: starts a node on a free port; sets PORT and PID.
+start() {
+  local name=$1 url=$2 filter=${3:-warn}
+  PORT=$(port)
+  (cd "$WORK" && TESSERA_LOG=$filter exec "$BIN" serve --listen 127.0.0.1:$PORT --database "$url" >/dev/null 2>"$WORK/$name.log") &
+  PID=$!
+  PIDS+=($PID)
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+}
+
 # serve NAME URL PATS USERS: populates a fresh database, starts a node, measures every call
 # into $WORK/NAME.tsv (call, mean ms).
 serve() {
-  local name=$1 url=$2 pats=$3 users=$4 p
-  p=$(port)
-  (cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$p --database "$url" >/dev/null 2>"$WORK/$name.log") &
-  local pid=$!
-  PIDS+=($pid)
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
+  local name=$1 url=$2 pats=$3 users=$4
+  start "$name" "$url"
   local admin; admin=$("$BIN" admin token create --username admin --name bench --database "$url")
   "$POPULATE" "$url" "$pats" "$users"
   local own; own=$("$BIN" admin token create --username user00005 --name bench-own --database "$url")
-  python3 - "$p" "$admin" "$own" "$pats" "$users" >"$WORK/$name.tsv" <<'PY'
+  echo "$admin $own" >"$WORK/$name.tokens"
+  calls measure "$PORT" "$admin" "$own" "$pats" "$users" >"$WORK/$name.tsv"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+}
+
+# explain NAME URL PATS USERS: on PostgreSQL, replays each call once against a node whose
+# connections run auto_explain (ANALYZE, BUFFERS, every statement), and writes the plans, call
+# by call, to $WORK/NAME.plans.
+explain() {
+  local name=$1 url=$2 pats=$3 users=$4 db=${2##*/} admin own
+  read -r admin own <"$WORK/$name.tokens"
+  psql "$ADMIN_URL" -qc "ALTER DATABASE $db SET session_preload_libraries = 'auto_explain'" \
+    -c "ALTER DATABASE $db SET auto_explain.log_min_duration = 0" \
+    -c "ALTER DATABASE $db SET auto_explain.log_analyze = on" \
+    -c "ALTER DATABASE $db SET auto_explain.log_buffers = on" \
+    -c "ALTER DATABASE $db SET auto_explain.log_level = notice"
+  start "$name-explain" "$url" "warn,sqlx::postgres::notice=info"
+  LOG="$WORK/$name-explain.log" calls once "$PORT" "$admin" "$own" "$pats" "$users" >"$WORK/$name.calls"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+  psql "$ADMIN_URL" -qc "ALTER DATABASE $db RESET ALL"
+  # Each call's line says where its plans are in the log (byte offsets, calls one at a time).
+  python3 - "$WORK/$name-explain.log" "$WORK/$name.calls" >"$WORK/$name.plans" <<'PY'
+import re, sys
+log = open(sys.argv[1], "rb").read()
+for line in open(sys.argv[2]):
+    name, start, end = line.rstrip("\n").split("\t")
+    part = re.sub(r"\x1b\[[0-9;]*m", "", log[int(start):int(end)].decode("utf-8", "replace"))
+    print(f"### {name}\n")
+    for plan in re.findall(r"duration: .*?(?=\n\S*\d{4}-\d\d-\d\dT|\Z)", part, re.S):
+        print("```\n" + plan.strip() + "\n```\n")
+PY
+}
+
+# calls MODE PORT ADMIN OWN PATS USERS: the listing calls. MODE measure prints "call<TAB>mean
+# ms"; MODE once sends each call once, after a marker request that names it in the log.
+calls() {
+  python3 - "$@" <<'PY'
 import http.client, json, sys, time, urllib.parse
-port, admin, own, pats, users = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+mode, port, admin, own, pats, users = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 conn = http.client.HTTPConnection("127.0.0.1", int(port))
 def get(path, token=admin):
     conn.request("GET", path, headers={"Authorization": "Bearer " + token})
@@ -51,7 +107,7 @@ def get(path, token=admin):
 def deep(path, rows):
     # The cursor that an offset of half the rows yields (one slow call, not measured).
     sep = "&" if "?" in path else "?"
-    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=50")
+    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=1")
     c = r.getheader("X-Next-Cursor")
     if not c: raise SystemExit(f"{path}: no cursor at offset {rows // 2}")
     return f"{path}{sep}limit=50&cursor={urllib.parse.quote(c)}"
@@ -86,10 +142,18 @@ calls += [
     ("audit, action", "/api/admin/v1/audit?limit=50&action=pat.created", None),
     ("audit, time range", "/api/admin/v1/audit?limit=50&from=2000-01-01T00:00:00Z&to=" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 200 * 86400)), None),
 ]
-for name, path, token in calls:
-    print(f"{name}\t{mean_ms(path, token or admin):.3f}")
+for i, (name, path, token) in enumerate(calls):
+    if mode == "measure":
+        print(f"{name}\t{mean_ms(path, token or admin):.3f}")
+    else:
+        import os
+        log = os.environ["LOG"]
+        time.sleep(0.3)
+        start = os.path.getsize(log)
+        get(path, token or admin)
+        time.sleep(0.3)
+        print(f"{name}\t{start}\t{os.path.getsize(log)}")
 PY
-  kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 for backend in $BACKENDS; do
@@ -103,6 +167,7 @@ for backend in $BACKENDS; do
       url="${ADMIN_URL%/*}/$db"
     fi
     serve "$backend-$size" "$url" "$n" "$u"
+    LARGE_URL=$url
   done
   echo "## $backend: $PATS PATs over $USERS users vs 1,000 over 10 (mean ms of 30 calls)"
   echo
@@ -111,4 +176,11 @@ for backend in $BACKENDS; do
   join -t $'\t' <(sort "$WORK/$backend-small.tsv") <(sort "$WORK/$backend-large.tsv") |
     awk -F'\t' '{ printf "| %s | %.2f | %.2f | %.1f |\n", $1, $2, $3, $3 / $2 }'
   echo
+  if [ "$backend" = postgres ]; then
+    explain "$backend-large" "$LARGE_URL" "$PATS" "$USERS"
+    cp "$WORK/$backend-large.plans" "$PLANS"
+    echo "## postgres: the plans of each call at $PATS PATs (EXPLAIN ANALYZE, BUFFERS; also in $PLANS)"
+    echo
+    cat "$WORK/$backend-large.plans"
+  fi
 done

@@ -135,6 +135,15 @@ impl Total {
     }
 }
 
+/// Where a page of a listing without filters starts, and how long it is: after the cursor
+/// `after` (keyset) or past `offset` rows, at most `limit` rows.
+#[derive(Clone, Debug, Default)]
+pub struct PageQuery {
+    pub after: Option<Cursor>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
 /// One page of a listing: the rows, and the cursor of the next page when there may be one.
 #[derive(Clone, Debug)]
 pub struct Page<T> {

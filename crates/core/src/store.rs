@@ -14,7 +14,7 @@ use crate::ids::{
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
 use crate::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use crate::names::{Email, UserName};
-use crate::paging::{Cursor, CursorKey, Page, Total};
+use crate::paging::{Cursor, CursorKey, Page, PageQuery, Total};
 use crate::policy::model_api::ProjectRole;
 use crate::predictions::{Outcome, Prediction};
 use crate::projects::{Project, Relationship};
@@ -320,11 +320,28 @@ pub struct Organization {
     pub members: Vec<(UserId, UserName)>,
 }
 
+/// The cursor tag of the organization listing (by name, then id).
+pub const ORGANIZATIONS_CURSOR: &str = "organizations";
+
+/// The cursor of the organization page that follows `last`.
+pub fn organization_cursor_after(last: &Organization) -> Cursor {
+    Cursor::new(
+        ORGANIZATIONS_CURSOR,
+        CursorKey::Text(last.name.clone()),
+        CursorKey::Text(last.id.to_string()),
+    )
+}
+
 #[async_trait]
 pub trait OrganizationStore: Send + Sync {
     /// `Conflict { field: "name" }` when the name is taken.
     async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()>;
     async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    /// A page of organizations by name (unique), after `page.after` (order
+    /// [`ORGANIZATIONS_CURSOR`]); served by the name's unique index.
+    async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>>;
+    /// How many organizations there are, counted up to the cap.
+    async fn count_organizations(&self) -> StoreResult<Total>;
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>>;
     /// Adds a member; `false` when already a member.
     async fn add_member(
@@ -343,6 +360,18 @@ pub trait OrganizationStore: Send + Sync {
     async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>>;
 }
 
+/// The cursor tag of a project listing (by name, then id).
+pub const PROJECTS_CURSOR: &str = "projects";
+
+/// The cursor of the project page that follows `last`.
+pub fn project_cursor_after(last: &Project) -> Cursor {
+    Cursor::new(
+        PROJECTS_CURSOR,
+        CursorKey::Text(last.name.clone()),
+        CursorKey::Text(last.id.to_string()),
+    )
+}
+
 #[async_trait]
 pub trait ProjectStore: Send + Sync {
     /// `Conflict { field: "name" }` when the owner already has a project of that name.
@@ -353,12 +382,22 @@ pub trait ProjectStore: Send + Sync {
         owner: &UserName,
         name: &str,
     ) -> StoreResult<Option<Project>>;
-    /// Projects `user` owns or collaborates on, per `relationship`.
+    /// A page of the projects `user` owns or collaborates on, per `relationship`, by name then
+    /// id (order [`PROJECTS_CURSOR`]), after `page.after`: rows read are the user's projects,
+    /// through `projects (owner_id, name)` and `project_collaborators (user_id)`, never the
+    /// whole table.
     async fn projects_of(
         &self,
         user: UserId,
         relationship: Relationship,
+        page: &PageQuery,
     ) -> StoreResult<Vec<Project>>;
+    /// How many projects `projects_of` would list in all, counted up to the cap.
+    async fn count_projects_of(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+    ) -> StoreResult<Total>;
     /// Adds a collaborator or changes their role.
     async fn set_project_collaborator(
         &self,
@@ -376,12 +415,42 @@ pub trait ProjectStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Which model APIs a listing holds.
+#[derive(Clone, Debug, Default)]
+pub struct ModelApiQuery {
+    /// Only those this user may discover (SPEC section 6: public ones, and private ones the user
+    /// owns, collaborates on directly or through an organization, or reaches through the
+    /// project); `None` for every model API (a SysAdmin). The domain's policy still decides each
+    /// row: this condition only lets an index find them.
+    pub visible_to: Option<UserId>,
+    /// Case-insensitive substring of the name or the description.
+    pub search: Option<String>,
+    pub page: PageQuery,
+}
+
+/// The cursor tag of the model API listing (by name, then id).
+pub const MODEL_APIS_CURSOR: &str = "model-apis";
+
+/// The cursor of the model API page that follows `last`.
+pub fn model_api_cursor_after(last: &ModelApi) -> Cursor {
+    Cursor::new(
+        MODEL_APIS_CURSOR,
+        CursorKey::Text(last.name.clone()),
+        CursorKey::Text(last.id.to_string()),
+    )
+}
+
 #[async_trait]
 pub trait ModelApiStore: Send + Sync {
     /// `Conflict { field: "name" }` when the project already has a model API of that name.
     async fn insert_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
     async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>>;
     async fn model_apis(&self) -> StoreResult<Vec<ModelApi>>;
+    /// A page of the model APIs `query` selects, by name then id (order
+    /// [`MODEL_APIS_CURSOR`]).
+    async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>>;
+    /// How many model APIs `query` selects, counted up to the cap.
+    async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total>;
     /// Saves name, description, visibility, authorization and owner.
     async fn update_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()>;
     /// Adds or (same grantee) re-roles a collaborator; returns its id.

@@ -28,15 +28,59 @@ pub const REFRESH_MS: i64 = 60_000;
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Rows per write transaction, so that no transaction stays open long.
 pub const WRITE_CHUNK: usize = 500;
-/// Credentials whose last report is remembered apart from the cache; past it, reports older
-/// than `REFRESH_MS` are forgotten (they no longer hold anything back).
-const REMEMBERED: usize = 200_000;
+/// Credentials whose last report is remembered apart from the cache, per generation of
+/// [`ReportLog`] (so at most twice this many in all).
+pub const REMEMBERED: usize = 200_000;
+
+/// When each credential's use was last reported (ms since the epoch), for the last minute or
+/// so, in two generations: reports go into `current`; once `current` is `REFRESH_MS` old (or
+/// holds `REMEMBERED` reports), it becomes `previous` and the old `previous` is dropped whole.
+/// A report in a dropped generation is older than a minute (or crowded out by `REMEMBERED`
+/// newer ones), so it held nothing back. Each report and look-up costs O(1) whatever the number
+/// of credentials in use — no rescan of the map — and memory stays at most `2 × REMEMBERED`.
+#[derive(Default)]
+pub struct ReportLog {
+    current: HashMap<CredentialId, i64, RandomState>,
+    previous: HashMap<CredentialId, i64, RandomState>,
+    /// When `current` began (ms since the epoch).
+    current_since_ms: i64,
+}
+
+impl ReportLog {
+    /// The last report of `id` still remembered.
+    pub fn get(&self, id: &CredentialId) -> Option<i64> {
+        match (self.current.get(id), self.previous.get(id)) {
+            (Some(a), Some(b)) => Some(*a.max(b)),
+            (a, b) => a.or(b).copied(),
+        }
+    }
+
+    /// Remembers that `id` was reported at `now_ms`.
+    pub fn insert(&mut self, id: CredentialId, now_ms: i64) {
+        let aged = now_ms.saturating_sub(self.current_since_ms) >= REFRESH_MS;
+        if aged || self.current.len() >= REMEMBERED {
+            self.previous = std::mem::take(&mut self.current);
+            self.current_since_ms = now_ms;
+        }
+        self.current.insert(id, now_ms);
+    }
+
+    /// How many reports are remembered (both generations, a credential counted in each).
+    pub fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 #[derive(Clone)]
 pub struct UsageRecorder {
     tx: mpsc::UnboundedSender<Usage>,
-    /// When each credential's use was last reported (ms since the epoch).
-    reported: Arc<Mutex<HashMap<CredentialId, i64, RandomState>>>,
+    /// When each credential's use was last reported, for about the last minute.
+    reported: Arc<Mutex<ReportLog>>,
 }
 
 pub struct UsageReceiver {
@@ -45,7 +89,7 @@ pub struct UsageReceiver {
 
 pub fn usage_channel() -> (UsageRecorder, UsageReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let reported = Arc::new(Mutex::new(HashMap::default()));
+    let reported = Arc::new(Mutex::new(ReportLog::default()));
     (UsageRecorder { tx, reported }, UsageReceiver { rx })
 }
 
@@ -55,7 +99,7 @@ impl UsageRecorder {
     /// the miss path only (which reads the store anyway).
     pub fn seed(&self, entry: &CacheEntry) {
         if let Some(at) = self.reported.lock().get(&entry.credential.id) {
-            entry.usage_reported_ms.fetch_max(*at, Ordering::AcqRel);
+            entry.usage_reported_ms.fetch_max(at, Ordering::AcqRel);
         }
     }
 
@@ -74,12 +118,7 @@ impl UsageRecorder {
             .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
-            let mut reported = self.reported.lock();
-            if reported.len() >= REMEMBERED {
-                reported.retain(|_, at| now_ms.saturating_sub(*at) < REFRESH_MS);
-            }
-            reported.insert(entry.credential.id, now_ms);
-            drop(reported);
+            self.reported.lock().insert(entry.credential.id, now_ms);
             // A closed channel means the server is stopping; nothing else can be done.
             let _ = self.tx.send(Usage {
                 credential_id: entry.credential.id,
@@ -178,6 +217,49 @@ mod tests {
         recorder.seed(&later);
         recorder.record(&later, now + chrono::Duration::seconds(61), None);
         assert!(receiver.rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn the_report_log_remembers_the_last_minute_and_stays_bounded() {
+        let mut log = ReportLog::default();
+        let t = 1_000_000_000;
+        let early = CredentialId::new();
+        log.insert(early, t);
+        // Reports of the next 59 s stay with it.
+        let ids: Vec<_> = (0..100).map(|_| CredentialId::new()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            log.insert(*id, t + i as i64 * 590);
+        }
+        assert_eq!(log.get(&early), Some(t));
+        // A minute on, a new generation starts; the last one is still read.
+        let late = CredentialId::new();
+        log.insert(late, t + REFRESH_MS);
+        assert_eq!(log.get(&early), Some(t));
+        assert_eq!(log.get(&late), Some(t + REFRESH_MS));
+        // Two minutes on, the first minute's reports are gone, the second's remain.
+        log.insert(CredentialId::new(), t + 2 * REFRESH_MS);
+        assert_eq!(log.get(&early), None);
+        assert_eq!(log.get(&late), Some(t + REFRESH_MS));
+        // A later report of the same credential wins.
+        log.insert(late, t + 2 * REFRESH_MS + 5);
+        assert_eq!(log.get(&late), Some(t + 2 * REFRESH_MS + 5));
+    }
+
+    #[test]
+    fn more_credentials_in_a_minute_than_remembered_keep_memory_at_two_generations() {
+        let mut log = ReportLog::default();
+        let t = 1_000_000_000;
+        let first = CredentialId::new();
+        log.insert(first, t);
+        for _ in 0..(2 * REMEMBERED + 10) {
+            log.insert(CredentialId::new(), t + 1);
+        }
+        assert!(log.len() <= 2 * REMEMBERED, "{} remembered", log.len());
+        assert_eq!(
+            log.get(&first),
+            None,
+            "the oldest report was not crowded out"
+        );
     }
 
     #[test]

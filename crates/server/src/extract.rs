@@ -185,6 +185,13 @@ pub fn limit(requested: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// Checks a `limit` on a Domino list path that used to answer every row: from 1 to 1000,
+/// default 1000, so that a client that never pages still gets everything up to that many
+/// (and the `X-Next-Cursor` of the rest).
+pub fn whole_list_limit(requested: Option<u32>) -> Result<u32, ApiError> {
+    limit(Some(requested.unwrap_or(MAX_LIMIT)))
+}
+
 /// A count of seconds, optional: a JSON integer, or a float with no fraction (`86400.0`, as
 /// Domino's Python clients send). A whole number beyond the range of `i64` (`1e300`,
 /// `9223372036854775808`) saturates to `i64::MAX` (or `MIN`), so that the caller's range check

@@ -126,6 +126,7 @@ impl Application {
         let users = UserService::new(ctx.clone());
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
         let realm = start_realm(&config, &ctx).await?;
+        let throttle = Arc::new(FailureThrottle::new(config.throttle));
         let state: AppState = Arc::new(AppServices {
             authenticator: Authenticator::new(
                 ctx.store.clone(),
@@ -134,7 +135,8 @@ impl Application {
                 ctx.clock.clone(),
                 recorder,
             )
-            .with_jwt(Arc::new(realm.verifier())),
+            .with_jwt(Arc::new(realm.verifier()))
+            .with_throttle(throttle.clone()),
             realm,
             organizations: OrganizationService::new(ctx.clone()),
             projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),
@@ -145,7 +147,7 @@ impl Application {
                 invocations,
             )
             .allowing(config.allowed_upstreams.clone()),
-            throttle: FailureThrottle::new(config.throttle),
+            throttle,
             shedder: crate::load::Shedder::new(config.concurrency, config.interactive_concurrency),
             trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),

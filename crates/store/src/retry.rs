@@ -15,7 +15,7 @@ use tessera_core::ids::{
 use tessera_core::model::{Credential, Timestamp, User};
 use tessera_core::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
 use tessera_core::names::{Email, UserName};
-use tessera_core::paging::{Page, Total};
+use tessera_core::paging::{Page, PageQuery, Total};
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::predictions::{Outcome, Prediction};
 use tessera_core::projects::{Project, Relationship};
@@ -28,7 +28,9 @@ use tessera_core::store::{
     OwnedCredential, PrincipalQuery, PrincipalStore, ProfilePatch, StoreError, StoreResult, Usage,
 };
 use tessera_core::store::{MembershipChanges, SsoStore};
-use tessera_core::store::{ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession};
+use tessera_core::store::{
+    ModelApiQuery, ModelApiStore, PredictionStore, ProjectStore, SessionStore, WebSession,
+};
 
 const ATTEMPTS: u32 = 4;
 
@@ -224,6 +226,12 @@ impl<S: OrganizationStore> OrganizationStore for Retrying<S> {
     async fn organizations(&self) -> StoreResult<Vec<Organization>> {
         retrying(|| self.0.organizations()).await
     }
+    async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>> {
+        retrying(|| self.0.organization_page(page)).await
+    }
+    async fn count_organizations(&self) -> StoreResult<Total> {
+        retrying(|| self.0.count_organizations()).await
+    }
     async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
         retrying(|| self.0.organization(id)).await
     }
@@ -267,8 +275,16 @@ impl<S: ProjectStore> ProjectStore for Retrying<S> {
         &self,
         user: UserId,
         relationship: Relationship,
+        page: &PageQuery,
     ) -> StoreResult<Vec<Project>> {
-        retrying(|| self.0.projects_of(user, relationship)).await
+        retrying(|| self.0.projects_of(user, relationship, page)).await
+    }
+    async fn count_projects_of(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+    ) -> StoreResult<Total> {
+        retrying(|| self.0.count_projects_of(user, relationship)).await
     }
     async fn set_project_collaborator(
         &self,
@@ -296,6 +312,12 @@ impl<S: ModelApiStore> ModelApiStore for Retrying<S> {
     }
     async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>> {
         retrying(|| self.0.model_api(id)).await
+    }
+    async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>> {
+        retrying(|| self.0.model_api_page(query)).await
+    }
+    async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
+        retrying(|| self.0.count_model_apis(query)).await
     }
     async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {
         retrying(|| self.0.model_apis()).await

@@ -8,12 +8,13 @@ use crate::ids::{CollaboratorId, ModelApiId, ProjectId};
 use crate::model::PrincipalKind;
 use crate::model_apis::{Authorization, Grantee, ModelApi, ModelCollaborator, ModelKind};
 use crate::names::{Email, FieldError, UserName};
+use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
 use crate::policy::model_api::{
     Decision, ModelAction, ModelRole, Standing, Visibility, decide, highest,
 };
 use crate::policy::project::{self, ProjectAction};
-use crate::store::PrincipalQuery;
+use crate::store::{ModelApiQuery, PrincipalQuery, model_api_cursor_after};
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -145,31 +146,60 @@ impl ModelApiService {
     }
 
     /// Only what the caller may discover.
-    pub async fn list(
+    /// The listing's query for `caller`: every model API for a SysAdmin, else those the
+    /// caller may discover.
+    fn listing(caller: &Caller, search: Option<&str>, page: PageQuery) -> ModelApiQuery {
+        ModelApiQuery {
+            visible_to: (!policy::is_admin(caller.principal())).then(|| caller.principal().id),
+            search: search.map(str::to_string),
+            page,
+        }
+    }
+
+    /// A page of the model APIs the caller may discover, by name, whose name or description
+    /// contains `search` (case-insensitive). The store finds the rows by index; the policy
+    /// still decides each one, so a row the policy hides is never shown.
+    pub async fn page(
         &self,
         caller: &Caller,
         search: Option<&str>,
-    ) -> ServiceResult<Vec<ModelApi>> {
-        let needle = search
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty());
-        let mut out = Vec::new();
-        for api in self.ctx.store.model_apis().await? {
-            if needle.as_ref().is_some_and(|n| {
-                !api.name.to_lowercase().contains(n) && !api.description.to_lowercase().contains(n)
-            }) {
-                continue;
-            }
+        page: PageQuery,
+    ) -> ServiceResult<Page<ModelApi>> {
+        let limit = page.limit;
+        let query = Self::listing(caller, search, page);
+        let found = self.ctx.store.model_api_page(&query).await?;
+        let next = Page::of(found.clone(), limit, model_api_cursor_after).next;
+        let mut items = Vec::with_capacity(found.len());
+        for api in found {
             if decide(
                 ModelAction::View,
                 api.visibility,
                 &self.standing(caller, &api).await?,
             ) == Decision::Allow
             {
-                out.push(api);
+                items.push(api);
             }
         }
-        Ok(out)
+        Ok(Page { items, next })
+    }
+
+    /// How many model APIs `page` would list in all (capped).
+    pub async fn count(&self, caller: &Caller, search: Option<&str>) -> ServiceResult<Total> {
+        let query = Self::listing(caller, search, PageQuery::default());
+        Ok(self.ctx.store.count_model_apis(&query).await?)
+    }
+
+    /// The first page (up to 1,000, by name) of the model APIs the caller may discover.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        search: Option<&str>,
+    ) -> ServiceResult<Vec<ModelApi>> {
+        let page = PageQuery {
+            limit: 1000,
+            ..PageQuery::default()
+        };
+        Ok(self.page(caller, search, page).await?.items)
     }
 
     /// The model API and every action the caller may take on it, decided by the policy, so

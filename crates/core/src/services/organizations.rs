@@ -5,8 +5,9 @@ use crate::authn::Caller;
 use crate::ids::{OrganizationId, UserId};
 use crate::model::PrincipalKind;
 use crate::names::{FieldError, UserName, parse_text};
+use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
-use crate::store::Organization;
+use crate::store::{Organization, organization_cursor_after};
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -63,6 +64,30 @@ impl OrganizationService {
     pub async fn list(&self, caller: &Caller) -> ServiceResult<Vec<Organization>> {
         policy::require_admin(caller)?;
         Ok(self.ctx.store.organizations().await?)
+    }
+
+    /// One organization by id, read alone. SysAdmin only.
+    pub async fn get(&self, caller: &Caller, id: OrganizationId) -> ServiceResult<Organization> {
+        policy::require_admin(caller)?;
+        self.organization(id).await
+    }
+
+    /// A page of organizations by name. SysAdmin only.
+    pub async fn page(
+        &self,
+        caller: &Caller,
+        query: PageQuery,
+    ) -> ServiceResult<Page<Organization>> {
+        policy::require_admin(caller)?;
+        let limit = query.limit;
+        let found = self.ctx.store.organization_page(&query).await?;
+        Ok(Page::of(found, limit, organization_cursor_after))
+    }
+
+    /// How many organizations there are (capped). SysAdmin only.
+    pub async fn count(&self, caller: &Caller) -> ServiceResult<Total> {
+        policy::require_admin(caller)?;
+        Ok(self.ctx.store.count_organizations().await?)
     }
 
     async fn organization(&self, id: OrganizationId) -> ServiceResult<Organization> {

@@ -5,7 +5,7 @@ use crate::authn::Caller;
 use crate::ids::CredentialId;
 use crate::model::{Credential, CredentialKind, User};
 use crate::names::{FieldError, TokenName, UserName, parse_text};
-use crate::paging::{Page, Total};
+use crate::paging::{Cursor, Page, Total};
 use crate::policy;
 use crate::secret::Secret;
 use crate::store::{CredentialFilter, OwnedCredential};
@@ -183,14 +183,36 @@ impl PatService {
         }
     }
 
-    pub async fn list_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
+    /// A page of the caller's own PATs, newest first (the order of
+    /// [`CredentialFilter::order`] without a status), from `after` or skipping `offset`; an
+    /// index range of `(principal_id, kind, created_at, id)` on both backends.
+    pub async fn own_page(
+        &self,
+        caller: &Caller,
+        after: Option<Cursor>,
+        offset: u32,
+        limit: u32,
+    ) -> ServiceResult<Page<Credential>> {
+        let filter = CredentialFilter {
+            after,
+            offset,
+            limit,
+            ..Self::own(caller, None)
+        };
         let now = self.ctx.clock.now();
-        let found = self
+        let found = self.ctx.store.list_credentials(&filter, now).await?;
+        let items = found.into_iter().map(|o| o.credential).collect();
+        Ok(Page::of(items, limit, |last| filter.cursor_after(last)))
+    }
+
+    /// How many PATs the caller has (capped, see [`crate::paging::COUNT_CAP`]).
+    pub async fn own_count(&self, caller: &Caller) -> ServiceResult<Total> {
+        let now = self.ctx.clock.now();
+        Ok(self
             .ctx
             .store
-            .list_credentials(&Self::own(caller, None), now)
-            .await?;
-        Ok(found.into_iter().map(|o| o.credential).collect())
+            .count_credentials(&Self::own(caller, None), now)
+            .await?)
     }
 
     async fn own_one(&self, caller: &Caller, id: CredentialId) -> ServiceResult<Credential> {

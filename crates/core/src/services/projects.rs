@@ -7,10 +7,12 @@ use crate::authn::Caller;
 use crate::ids::{ProjectId, UserId};
 use crate::model::PrincipalKind;
 use crate::names::{FieldError, UserName};
+use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
 use crate::policy::model_api::{ProjectRole, Visibility};
 use crate::policy::project::{self, ProjectAction};
 use crate::projects::{Project, ProjectCollaborator, Relationship};
+use crate::store::project_cursor_after;
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -122,15 +124,27 @@ impl ProjectService {
         )
     }
 
-    pub async fn list(
+    /// A page of the projects the caller owns or collaborates on, per `relationship`, by name.
+    pub async fn page(
         &self,
         caller: &Caller,
         relationship: Relationship,
-    ) -> ServiceResult<Vec<Project>> {
+        query: PageQuery,
+    ) -> ServiceResult<Page<Project>> {
+        let found = self
+            .ctx
+            .store
+            .projects_of(caller.principal().id, relationship, &query)
+            .await?;
+        Ok(Page::of(found, query.limit, project_cursor_after))
+    }
+
+    /// How many projects `page` would list in all (capped).
+    pub async fn count(&self, caller: &Caller, relationship: Relationship) -> ServiceResult<Total> {
         Ok(self
             .ctx
             .store
-            .projects_of(caller.principal().id, relationship)
+            .count_projects_of(caller.principal().id, relationship)
             .await?)
     }
 

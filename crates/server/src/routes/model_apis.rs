@@ -2,22 +2,25 @@
 //! decides with `policy::model_api`: 404 for a model API the caller may not see, 403 otherwise.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{CollaboratorId, ModelApiId, ProjectId};
 use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelKind, parse_name};
 use tessera_core::names::{Email, FieldError, UserName, parse_text};
+use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::ModelRole;
 use tessera_core::projects::{parse_visibility, visibility_str};
 use tessera_core::services::model_apis::{GranteeRef, NewModelApi};
+use tessera_core::store::MODEL_APIS_CURSOR;
 use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppQuery, whole_list_limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::time;
 
@@ -171,20 +174,42 @@ async fn create(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Part of the name or of the description (case-insensitive).
     search: Option<String>,
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    /// From 1 to 1000; 1000 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
 }
 
-/// Only the model APIs the caller may discover.
+/// A page of the model APIs the caller may discover, by name, with the paging headers of
+/// `crate::paging`.
 #[utoipa::path(get, path = "/api/modelServing/v1/modelApis", tag = "model-apis", operation_id = "listModelApis",
     params(ListQuery),
-    responses((status = 200, description = "Model APIs", body = Vec<ModelApiJson>)))]
+    responses((status = 200, description = "Model APIs", body = Vec<ModelApiJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<ModelApiJson>>> {
-    let apis = state.model_apis.list(&caller, q.search.as_deref()).await?;
-    Ok(Json(apis.iter().map(ModelApiJson::new).collect()))
+) -> ApiResult<(HeaderMap, Json<Vec<ModelApiJson>>)> {
+    let query = PageQuery {
+        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+            Cursor::decode(raw, MODEL_APIS_CURSOR, false, false)
+        })?,
+        offset: q.offset,
+        limit: whole_list_limit(q.limit)?,
+    };
+    let search = q.search.as_deref();
+    let (page, total) = tokio::try_join!(
+        state.model_apis.page(&caller, search, query),
+        state.model_apis.count(&caller, search),
+    )?;
+    let body = page.items.iter().map(ModelApiJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 /// View: anyone authenticated for a public model API; owner, editors and viewers for a private one.

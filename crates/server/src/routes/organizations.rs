@@ -1,20 +1,22 @@
 //! Organizations and their members. SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{OrganizationId, UserId};
 use tessera_core::names::UserName;
+use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::services::organizations::parse_name;
-use tessera_core::store::Organization;
-use utoipa::ToSchema;
+use tessera_core::store::{ORGANIZATIONS_CURSOR, Organization};
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, AppQuery, whole_list_limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::time;
 
@@ -94,15 +96,42 @@ async fn create(
     Ok((StatusCode::CREATED, Json(OrganizationJson::new(&org))))
 }
 
-/// SysAdmin only.
+/// Parameters it does not know are ignored.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    /// From 1 to 1000; 1000 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// A page of organizations by name, with the paging headers of `crate::paging`. SysAdmin only.
 #[utoipa::path(get, path = "/api/organizations/v1/organizations", tag = "admin", operation_id = "listOrganizations",
-    responses((status = 200, description = "Organizations", body = Vec<OrganizationJson>)))]
+    params(ListQuery),
+    responses((status = 200, description = "Organizations", body = Vec<OrganizationJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
-) -> ApiResult<Json<Vec<OrganizationJson>>> {
-    let orgs = state.organizations.list(&caller).await?;
-    Ok(Json(orgs.iter().map(OrganizationJson::new).collect()))
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<OrganizationJson>>)> {
+    let query = PageQuery {
+        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+            Cursor::decode(raw, ORGANIZATIONS_CURSOR, false, false)
+        })?,
+        offset: q.offset,
+        limit: whole_list_limit(q.limit)?,
+    };
+    // One after the other: a listing holds one database connection at a time.
+    let page = state.organizations.page(&caller, query).await?;
+    let total = state.organizations.count(&caller).await?;
+    let body = page.items.iter().map(OrganizationJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 /// SysAdmin only.
@@ -115,12 +144,8 @@ async fn one(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<OrganizationJson>> {
     let id = org_id(&raw)?;
-    let orgs = state.organizations.list(&caller).await?;
-    let org = orgs
-        .iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| crate::error::ApiError::NotFound("organization not found".into()))?;
-    Ok(Json(OrganizationJson::new(org)))
+    let org = state.organizations.get(&caller, id).await?;
+    Ok(Json(OrganizationJson::new(&org)))
 }
 
 #[derive(Deserialize, ToSchema)]

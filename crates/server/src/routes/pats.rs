@@ -2,18 +2,20 @@
 //! Any authenticated person; service accounts are refused by the domain policy.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::CredentialId;
 use tessera_core::services::pats::NewPat;
-use utoipa::ToSchema;
+use tessera_core::store::CredentialFilter;
+use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, AppQuery, whole_list_limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::{CountJson, PatJson};
 
@@ -65,15 +67,41 @@ async fn create(
     Ok((StatusCode::CREATED, Json(json)))
 }
 
+/// Domino path: parameters it does not know are ignored.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    /// From 1 to 1000; 1000 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// A page of the caller's tokens, newest first, with the paging headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/pat/v1/tokens", tag = "pats", operation_id = "listPats",
-    responses((status = 200, description = "The caller's tokens", body = Vec<PatJson>)))]
+    params(ListQuery),
+    responses((status = 200, description = "The caller's tokens", body = Vec<PatJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
-) -> ApiResult<Json<Vec<PatJson>>> {
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+    let limit = whole_list_limit(q.limit)?;
+    let after = paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+        CredentialFilter::default().decode_cursor(raw)
+    })?;
+    let (page, total) = tokio::try_join!(
+        state.pats.own_page(&caller, after, q.offset, limit),
+        state.pats.own_count(&caller),
+    )?;
     let now = state.pats.now();
-    let tokens = state.pats.list_own(&caller).await?;
-    Ok(Json(tokens.iter().map(|c| PatJson::new(c, now)).collect()))
+    let body = page.items.iter().map(|c| PatJson::new(c, now)).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 fn pat_id(raw: &str) -> ApiResult<CredentialId> {

@@ -2,20 +2,24 @@
 //! projects are 404 to outsiders; collaborators change only by the owner or a SysAdmin.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::names::{FieldError, UserName, parse_text};
+use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::{ProjectRole, Visibility};
 use tessera_core::projects::{Project, Relationship, parse_name, parse_visibility, visibility_str};
 use tessera_core::services::projects::NewProject;
+use tessera_core::store::PROJECTS_CURSOR;
 use utoipa::{IntoParams, ToSchema};
 
 use super::path_id;
 use crate::authn::Identity;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppQuery, whole_list_limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::time;
 
@@ -197,16 +201,26 @@ struct ListQuery {
     /// `Owned` or `Collaborating`; all the caller may see when absent.
     #[param(schema_with = super::openapi::rules::relationship)]
     relationship: Option<String>,
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
+    #[serde(default)]
+    offset: u32,
+    /// From 1 to 1000; 1000 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
 }
 
+/// A page of the projects the caller owns or collaborates on, by name, with the paging headers
+/// of `crate::paging`.
 #[utoipa::path(get, path = "/v4/gateway/projects", tag = "projects", operation_id = "listProjects",
     params(ListQuery),
-    responses((status = 200, description = "Projects the caller may see", body = Vec<ProjectJson>)))]
+    responses((status = 200, description = "Projects the caller may see", body = Vec<ProjectJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<Json<Vec<ProjectJson>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<ProjectJson>>)> {
     let relationship = match q
         .relationship
         .as_deref()
@@ -222,8 +236,19 @@ async fn list(
             )));
         }
     };
-    let projects = state.projects.list(&caller, relationship).await?;
-    Ok(Json(projects.iter().map(ProjectJson::new).collect()))
+    let query = PageQuery {
+        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+            Cursor::decode(raw, PROJECTS_CURSOR, false, false)
+        })?,
+        offset: q.offset,
+        limit: whole_list_limit(q.limit)?,
+    };
+    let (page, total) = tokio::try_join!(
+        state.projects.page(&caller, relationship, query),
+        state.projects.count(&caller, relationship),
+    )?;
+    let body = page.items.iter().map(ProjectJson::new).collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 /// Domino path: parameters it does not know are ignored.

@@ -12,7 +12,9 @@ use tessera_core::ids::CredentialId;
 use tessera_core::model::{Credential, TokenStatus};
 use tessera_core::services::ServiceError;
 use tessera_core::services::pats::NewPat;
+use tessera_core::store::CredentialFilter;
 
+use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -93,7 +95,24 @@ async fn account_page(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    account_page_with(state, viewer, form, created, notice, None, status).await
+    account_page_with(
+        state,
+        viewer,
+        form,
+        created,
+        notice,
+        Shown::default(),
+        status,
+    )
+    .await
+}
+
+/// What the account page shows besides the token form: the profile form as typed, with its
+/// errors, after a refusal; which page of tokens.
+#[derive(Default)]
+struct Shown {
+    profile: Option<Value>,
+    page: PageParams,
 }
 
 /// The account page; `profile` is the profile form as typed, with its errors, after a refusal.
@@ -103,19 +122,37 @@ async fn account_page_with(
     form: &PatForm,
     created: Option<Value>,
     notice: Option<&str>,
-    profile: Option<Value>,
+    shown: Shown,
     status: StatusCode,
 ) -> Response {
     let user = viewer.caller.principal();
-    let profile = profile.unwrap_or_else(|| {
+    let profile = shown.profile.unwrap_or_else(|| {
         context! {
             first_name => user.first_name.as_str(),
             last_name => user.last_name.as_str(),
             errors => Value::from_serialize(std::collections::BTreeMap::<&str, &str>::new()),
         }
     });
-    let tokens = match state.pats.list_own(&viewer.caller).await {
-        Ok(tokens) => tokens,
+    let listed = async {
+        let after = shown
+            .page
+            .cursor(|raw| CredentialFilter::default().decode_cursor(raw))?;
+        let (listed, total) = tokio::try_join!(
+            state.pats.own_page(&viewer.caller, after, 0, PAGE_SIZE),
+            state.pats.own_count(&viewer.caller),
+        )?;
+        let pager = pager(
+            "/ui/account",
+            &[],
+            &shown.page,
+            listed.items.len(),
+            listed.next.as_ref(),
+            total,
+        );
+        Ok::<_, ServiceError>((listed.items, pager))
+    };
+    let (tokens, pager) = match listed.await {
+        Ok(found) => found,
         Err(error) => return failure(state, viewer, &error),
     };
     let now = state.pats.now();
@@ -134,6 +171,7 @@ async fn account_page_with(
         "account.html",
         context! {
             tokens => rows,
+            pager,
             profile,
             expirations,
             form => form.value(),
@@ -160,14 +198,20 @@ pub async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<Done>,
+    Query(page): Query<PageParams>,
 ) -> Response {
     let form = PatForm::default();
-    account_page(
+    let shown = Shown {
+        page,
+        ..Shown::default()
+    };
+    account_page_with(
         &state,
         &viewer,
         &form,
         None,
         notice(q.done.as_deref()),
+        shown,
         StatusCode::OK,
     )
     .await
@@ -322,7 +366,10 @@ pub async fn save_profile(
                 &form,
                 None,
                 None,
-                Some(profile),
+                Shown {
+                    profile: Some(profile),
+                    ..Shown::default()
+                },
                 StatusCode::BAD_REQUEST,
             )
             .await

@@ -3,22 +3,25 @@
 //! form to create one. The services decide: only the owner or a SysAdmin manages
 //! collaborators, only project Owners and Contributors create model APIs.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::model_apis::{Authorization, ModelKind};
 use tessera_core::names::{FieldError, UserName, parse_text};
+use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::ProjectRole;
 use tessera_core::projects::{Project, Relationship, parse_visibility, visibility_str};
 use tessera_core::services::ServiceError;
 use tessera_core::services::model_apis::NewModelApi;
 use tessera_core::services::projects::NewProject;
+use tessera_core::store::PROJECTS_CURSOR;
 
 use super::account::failure;
 use super::forms::Errors;
 use super::models::model_value;
+use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
 
@@ -43,14 +46,42 @@ fn project_value(p: &Project, me: UserId) -> Value {
     }
 }
 
-async fn list_page(state: &AppState, viewer: &Viewer, form: Value, status: StatusCode) -> Response {
+async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    page: &PageParams,
+    form: Value,
+    status: StatusCode,
+) -> Response {
     let me = viewer.caller.principal().id;
-    match state.projects.list(&viewer.caller, Relationship::All).await {
-        Ok(projects) => state.templates.page(
+    let result = async {
+        let query = PageQuery {
+            after: page.cursor(|raw| Cursor::decode(raw, PROJECTS_CURSOR, false, false))?,
+            limit: PAGE_SIZE,
+            offset: 0,
+        };
+        let (listed, total) = tokio::try_join!(
+            state
+                .projects
+                .page(&viewer.caller, Relationship::All, query),
+            state.projects.count(&viewer.caller, Relationship::All),
+        )?;
+        let pager = pager(
+            "/ui/projects",
+            &[],
+            page,
+            listed.items.len(),
+            listed.next.as_ref(),
+            total,
+        );
+        Ok::<_, ServiceError>((listed.items, pager))
+    };
+    match result.await {
+        Ok((projects, pager)) => state.templates.page(
             status,
             "projects.html",
             context! {
-                ..context! { projects => projects.iter().map(|p| project_value(p, me)).collect::<Vec<_>>(), form },
+                ..context! { projects => projects.iter().map(|p| project_value(p, me)).collect::<Vec<_>>(), pager, form },
                 ..viewer.nav("projects")
             },
         ),
@@ -58,9 +89,13 @@ async fn list_page(state: &AppState, viewer: &Viewer, form: Value, status: Statu
     }
 }
 
-pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(page): Query<PageParams>,
+) -> Response {
     let form = context! { errors => Errors::default().value() };
-    list_page(&state, &viewer, form, StatusCode::OK).await
+    list_page(&state, &viewer, &page, form, StatusCode::OK).await
 }
 
 pub async fn create(
@@ -92,7 +127,14 @@ pub async fn create(
         Err(e) => errors.add(e),
     }
     let form = context! { name => f.get("name"), description => f.get("description"), errors => errors.value() };
-    list_page(&state, &viewer, form, StatusCode::BAD_REQUEST).await
+    list_page(
+        &state,
+        &viewer,
+        &PageParams::default(),
+        form,
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 fn project_id(raw: &str) -> Result<ProjectId, ServiceError> {

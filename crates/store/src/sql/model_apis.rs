@@ -4,14 +4,15 @@ macro_rules! sql_model_apis {
     ($store:ident, $db:ty, $row:ty) => {
         mod model_apis_sql {
             use async_trait::async_trait;
-            use sqlx::Row;
+            use sqlx::{QueryBuilder, Row};
+            use tessera_core::paging::{COUNT_CAP, Total};
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{CollaboratorId, ModelApiId, OrganizationId, ProjectId, UserId};
             use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelCollaborator, ModelKind};
             use tessera_core::names::UserName;
             use tessera_core::policy::model_api::ModelRole;
             use tessera_core::projects::{parse_visibility, visibility_str};
-            use tessera_core::store::{ModelApiStore, StoreError, StoreResult};
+            use tessera_core::store::{ModelApiQuery, ModelApiStore, StoreError, StoreResult};
 
             use super::$store;
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
@@ -19,6 +20,28 @@ macro_rules! sql_model_apis {
             const COLUMNS: &str = "m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, \
                 m.visibility, m.access_mode, m.description, m.created_at \
                 FROM model_apis m JOIN principals p ON p.id = m.owner_id";
+
+            /// The conditions of `query` on `m` (after a `WHERE 1 = 1`). Each branch of the
+            /// visibility test is an index seek from the user's side or the row's own columns.
+            fn push_model_api_filter(qb: &mut QueryBuilder<'static, $db>, query: &ModelApiQuery) {
+                if let Some(user) = query.visible_to {
+                    let me = user.to_string();
+                    qb.push(" AND (m.visibility = 'public' OR m.owner_id = ").push_bind(me.clone());
+                    qb.push(" OR m.id IN (SELECT model_api_id FROM model_api_collaborators WHERE user_id = ").push_bind(me.clone());
+                    qb.push(") OR m.id IN (SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om \
+                              ON om.organization_id = c.organization_id WHERE om.user_id = ").push_bind(me.clone());
+                    qb.push(") OR m.project_id IN (SELECT id FROM projects WHERE owner_id = ").push_bind(me.clone());
+                    qb.push(") OR m.project_id IN (SELECT project_id FROM project_collaborators WHERE user_id = ").push_bind(me);
+                    qb.push("))");
+                }
+                if let Some(needle) = query.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+                    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    let pattern = format!("%{escaped}%");
+                    qb.push(" AND (lower(m.name) LIKE ").push_bind(pattern.clone());
+                    qb.push(" ESCAPE '\\' OR lower(m.description) LIKE ").push_bind(pattern);
+                    qb.push(" ESCAPE '\\')");
+                }
+            }
 
             fn corrupt(what: &str, value: &str) -> StoreError {
                 StoreError::Backend(format!("corrupt {what} {value:?}"))
@@ -118,6 +141,30 @@ macro_rules! sql_model_apis {
                         .await
                         .map_err(backend)?;
                     Ok(self.model_apis_from(&rows).await?.into_iter().next())
+                }
+
+                async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>> {
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {COLUMNS} WHERE 1 = 1"));
+                    push_model_api_filter(&mut qb, query);
+                    if let Some(after) = &query.page.after {
+                        qb.push(" AND (m.name, m.id) > (")
+                            .push_bind(after.key.as_text().unwrap_or_default().to_string())
+                            .push(", ")
+                            .push_bind(after.tie.as_text().unwrap_or_default().to_string())
+                            .push(")");
+                    }
+                    qb.push(" ORDER BY m.name, m.id LIMIT ").push_bind(i64::from(query.page.limit.max(1)));
+                    qb.push(" OFFSET ").push_bind(i64::from(query.page.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    self.model_apis_from(&rows).await
+                }
+
+                async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1");
+                    push_model_api_filter(&mut qb, query);
+                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
+                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
                 async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {

@@ -4,7 +4,8 @@ macro_rules! sql_organizations {
     ($store:ident, $db:ty, $row:ty) => {
         mod organizations_sql {
             use async_trait::async_trait;
-            use sqlx::Row;
+            use sqlx::{QueryBuilder, Row};
+            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{OrganizationId, UserId};
             use tessera_core::names::UserName;
@@ -90,6 +91,33 @@ macro_rules! sql_organizations {
                         out.push(self.organization_from(id, row).await?);
                     }
                     Ok(out)
+                }
+
+                async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>> {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT id, name, created_at FROM organizations WHERE 1 = 1");
+                    // Names are unique: the name alone places a row, and the unique index
+                    // gives the order.
+                    if let Some(after) = &page.after {
+                        qb.push(" AND name > ").push_bind(after.key.as_text().unwrap_or_default().to_string());
+                    }
+                    qb.push(" ORDER BY name LIMIT ").push_bind(i64::from(page.limit.max(1)));
+                    qb.push(" OFFSET ").push_bind(i64::from(page.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let id = org_id(&row.try_get::<String, _>("id").map_err(backend)?)?;
+                        out.push(self.organization_from(id, row).await?);
+                    }
+                    Ok(out)
+                }
+
+                async fn count_organizations(&self) -> StoreResult<Total> {
+                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM organizations LIMIT $1) counted")
+                        .bind(COUNT_CAP as i64 + 1)
+                        .fetch_one(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
                 async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {

@@ -4,7 +4,8 @@ macro_rules! sql_projects {
     ($store:ident, $db:ty, $row:ty) => {
         mod projects_sql {
             use async_trait::async_trait;
-            use sqlx::Row;
+            use sqlx::{QueryBuilder, Row};
+            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{ProjectId, UserId};
             use tessera_core::names::UserName;
@@ -20,6 +21,26 @@ macro_rules! sql_projects {
 
             fn project_id(s: &str) -> StoreResult<ProjectId> {
                 ProjectId::parse(s).ok_or_else(|| StoreError::Backend(format!("corrupt project id {s:?}")))
+            }
+
+            /// The rows of `user`'s projects per `relationship` (a condition on `pr`).
+            fn push_relationship(qb: &mut QueryBuilder<'static, $db>, user: UserId, relationship: Relationship) {
+                let collaborating = |qb: &mut QueryBuilder<'static, $db>| {
+                    qb.push("pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = ")
+                        .push_bind(user.to_string())
+                        .push(")");
+                };
+                match relationship {
+                    Relationship::Owned => {
+                        qb.push("pr.owner_id = ").push_bind(user.to_string());
+                    }
+                    Relationship::Collaborating => collaborating(qb),
+                    Relationship::All => {
+                        qb.push("(pr.owner_id = ").push_bind(user.to_string()).push(" OR ");
+                        collaborating(qb);
+                        qb.push(")");
+                    }
+                }
             }
 
             impl $store {
@@ -113,18 +134,28 @@ macro_rules! sql_projects {
                     Ok(self.projects_from(&rows).await?.into_iter().next())
                 }
 
-                async fn projects_of(&self, user: UserId, relationship: Relationship) -> StoreResult<Vec<Project>> {
-                    let condition = match relationship {
-                        Relationship::Owned => "pr.owner_id = $1",
-                        Relationship::Collaborating => "pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = $1)",
-                        Relationship::All => "(pr.owner_id = $1 OR pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = $1))",
-                    };
-                    let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE {condition} ORDER BY pr.name"))
-                        .bind(user.to_string())
-                        .fetch_all(self.pool())
-                        .await
-                        .map_err(backend)?;
+                async fn projects_of(&self, user: UserId, relationship: Relationship, page: &PageQuery) -> StoreResult<Vec<Project>> {
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PROJECT_COLUMNS} WHERE "));
+                    push_relationship(&mut qb, user, relationship);
+                    if let Some(after) = &page.after {
+                        qb.push(" AND (pr.name, pr.id) > (")
+                            .push_bind(after.key.as_text().unwrap_or_default().to_string())
+                            .push(", ")
+                            .push_bind(after.tie.as_text().unwrap_or_default().to_string())
+                            .push(")");
+                    }
+                    qb.push(" ORDER BY pr.name, pr.id LIMIT ").push_bind(i64::from(page.limit.max(1)));
+                    qb.push(" OFFSET ").push_bind(i64::from(page.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     self.projects_from(&rows).await
+                }
+
+                async fn count_projects_of(&self, user: UserId, relationship: Relationship) -> StoreResult<Total> {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE ");
+                    push_relationship(&mut qb, user, relationship);
+                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
+                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
                 async fn set_project_collaborator(&self, project: ProjectId, user: UserId, role: ProjectRole, audit: &AuditEntry) -> StoreResult<()> {

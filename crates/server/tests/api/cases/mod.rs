@@ -19,6 +19,7 @@ mod model_invocation;
 mod model_predictions;
 mod model_refusals;
 mod model_upstreams;
+mod own_paging;
 mod paging;
 mod pats;
 mod projects;

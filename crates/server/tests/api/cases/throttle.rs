@@ -1,13 +1,19 @@
-//! Failed authentications are throttled per address; valid credentials never are.
+//! Failed authentications are throttled per address; a valid credential held in memory never
+//! is, and a secret that would need a store read is refused unread once the address is over the
+//! limit (issue 19: a throttled address cannot make the database work).
 
 use reqwest::Method;
+use tessera_core::secret::{Secret, SecretKind};
+use tessera_server::client_addr::TrustedProxies;
 
-use crate::helpers::{Auth, spawn_app_with};
+use crate::helpers::{Auth, TestApp, spawn_app_with};
 
 #[tokio::test]
 async fn repeated_failures_get_429_but_a_valid_credential_still_passes() {
     let app = spawn_app_with(|c| c.throttle.max_failures = 5).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
+    // Jane's token is in memory before her address starts failing.
+    app.get("/v4/users/self", &jane).await.assert_status(200);
     // Requests without any credential are not failures.
     for _ in 0..10 {
         app.send(Method::GET, "/v4/users/self", Auth::None, None)
@@ -34,4 +40,82 @@ async fn repeated_failures_get_429_but_a_valid_credential_still_passes() {
     .await
     .assert_status(429);
     app.get("/v4/users/self", &jane).await.assert_status(200);
+}
+
+/// A request from `address` (believed through `X-Forwarded-For`, the app trusting loopback).
+async fn from(app: &TestApp, address: &str, auth: Auth<'_>) -> (u16, Option<String>) {
+    let request = app
+        .client
+        .get(format!("{}/v4/users/self", app.address))
+        .header("x-forwarded-for", address);
+    let request = match auth {
+        Auth::Bearer(token) => request.bearer_auth(token),
+        Auth::ApiKey(key) => request.header("X-Domino-Api-Key", key),
+        _ => request,
+    };
+    let reply = request.send().await.expect("request failed");
+    let retry = reply
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (reply.status().as_u16(), retry)
+}
+
+fn unknown(kind: SecretKind) -> String {
+    Secret::generate(kind).into_exposed()
+}
+
+#[tokio::test]
+async fn a_throttled_address_new_secrets_are_refused_without_a_store_read() {
+    let app = spawn_app_with(|c| {
+        c.throttle.max_failures = 4;
+        c.trusted_proxies = TrustedProxies::parse(&["127.0.0.0/8"]).unwrap();
+    })
+    .await;
+    let (_, jane) = app.user_with_token("jane", &[]).await;
+    let attacker = "198.51.100.7";
+    let lookups = || app.state.authenticator.store_lookups();
+    // Jane's token is in memory; a second token of hers never was used.
+    assert_eq!(from(&app, attacker, Auth::Bearer(&jane)).await.0, 200);
+    let fresh = app.create_pat(&jane, "never-used", 3600).await;
+    let fresh = fresh["token"].as_str().unwrap().to_string();
+
+    // Not yet throttled: each new unknown secret is looked up once (the counter sees reads).
+    for _ in 0..4 {
+        let before = lookups();
+        let (status, _) = from(&app, attacker, Auth::Bearer(&unknown(SecretKind::Pat))).await;
+        assert_eq!(status, 401);
+        assert_eq!(lookups(), before + 1, "an unknown secret was not looked up");
+    }
+    let (status, retry) = from(&app, attacker, Auth::Bearer(&unknown(SecretKind::Pat))).await;
+    assert_eq!(status, 429, "the address was not throttled");
+    assert!(retry.is_some());
+
+    // Throttled: new unknown secrets of every kind, and a valid token not in memory, cost no read.
+    let before = lookups();
+    for secret in [
+        Auth::Bearer(&unknown(SecretKind::Pat)),
+        Auth::Bearer(&unknown(SecretKind::ServiceAccountToken)),
+        Auth::ApiKey(&unknown(SecretKind::ApiKey)),
+        Auth::Bearer(&fresh),
+    ] {
+        let (status, retry) = from(&app, attacker, secret).await;
+        assert_eq!(status, 429);
+        assert!(retry.is_some_and(|s| s.parse::<u64>().is_ok_and(|w| (1..=60).contains(&w))));
+    }
+    assert_eq!(lookups(), before, "a throttled address made the store work");
+    // What memory holds still passes (re-read at most once, when its time-to-live is over).
+    assert_eq!(from(&app, attacker, Auth::Bearer(&jane)).await.0, 200);
+    assert!(lookups() <= before + 1);
+    let before = lookups();
+
+    // Another address is not throttled: its new secrets are looked up, the fresh token passes.
+    let neighbour = "198.51.100.8";
+    assert_eq!(from(&app, neighbour, Auth::Bearer(&fresh)).await.0, 200);
+    assert_eq!(
+        lookups(),
+        before + 1,
+        "the other address's secret was not looked up"
+    );
 }
