@@ -20,7 +20,6 @@ use crate::names::TokenName;
 use crate::realm::{JwtVerifier, looks_like_jwt};
 use crate::secret::{SecretHasher, TokenHash, parse_presented};
 use crate::store::{Store, StoreError};
-use crate::throttle::FailureThrottle;
 use crate::usage::UsageRecorder;
 
 /// How a secret reached the server; each channel accepts only some kinds.
@@ -96,10 +95,6 @@ pub enum AuthError {
     Invalid,
     #[error("credentials cannot be verified right now")]
     Unavailable(#[source] StoreError),
-    /// The secret is not in memory and the client address is over the failure limit: it was
-    /// not looked up (a 429 with this wait). A secret the cache holds is never refused so.
-    #[error("too many failed authentications from this address")]
-    Throttled(std::time::Duration),
 }
 
 /// The outcome of the in-memory step.
@@ -117,8 +112,6 @@ pub struct Authenticator {
     clock: Arc<dyn Clock>,
     usage: UsageRecorder,
     jwt: Option<Arc<JwtVerifier>>,
-    /// When set, a secret from an address over its failure limit is not looked up.
-    throttle: Option<Arc<FailureThrottle>>,
     /// Secrets looked up in the store (cache misses that were not remembered refusals).
     lookups: AtomicU64,
 }
@@ -138,7 +131,6 @@ impl Authenticator {
             clock,
             usage,
             jwt: None,
-            throttle: None,
             lookups: AtomicU64::new(0),
         }
     }
@@ -155,19 +147,6 @@ impl Authenticator {
         self
     }
 
-    /// Refuses, before any store read, a secret the cache does not hold when it comes from an
-    /// address `throttle` says is over its failure limit (`AuthError::Throttled`): an address
-    /// already answered 429 cannot make the database work by presenting new secrets. A secret
-    /// the cache holds past its time-to-live is re-read as usual (the store vouched for it
-    /// before: at most one read per real credential). The cost: a valid credential this node
-    /// has never seen waits out the window like a failing one.
-    pub fn with_throttle(mut self, throttle: Arc<FailureThrottle>) -> Authenticator {
-        self.throttle = Some(throttle);
-        self
-    }
-
-    /// From a presented secret to its caller: from memory when it was seen recently, from the
-    /// store otherwise (unless the address is throttled, see [`Authenticator::with_throttle`]).
     pub async fn authenticate(
         &self,
         presented: Presented<'_>,
@@ -177,18 +156,11 @@ impl Authenticator {
         match self.fast_path(presented, ip, now) {
             FastPath::Hit(caller) => Ok(caller),
             FastPath::Invalid => Err(AuthError::Invalid),
-            FastPath::Miss(hash, kind) => match self.throttled(ip) {
-                Some(wait) if !self.cache.holds(&hash) => Err(AuthError::Throttled(wait)),
-                _ if kind == CredentialKind::AccessToken => {
-                    self.look_up_jwt(presented.value(), hash, ip, now).await
-                }
-                _ => self.look_up(hash, kind, ip, now).await,
-            },
+            FastPath::Miss(hash, CredentialKind::AccessToken) => {
+                self.look_up_jwt(presented.value(), hash, ip, now).await
+            }
+            FastPath::Miss(hash, kind) => self.look_up(hash, kind, ip, now).await,
         }
-    }
-
-    fn throttled(&self, ip: Option<IpAddr>) -> Option<std::time::Duration> {
-        self.throttle.as_ref()?.wait_of(ip?)
     }
 
     /// Checksum, keyed hash and cache lookup: no I/O, no allocation on a hit. A secret refused

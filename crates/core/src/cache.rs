@@ -163,13 +163,6 @@ impl CredentialCache {
         }
     }
 
-    /// Whether an entry for `hash` is held, within its time-to-live or past it (not yet
-    /// evicted): the store vouched for this secret before. Such a secret is re-read even from a
-    /// throttled address, so that a valid credential is not refused for its time-to-live.
-    pub fn holds(&self, hash: &TokenHash) -> bool {
-        self.inner.read().entries.contains_key(hash)
-    }
-
     /// A ticket to take before reading the database for a miss.
     pub fn ticket(&self) -> u64 {
         self.seq.load(Ordering::Acquire)

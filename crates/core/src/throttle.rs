@@ -45,22 +45,6 @@ impl FailureThrottle {
         self.record_failure_at(ip, Instant::now())
     }
 
-    /// How long `ip` must still wait when it is over the failure limit now; `None` when it is
-    /// not. Counts nothing: used before a credential is looked up, so that an address already
-    /// answered 429 costs no database read for a secret the cache does not know.
-    pub fn wait_of(&self, ip: IpAddr) -> Option<Duration> {
-        self.wait_of_at(ip, Instant::now())
-    }
-
-    fn wait_of_at(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
-        let window = self.config.window;
-        let windows = self.windows.lock();
-        let (start, failures) = *windows.get(&ip)?;
-        let elapsed = now.duration_since(start);
-        (elapsed < window && failures > self.config.max_failures)
-            .then(|| window.saturating_sub(elapsed))
-    }
-
     /// Reserves one password attempt for `ip`, counted as a failure before the password is
     /// checked, so that concurrent attempts cannot all pass a check made before any of them
     /// failed. `Err(wait)` when the address is over the limit (the attempt may not be made);
@@ -110,17 +94,10 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(throttle.record_failure_at(ip, start), None);
         }
-        // At the limit, not over it; looking counts nothing.
-        for _ in 0..10 {
-            assert_eq!(throttle.wait_of_at(ip, start), None);
-        }
         assert!(throttle.record_failure_at(ip, start).is_some());
         let other: IpAddr = [127, 0, 0, 2].into();
         assert_eq!(throttle.record_failure_at(other, start), None);
-        assert!(throttle.wait_of_at(ip, start).is_some());
-        assert_eq!(throttle.wait_of_at(other, start), None);
         let later = start + Duration::from_secs(61);
-        assert_eq!(throttle.wait_of_at(ip, later), None);
         assert_eq!(throttle.record_failure_at(ip, later), None);
     }
 

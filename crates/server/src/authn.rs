@@ -123,7 +123,6 @@ async fn resolve(
             Ok(Authn::Authenticated(caller))
         }
         Err(AuthError::Invalid) => refused(state, ip),
-        Err(AuthError::Throttled(wait)) => Err(throttled(state, wait)),
         Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
@@ -151,14 +150,6 @@ pub fn record_refusal(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
         }
         None => Ok(()),
     }
-}
-
-/// A secret refused unread because its address is over the failure limit: counted as refused
-/// and throttled, answered 429 with the wait.
-pub fn throttled(state: &AppState, wait: std::time::Duration) -> ApiError {
-    state.metrics.refused();
-    state.metrics.throttled();
-    ApiError::TooManyFailures(wait)
 }
 
 fn mark_deprecated(response: &mut Response, public_url: &str) {

@@ -41,7 +41,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(json_error(rejection)),
         };
-        if let Some(field) = nul_in_strings(&bytes) {
+        if let Some(field) = nul_in_known_fields::<T>(&bytes) {
             return Err(ApiError::BadRequest(format!(
                 "{field}: must not contain a NUL character (\\u0000)"
             )));
@@ -67,43 +67,43 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
             || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-/// The path (`email`, `collaborators[0].projectRole`) of the first string of a JSON document
-/// that holds a NUL character, or `None`. A raw NUL byte is not valid JSON, so only the
-/// `\u0000` escape can carry one; the document is parsed again only when that escape appears.
-fn nul_in_strings(bytes: &[u8]) -> Option<String> {
+/// The path (`email`, `collaborators[0].projectRole`) of a field of `T` whose string holds a
+/// NUL character, or `None`. Fields `T` does not know are ignored, NUL or not, as the tolerant
+/// (Domino) paths ignore them. A raw NUL byte is not valid JSON, so only the `\\u0000` escape can
+/// carry one; the document is read again only when that escape appears: each string holding NUL
+/// becomes a value no text field accepts, and where `T` refuses it, that is the field.
+fn nul_in_known_fields<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
-        let here = |p: &str| {
-            if p.is_empty() {
-                "body".to_string()
-            } else {
-                p.to_string()
-            }
-        };
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn mark(value: &mut serde_json::Value) -> bool {
         match value {
-            serde_json::Value::String(s) if s.contains('\0') => Some(here(path)),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
-            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
-                if k.contains('\0') {
-                    return Some(here(path));
-                }
-                let child = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                walk(v, &child)
-            }),
-            _ => None,
+            serde_json::Value::String(s) if s.contains('\0') => {
+                *value = serde_json::json!({ "NUL": true });
+                true
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |m, v| mark(v) | m),
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().fold(false, |m, v| mark(v) | m)
+            }
+            _ => false,
         }
     }
-    walk(&value, "")
+    if !mark(&mut value) {
+        return None;
+    }
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(_) => None,
+        Err(error) => {
+            let path = error.path().to_string();
+            Some(if path == "." {
+                "body".to_string()
+            } else {
+                path
+            })
+        }
+    }
 }
 
 /// Serde names the Rust type it wanted (`expected struct CreateBody`); the caller knows the
@@ -222,20 +222,34 @@ pub fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
 mod tests {
     use super::*;
 
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        email: Option<String>,
+        c: Option<Vec<Role>>,
+        n: Option<u32>,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Role {
+        r: String,
+    }
+
     #[test]
-    fn a_nul_character_is_found_with_the_path_of_its_string() {
+    fn a_nul_character_in_a_known_field_is_found_with_its_path() {
+        let nul = nul_in_known_fields::<Body>;
+        assert_eq!(nul(br#"{"email":"a\u0000b"}"#).as_deref(), Some("email"));
         assert_eq!(
-            nul_in_strings(br#"{"email":"a\u0000b"}"#).as_deref(),
-            Some("email")
-        );
-        assert_eq!(
-            nul_in_strings(br#"{"c":[{"r":"x"},{"r":"\u0000"}]}"#).as_deref(),
+            nul(br#"{"c":[{"r":"x"},{"r":"\u0000"}]}"#).as_deref(),
             Some("c[1].r")
         );
-        assert_eq!(nul_in_strings(br#"{"a\u0000":1}"#).as_deref(), Some("body"));
+        // Fields the body does not know are ignored, NUL or not (the tolerant paths).
+        assert_eq!(nul(br#"{"tags":"\u0000","email":"ok"}"#), None);
+        assert_eq!(nul(br#"{"a\u0000":1}"#), None);
         // An escaped backslash followed by the letters u0000 is text, not NUL.
-        assert_eq!(nul_in_strings(br#"{"a":"\\u0000"}"#), None);
-        assert_eq!(nul_in_strings(br#"{"a":"plain"}"#), None);
+        assert_eq!(nul(br#"{"email":"\\u0000"}"#), None);
+        assert_eq!(nul(br#"{"email":"plain","n":3}"#), None);
     }
 
     #[test]

@@ -126,7 +126,6 @@ impl Application {
         let users = UserService::new(ctx.clone());
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
         let realm = start_realm(&config, &ctx).await?;
-        let throttle = Arc::new(FailureThrottle::new(config.throttle));
         let state: AppState = Arc::new(AppServices {
             authenticator: Authenticator::new(
                 ctx.store.clone(),
@@ -135,8 +134,7 @@ impl Application {
                 ctx.clock.clone(),
                 recorder,
             )
-            .with_jwt(Arc::new(realm.verifier()))
-            .with_throttle(throttle.clone()),
+            .with_jwt(Arc::new(realm.verifier())),
             realm,
             organizations: OrganizationService::new(ctx.clone()),
             projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),
@@ -147,7 +145,7 @@ impl Application {
                 invocations,
             )
             .allowing(config.allowed_upstreams.clone()),
-            throttle,
+            throttle: FailureThrottle::new(config.throttle),
             shedder: crate::load::Shedder::new(config.concurrency, config.interactive_concurrency),
             trusted_proxies: config.trusted_proxies.clone(),
             pats: PatService::new(ctx.clone(), config.expiration),

@@ -17,8 +17,7 @@ pub type AppState = Arc<AppServices>;
 
 pub struct AppServices {
     pub authenticator: Authenticator,
-    /// Shared with the authenticator, which looks up no secret for an address over the limit.
-    pub throttle: Arc<FailureThrottle>,
+    pub throttle: FailureThrottle,
     /// The `[limits]` concurrency limits past which requests are shed.
     pub shedder: crate::load::Shedder,
     /// Whose `X-Forwarded-For` names the client (SPEC section 5).

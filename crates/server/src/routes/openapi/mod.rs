@@ -69,7 +69,10 @@ static REFERENCE_CSP: LazyLock<String> = LazyLock::new(|| {
     security(()),
     responses((status = 200, description = "The reference, as an HTML page", content_type = "text/html", body = String)))]
 async fn reference() -> impl IntoResponse {
-    (page_headers(REFERENCE_CSP.as_str()), Html(REFERENCE.as_str()))
+    (
+        page_headers(REFERENCE_CSP.as_str()),
+        Html(REFERENCE.as_str()),
+    )
 }
 
 /// The headers of a documentation page: its Content-Security-Policy, no framing, no content

@@ -172,7 +172,6 @@ pub(super) async fn token(
     {
         Ok(caller) if caller.credential().kind != CredentialKind::AccessToken => caller,
         Err(AuthError::Unavailable(e)) => return Err(ApiError::Unavailable(e.to_string())),
-        Err(AuthError::Throttled(wait)) => return Err(crate::authn::throttled(&state, wait)),
         _ => {
             crate::authn::record_refusal(&state, client)?;
             // RFC 8693 §2.2.2: an invalid subject_token is invalid_request (as Keycloak says).

@@ -88,7 +88,6 @@ pub(super) async fn userinfo_post(
     {
         Ok(caller) => answer(Some(caller)),
         Err(AuthError::Unavailable(e)) => Err(ApiError::Unavailable(e.to_string())),
-        Err(AuthError::Throttled(wait)) => Err(crate::authn::throttled(&state, wait)),
         Err(AuthError::Invalid) => {
             crate::authn::record_refusal(&state, client)?;
             answer(None)
