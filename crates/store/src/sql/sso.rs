@@ -95,7 +95,7 @@ macro_rules! sql_sso {
                     attributes: &Attributes,
                     audit: &AuditEntry,
                 ) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     sqlx::query(
                         "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, description,
                                                  roles, status, password_hash, created_at, created_by)
@@ -123,11 +123,12 @@ macro_rules! sql_sso {
                         .map_err(|_| StoreError::Conflict { field: "subject" })?;
                     Self::write_attributes(&mut tx, user.id, attributes).await?;
                     Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    Ok(())
+                    })
                 }
 
                 async fn set_attributes(&self, user: UserId, attributes: &Attributes, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     let old = Self::attributes_in(&mut *tx, user).await?;
                     if &old == attributes {
                         return Ok(false);
@@ -138,8 +139,8 @@ macro_rules! sql_sso {
                         .with_detail("before", serde_json::json!(old))
                         .with_detail("after", serde_json::json!(attributes));
                     Self::insert_audit(&mut tx, &audit).await?;
-                    tx.commit().await.map_err(backend)?;
                     Ok(true)
+                    })
                 }
 
                 async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes> {
@@ -154,7 +155,7 @@ macro_rules! sql_sso {
                     now: Timestamp,
                     actor: &AuditActor,
                 ) -> StoreResult<MembershipChanges> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     let mut changes = MembershipChanges::default();
                     let uid = user.id.to_string();
                     let member = user.user_name.as_str();
@@ -239,8 +240,8 @@ macro_rules! sql_sso {
                         Self::insert_audit(&mut tx, &audit).await?;
                         changes.removed.push(name);
                     }
-                    tx.commit().await.map_err(backend)?;
                     Ok(changes)
+                    })
                 }
             }
         }
