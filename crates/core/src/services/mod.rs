@@ -76,6 +76,7 @@ pub struct Context {
 
 impl Context {
     /// Makes invocations of `id` see a change just committed, here and on the other nodes.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_model_api(&self, id: crate::ids::ModelApiId) {
         self.serving.evict(id);
         self.bus.publish(&Invalidation::ModelApi(id)).await;
@@ -83,6 +84,7 @@ impl Context {
 
     /// Makes credentials that were just revoked or deleted unusable on the next request, here
     /// and on the other nodes. Called after the change is committed, before it is acknowledged.
+    #[tracing::instrument(skip_all)]
     pub async fn forget(&self, credentials: &[Credential]) {
         if !credentials.is_empty() {
             self.cache.evict_hashes(credentials.iter().map(|c| c.hash));
@@ -138,6 +140,7 @@ impl Context {
 
     /// Activates or deactivates a principal (deactivation revokes its credentials), then makes
     /// every node forget what it cached. `what` names the principal kind in a 404.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn set_active(
         &self,
         id: UserId,
@@ -159,6 +162,7 @@ impl Context {
     }
 
     /// Drops everything cached for a principal whose roles, status or claims changed.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_principal(&self, id: UserId) {
         self.cache.evict_principal(id);
         self.bus.publish(&Invalidation::Principal(id)).await;

@@ -142,6 +142,7 @@ impl PatService {
     }
 
     /// Creates a PAT for the caller; the secret is returned this once.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(
         &self,
         caller: &Caller,
@@ -153,6 +154,7 @@ impl PatService {
     }
 
     /// Creates a PAT for a named user on an operator's behalf (`tessera admin token create`).
+    #[tracing::instrument(skip_all)]
     pub async fn create_for_operator(
         &self,
         user_name: &UserName,
@@ -183,6 +185,7 @@ impl PatService {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn list_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         let now = self.ctx.clock.now();
         let found = self
@@ -206,6 +209,7 @@ impl PatService {
     }
 
     /// Revokes one of the caller's PATs; revoking a revoked token is a no-op that succeeds.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn revoke_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<Credential> {
         self.own_one(caller, id).await?;
         self.revoke(
@@ -217,6 +221,7 @@ impl PatService {
         self.own_one(caller, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn delete_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<()> {
         let deleted = self
             .delete(&Self::own(caller, Some(vec![id])), caller)
@@ -227,17 +232,20 @@ impl PatService {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn revoke_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         self.revoke(&Self::own(caller, None), caller, "revoked-by-owner")
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn delete_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         self.delete(&Self::own(caller, None), caller).await
     }
 
     /// A new secret with the same name, description and lifetime; the old one is revoked in the
     /// same transaction. Only a live token can be rotated.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn rotate_own(
         &self,
         caller: &Caller,
@@ -301,6 +309,7 @@ impl PatService {
     }
 
     /// Every user's PATs, for administrators; never the secret (it is not stored).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_list(
         &self,
         caller: &Caller,
@@ -313,6 +322,7 @@ impl PatService {
     }
 
     /// A page of PATs across users, in [`CredentialFilter::order`], with the next cursor.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_page(
         &self,
         caller: &Caller,
@@ -330,6 +340,7 @@ impl PatService {
     }
 
     /// How many PATs across users match `filter` (capped, see [`crate::paging::COUNT_CAP`]).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_count(
         &self,
         caller: &Caller,
@@ -343,6 +354,7 @@ impl PatService {
 
     /// Revokes the PATs matching `filter` across users. An empty filter is refused rather than
     /// revoking every token of the deployment by accident.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_revoke(
         &self,
         caller: &Caller,
@@ -353,6 +365,7 @@ impl PatService {
         self.revoke(&filter, caller, "revoked-by-admin").await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_delete(
         &self,
         caller: &Caller,

@@ -41,6 +41,7 @@ impl ProjectService {
             .ok_or_else(|| FieldError::new(field, format!("no user with id {id}")).into())
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewProject) -> ServiceResult<Project> {
         let owner_id = request.owner.unwrap_or(caller.principal().id);
         if owner_id != caller.principal().id {
@@ -103,10 +104,12 @@ impl ProjectService {
         project::require(ProjectAction::View, caller.principal(), project)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
         Self::shown(caller, self.ctx.store.project(id).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn find(
         &self,
         caller: &Caller,
@@ -122,6 +125,7 @@ impl ProjectService {
         )
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn list(
         &self,
         caller: &Caller,
@@ -143,6 +147,7 @@ impl ProjectService {
         )
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, user = %user))]
     pub async fn set_collaborator(
         &self,
         caller: &Caller,
@@ -174,6 +179,7 @@ impl ProjectService {
         self.get(caller, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, user = %user))]
     pub async fn remove_collaborator(
         &self,
         caller: &Caller,

@@ -48,6 +48,7 @@ impl ServiceAccountService {
     }
 
     /// Creates a service account whose roles are copied from the creating administrator.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewServiceAccount) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         let account = User {
@@ -79,6 +80,7 @@ impl ServiceAccountService {
     }
 
     /// A page of service accounts by name; `query.kind` is set here.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn list(
         &self,
         caller: &Caller,
@@ -95,12 +97,14 @@ impl ServiceAccountService {
     }
 
     /// How many service accounts match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
         query.kind = Some(PrincipalKind::ServiceAccount);
         Ok(self.ctx.store.count_matching_principals(&query).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.account(id).await
@@ -115,6 +119,7 @@ impl ServiceAccountService {
             .ok_or(ServiceError::NotFound("service account"))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -174,6 +179,7 @@ impl ServiceAccountService {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn tokens(
         &self,
         caller: &Caller,
@@ -190,6 +196,7 @@ impl ServiceAccountService {
         Ok((account, tokens.into_iter().map(|o| o.credential).collect()))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn token(
         &self,
         caller: &Caller,
@@ -210,6 +217,7 @@ impl ServiceAccountService {
         Ok((account, token.credential))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn invalidate_token(
         &self,
         caller: &Caller,
@@ -233,6 +241,7 @@ impl ServiceAccountService {
     }
 
     /// Deactivation revokes every token of the account.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_active(
         &self,
         caller: &Caller,
