@@ -81,27 +81,20 @@ impl ServiceAccountService {
 
     /// A page of service accounts by name; `query.kind` is set here.
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
-    pub async fn list(
-        &self,
-        caller: &Caller,
-        mut query: PrincipalQuery,
-    ) -> ServiceResult<Page<User>> {
+    pub async fn list(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::ServiceAccount);
-        let accounts = self.ctx.store.list_principals(&query).await?;
-        Ok(Page::of(
-            accounts,
-            query.limit,
-            PrincipalQuery::cursor_after,
-        ))
+        self.ctx
+            .principals_page(PrincipalKind::ServiceAccount, query)
+            .await
     }
 
     /// How many service accounts match `query` (capped, see [`crate::paging::COUNT_CAP`]).
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
-    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+    pub async fn count(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::ServiceAccount);
-        Ok(self.ctx.store.count_matching_principals(&query).await?)
+        self.ctx
+            .principals_count(PrincipalKind::ServiceAccount, query)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
@@ -112,11 +105,8 @@ impl ServiceAccountService {
 
     async fn account(&self, id: UserId) -> ServiceResult<User> {
         self.ctx
-            .store
-            .principal(id)
-            .await?
-            .filter(|u| u.kind == PrincipalKind::ServiceAccount)
-            .ok_or(ServiceError::NotFound("service account"))
+            .principal_of_kind(id, PrincipalKind::ServiceAccount, "service account")
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]

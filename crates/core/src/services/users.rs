@@ -123,23 +123,16 @@ impl UserService {
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
-    pub async fn list(
-        &self,
-        caller: &Caller,
-        mut query: PrincipalQuery,
-    ) -> ServiceResult<Page<User>> {
+    pub async fn list(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::User);
-        let users = self.ctx.store.list_principals(&query).await?;
-        Ok(Page::of(users, query.limit, PrincipalQuery::cursor_after))
+        self.ctx.principals_page(PrincipalKind::User, query).await
     }
 
     /// How many users match `query` (capped, see [`crate::paging::COUNT_CAP`]).
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
-    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+    pub async fn count(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::User);
-        Ok(self.ctx.store.count_matching_principals(&query).await?)
+        self.ctx.principals_count(PrincipalKind::User, query).await
     }
 
     /// `GET /v4/users`: any authenticated principal may list users, as in Domino.
@@ -155,11 +148,8 @@ impl UserService {
 
     async fn user(&self, id: UserId) -> ServiceResult<User> {
         self.ctx
-            .store
-            .principal(id)
-            .await?
-            .filter(|u| u.kind == PrincipalKind::User)
-            .ok_or(ServiceError::NotFound("user"))
+            .principal_of_kind(id, PrincipalKind::User, "user")
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
