@@ -72,19 +72,7 @@ impl Fixture {
 
     /// A PAT for `user` made by the operator command on the database.
     pub fn operator_token(&self, user: &str, name: &str) -> String {
-        stdout_line(&support::cli(
-            &self.database,
-            &[SERVER_SECRET],
-            &[
-                "admin",
-                "token",
-                "create",
-                "--username",
-                user,
-                "--name",
-                name,
-            ],
-        ))
+        support::operator_token(&self.database, &[SERVER_SECRET], user, name)
     }
 
     /// A new Practitioner and a PAT of theirs.

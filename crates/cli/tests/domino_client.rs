@@ -8,26 +8,14 @@ use std::process::Command;
 
 mod support;
 
-use support::{PASSWORD, cli, http, python, server_with_jane, stdout_line, workspace};
+use support::{PASSWORD, http, python, server_with_jane, workspace};
 
 #[test]
 fn the_dominodatalab_client_works_against_tessera() {
     let dir = tempfile::tempdir().unwrap();
     let (server, database, jane) = server_with_jane(dir.path());
     let envs = [("TESSERA_ADMIN_PASSWORD", PASSWORD)];
-    let admin = stdout_line(&cli(
-        &database,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "domino",
-        ],
-    ));
+    let admin = support::operator_token(&database, &envs, "admin", "domino");
     let (status, body) = http(
         &server,
         "POST",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod support;
 
-use support::{PASSWORD, SECRET, sqlite_url, stdout_line};
+use support::{PASSWORD, SECRET, sqlite_url};
 
 const UPLOAD: u64 = 1 << 30;
 
@@ -109,19 +109,12 @@ fn a_1_gib_upload_streams_through_the_gateway_in_bounded_memory() {
             ("TESSERA_CONFIG", &config),
         ],
     );
-    let pat = stdout_line(&support::cli(
+    let pat = support::operator_token(
         &database,
         &[("TESSERA_SERVER_SECRET", SECRET)],
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "upload",
-        ],
-    ));
+        "admin",
+        "upload",
+    );
     let before = peak_rss_kib(server.child.id());
 
     let port = server.base.rsplit(':').next().unwrap();

@@ -9,10 +9,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{
-    Cluster, ENVS, PgDatabase, Server, admin_sql, cli, cluster, http, refused_within, start,
-    stdout_line,
-};
+use support::{Cluster, ENVS, PgDatabase, Server, admin_sql, cluster, http, refused_within, start};
 
 fn pat(c: &Cluster, name: &str) -> (String, String) {
     let (status, body) = http(
@@ -68,19 +65,7 @@ fn a_revocation_on_one_node_is_refused_by_the_others_at_once() {
         Some(json!({ "userName": "jane", "email": "jane@example.com" })),
     )
     .unwrap();
-    let jane = stdout_line(&cli(
-        &c.db.url,
-        ENVS,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "jane",
-            "--name",
-            "j",
-        ],
-    ));
+    let jane = support::operator_token(&c.db.url, ENVS, "jane", "j");
     assert_eq!(
         http(&c.nodes[2], "GET", "/v4/users/self", Some(&jane), None)
             .unwrap()
@@ -171,19 +156,7 @@ fn nodes_starting_together_share_one_admin_and_one_active_key() {
         .collect();
     let nodes: Vec<Server> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(admin_count(&db), vec!["1".to_string()]);
-    let admin = stdout_line(&cli(
-        &db.url,
-        ENVS,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = support::operator_token(&db.url, ENVS, "admin", "ops");
     for node in &nodes {
         assert_eq!(
             http(node, "GET", "/v4/users/self", Some(&admin), None)

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::{PASSWORD, PgDatabase, SECRET, Server, free_port, http, sqlite_url, stdout_line};
+use support::{PASSWORD, PgDatabase, SECRET, Server, free_port, http, sqlite_url};
 
 /// A model server on `port` answering `{"echo": parameters}`; the first call waits `first_delay`
 /// before answering, every call waits `delay`. Records each request's `parameters.n`.
@@ -177,19 +177,12 @@ fn finished(server: &Server, api: &str, id: &str, within: Duration) -> Value {
 }
 
 fn admin_token(database: &str) -> String {
-    stdout_line(&support::cli(
+    support::operator_token(
         database,
         &[("TESSERA_SERVER_SECRET", SECRET)],
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ))
+        "admin",
+        "ops",
+    )
 }
 
 #[test]

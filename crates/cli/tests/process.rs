@@ -149,18 +149,7 @@ fn uuid_like(s: &str) -> bool {
 fn a_revoke_acknowledged_before_kill_9_survives_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), Some(PASSWORD));
-    let admin = stdout_line(&cli(
-        dir.path(),
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = support::operator_token(&database(dir.path()), &[], "admin", "ops");
     let (status, created) = http(
         &server,
         "POST",
@@ -208,18 +197,7 @@ fn a_revoke_acknowledged_before_kill_9_survives_the_restart() {
 fn sigterm_flushes_last_used_and_secrets_never_reach_logs_or_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), Some(PASSWORD));
-    let admin = stdout_line(&cli(
-        dir.path(),
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = support::operator_token(&database(dir.path()), &[], "admin", "ops");
     let (_, created) = http(
         &server,
         "POST",
@@ -336,18 +314,7 @@ fn a_key_rotated_from_the_command_line_reaches_the_running_server() {
         kids().contains(&before[0]),
         "the retired key must stay published"
     );
-    let admin = stdout_line(&cli(
-        dir.path(),
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = support::operator_token(&database(dir.path()), &[], "admin", "ops");
     let form =
         format!("grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token={admin}");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -402,19 +369,7 @@ fn sigterm_under_load_on_postgres_flushes_last_used_and_exits_promptly() {
         ("TESSERA_SERVER_SECRET", support::SECRET),
     ];
     let mut server = support::start(dir.path(), &db.url, &envs);
-    let admin = stdout_line(&support::cli(
-        &db.url,
-        &envs,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = support::operator_token(&db.url, &envs, "admin", "ops");
     let tokens: Vec<String> = (0..40)
         .map(|i| {
             let (status, body) = http(

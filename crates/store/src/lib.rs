@@ -5,13 +5,12 @@
 
 mod rows;
 #[macro_use]
+mod retry;
+#[macro_use]
 mod sql;
 pub mod notify;
 pub mod postgres;
-mod retry;
 pub mod sqlite;
-
-pub use retry::Retrying;
 
 use std::sync::Arc;
 
@@ -63,9 +62,7 @@ pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Databa
     let connections = max_connections.unwrap_or_else(|| default_connections(url));
     if url.starts_with("sqlite:") {
         Ok(Database {
-            store: Arc::new(Retrying(
-                sqlite::SqliteStore::open_with(url, connections).await?,
-            )),
+            store: Arc::new(sqlite::SqliteStore::open_with(url, connections).await?),
             bus: Arc::new(LocalOnly),
             notifications: None,
         })
@@ -74,7 +71,7 @@ pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Databa
         Ok(Database {
             notifications: Some(notify::PgNotifications::new(store.pool().clone())),
             bus: Arc::new(notify::PgBus::new(store.pool().clone())),
-            store: Arc::new(Retrying(store)),
+            store: Arc::new(store),
         })
     } else {
         Err(OpenError::Unsupported(redact(url)))

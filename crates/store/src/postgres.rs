@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use tessera_core::store::StoreResult;
 
 use crate::OpenError;
+use crate::retry::RetryPolicy;
 use crate::rows::{SearchRule, backend, like_pattern, prefix_pattern};
 use crate::sqlite::push_principal_recheck;
 
@@ -54,6 +55,14 @@ impl PgStore {
     pub(crate) const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     /// Appended to a selection of one row that is about to be updated.
     pub(crate) const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    /// Conflicts (serialization failures, deadlocks) are met at once and are cheap to lose:
+    /// five runs, pauses from 10 ms doubling up to 200 ms.
+    pub(crate) const RETRY: RetryPolicy = RetryPolicy {
+        attempts: 5,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(200),
+    };
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -100,3 +109,108 @@ impl PgStore {
 }
 
 sql_store!(PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);
+
+#[cfg(test)]
+mod tests {
+    //! Conflicts on a real database: a write transaction that loses to a concurrent one is run
+    //! again from the start, and gives up after `RETRY.attempts` runs.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tessera_core::store::StoreError;
+    use tessera_testkit::PgDatabase;
+
+    use super::*;
+
+    impl PgStore {
+        /// Adds `amount` to the probe row in a REPEATABLE READ transaction (through `write_tx!`,
+        /// as the store's writes do). During each of the first `rivals` runs, between this
+        /// transaction's read and its write, another transaction adds 1 to the row and commits:
+        /// this run's write then fails with a serialization failure (SQLSTATE 40001).
+        async fn add_against_rivals(
+            &self,
+            amount: i64,
+            rivals: u32,
+            runs: &AtomicU32,
+        ) -> StoreResult<i64> {
+            write_tx!(self, |tx| {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let n: i64 = sqlx::query_scalar("SELECT n FROM retry_probe WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                if runs.fetch_add(1, Ordering::SeqCst) < rivals {
+                    sqlx::query("UPDATE retry_probe SET n = n + 1 WHERE id = 1")
+                        .execute(self.pool())
+                        .await
+                        .map_err(backend)?;
+                }
+                sqlx::query("UPDATE retry_probe SET n = $1 WHERE id = 1")
+                    .bind(n + amount)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                Ok(n + amount)
+            })
+        }
+    }
+
+    async fn probe() -> (PgDatabase, PgStore) {
+        let db = PgDatabase::create();
+        let store = PgStore::open(&db.url)
+            .await
+            .expect("the test database opens");
+        sqlx::query("CREATE TABLE retry_probe (id INT PRIMARY KEY, n BIGINT NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO retry_probe VALUES (1, 0)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        (db, store)
+    }
+
+    async fn stored(store: &PgStore) -> i64 {
+        sqlx::query_scalar("SELECT n FROM retry_probe WHERE id = 1")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_loses_a_conflict_is_run_again_and_succeeds() {
+        let (_db, store) = probe().await;
+        let runs = AtomicU32::new(0);
+        let written = store.add_against_rivals(10, 1, &runs).await;
+        assert_eq!(
+            written.as_ref().ok(),
+            Some(&11),
+            "the second run reads the rival's 1 and adds 10: {written:?}"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "one lost run, one won");
+        assert_eq!(stored(&store).await, 11, "neither write is lost");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_loses_every_run_gives_up_after_the_bound_as_unavailable() {
+        let (_db, store) = probe().await;
+        let runs = AtomicU32::new(0);
+        let written = store.add_against_rivals(10, u32::MAX, &runs).await;
+        assert!(
+            matches!(&written, Err(StoreError::Unavailable(detail)) if detail.contains("serialize")),
+            "{written:?}"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), PgStore::RETRY.attempts);
+        assert_eq!(
+            stored(&store).await,
+            i64::from(PgStore::RETRY.attempts),
+            "only the rivals' writes landed"
+        );
+    }
+}

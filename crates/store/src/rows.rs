@@ -23,7 +23,7 @@ pub fn credential_id(s: &str) -> Result<CredentialId, StoreError> {
 
 /// A backend error, with the driver's text kept for the log only. Conflicts with a concurrent
 /// transaction (SQLSTATE 40001 serialization, 40P01 deadlock; SQLite busy or locked) are
-/// `Transient`, retried by `Retrying`; connection trouble and timeouts are `Unavailable`.
+/// `Transient`, retried by `retry::retried`; connection trouble and timeouts are `Unavailable`.
 pub fn backend(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error
         && matches!(db.code().as_deref(), Some("22021" | "22P05"))

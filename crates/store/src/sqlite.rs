@@ -11,6 +11,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use tessera_core::store::StoreResult;
 
 use crate::OpenError;
+use crate::retry::RetryPolicy;
 use crate::rows::{SearchRule, backend, fts_phrase, like_pattern};
 
 /// Pooled connections by default: readers in parallel (WAL), one writer at a time.
@@ -61,6 +62,14 @@ impl SqliteStore {
     pub(crate) const SKIP_LOCKED: &'static str = "";
     /// Appended to a selection of one row that is about to be updated.
     pub(crate) const FOR_UPDATE: &'static str = "";
+
+    /// A busy database has already been waited for (the busy timeout) before it is reported:
+    /// three runs, pauses from 10 ms doubling up to 100 ms.
+    pub(crate) const RETRY: RetryPolicy = RetryPolicy {
+        attempts: 3,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(100),
+    };
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

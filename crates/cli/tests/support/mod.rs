@@ -157,6 +157,24 @@ pub fn cli(database: &str, envs: &[(&str, &str)], args: &[&str]) -> Output {
     command.output().expect("run tessera")
 }
 
+/// A PAT of `user` named `name`, made the operator's way (`tessera admin token create`) on
+/// `database`; the secret.
+pub fn operator_token(database: &str, envs: &[(&str, &str)], user: &str, name: &str) -> String {
+    stdout_line(&cli(
+        database,
+        envs,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            user,
+            "--name",
+            name,
+        ],
+    ))
+}
+
 pub fn stdout_line(output: &Output) -> String {
     assert!(
         output.status.success(),
@@ -203,19 +221,7 @@ pub fn cluster(n: usize) -> Cluster {
         nodes.push(start(dir.path(), &db.url, ENVS));
         dirs.push(dir);
     }
-    let admin = stdout_line(&cli(
-        &db.url,
-        ENVS,
-        &[
-            "admin",
-            "token",
-            "create",
-            "--username",
-            "admin",
-            "--name",
-            "ops",
-        ],
-    ));
+    let admin = operator_token(&db.url, ENVS, "admin", "ops");
     Cluster {
         nodes,
         admin,
@@ -248,21 +254,7 @@ pub fn server_with_jane(dir: &Path) -> (Server, String, String) {
     let database = sqlite_url(dir);
     let envs = [("TESSERA_ADMIN_PASSWORD", PASSWORD)];
     let server = start(dir, &database, &envs);
-    let token = |user: &str, name: &str| {
-        stdout_line(&cli(
-            &database,
-            &envs,
-            &[
-                "admin",
-                "token",
-                "create",
-                "--username",
-                user,
-                "--name",
-                name,
-            ],
-        ))
-    };
+    let token = |user: &str, name: &str| operator_token(&database, &envs, user, name);
     let admin = token("admin", "ops");
     let (status, body) = http(
         &server,

@@ -20,6 +20,7 @@ impl ApiKeyService {
     }
 
     /// A new key for the caller; the previous one stops working before this returns.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn regenerate(&self, caller: &Caller) -> ServiceResult<Secret> {
         policy::require_person(caller)?;
         let (credential, secret) = self.ctx.new_credential(

@@ -18,6 +18,7 @@ impl AuditService {
     }
 
     /// A page of entries, newest first, with the cursor of the next page.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn list(
         &self,
         caller: &Caller,
@@ -28,6 +29,7 @@ impl AuditService {
     }
 
     /// How many entries match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn count(&self, caller: &Caller, query: AuditQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
         Ok(self.ctx.store.count_audit(&query).await?)

@@ -20,13 +20,14 @@ use crate::clock::Clock;
 use crate::ids::CredentialId;
 use crate::ids::UserId;
 use crate::invalidation::{Invalidation, InvalidationBus};
-use crate::model::{Credential, CredentialKind};
+use crate::model::{Credential, CredentialKind, PrincipalKind, User};
 use crate::names::FieldError;
 use crate::names::TokenName;
+use crate::paging::{Page, Total};
 use crate::password::HashError;
 use crate::secret::SecretHasher;
 use crate::secret::{Secret, SecretKind};
-use crate::store::{Store, StoreError};
+use crate::store::{PrincipalQuery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -76,6 +77,7 @@ pub struct Context {
 
 impl Context {
     /// Makes invocations of `id` see a change just committed, here and on the other nodes.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_model_api(&self, id: crate::ids::ModelApiId) {
         self.serving.evict(id);
         self.bus.publish(&Invalidation::ModelApi(id)).await;
@@ -83,6 +85,7 @@ impl Context {
 
     /// Makes credentials that were just revoked or deleted unusable on the next request, here
     /// and on the other nodes. Called after the change is committed, before it is acknowledged.
+    #[tracing::instrument(skip_all)]
     pub async fn forget(&self, credentials: &[Credential]) {
         if !credentials.is_empty() {
             self.cache.evict_hashes(credentials.iter().map(|c| c.hash));
@@ -99,6 +102,42 @@ impl Context {
                 ))
                 .await;
         }
+    }
+
+    /// A page of the principals of `kind` matching `query` (its `kind` is set here), by name.
+    /// The caller's right to see them is the service's to check first.
+    pub(crate) async fn principals_page(
+        &self,
+        kind: PrincipalKind,
+        mut query: PrincipalQuery,
+    ) -> ServiceResult<Page<User>> {
+        query.kind = Some(kind);
+        let found = self.store.list_principals(&query).await?;
+        Ok(Page::of(found, query.limit, PrincipalQuery::cursor_after))
+    }
+
+    /// How many principals of `kind` match `query` (capped, see [`crate::paging::COUNT_CAP`]).
+    pub(crate) async fn principals_count(
+        &self,
+        kind: PrincipalKind,
+        mut query: PrincipalQuery,
+    ) -> ServiceResult<Total> {
+        query.kind = Some(kind);
+        Ok(self.store.count_matching_principals(&query).await?)
+    }
+
+    /// Principal `id` when it is of `kind`; otherwise `NotFound(what)`.
+    pub(crate) async fn principal_of_kind(
+        &self,
+        id: UserId,
+        kind: PrincipalKind,
+        what: &'static str,
+    ) -> ServiceResult<User> {
+        self.store
+            .principal(id)
+            .await?
+            .filter(|u| u.kind == kind)
+            .ok_or(ServiceError::NotFound(what))
     }
 
     /// A new live credential of `kind` for `principal`, with its secret (to show once).
@@ -138,6 +177,7 @@ impl Context {
 
     /// Activates or deactivates a principal (deactivation revokes its credentials), then makes
     /// every node forget what it cached. `what` names the principal kind in a 404.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn set_active(
         &self,
         id: UserId,
@@ -159,6 +199,7 @@ impl Context {
     }
 
     /// Drops everything cached for a principal whose roles, status or claims changed.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_principal(&self, id: UserId) {
         self.cache.evict_principal(id);
         self.bus.publish(&Invalidation::Principal(id)).await;

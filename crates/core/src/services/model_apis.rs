@@ -45,6 +45,7 @@ impl ModelApiService {
     }
 
     /// The caller's relation to `api`, from every role source.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn standing(&self, caller: &Caller, api: &ModelApi) -> ServiceResult<Standing> {
         let me = caller.principal().id;
         let organizations = self.ctx.store.organization_ids_of(me).await?;
@@ -74,6 +75,7 @@ impl ModelApiService {
 
     /// Loads the model API and checks `action`: 404 when the caller may not see it, 403 when
     /// they may see it but not do this.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn authorized(
         &self,
         caller: &Caller,
@@ -97,6 +99,7 @@ impl ModelApiService {
 
     /// The caller must be an Owner or Contributor of the project (or a SysAdmin) and becomes
     /// the owner.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewModelApi) -> ServiceResult<ModelApi> {
         policy::require_person(caller)?;
         let project = project::require(
@@ -159,6 +162,7 @@ impl ModelApiService {
     /// A page of the model APIs the caller may discover, by name, whose name or description
     /// contains `search` (case-insensitive). The store finds the rows by index; the policy
     /// still decides each one, so a row the policy hides is never shown.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn page(
         &self,
         caller: &Caller,
@@ -204,6 +208,7 @@ impl ModelApiService {
 
     /// The model API and every action the caller may take on it, decided by the policy, so
     /// that pages offer only those.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn with_permissions(
         &self,
         caller: &Caller,
@@ -218,6 +223,7 @@ impl ModelApiService {
         Ok((api, allowed))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<ModelApi> {
         self.authorized(caller, id, ModelAction::View).await
     }
@@ -226,13 +232,10 @@ impl ModelApiService {
         let audit = self.audit(caller, api, action);
         self.ctx.store.update_model_api(api, &audit).await?;
         self.ctx.forget_model_api(api.id).await;
-        self.ctx
-            .store
-            .model_api(api.id)
-            .await?
-            .ok_or(ServiceError::NotFound("model API"))
+        self.reloaded(api.id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn update(
         &self,
         caller: &Caller,
@@ -252,6 +255,7 @@ impl ModelApiService {
         self.save(caller, &api, "model-api.updated").await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_visibility(
         &self,
         caller: &Caller,
@@ -266,6 +270,7 @@ impl ModelApiService {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_authorization(
         &self,
         caller: &Caller,
@@ -281,6 +286,7 @@ impl ModelApiService {
     }
 
     /// The new owner must be a user; the previous owner stays on as an editor.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn transfer(
         &self,
         caller: &Caller,
@@ -303,31 +309,21 @@ impl ModelApiService {
         let api = self
             .save(caller, &api, "model-api.ownership-transferred")
             .await?;
-        if previous.0 != api.owner_id {
-            let keep = ModelCollaborator {
-                id: CollaboratorId::new(),
-                grantee: Grantee::User {
-                    id: previous.0,
-                    name: previous.1,
-                },
-                role: ModelRole::Editor,
-            };
-            self.ctx
-                .store
-                .set_model_collaborator(
-                    api.id,
-                    &keep,
-                    &self.audit(caller, &api, "model-api.collaborator-set"),
-                )
-                .await?;
+        if previous.0 == api.owner_id {
+            return Ok(api);
         }
-        self.ctx
-            .store
-            .model_api(id)
-            .await?
-            .ok_or(ServiceError::NotFound("model API"))
+        let keep = ModelCollaborator {
+            id: CollaboratorId::new(),
+            grantee: Grantee::User {
+                id: previous.0,
+                name: previous.1,
+            },
+            role: ModelRole::Editor,
+        };
+        self.save_collaborator(caller, &api, &keep).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn collaborators(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<ModelApi> {
         self.authorized(caller, id, ModelAction::ManageSettings)
             .await
@@ -391,6 +387,7 @@ impl ModelApiService {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn add_collaborator(
         &self,
         caller: &Caller,
@@ -410,21 +407,10 @@ impl ModelApiService {
             grantee,
             role,
         };
-        self.ctx
-            .store
-            .set_model_collaborator(
-                id,
-                &entry,
-                &self.audit(caller, &api, "model-api.collaborator-set"),
-            )
-            .await?;
-        self.ctx
-            .store
-            .model_api(id)
-            .await?
-            .ok_or(ServiceError::NotFound("model API"))
+        self.save_collaborator(caller, &api, &entry).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, collaborator = %collaborator))]
     pub async fn set_collaborator_role(
         &self,
         caller: &Caller,
@@ -442,21 +428,10 @@ impl ModelApiService {
             .cloned()
             .ok_or(ServiceError::NotFound("collaborator"))?;
         entry.role = role;
-        self.ctx
-            .store
-            .set_model_collaborator(
-                id,
-                &entry,
-                &self.audit(caller, &api, "model-api.collaborator-set"),
-            )
-            .await?;
-        self.ctx
-            .store
-            .model_api(id)
-            .await?
-            .ok_or(ServiceError::NotFound("model API"))
+        self.save_collaborator(caller, &api, &entry).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, collaborator = %collaborator))]
     pub async fn remove_collaborator(
         &self,
         caller: &Caller,
@@ -478,6 +453,29 @@ impl ModelApiService {
         {
             return Err(ServiceError::NotFound("collaborator"));
         }
+        self.reloaded(id).await
+    }
+
+    /// Stores a collaborator (new or with a new role), audited, and answers the API as it is now.
+    async fn save_collaborator(
+        &self,
+        caller: &Caller,
+        api: &ModelApi,
+        entry: &ModelCollaborator,
+    ) -> ServiceResult<ModelApi> {
+        self.ctx
+            .store
+            .set_model_collaborator(
+                api.id,
+                entry,
+                &self.audit(caller, api, "model-api.collaborator-set"),
+            )
+            .await?;
+        self.reloaded(api.id).await
+    }
+
+    /// The model API as stored now (after a change).
+    async fn reloaded(&self, id: ModelApiId) -> ServiceResult<ModelApi> {
         self.ctx
             .store
             .model_api(id)

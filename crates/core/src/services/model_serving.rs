@@ -97,6 +97,7 @@ impl ModelServingService {
 
     /// Anyone who may view the model API; the upstream URLs only for those the policy shows
     /// them to (`sees_upstream_urls`).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn versions(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<Versions> {
         let api = self.apis.authorized(caller, id, ModelAction::View).await?;
         self.seen_versions(caller, &api).await
@@ -118,6 +119,7 @@ impl ModelServingService {
     /// Deploys `upstream` as the next version (owners, and editors who are project Owner or
     /// Contributor). 400 naming `upstreamUrl` and the setting unless `[models]
     /// allowed_upstreams` allows it (SPEC section 6).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn deploy(
         &self,
         caller: &Caller,
@@ -157,6 +159,7 @@ impl ModelServingService {
         Ok(version)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn activate(
         &self,
         caller: &Caller,
@@ -177,6 +180,7 @@ impl ModelServingService {
         self.seen_versions(caller, &api).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn tokens(&self, caller: &Caller, id: ModelApiId) -> ServiceResult<Vec<ModelToken>> {
         self.apis
             .authorized(caller, id, ModelAction::ManageTokens)
@@ -184,6 +188,7 @@ impl ModelServingService {
         Ok(self.ctx.store.model_tokens(id).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -229,6 +234,7 @@ impl ModelServingService {
     }
 
     /// Shows a token's value again, as Domino's Invocation tab does; every reveal is audited.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, token = %token))]
     pub async fn reveal(
         &self,
         caller: &Caller,
@@ -260,6 +266,7 @@ impl ModelServingService {
         Ok((found, value))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, token = %token))]
     pub async fn revoke(
         &self,
         caller: &Caller,
@@ -282,6 +289,7 @@ impl ModelServingService {
         Ok(revoked)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn logs(
         &self,
         caller: &Caller,
@@ -295,6 +303,7 @@ impl ModelServingService {
     }
 
     /// The model API's audit history, newest first: settings, sharing, versions and tokens.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn audit_history(
         &self,
         caller: &Caller,
@@ -358,6 +367,7 @@ impl ModelServingService {
     }
 
     /// Checks a sync invocation of `version` (the active one when `None`).
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn target(
         &self,
         id: ModelApiId,
@@ -377,6 +387,7 @@ impl ModelServingService {
     }
 
     /// Accepts an async prediction for the active version; it runs later, on some node.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn submit(
         &self,
         id: ModelApiId,
@@ -412,6 +423,7 @@ impl ModelServingService {
     }
 
     /// An async prediction's state, for a caller admitted as for submitting.
+    #[tracing::instrument(skip_all, fields(id = %id, prediction = %prediction))]
     pub async fn prediction(
         &self,
         id: ModelApiId,

@@ -29,6 +29,7 @@ impl OrganizationService {
         OrganizationService { ctx }
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, name: String) -> ServiceResult<Organization> {
         policy::require_admin(caller)?;
         let org = Organization {
@@ -61,6 +62,7 @@ impl OrganizationService {
         Ok(org)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn list(&self, caller: &Caller) -> ServiceResult<Vec<Organization>> {
         policy::require_admin(caller)?;
         Ok(self.ctx.store.organizations().await?)
@@ -99,6 +101,7 @@ impl OrganizationService {
     }
 
     /// Adds a user (not a service account) by name; returns the organization and the user id.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn add_member(
         &self,
         caller: &Caller,
@@ -135,6 +138,7 @@ impl OrganizationService {
         Ok((self.organization(id).await?, user.id))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, user = %user))]
     pub async fn remove_member(
         &self,
         caller: &Caller,

@@ -142,6 +142,7 @@ impl PatService {
     }
 
     /// Creates a PAT for the caller; the secret is returned this once.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(
         &self,
         caller: &Caller,
@@ -153,6 +154,7 @@ impl PatService {
     }
 
     /// Creates a PAT for a named user on an operator's behalf (`tessera admin token create`).
+    #[tracing::instrument(skip_all)]
     pub async fn create_for_operator(
         &self,
         user_name: &UserName,
@@ -186,6 +188,7 @@ impl PatService {
     /// A page of the caller's own PATs, newest first (the order of
     /// [`CredentialFilter::order`] without a status), from `after` or skipping `offset`; an
     /// index range of `(principal_id, kind, created_at, id)` on both backends.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn own_page(
         &self,
         caller: &Caller,
@@ -228,6 +231,7 @@ impl PatService {
     }
 
     /// Revokes one of the caller's PATs; revoking a revoked token is a no-op that succeeds.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn revoke_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<Credential> {
         self.own_one(caller, id).await?;
         self.revoke(
@@ -239,6 +243,7 @@ impl PatService {
         self.own_one(caller, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn delete_own(&self, caller: &Caller, id: CredentialId) -> ServiceResult<()> {
         let deleted = self
             .delete(&Self::own(caller, Some(vec![id])), caller)
@@ -249,17 +254,20 @@ impl PatService {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn revoke_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         self.revoke(&Self::own(caller, None), caller, "revoked-by-owner")
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn delete_all_own(&self, caller: &Caller) -> ServiceResult<Vec<Credential>> {
         self.delete(&Self::own(caller, None), caller).await
     }
 
     /// A new secret with the same name, description and lifetime; the old one is revoked in the
     /// same transaction. Only a live token can be rotated.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn rotate_own(
         &self,
         caller: &Caller,
@@ -323,6 +331,7 @@ impl PatService {
     }
 
     /// Every user's PATs, for administrators; never the secret (it is not stored).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_list(
         &self,
         caller: &Caller,
@@ -335,6 +344,7 @@ impl PatService {
     }
 
     /// A page of PATs across users, in [`CredentialFilter::order`], with the next cursor.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_page(
         &self,
         caller: &Caller,
@@ -352,6 +362,7 @@ impl PatService {
     }
 
     /// How many PATs across users match `filter` (capped, see [`crate::paging::COUNT_CAP`]).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_count(
         &self,
         caller: &Caller,
@@ -365,6 +376,7 @@ impl PatService {
 
     /// Revokes the PATs matching `filter` across users. An empty filter is refused rather than
     /// revoking every token of the deployment by accident.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_revoke(
         &self,
         caller: &Caller,
@@ -375,6 +387,7 @@ impl PatService {
         self.revoke(&filter, caller, "revoked-by-admin").await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn admin_delete(
         &self,
         caller: &Caller,

@@ -43,6 +43,7 @@ impl ProjectService {
             .ok_or_else(|| FieldError::new(field, format!("no user with id {id}")).into())
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewProject) -> ServiceResult<Project> {
         let owner_id = request.owner.unwrap_or(caller.principal().id);
         if owner_id != caller.principal().id {
@@ -105,10 +106,12 @@ impl ProjectService {
         project::require(ProjectAction::View, caller.principal(), project)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: ProjectId) -> ServiceResult<Project> {
         Self::shown(caller, self.ctx.store.project(id).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn find(
         &self,
         caller: &Caller,
@@ -125,6 +128,7 @@ impl ProjectService {
     }
 
     /// A page of the projects the caller owns or collaborates on, per `relationship`, by name.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn page(
         &self,
         caller: &Caller,
@@ -157,6 +161,7 @@ impl ProjectService {
         )
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, user = %user))]
     pub async fn set_collaborator(
         &self,
         caller: &Caller,
@@ -188,6 +193,7 @@ impl ProjectService {
         self.get(caller, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id, user = %user))]
     pub async fn remove_collaborator(
         &self,
         caller: &Caller,

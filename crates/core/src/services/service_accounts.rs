@@ -48,6 +48,7 @@ impl ServiceAccountService {
     }
 
     /// Creates a service account whose roles are copied from the creating administrator.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewServiceAccount) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         let account = User {
@@ -79,28 +80,24 @@ impl ServiceAccountService {
     }
 
     /// A page of service accounts by name; `query.kind` is set here.
-    pub async fn list(
-        &self,
-        caller: &Caller,
-        mut query: PrincipalQuery,
-    ) -> ServiceResult<Page<User>> {
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
+    pub async fn list(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::ServiceAccount);
-        let accounts = self.ctx.store.list_principals(&query).await?;
-        Ok(Page::of(
-            accounts,
-            query.limit,
-            PrincipalQuery::cursor_after,
-        ))
+        self.ctx
+            .principals_page(PrincipalKind::ServiceAccount, query)
+            .await
     }
 
     /// How many service accounts match `query` (capped, see [`crate::paging::COUNT_CAP`]).
-    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
+    pub async fn count(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::ServiceAccount);
-        Ok(self.ctx.store.count_matching_principals(&query).await?)
+        self.ctx
+            .principals_count(PrincipalKind::ServiceAccount, query)
+            .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.account(id).await
@@ -108,13 +105,11 @@ impl ServiceAccountService {
 
     async fn account(&self, id: UserId) -> ServiceResult<User> {
         self.ctx
-            .store
-            .principal(id)
-            .await?
-            .filter(|u| u.kind == PrincipalKind::ServiceAccount)
-            .ok_or(ServiceError::NotFound("service account"))
+            .principal_of_kind(id, PrincipalKind::ServiceAccount, "service account")
+            .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn create_token(
         &self,
         caller: &Caller,
@@ -174,6 +169,7 @@ impl ServiceAccountService {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn tokens(
         &self,
         caller: &Caller,
@@ -190,6 +186,7 @@ impl ServiceAccountService {
         Ok((account, tokens.into_iter().map(|o| o.credential).collect()))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn token(
         &self,
         caller: &Caller,
@@ -210,6 +207,7 @@ impl ServiceAccountService {
         Ok((account, token.credential))
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn invalidate_token(
         &self,
         caller: &Caller,
@@ -233,6 +231,7 @@ impl ServiceAccountService {
     }
 
     /// Deactivation revokes every token of the account.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_active(
         &self,
         caller: &Caller,

@@ -45,6 +45,7 @@ impl SessionService {
 
     /// Checks the password; `None` for any failure (unknown user, wrong password, no password,
     /// deactivated, service account), all alike.
+    #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
         user_name: &str,
@@ -70,6 +71,7 @@ impl SessionService {
 
     /// Opens a session for `user`, who proved who they are by password or, when `provider` is
     /// named, through that identity provider (SPEC section 10); audited as `user.logged-in`.
+    #[tracing::instrument(skip_all)]
     pub async fn open(
         &self,
         user: &crate::model::User,
@@ -106,6 +108,7 @@ impl SessionService {
 
     /// The caller a cookie's secret stands for, read from the database on every call so that
     /// logout and deactivation take effect at once. `None` when it stands for nothing.
+    #[tracing::instrument(skip_all)]
     pub async fn resolve(&self, secret: &str) -> ServiceResult<Option<Caller>> {
         let Some(well_formed) = parse_presented(secret).filter(|w| w.kind == SecretKind::Session)
         else {
@@ -143,6 +146,7 @@ impl SessionService {
     }
 
     /// Ends the session (logout).
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn end(&self, caller: &Caller) -> ServiceResult<()> {
         if caller.credential().kind == CredentialKind::WebSession {
             self.ctx

@@ -87,18 +87,21 @@ impl UserService {
         Ok(user)
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewUser) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.insert(request, &caller.audit_actor()).await
     }
 
     /// `tessera admin user create`: an operator with direct access to the database.
+    #[tracing::instrument(skip_all)]
     pub async fn create_by_operator(&self, request: NewUser) -> ServiceResult<User> {
         self.insert(request, &AuditActor::command_line()).await
     }
 
     /// First start on an empty database: creates `admin` (SysAdmin) with `password`.
     /// Returns `None` when the database already has principals.
+    #[tracing::instrument(skip_all)]
     pub async fn bootstrap_admin(&self, password: String) -> ServiceResult<Option<User>> {
         if self.ctx.store.count_principals().await? > 0 {
             return Ok(None);
@@ -119,25 +122,21 @@ impl UserService {
         }
     }
 
-    pub async fn list(
-        &self,
-        caller: &Caller,
-        mut query: PrincipalQuery,
-    ) -> ServiceResult<Page<User>> {
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
+    pub async fn list(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Page<User>> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::User);
-        let users = self.ctx.store.list_principals(&query).await?;
-        Ok(Page::of(users, query.limit, PrincipalQuery::cursor_after))
+        self.ctx.principals_page(PrincipalKind::User, query).await
     }
 
     /// How many users match `query` (capped, see [`crate::paging::COUNT_CAP`]).
-    pub async fn count(&self, caller: &Caller, mut query: PrincipalQuery) -> ServiceResult<Total> {
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
+    pub async fn count(&self, caller: &Caller, query: PrincipalQuery) -> ServiceResult<Total> {
         policy::require_admin(caller)?;
-        query.kind = Some(PrincipalKind::User);
-        Ok(self.ctx.store.count_matching_principals(&query).await?)
+        self.ctx.principals_count(PrincipalKind::User, query).await
     }
 
     /// `GET /v4/users`: any authenticated principal may list users, as in Domino.
+    #[tracing::instrument(skip_all, fields(caller = %_caller.principal().id))]
     pub async fn directory(
         &self,
         _caller: &Caller,
@@ -149,18 +148,17 @@ impl UserService {
 
     async fn user(&self, id: UserId) -> ServiceResult<User> {
         self.ctx
-            .store
-            .principal(id)
-            .await?
-            .filter(|u| u.kind == PrincipalKind::User)
-            .ok_or(ServiceError::NotFound("user"))
+            .principal_of_kind(id, PrincipalKind::User, "user")
+            .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn get(&self, caller: &Caller, id: UserId) -> ServiceResult<User> {
         policy::require_admin(caller)?;
         self.user(id).await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn update_profile(
         &self,
         caller: &Caller,
@@ -187,6 +185,7 @@ impl UserService {
 
     /// A user's own name, from account settings. The e-mail stays with administrators: model
     /// APIs are shared by e-mail, so changing one's own would change what one is granted.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn update_own_name(
         &self,
         caller: &Caller,
@@ -218,6 +217,7 @@ impl UserService {
 
     /// Replaces the role set. When it changes, every PAT of the user is revoked in the same
     /// transaction (SPEC section 1); returns the user and how many PATs were revoked.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_roles(
         &self,
         caller: &Caller,
@@ -244,6 +244,7 @@ impl UserService {
     }
 
     /// Deactivation revokes every credential of the user; activation restores the login only.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_active(
         &self,
         caller: &Caller,
@@ -262,6 +263,7 @@ impl UserService {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn set_password(
         &self,
         caller: &Caller,

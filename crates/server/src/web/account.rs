@@ -16,7 +16,6 @@ use tessera_core::store::CredentialFilter;
 
 use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
-use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -182,16 +181,9 @@ async fn account_page_with(
     )
 }
 
-/// A refusal by a service, as a page: the status and message of the API's mapping
-/// ([`ApiError::from`]), so a page and an API call say the same thing.
+/// A refusal by a service, as a page: see [`Templates::failure`](super::render::Templates::failure).
 pub fn failure(state: &AppState, viewer: &Viewer, error: &ServiceError) -> Response {
-    let api = ApiError::from(error);
-    if api.status().is_server_error() {
-        tracing::warn!(%error, code = api.code(), "a page failed");
-    }
-    state
-        .templates
-        .error(api.status(), &api.public_message(), viewer.nav(""))
+    state.templates.failure(error, viewer.nav(""))
 }
 
 pub async fn show(

@@ -3,6 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
+use tessera_core::services::ServiceError;
+
+use crate::error::ApiError;
 
 const TEMPLATES: [(&str, &str); 15] = [
     ("projects.html", include_str!("templates/projects.html")),
@@ -81,6 +84,17 @@ impl Templates {
         };
         let ctx = context! { status => status.as_u16(), heading, message, ..nav };
         self.page(status, "error.html", ctx)
+    }
+
+    /// The page for a service's failure: the status and message of the API's mapping
+    /// ([`ApiError::from`]), so a page and an API call say the same thing (a store failure 500
+    /// or 503, text the database cannot hold the visitor's 400). A 5xx is logged with its code.
+    pub fn failure(&self, error: &ServiceError, nav: Value) -> Response {
+        let api = ApiError::from(error);
+        if api.status().is_server_error() {
+            tracing::warn!(%error, code = api.code(), "a page failed");
+        }
+        self.error(api.status(), &api.public_message(), nav)
     }
 }
 

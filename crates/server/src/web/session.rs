@@ -15,7 +15,6 @@ use tessera_core::authn::Caller;
 
 use super::forms::Fields;
 use crate::client_addr::ClientAddr;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -145,14 +144,7 @@ impl FromRequestParts<AppState> for Viewer {
                 })
             }
             Ok(None) => Err(to_login()),
-            Err(error) => {
-                tracing::warn!(%error, "cannot check a session");
-                Err(state.templates.error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Tessera cannot reach its database right now. Try again in a moment.",
-                    Value::UNDEFINED,
-                ))
-            }
+            Err(error) => Err(state.templates.failure(&error, Value::UNDEFINED)),
         }
     }
 }
@@ -321,15 +313,7 @@ pub async fn login(
             state.throttle.forgive(ip);
             // The API's mapping: text the database cannot hold (a NUL character) is the
             // visitor's 400, only a store failure a 5xx.
-            let refusal = ApiError::from(&error);
-            if refusal.status().is_server_error() {
-                tracing::warn!(%error, code = refusal.code(), "cannot log in");
-            }
-            state.templates.error(
-                refusal.status(),
-                &refusal.public_message(),
-                Value::UNDEFINED,
-            )
+            state.templates.failure(&error, Value::UNDEFINED)
         }
     }
 }

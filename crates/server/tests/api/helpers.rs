@@ -64,6 +64,25 @@ impl Reply {
     }
 
     #[track_caller]
+    /// A listing of tokens as sorted `userName/name` pairs (the admin token lists).
+    pub fn owned_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .body
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {self:?}"))
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e["userName"].as_str().unwrap(),
+                    e["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn assert_status(&self, expected: u16) -> &Reply {
         assert_eq!(self.status.as_u16(), expected, "unexpected reply: {self:?}");
         self
@@ -313,6 +332,42 @@ impl TestApp {
 
     /// Stops the server as SIGTERM would: drain, flush, return. The returned guard keeps the
     /// database until the test is done reading it.
+    /// Runs `sql` on the app's database from beside it (another connection); the first column
+    /// of each row, as text.
+    pub async fn sql(&self, sql: &str) -> Vec<String> {
+        use sqlx::{Connection, Row};
+        match crate::BACKEND {
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.database).await.unwrap();
+                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
+            }
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database)
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
+            }
+        }
+    }
+
+    /// A new project named `name` owned by the holder of `token`; its id.
+    pub async fn create_project(&self, token: &str, name: &str) -> String {
+        let reply = self
+            .post("/v4/projects", token, json!({ "name": name }))
+            .await;
+        reply.assert_status(200);
+        reply.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A new legacy API key for the owner of `token` (regenerating replaces the previous one).
+    pub async fn regenerate_api_key(&self, token: &str) -> String {
+        let reply = self.post_empty("/api/apiKey/v1/regenerate", token).await;
+        reply.assert_status(201);
+        reply.body["apiKey"].as_str().unwrap().to_string()
+    }
+
     pub async fn stop(mut self) -> StoppedApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

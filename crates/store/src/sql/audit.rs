@@ -15,6 +15,15 @@ macro_rules! sql_audit {
             use crate::rows::{backend, from_ms, prefix_pattern, to_ms};
 
             impl $store {
+                /// Writes `entry` inside `tx` when `changed` (a write that may find nothing to
+                /// do records only what it did); gives `changed` back.
+                pub(crate) async fn audit_if(tx: &mut sqlx::Transaction<'_, $db>, changed: bool, entry: &AuditEntry) -> StoreResult<bool> {
+                    if changed {
+                        Self::insert_audit(tx, entry).await?;
+                    }
+                    Ok(changed)
+                }
+
                 pub(crate) async fn insert_audit(tx: &mut sqlx::Transaction<'_, $db>, entry: &AuditEntry) -> StoreResult<()> {
                     sqlx::query(
                         "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_ip, credential_id, credential_name,
@@ -96,12 +105,15 @@ macro_rules! sql_audit {
 
             #[async_trait]
             impl AuditStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    Self::insert_audit(&mut tx, entry).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, |tx| {
+                        Self::insert_audit(&mut tx, entry).await?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEntry>> {
                     let mut qb = QueryBuilder::<$db>::new(
                         "SELECT seq, id, at, actor_id, actor_name, actor_ip, credential_id, credential_name, action,
@@ -131,6 +143,7 @@ macro_rules! sql_audit {
                     Ok(Page { items, next })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_audit(&self, query: &AuditQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE 1 = 1");
                     push_audit_filter(&mut qb, query);

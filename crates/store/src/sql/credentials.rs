@@ -210,13 +210,15 @@ macro_rules! sql_credentials {
 
             #[async_trait]
             impl CredentialStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_credential(&self, credential: &Credential, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    insert_in_tx(&mut tx, credential).await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        insert_in_tx(&mut tx, credential).await?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn live_credential_by_hash(&self, hash: &TokenHash, now: Timestamp) -> StoreResult<Option<OwnedCredential>> {
                     let mut qb = select();
                     qb.push(" AND c.token_hash = ").push_bind(hash.0.to_vec());
@@ -230,6 +232,7 @@ macro_rules! sql_credentials {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
                     let mut qb = select();
                     qb.push(" AND c.id = ").push_bind(id.to_string());
@@ -242,6 +245,7 @@ macro_rules! sql_credentials {
                         .transpose()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Vec<OwnedCredential>> {
                     let mut qb = select();
                     push_filter(&mut qb, filter, now, false);
@@ -254,6 +258,7 @@ macro_rules! sql_credentials {
                     rows.iter().map(owned_from_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Total> {
                     // The owner is joined only when a filter reads it: counting reads index entries.
                     let needs_owner = filter.user_name.is_some() || SearchRule::of(filter.search.as_deref()).is_some();
@@ -268,107 +273,112 @@ macro_rules! sql_credentials {
                     Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn revoke_credentials(&self, filter: &CredentialFilter, now: Timestamp, reason: &str, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
-                    let mut tx = self.write_tx().await?;
-                    let revoked = Self::revoke_in_tx(&mut tx, filter, now, reason, actor).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(revoked)
+                    write_tx!(self, |tx| {
+                        let revoked = Self::revoke_in_tx(&mut tx, filter, now, reason, actor).await?;
+                        Ok(revoked)
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn delete_credentials(&self, filter: &CredentialFilter, now: Timestamp, actor: &AuditActor) -> StoreResult<Vec<Credential>> {
-                    let mut tx = self.write_tx().await?;
-                    let targets = matching_in_tx(&mut tx, filter, now, false).await?;
-                    let mut deleted = Vec::with_capacity(targets.len());
-                    for OwnedCredential { credential, owner } in targets {
-                        let gone = sqlx::query("DELETE FROM credentials WHERE id = $1")
-                            .bind(credential.id.to_string())
+                    write_tx!(self, |tx| {
+                        let targets = matching_in_tx(&mut tx, filter, now, false).await?;
+                        let mut deleted = Vec::with_capacity(targets.len());
+                        for OwnedCredential { credential, owner } in targets {
+                            let gone = sqlx::query("DELETE FROM credentials WHERE id = $1")
+                                .bind(credential.id.to_string())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(backend)?;
+                            if gone.rows_affected() == 0 {
+                                continue;
+                            }
+                            let action = format!("{}.deleted", credential.kind.audit_noun());
+                            let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str());
+                            Self::insert_audit(&mut tx, &audit).await?;
+                            deleted.push(credential);
+                        }
+                        Ok(deleted)
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(old = %old))]
+                async fn rotate_credential(&self, old: CredentialId, new: &Credential, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<Credential>> {
+                    write_tx!(self, |tx| {
+                        let filter = CredentialFilter {
+                            ids: Some(vec![old]),
+                            ..CredentialFilter::default()
+                        };
+                        let Some(OwnedCredential { mut credential, owner }) = matching_in_tx(&mut tx, &filter, now, true).await?.into_iter().next() else {
+                            return Ok(None);
+                        };
+                        if credential.expires_at.is_some_and(|at| at <= now) {
+                            return Ok(None);
+                        }
+                        // Only one rotation of a token can win: the loser finds it revoked.
+                        let changed = sqlx::query(
+                            "UPDATE credentials SET revoked_at = $1, revoked_reason = 'rotated', replaced_by = $2
+                             WHERE id = $3 AND revoked_at IS NULL",
+                        )
+                        .bind(to_ms(now))
+                        .bind(new.id.to_string())
+                        .bind(old.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                        if changed.rows_affected() == 0 {
+                            return Ok(None);
+                        }
+                        insert_in_tx(&mut tx, new).await?;
+                        credential.revoked_at = Some(now);
+                        credential.revoked_reason = Some("rotated".into());
+                        let action = format!("{}.rotated", credential.kind.audit_noun());
+                        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
+                            .with_detail("newId", new.id.to_string())
+                            .with_detail("expiresAt", new.expires_at.map(|t| t.to_rfc3339()));
+                        Self::insert_audit(&mut tx, &audit).await?;
+                        Ok(Some(credential))
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn replace_api_key(&self, new: &Credential, audit: &AuditEntry) -> StoreResult<Vec<Credential>> {
+                    write_tx!(self, audit = audit, |tx| {
+                        let filter = CredentialFilter {
+                            kind: Some(CredentialKind::ApiKey),
+                            principal_id: Some(new.principal_id),
+                            ..CredentialFilter::default()
+                        };
+                        let old = matching_in_tx(&mut tx, &filter, new.created_at, false).await?;
+                        sqlx::query("DELETE FROM credentials WHERE kind = 'api_key' AND principal_id = $1")
+                            .bind(new.principal_id.to_string())
                             .execute(&mut *tx)
                             .await
                             .map_err(backend)?;
-                        if gone.rows_affected() == 0 {
-                            continue;
-                        }
-                        let action = format!("{}.deleted", credential.kind.audit_noun());
-                        let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str());
-                        Self::insert_audit(&mut tx, &audit).await?;
-                        deleted.push(credential);
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(deleted)
+                        insert_in_tx(&mut tx, new).await?;
+                        Ok(old.into_iter().map(|o| o.credential).collect())
+                    })
                 }
 
-                async fn rotate_credential(&self, old: CredentialId, new: &Credential, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<Credential>> {
-                    let mut tx = self.write_tx().await?;
-                    let filter = CredentialFilter {
-                        ids: Some(vec![old]),
-                        ..CredentialFilter::default()
-                    };
-                    let Some(OwnedCredential { mut credential, owner }) = matching_in_tx(&mut tx, &filter, now, true).await?.into_iter().next() else {
-                        return Ok(None);
-                    };
-                    if credential.expires_at.is_some_and(|at| at <= now) {
-                        return Ok(None);
-                    }
-                    // Only one rotation of a token can win: the loser finds it revoked.
-                    let changed = sqlx::query(
-                        "UPDATE credentials SET revoked_at = $1, revoked_reason = 'rotated', replaced_by = $2
-                         WHERE id = $3 AND revoked_at IS NULL",
-                    )
-                    .bind(to_ms(now))
-                    .bind(new.id.to_string())
-                    .bind(old.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    if changed.rows_affected() == 0 {
-                        return Ok(None);
-                    }
-                    insert_in_tx(&mut tx, new).await?;
-                    credential.revoked_at = Some(now);
-                    credential.revoked_reason = Some("rotated".into());
-                    let action = format!("{}.rotated", credential.kind.audit_noun());
-                    let audit = AuditEntry::about_credential(actor, now, &action, &credential, owner.user_name.as_str())
-                        .with_detail("newId", new.id.to_string())
-                        .with_detail("expiresAt", new.expires_at.map(|t| t.to_rfc3339()));
-                    Self::insert_audit(&mut tx, &audit).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(Some(credential))
-                }
-
-                async fn replace_api_key(&self, new: &Credential, audit: &AuditEntry) -> StoreResult<Vec<Credential>> {
-                    let mut tx = self.write_tx().await?;
-                    let filter = CredentialFilter {
-                        kind: Some(CredentialKind::ApiKey),
-                        principal_id: Some(new.principal_id),
-                        ..CredentialFilter::default()
-                    };
-                    let old = matching_in_tx(&mut tx, &filter, new.created_at, false).await?;
-                    sqlx::query("DELETE FROM credentials WHERE kind = 'api_key' AND principal_id = $1")
-                        .bind(new.principal_id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    insert_in_tx(&mut tx, new).await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(old.into_iter().map(|o| o.credential).collect())
-                }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn record_usage(&self, batch: &[Usage]) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    for usage in batch {
-                        sqlx::query(
-                            "UPDATE credentials SET last_used_at = $1, last_used_ip = $2
-                             WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)",
-                        )
-                        .bind(to_ms(usage.at))
-                        .bind(usage.ip.as_deref())
-                        .bind(usage.credential_id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    }
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, |tx| {
+                        for usage in batch {
+                            sqlx::query(
+                                "UPDATE credentials SET last_used_at = $1, last_used_ip = $2
+                                 WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)",
+                            )
+                            .bind(to_ms(usage.at))
+                            .bind(usage.ip.as_deref())
+                            .bind(usage.credential_id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        }
+                        Ok(())
+                    })
                 }
             }
         }

@@ -15,6 +15,7 @@ macro_rules! sql_keys {
 
             #[async_trait]
             impl KeyStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
                     let rows = sqlx::query("SELECT kid, alg, sealed_private, created_at, retired_at FROM signing_keys")
                         .fetch_all(self.pool())
@@ -33,23 +34,24 @@ macro_rules! sql_keys {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_signing_key(&self, key: &StoredKey, now: Timestamp, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-                        .bind(to_ms(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    sqlx::query("INSERT INTO signing_keys (kid, alg, sealed_private, created_at) VALUES ($1, $2, $3, $4)")
-                        .bind(&key.kid)
-                        .bind(&key.alg)
-                        .bind(&key.sealed_private)
-                        .bind(to_ms(key.created_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                            .bind(to_ms(now))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        sqlx::query("INSERT INTO signing_keys (kid, alg, sealed_private, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(&key.kid)
+                            .bind(&key.alg)
+                            .bind(&key.sealed_private)
+                            .bind(to_ms(key.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        Ok(())
+                    })
                 }
             }
         }

@@ -48,6 +48,7 @@ macro_rules! sql_model_apis {
             }
 
             impl $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn model_collaborators(&self, id: ModelApiId) -> StoreResult<Vec<ModelCollaborator>> {
                     let rows = sqlx::query(
                         "SELECT c.id, c.user_id, p.user_name, c.organization_id, o.name AS org_name, c.role
@@ -85,6 +86,7 @@ macro_rules! sql_model_apis {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn model_apis_from(&self, rows: &[$row]) -> StoreResult<Vec<ModelApi>> {
                     let mut out = Vec::with_capacity(rows.len());
                     for row in rows {
@@ -112,28 +114,30 @@ macro_rules! sql_model_apis {
 
             #[async_trait]
             impl ModelApiStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "INSERT INTO model_apis (id, name, project_id, owner_id, kind, visibility, access_mode, description, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(api.id.to_string())
-                    .bind(&api.name)
-                    .bind(api.project_id.to_string())
-                    .bind(api.owner_id.to_string())
-                    .bind(api.kind.as_str())
-                    .bind(visibility_str(api.visibility))
-                    .bind(api.authorization.as_str())
-                    .bind(&api.description)
-                    .bind(to_ms(api.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO model_apis (id, name, project_id, owner_id, kind, visibility, access_mode, description, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(api.id.to_string())
+                        .bind(&api.name)
+                        .bind(api.project_id.to_string())
+                        .bind(api.owner_id.to_string())
+                        .bind(api.kind.as_str())
+                        .bind(visibility_str(api.visibility))
+                        .bind(api.authorization.as_str())
+                        .bind(&api.description)
+                        .bind(to_ms(api.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or_backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>> {
                     let rows = sqlx::query(&format!("SELECT {COLUMNS} WHERE m.id = $1"))
                         .bind(id.to_string())
@@ -167,6 +171,7 @@ macro_rules! sql_model_apis {
                     Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {
                     let rows = sqlx::query(&format!("SELECT {COLUMNS} ORDER BY m.name, m.id"))
                         .fetch_all(self.pool())
@@ -175,123 +180,132 @@ macro_rules! sql_model_apis {
                     self.model_apis_from(&rows).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn update_model_api(&self, api: &ModelApi, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "UPDATE model_apis SET name = $1, description = $2, visibility = $3, access_mode = $4, owner_id = $5
-                         WHERE id = $6",
-                    )
-                    .bind(&api.name)
-                    .bind(&api.description)
-                    .bind(visibility_str(api.visibility))
-                    .bind(api.authorization.as_str())
-                    .bind(api.owner_id.to_string())
-                    .bind(api.id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
-                }
-
-                async fn set_model_collaborator(&self, api: ModelApiId, c: &ModelCollaborator, audit: &AuditEntry) -> StoreResult<CollaboratorId> {
-                    let mut tx = self.write_tx().await?;
-                    let (user, org, column) = match &c.grantee {
-                        Grantee::User { id, .. } => (Some(id.to_string()), None, "user_id"),
-                        Grantee::Organization { id, .. } => (None, Some(id.to_string()), "organization_id"),
-                    };
-                    let existing: Option<String> = sqlx::query_scalar(&format!(
-                        "SELECT id FROM model_api_collaborators WHERE model_api_id = $1 AND {column} = $2"
-                    ))
-                    .bind(api.to_string())
-                    .bind(user.clone().or(org.clone()))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    let id = match existing {
-                        Some(id) => {
-                            sqlx::query("UPDATE model_api_collaborators SET role = $1 WHERE id = $2")
-                                .bind(c.role.as_str())
-                                .bind(&id)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(backend)?;
-                            CollaboratorId::parse(&id).ok_or_else(|| corrupt("collaborator id", &id))?
-                        }
-                        None => {
-                            sqlx::query(
-                                "INSERT INTO model_api_collaborators (id, model_api_id, user_id, organization_id, role)
-                                 VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(c.id.to_string())
-                            .bind(api.to_string())
-                            .bind(user)
-                            .bind(org)
-                            .bind(c.role.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(conflict_or_backend)?;
-                            c.id
-                        }
-                    };
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(id)
-                }
-
-                async fn remove_model_collaborator(&self, api: ModelApiId, id: CollaboratorId, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    let gone = sqlx::query("DELETE FROM model_api_collaborators WHERE model_api_id = $1 AND id = $2")
-                        .bind(api.to_string())
-                        .bind(id.to_string())
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "UPDATE model_apis SET name = $1, description = $2, visibility = $3, access_mode = $4, owner_id = $5
+                             WHERE id = $6",
+                        )
+                        .bind(&api.name)
+                        .bind(&api.description)
+                        .bind(visibility_str(api.visibility))
+                        .bind(api.authorization.as_str())
+                        .bind(api.owner_id.to_string())
+                        .bind(api.id.to_string())
                         .execute(&mut *tx)
                         .await
-                        .map_err(backend)?
-                        .rows_affected()
-                        > 0;
-                    if gone {
-                        Self::insert_audit(&mut tx, audit).await?;
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(gone)
+                        .map_err(conflict_or_backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
+                async fn set_model_collaborator(&self, api: ModelApiId, c: &ModelCollaborator, audit: &AuditEntry) -> StoreResult<CollaboratorId> {
+                    write_tx!(self, audit = audit, |tx| {
+                        let (user, org, column) = match &c.grantee {
+                            Grantee::User { id, .. } => (Some(id.to_string()), None, "user_id"),
+                            Grantee::Organization { id, .. } => (None, Some(id.to_string()), "organization_id"),
+                        };
+                        let existing: Option<String> = sqlx::query_scalar(&format!(
+                            "SELECT id FROM model_api_collaborators WHERE model_api_id = $1 AND {column} = $2"
+                        ))
+                        .bind(api.to_string())
+                        .bind(user.clone().or(org.clone()))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                        let id = match existing {
+                            Some(id) => {
+                                sqlx::query("UPDATE model_api_collaborators SET role = $1 WHERE id = $2")
+                                    .bind(c.role.as_str())
+                                    .bind(&id)
+                                    .execute(&mut *tx)
+                                    .await
+                                    .map_err(backend)?;
+                                CollaboratorId::parse(&id).ok_or_else(|| corrupt("collaborator id", &id))?
+                            }
+                            None => {
+                                sqlx::query(
+                                    "INSERT INTO model_api_collaborators (id, model_api_id, user_id, organization_id, role)
+                                     VALUES ($1, $2, $3, $4, $5)",
+                                )
+                                .bind(c.id.to_string())
+                                .bind(api.to_string())
+                                .bind(user)
+                                .bind(org)
+                                .bind(c.role.as_str())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(conflict_or_backend)?;
+                                c.id
+                            }
+                        };
+                        Ok(id)
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api, id = %id))]
+                async fn remove_model_collaborator(&self, api: ModelApiId, id: CollaboratorId, audit: &AuditEntry) -> StoreResult<bool> {
+                    write_tx!(self, |tx| {
+                        let gone = sqlx::query("DELETE FROM model_api_collaborators WHERE model_api_id = $1 AND id = $2")
+                            .bind(api.to_string())
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?
+                            .rows_affected()
+                            > 0;
+                        Self::audit_if(&mut tx, gone, audit).await
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn insert_version(&self, api: ModelApiId, upstream_url: &str, description: &str, at: tessera_core::model::Timestamp, audit: &AuditEntry) -> StoreResult<tessera_core::model_apis::ModelVersion> {
                     self.serving_insert_version(api, upstream_url, description, at, audit).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn versions(&self, api: ModelApiId) -> StoreResult<Vec<tessera_core::model_apis::ModelVersion>> {
                     self.serving_versions(api).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn activate_version(&self, api: ModelApiId, number: i64, audit: &AuditEntry) -> StoreResult<bool> {
                     self.serving_activate(api, number, audit).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_model_token(&self, token: &tessera_core::model_apis::ModelToken, audit: &AuditEntry) -> StoreResult<()> {
                     self.serving_insert_token(token, audit).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn model_tokens(&self, api: ModelApiId) -> StoreResult<Vec<tessera_core::model_apis::ModelToken>> {
                     self.serving_tokens(api).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn model_token_by_hash(&self, hash: &tessera_core::secret::TokenHash) -> StoreResult<Option<tessera_core::model_apis::ModelToken>> {
                     self.serving_token_by_hash(hash).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn revoke_model_token(&self, api: ModelApiId, id: tessera_core::ids::ModelTokenId, at: tessera_core::model::Timestamp, audit: &AuditEntry) -> StoreResult<Option<tessera_core::model_apis::ModelToken>> {
                     self.serving_revoke_token(api, id, at, audit).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn record_invocations(&self, batch: &[tessera_core::model_apis::Invocation]) -> StoreResult<()> {
                     self.serving_record(batch).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
                 async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<tessera_core::model_apis::Invocation>> {
                     self.serving_invocations(api, limit).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
                 async fn organization_ids_of(&self, user: UserId) -> StoreResult<Vec<OrganizationId>> {
                     let ids: Vec<String> = sqlx::query_scalar("SELECT organization_id FROM organization_members WHERE user_id = $1")
                         .bind(user.to_string())

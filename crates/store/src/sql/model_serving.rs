@@ -35,30 +35,30 @@ macro_rules! sql_model_serving {
 
             impl $store {
                 pub(crate) async fn serving_insert_version(&self, api: ModelApiId, upstream_url: &str, description: &str, at: Timestamp, audit: &AuditEntry) -> StoreResult<ModelVersion> {
-                    let mut tx = self.write_tx().await?;
-                    let last: Option<i64> = sqlx::query_scalar("SELECT max(number) FROM model_api_versions WHERE model_api_id = $1")
-                        .bind(api.to_string())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    let number = last.unwrap_or(0) + 1;
-                    sqlx::query("INSERT INTO model_api_versions (model_api_id, number, upstream_url, description, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(api.to_string())
-                        .bind(number)
-                        .bind(upstream_url)
-                        .bind(description)
-                        .bind(to_ms(at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(conflict_or_backend)?;
-                    sqlx::query("UPDATE model_apis SET active_version = coalesce(active_version, $1) WHERE id = $2")
-                        .bind(number)
-                        .bind(api.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)?;
+                    let number = write_tx!(self, audit = audit, |tx| {
+                        let last: Option<i64> = sqlx::query_scalar("SELECT max(number) FROM model_api_versions WHERE model_api_id = $1")
+                            .bind(api.to_string())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        let number = last.unwrap_or(0) + 1;
+                        sqlx::query("INSERT INTO model_api_versions (model_api_id, number, upstream_url, description, created_at) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(api.to_string())
+                            .bind(number)
+                            .bind(upstream_url)
+                            .bind(description)
+                            .bind(to_ms(at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(conflict_or_backend)?;
+                        sqlx::query("UPDATE model_apis SET active_version = coalesce(active_version, $1) WHERE id = $2")
+                            .bind(number)
+                            .bind(api.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        Ok(number)
+                    })?;
                     let active = number == 1;
                     Ok(ModelVersion { number, upstream_url: upstream_url.to_string(), description: description.to_string(), created_at: at, active })
                 }
@@ -89,43 +89,40 @@ macro_rules! sql_model_serving {
                 }
 
                 pub(crate) async fn serving_activate(&self, api: ModelApiId, number: i64, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    let changed = sqlx::query(
-                        "UPDATE model_apis SET active_version = $1 WHERE id = $2
-                         AND EXISTS (SELECT 1 FROM model_api_versions WHERE model_api_id = $2 AND number = $1)",
-                    )
-                    .bind(number)
-                    .bind(api.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .rows_affected()
-                        > 0;
-                    if changed {
-                        Self::insert_audit(&mut tx, audit).await?;
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(changed)
+                    write_tx!(self, |tx| {
+                        let changed = sqlx::query(
+                            "UPDATE model_apis SET active_version = $1 WHERE id = $2
+                             AND EXISTS (SELECT 1 FROM model_api_versions WHERE model_api_id = $2 AND number = $1)",
+                        )
+                        .bind(number)
+                        .bind(api.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?
+                        .rows_affected()
+                            > 0;
+                        Self::audit_if(&mut tx, changed, audit).await
+                    })
                 }
 
                 pub(crate) async fn serving_insert_token(&self, t: &ModelToken, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "INSERT INTO model_tokens (id, model_api_id, name, token_hash, sealed, created_at, created_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(t.id.to_string())
-                    .bind(t.model_api_id.to_string())
-                    .bind(t.name.as_str())
-                    .bind(t.hash.0.as_slice())
-                    .bind(&t.sealed)
-                    .bind(to_ms(t.created_at))
-                    .bind(t.created_by.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO model_tokens (id, model_api_id, name, token_hash, sealed, created_at, created_by)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(t.id.to_string())
+                        .bind(t.model_api_id.to_string())
+                        .bind(t.name.as_str())
+                        .bind(t.hash.0.as_slice())
+                        .bind(&t.sealed)
+                        .bind(to_ms(t.created_at))
+                        .bind(t.created_by.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or_backend)?;
+                        Ok(())
+                    })
                 }
 
                 pub(crate) async fn serving_tokens(&self, api: ModelApiId) -> StoreResult<Vec<ModelToken>> {
@@ -149,28 +146,28 @@ macro_rules! sql_model_serving {
                 }
 
                 pub(crate) async fn serving_revoke_token(&self, api: ModelApiId, id: ModelTokenId, at: Timestamp, audit: &AuditEntry) -> StoreResult<Option<ModelToken>> {
-                    let mut tx = self.write_tx().await?;
-                    let changed = sqlx::query("UPDATE model_tokens SET revoked_at = $1 WHERE id = $2 AND model_api_id = $3 AND revoked_at IS NULL")
-                        .bind(to_ms(at))
-                        .bind(id.to_string())
-                        .bind(api.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?
-                        .rows_affected()
-                        > 0;
-                    if !changed {
-                        return Ok(None);
-                    }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM model_tokens WHERE id = $1"))
-                        .bind(id.to_string())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    let token = token_from_row(&row)?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(Some(token))
+                    write_tx!(self, |tx| {
+                        let changed = sqlx::query("UPDATE model_tokens SET revoked_at = $1 WHERE id = $2 AND model_api_id = $3 AND revoked_at IS NULL")
+                            .bind(to_ms(at))
+                            .bind(id.to_string())
+                            .bind(api.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?
+                            .rows_affected()
+                            > 0;
+                        if !changed {
+                            return Ok(None);
+                        }
+                        Self::insert_audit(&mut tx, audit).await?;
+                        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM model_tokens WHERE id = $1"))
+                            .bind(id.to_string())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        let token = token_from_row(&row)?;
+                        Ok(Some(token))
+                    })
                 }
 
                 /// Writes a batch of invocation logs in one transaction, 500 rows a statement.
@@ -178,23 +175,23 @@ macro_rules! sql_model_serving {
                     if batch.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = self.write_tx().await?;
-                    for chunk in batch.chunks(500) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO model_invocations (model_api_id, at, version, status, latency_ms, token_name) ",
-                        );
-                        qb.push_values(chunk, |mut row, i| {
-                            row.push_bind(i.model_api_id.to_string())
-                                .push_bind(to_ms(i.at))
-                                .push_bind(i.version)
-                                .push_bind(i64::from(i.status))
-                                .push_bind(i.latency_ms)
-                                .push_bind(i.token_name.clone());
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(backend)?;
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(())
+                    write_tx!(self, |tx| {
+                        for chunk in batch.chunks(500) {
+                            let mut qb = sqlx::QueryBuilder::<$db>::new(
+                                "INSERT INTO model_invocations (model_api_id, at, version, status, latency_ms, token_name) ",
+                            );
+                            qb.push_values(chunk, |mut row, i| {
+                                row.push_bind(i.model_api_id.to_string())
+                                    .push_bind(to_ms(i.at))
+                                    .push_bind(i.version)
+                                    .push_bind(i64::from(i.status))
+                                    .push_bind(i.latency_ms)
+                                    .push_bind(i.token_name.clone());
+                            });
+                            qb.build().execute(&mut *tx).await.map_err(backend)?;
+                        }
+                        Ok(())
+                    })
                 }
 
                 pub(crate) async fn serving_invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>> {

@@ -19,6 +19,7 @@ macro_rules! sql_organizations {
             }
 
             impl $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn members(&self, id: OrganizationId) -> StoreResult<Vec<(UserId, UserName)>> {
                     let rows = sqlx::query(
                         "SELECT p.id, p.user_name FROM organization_members m JOIN principals p ON p.id = m.user_id
@@ -38,21 +39,19 @@ macro_rules! sql_organizations {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user))]
                 async fn change_member(&self, sql: &'static str, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    let changed = sqlx::query(sql)
-                        .bind(org.to_string())
-                        .bind(user.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?
-                        .rows_affected()
-                        > 0;
-                    if changed {
-                        Self::insert_audit(&mut tx, audit).await?;
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(changed)
+                    write_tx!(self, |tx| {
+                        let changed = sqlx::query(sql)
+                            .bind(org.to_string())
+                            .bind(user.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?
+                            .rows_affected()
+                            > 0;
+                        Self::audit_if(&mut tx, changed, audit).await
+                    })
                 }
 
                 async fn organization_from(&self, id: OrganizationId, row: &$row) -> StoreResult<Organization> {
@@ -67,19 +66,21 @@ macro_rules! sql_organizations {
 
             #[async_trait]
             impl OrganizationStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-                        .bind(org.id.to_string())
-                        .bind(&org.name)
-                        .bind(to_ms(org.created_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(conflict_or_backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+                            .bind(org.id.to_string())
+                            .bind(&org.name)
+                            .bind(to_ms(org.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(conflict_or_backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn organizations(&self) -> StoreResult<Vec<Organization>> {
                     let rows = sqlx::query("SELECT id, name, created_at FROM organizations ORDER BY name")
                         .fetch_all(self.pool())
@@ -120,6 +121,7 @@ macro_rules! sql_organizations {
                     Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
                     let row = sqlx::query("SELECT name, created_at FROM organizations WHERE id = $1")
                         .bind(id.to_string())
@@ -132,6 +134,7 @@ macro_rules! sql_organizations {
                     }
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user))]
                 async fn add_member(&self, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
                     self.change_member(
                         "INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -142,11 +145,13 @@ macro_rules! sql_organizations {
                     .await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user))]
                 async fn remove_member(&self, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
                     self.change_member("DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2", org, user, audit)
                         .await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
                 async fn organization_names_of(&self, user: UserId) -> StoreResult<Vec<String>> {
                     sqlx::query_scalar(
                         "SELECT o.name FROM organization_members m JOIN organizations o ON o.id = m.organization_id

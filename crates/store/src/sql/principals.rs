@@ -86,40 +86,44 @@ macro_rules! sql_principals {
 
             #[async_trait]
             impl PrincipalStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_principal(&self, user: &User, password_hash: Option<&str>, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, description,
-                                                 roles, status, password_hash, created_at, created_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                    )
-                    .bind(user.id.to_string())
-                    .bind(user.kind.as_str())
-                    .bind(user.user_name.as_str())
-                    .bind(user.email.as_ref().map(|e| e.as_str().to_string()))
-                    .bind(&user.first_name)
-                    .bind(&user.last_name)
-                    .bind(&user.description)
-                    .bind(user.roles.to_storage())
-                    .bind(user.status.as_str())
-                    .bind(password_hash)
-                    .bind(to_ms(user.created_at))
-                    .bind(user.created_by.map(|id| id.to_string()))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, description,
+                                                     roles, status, password_hash, created_at, created_by)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(user.id.to_string())
+                        .bind(user.kind.as_str())
+                        .bind(user.user_name.as_str())
+                        .bind(user.email.as_ref().map(|e| e.as_str().to_string()))
+                        .bind(&user.first_name)
+                        .bind(&user.last_name)
+                        .bind(&user.description)
+                        .bind(user.roles.to_storage())
+                        .bind(user.status.as_str())
+                        .bind(password_hash)
+                        .bind(to_ms(user.created_at))
+                        .bind(user.created_by.map(|id| id.to_string()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or_backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn principal(&self, id: UserId) -> StoreResult<Option<User>> {
                     self.fetch_principal("id", id.to_string()).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn principal_by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
                     self.fetch_principal("user_name", name.as_str().to_string()).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_principals(&self, query: &PrincipalQuery) -> StoreResult<Vec<User>> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PRINCIPAL_COLUMNS} FROM principals p WHERE 1 = 1"));
                     push_principal_filter(&mut qb, query);
@@ -137,6 +141,7 @@ macro_rules! sql_principals {
                     rows.iter().map(Self::principal_from_row).collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1");
                     push_principal_filter(&mut qb, query);
@@ -145,6 +150,7 @@ macro_rules! sql_principals {
                     Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_principals(&self) -> StoreResult<u64> {
                     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM principals")
                         .fetch_one(self.pool())
@@ -153,114 +159,118 @@ macro_rules! sql_principals {
                     Ok(u64::try_from(n).unwrap_or(0))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn update_profile(&self, id: UserId, patch: &ProfilePatch, audit: &AuditEntry) -> StoreResult<Option<User>> {
-                    let mut tx = self.write_tx().await?;
-                    let updated = sqlx::query(
-                        "UPDATE principals SET email = coalesce($1, email), first_name = coalesce($2, first_name),
-                                last_name = coalesce($3, last_name), description = coalesce($4, description)
-                         WHERE id = $5",
-                    )
-                    .bind(patch.email.as_ref().map(|e| e.as_str().to_string()))
-                    .bind(patch.first_name.as_deref())
-                    .bind(patch.last_name.as_deref())
-                    .bind(patch.description.as_deref())
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    if updated.rows_affected() == 0 {
-                        return Ok(None);
-                    }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    let user = Self::principal_in_tx(&mut tx, id).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(user)
-                }
-
-                async fn set_roles(&self, id: UserId, roles: &RoleSet, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
-                    let mut tx = self.write_tx().await?;
-                    let Some(before) = Self::principal_in_tx(&mut tx, id).await? else {
-                        return Ok(None);
-                    };
-                    if before.roles == *roles {
-                        return Ok(Some((before, Vec::new())));
-                    }
-                    sqlx::query("UPDATE principals SET roles = $1, tokens_not_before = $2 WHERE id = $3")
-                        .bind(roles.to_storage())
-                        .bind(to_ms(now))
+                    write_tx!(self, |tx| {
+                        let updated = sqlx::query(
+                            "UPDATE principals SET email = coalesce($1, email), first_name = coalesce($2, first_name),
+                                    last_name = coalesce($3, last_name), description = coalesce($4, description)
+                             WHERE id = $5",
+                        )
+                        .bind(patch.email.as_ref().map(|e| e.as_str().to_string()))
+                        .bind(patch.first_name.as_deref())
+                        .bind(patch.last_name.as_deref())
+                        .bind(patch.description.as_deref())
                         .bind(id.to_string())
                         .execute(&mut *tx)
                         .await
-                        .map_err(backend)?;
-                    let audit = AuditEntry::about_user(actor, now, "user.roles-changed", &before)
-                        .with_detail("from", before.roles.to_storage())
-                        .with_detail("to", roles.to_storage());
-                    Self::insert_audit(&mut tx, &audit).await?;
-                    let pats = CredentialFilter {
-                        kind: Some(CredentialKind::Pat),
-                        principal_id: Some(id),
-                        ..CredentialFilter::default()
-                    };
-                    let revoked = Self::revoke_in_tx(&mut tx, &pats, now, "roles-changed", actor).await?;
-                    let after = Self::principal_in_tx(&mut tx, id).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(after.map(|u| (u, revoked)))
+                        .map_err(conflict_or_backend)?;
+                        if updated.rows_affected() == 0 {
+                            return Ok(None);
+                        }
+                        Self::insert_audit(&mut tx, audit).await?;
+                        let user = Self::principal_in_tx(&mut tx, id).await?;
+                        Ok(user)
+                    })
                 }
 
-                async fn set_active(&self, id: UserId, active: bool, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
-                    let mut tx = self.write_tx().await?;
-                    let Some(before) = Self::principal_in_tx(&mut tx, id).await? else {
-                        return Ok(None);
-                    };
-                    let status = if active { UserStatus::Active } else { UserStatus::Deactivated };
-                    if before.status == status {
-                        return Ok(Some((before, Vec::new())));
-                    }
-                    sqlx::query(
-                        "UPDATE principals SET status = $1, tokens_not_before = coalesce($2, tokens_not_before) WHERE id = $3",
-                    )
-                    .bind(status.as_str())
-                    .bind((!active).then(|| to_ms(now)))
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    let action = if active { "activated" } else { "deactivated" };
-                    let noun = match before.kind {
-                        PrincipalKind::User => "user",
-                        PrincipalKind::ServiceAccount => "service-account",
-                    };
-                    Self::insert_audit(&mut tx, &AuditEntry::about_user(actor, now, &format!("{noun}.{action}"), &before)).await?;
-                    let revoked = if active {
-                        Vec::new()
-                    } else {
-                        let all = CredentialFilter {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+                async fn set_roles(&self, id: UserId, roles: &RoleSet, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
+                    write_tx!(self, |tx| {
+                        let Some(before) = Self::principal_in_tx(&mut tx, id).await? else {
+                            return Ok(None);
+                        };
+                        if before.roles == *roles {
+                            return Ok(Some((before, Vec::new())));
+                        }
+                        sqlx::query("UPDATE principals SET roles = $1, tokens_not_before = $2 WHERE id = $3")
+                            .bind(roles.to_storage())
+                            .bind(to_ms(now))
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        let audit = AuditEntry::about_user(actor, now, "user.roles-changed", &before)
+                            .with_detail("from", before.roles.to_storage())
+                            .with_detail("to", roles.to_storage());
+                        Self::insert_audit(&mut tx, &audit).await?;
+                        let pats = CredentialFilter {
+                            kind: Some(CredentialKind::Pat),
                             principal_id: Some(id),
                             ..CredentialFilter::default()
                         };
-                        Self::revoke_in_tx(&mut tx, &all, now, &format!("{noun}-deactivated"), actor).await?
-                    };
-                    let after = Self::principal_in_tx(&mut tx, id).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(after.map(|u| (u, revoked)))
+                        let revoked = Self::revoke_in_tx(&mut tx, &pats, now, "roles-changed", actor).await?;
+                        let after = Self::principal_in_tx(&mut tx, id).await?;
+                        Ok(after.map(|u| (u, revoked)))
+                    })
                 }
 
-                async fn set_password_hash(&self, id: UserId, hash: &str, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    let updated = sqlx::query("UPDATE principals SET password_hash = $1 WHERE id = $2 AND kind = 'user'")
-                        .bind(hash)
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+                async fn set_active(&self, id: UserId, active: bool, now: Timestamp, actor: &AuditActor) -> StoreResult<Option<(User, Vec<Credential>)>> {
+                    write_tx!(self, |tx| {
+                        let Some(before) = Self::principal_in_tx(&mut tx, id).await? else {
+                            return Ok(None);
+                        };
+                        let status = if active { UserStatus::Active } else { UserStatus::Deactivated };
+                        if before.status == status {
+                            return Ok(Some((before, Vec::new())));
+                        }
+                        sqlx::query(
+                            "UPDATE principals SET status = $1, tokens_not_before = coalesce($2, tokens_not_before) WHERE id = $3",
+                        )
+                        .bind(status.as_str())
+                        .bind((!active).then(|| to_ms(now)))
                         .bind(id.to_string())
                         .execute(&mut *tx)
                         .await
                         .map_err(backend)?;
-                    if updated.rows_affected() == 0 {
-                        return Ok(false);
-                    }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(true)
+                        let action = if active { "activated" } else { "deactivated" };
+                        let noun = match before.kind {
+                            PrincipalKind::User => "user",
+                            PrincipalKind::ServiceAccount => "service-account",
+                        };
+                        Self::insert_audit(&mut tx, &AuditEntry::about_user(actor, now, &format!("{noun}.{action}"), &before)).await?;
+                        let revoked = if active {
+                            Vec::new()
+                        } else {
+                            let all = CredentialFilter {
+                                principal_id: Some(id),
+                                ..CredentialFilter::default()
+                            };
+                            Self::revoke_in_tx(&mut tx, &all, now, &format!("{noun}-deactivated"), actor).await?
+                        };
+                        let after = Self::principal_in_tx(&mut tx, id).await?;
+                        Ok(after.map(|u| (u, revoked)))
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+                async fn set_password_hash(&self, id: UserId, hash: &str, audit: &AuditEntry) -> StoreResult<bool> {
+                    write_tx!(self, audit = audit, |tx| {
+                        let updated = sqlx::query("UPDATE principals SET password_hash = $1 WHERE id = $2 AND kind = 'user'")
+                            .bind(hash)
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        if updated.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        Ok(true)
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn password_hash(&self, name: &UserName) -> StoreResult<Option<(User, Option<String>)>> {
                     let sql = format!("SELECT {PRINCIPAL_COLUMNS}, p.password_hash FROM principals p WHERE p.user_name = $1");
                     let row = sqlx::query(&sql)

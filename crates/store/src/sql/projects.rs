@@ -44,6 +44,7 @@ macro_rules! sql_projects {
             }
 
             impl $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn collaborators(&self, id: ProjectId) -> StoreResult<Vec<ProjectCollaborator>> {
                     let rows = sqlx::query(
                         "SELECT c.user_id, p.user_name, c.role FROM project_collaborators c
@@ -65,6 +66,7 @@ macro_rules! sql_projects {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn projects_from(&self, rows: &[$row]) -> StoreResult<Vec<Project>> {
                     let mut out = Vec::with_capacity(rows.len());
                     for row in rows {
@@ -87,34 +89,36 @@ macro_rules! sql_projects {
 
             #[async_trait]
             impl ProjectStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_project(&self, project: &Project, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "INSERT INTO projects (id, name, owner_id, description, visibility, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(project.id.to_string())
-                    .bind(&project.name)
-                    .bind(project.owner_id.to_string())
-                    .bind(&project.description)
-                    .bind(tessera_core::projects::visibility_str(project.visibility))
-                    .bind(to_ms(project.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict_or_backend)?;
-                    for c in &project.collaborators {
-                        sqlx::query("INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)")
-                            .bind(project.id.to_string())
-                            .bind(c.user_id.to_string())
-                            .bind(c.role.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(conflict_or_backend)?;
-                    }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO projects (id, name, owner_id, description, visibility, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(project.id.to_string())
+                        .bind(&project.name)
+                        .bind(project.owner_id.to_string())
+                        .bind(&project.description)
+                        .bind(tessera_core::projects::visibility_str(project.visibility))
+                        .bind(to_ms(project.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or_backend)?;
+                        for c in &project.collaborators {
+                            sqlx::query("INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)")
+                                .bind(project.id.to_string())
+                                .bind(c.user_id.to_string())
+                                .bind(c.role.as_str())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(conflict_or_backend)?;
+                        }
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
                     let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE pr.id = $1"))
                         .bind(id.to_string())
@@ -124,6 +128,7 @@ macro_rules! sql_projects {
                     Ok(self.projects_from(&rows).await?.into_iter().next())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn project_by_owner_and_name(&self, owner: &UserName, name: &str) -> StoreResult<Option<Project>> {
                     let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE p.user_name = $1 AND pr.name = $2"))
                         .bind(owner.as_str())
@@ -134,6 +139,7 @@ macro_rules! sql_projects {
                     Ok(self.projects_from(&rows).await?.into_iter().next())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
                 async fn projects_of(&self, user: UserId, relationship: Relationship, page: &PageQuery) -> StoreResult<Vec<Project>> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PROJECT_COLUMNS} WHERE "));
                     push_relationship(&mut qb, user, relationship);
@@ -150,6 +156,7 @@ macro_rules! sql_projects {
                     self.projects_from(&rows).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
                 async fn count_projects_of(&self, user: UserId, relationship: Relationship) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE ");
                     push_relationship(&mut qb, user, relationship);
@@ -158,37 +165,36 @@ macro_rules! sql_projects {
                     Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(project = %project, user = %user))]
                 async fn set_project_collaborator(&self, project: ProjectId, user: UserId, role: ProjectRole, audit: &AuditEntry) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query(
-                        "INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)
-                         ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
-                    )
-                    .bind(project.to_string())
-                    .bind(user.to_string())
-                    .bind(role.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
-                }
-
-                async fn remove_project_collaborator(&self, project: ProjectId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    let gone = sqlx::query("DELETE FROM project_collaborators WHERE project_id = $1 AND user_id = $2")
+                    write_tx!(self, audit = audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO project_collaborators (project_id, user_id, role) VALUES ($1, $2, $3)
+                             ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+                        )
                         .bind(project.to_string())
                         .bind(user.to_string())
+                        .bind(role.as_str())
                         .execute(&mut *tx)
                         .await
-                        .map_err(backend)?
-                        .rows_affected()
-                        > 0;
-                    if gone {
-                        Self::insert_audit(&mut tx, audit).await?;
-                    }
-                    tx.commit().await.map_err(backend)?;
-                    Ok(gone)
+                        .map_err(backend)?;
+                        Ok(())
+                    })
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(project = %project, user = %user))]
+                async fn remove_project_collaborator(&self, project: ProjectId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
+                    write_tx!(self, |tx| {
+                        let gone = sqlx::query("DELETE FROM project_collaborators WHERE project_id = $1 AND user_id = $2")
+                            .bind(project.to_string())
+                            .bind(user.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?
+                            .rows_affected()
+                            > 0;
+                        Self::audit_if(&mut tx, gone, audit).await
+                    })
                 }
             }
         }

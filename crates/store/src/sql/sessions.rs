@@ -15,20 +15,24 @@ macro_rules! sql_sessions {
 
             #[async_trait]
             impl SessionStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_session(&self, session: &WebSession, hash: &TokenHash) -> StoreResult<()> {
-                    sqlx::query("INSERT INTO web_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(session.id.to_string())
-                        .bind(hash.0.to_vec())
-                        .bind(session.user_id.to_string())
-                        .bind(to_ms(session.created_at))
-                        .bind(to_ms(session.expires_at))
-                        .bind(to_ms(session.last_seen_at))
-                        .execute(self.pool())
-                        .await
-                        .map_err(backend)?;
-                    Ok(())
+                    autocommit!({
+                        sqlx::query("INSERT INTO web_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(session.id.to_string())
+                            .bind(hash.0.to_vec())
+                            .bind(session.user_id.to_string())
+                            .bind(to_ms(session.created_at))
+                            .bind(to_ms(session.expires_at))
+                            .bind(to_ms(session.last_seen_at))
+                            .execute(self.pool())
+                            .await
+                            .map_err(backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn session(&self, hash: &TokenHash, now: Timestamp, idle_since: Timestamp) -> StoreResult<Option<WebSession>> {
                     let row = sqlx::query(
                         "SELECT id, user_id, created_at, expires_at, coalesce(last_seen_at, created_at) AS last_seen_at FROM web_sessions
@@ -50,34 +54,43 @@ macro_rules! sql_sessions {
                     }))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn touch_session(&self, id: CredentialId, at: Timestamp) -> StoreResult<()> {
-                    sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
-                        .bind(to_ms(at))
-                        .bind(id.to_string())
-                        .execute(self.pool())
-                        .await
-                        .map_err(backend)?;
-                    Ok(())
+                    autocommit!({
+                        sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
+                            .bind(to_ms(at))
+                            .bind(id.to_string())
+                            .execute(self.pool())
+                            .await
+                            .map_err(backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn delete_session(&self, id: CredentialId) -> StoreResult<()> {
-                    sqlx::query("DELETE FROM web_sessions WHERE id = $1")
-                        .bind(id.to_string())
-                        .execute(self.pool())
-                        .await
-                        .map_err(backend)?;
-                    Ok(())
+                    autocommit!({
+                        sqlx::query("DELETE FROM web_sessions WHERE id = $1")
+                            .bind(id.to_string())
+                            .execute(self.pool())
+                            .await
+                            .map_err(backend)?;
+                        Ok(())
+                    })
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
                 async fn delete_sessions_of(&self, user: UserId, now: Timestamp) -> StoreResult<()> {
-                    // Also sweeps every expired session.
-                    sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 OR expires_at <= $2")
-                        .bind(user.to_string())
-                        .bind(to_ms(now))
-                        .execute(self.pool())
-                        .await
-                        .map_err(backend)?;
-                    Ok(())
+                    autocommit!({
+                        // Also sweeps every expired session.
+                        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 OR expires_at <= $2")
+                            .bind(user.to_string())
+                            .bind(to_ms(now))
+                            .execute(self.pool())
+                            .await
+                            .map_err(backend)?;
+                        Ok(())
+                    })
                 }
             }
         }

@@ -95,7 +95,7 @@ macro_rules! sql_sso {
                     attributes: &Attributes,
                     audit: &AuditEntry,
                 ) -> StoreResult<()> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     sqlx::query(
                         "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, description,
                                                  roles, status, password_hash, created_at, created_by)
@@ -123,11 +123,12 @@ macro_rules! sql_sso {
                         .map_err(|_| StoreError::Conflict { field: "subject" })?;
                     Self::write_attributes(&mut tx, user.id, attributes).await?;
                     Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await.map_err(backend)
+                    Ok(())
+                    })
                 }
 
                 async fn set_attributes(&self, user: UserId, attributes: &Attributes, audit: &AuditEntry) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     let old = Self::attributes_in(&mut *tx, user).await?;
                     if &old == attributes {
                         return Ok(false);
@@ -138,29 +139,29 @@ macro_rules! sql_sso {
                         .with_detail("before", serde_json::json!(old))
                         .with_detail("after", serde_json::json!(attributes));
                     Self::insert_audit(&mut tx, &audit).await?;
-                    tx.commit().await.map_err(backend)?;
                     Ok(true)
+                    })
                 }
 
                 async fn consume_sso_state(&self, state_hash: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<bool> {
-                    let mut tx = self.write_tx().await?;
-                    sqlx::query("DELETE FROM sso_used_states WHERE expires_at < $1")
-                        .bind(to_ms(now))
+                    write_tx!(self, |tx| {
+                        sqlx::query("DELETE FROM sso_used_states WHERE expires_at < $1")
+                            .bind(to_ms(now))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                        let first = sqlx::query(
+                            "INSERT INTO sso_used_states (state_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(state_hash)
+                        .bind(to_ms(expires_at))
                         .execute(&mut *tx)
                         .await
-                        .map_err(backend)?;
-                    let first = sqlx::query(
-                        "INSERT INTO sso_used_states (state_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(state_hash)
-                    .bind(to_ms(expires_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .rows_affected()
-                        == 1;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(first)
+                        .map_err(backend)?
+                        .rows_affected()
+                            == 1;
+                        Ok(first)
+                    })
                 }
 
                 async fn attributes_of(&self, user: UserId) -> StoreResult<Attributes> {
@@ -175,7 +176,7 @@ macro_rules! sql_sso {
                     now: Timestamp,
                     actor: &AuditActor,
                 ) -> StoreResult<MembershipChanges> {
-                    let mut tx = self.write_tx().await?;
+                    write_tx!(self, |tx| {
                     let mut changes = MembershipChanges::default();
                     let uid = user.id.to_string();
                     let member = user.user_name.as_str();
@@ -260,8 +261,8 @@ macro_rules! sql_sso {
                         Self::insert_audit(&mut tx, &audit).await?;
                         changes.removed.push(name);
                     }
-                    tx.commit().await.map_err(backend)?;
                     Ok(changes)
+                    })
                 }
             }
         }

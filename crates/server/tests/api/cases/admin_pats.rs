@@ -43,21 +43,7 @@ async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_se
         async move {
             let reply = app.get(&path, &app.admin_token).await;
             reply.assert_status(200);
-            let mut v: Vec<String> = reply
-                .body
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{}/{}",
-                        e["userName"].as_str().unwrap(),
-                        e["name"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            v.sort();
-            v
+            reply.owned_names()
         }
     };
     assert_eq!(

@@ -168,13 +168,7 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
     let (jane_id, jane) = app.user_with_token("jane", &["Practitioner"]).await;
     let (_, john) = app.user_with_token("john", &["Practitioner"]).await;
     let second = app.create_pat(&jane, "second", 3600).await;
-    let key = app
-        .post_empty("/api/apiKey/v1/regenerate", &jane)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&jane).await;
     app.get("/v4/users/self", &jane).await.assert_status(200);
 
     // The same set again changes nothing.
@@ -229,13 +223,7 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
 async fn deactivation_kills_every_credential_and_activation_does_not_revive_them() {
     let app = spawn_app().await;
     let (jane_id, jane) = app.user_with_token("jane", &[]).await;
-    let key = app
-        .post_empty("/api/apiKey/v1/regenerate", &jane)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&jane).await;
     app.get("/v4/users/self", &jane).await.assert_status(200);
 
     let off = app

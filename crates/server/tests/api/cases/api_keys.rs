@@ -34,23 +34,11 @@ async fn an_api_key_works_in_both_legacy_forms_and_is_marked_deprecated() {
 async fn regenerating_stops_the_previous_key_at_once() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    let first = app
-        .post_empty("/api/apiKey/v1/regenerate", &jane)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = app.regenerate_api_key(&jane).await;
     app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
         .await
         .assert_status(200);
-    let second = app
-        .post_empty("/api/apiKey/v1/regenerate", &jane)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = app.regenerate_api_key(&jane).await;
     assert_ne!(first, second);
     app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
         .await
@@ -64,13 +52,7 @@ async fn regenerating_stops_the_previous_key_at_once() {
 async fn each_secret_kind_is_accepted_only_in_its_own_place() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    let key = app
-        .post_empty("/api/apiKey/v1/regenerate", &jane)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&jane).await;
     app.send(Method::GET, "/v4/users/self", Auth::Bearer(&key), None)
         .await
         .assert_status(401);

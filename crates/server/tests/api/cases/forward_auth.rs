@@ -12,10 +12,7 @@ use crate::helpers::{Auth, spawn_app};
 async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
     let app = spawn_app().await;
     let (id, pat) = app.user_with_token("jane", &[]).await;
-    let key = app.post_empty("/api/apiKey/v1/regenerate", &pat).await.body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&pat).await;
     let jwt = access_token(&app, &pat).await;
     for (what, auth, method, path) in [
         ("PAT", Auth::Bearer(&pat), Method::GET, "/auth/verify"),

@@ -133,10 +133,7 @@ async fn the_docs_example_reaches_the_upstream_with_a_jwt_instead_of_the_credent
 async fn every_credential_kind_passes_and_none_is_forwarded() {
     let (app, _up) = gateway_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
-    let key = app.post_empty("/api/apiKey/v1/regenerate", &pat).await.body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&pat).await;
     let jwt = {
         let r = app
             .client

@@ -266,25 +266,7 @@ async fn count_usage_writes(app: &TestApp) {
         ],
     };
     for sql in statements {
-        execute(app, sql).await;
-    }
-}
-
-/// Runs `sql` on the app's database beside it; the first column of each row, as text.
-async fn execute(app: &TestApp, sql: &str) -> Vec<String> {
-    match crate::BACKEND {
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&app.database).await.unwrap();
-            let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-            rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
-        }
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&app.database)
-                .await
-                .unwrap();
-            let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-            rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
-        }
+        app.sql(sql).await;
     }
 }
 
@@ -308,14 +290,14 @@ async fn last_used_is_written_once_a_minute_per_credential_however_often_it_is_u
         format!("SELECT CAST(count(*) AS TEXT) FROM usage_writes WHERE credential_id = '{id}'");
     let written = eventually(Duration::from_secs(5), || {
         let (app, count) = (&app, &count);
-        async move { execute(app, count).await == ["1"] }
+        async move { app.sql(count).await == ["1"] }
     })
     .await;
     assert!(written, "the first use was not written");
     // Later flushes write nothing more for it.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
-        execute(&app, &count).await,
+        app.sql(&count).await,
         ["1"],
         "lastUsedAt rewritten within the minute"
     );

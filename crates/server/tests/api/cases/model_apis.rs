@@ -35,13 +35,7 @@ async fn world() -> World {
     }
     let t = |n: &str| tokens[n].1.clone();
     let id = |n: &str| tokens[n].0.clone();
-    let project = app
-        .post("/v4/projects", &t("powner"), json!({ "name": "churn" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&t("powner"), "churn").await;
     for (who, role) in [
         ("mowner", "Contributor"),
         ("pcontrib", "Contributor"),

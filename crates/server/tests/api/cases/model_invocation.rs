@@ -36,13 +36,7 @@ struct Deployed {
 async fn deployed(authorization: &str) -> Deployed {
     let app = spawn_app().await;
     let (_, owner) = app.user_with_token("owner", &[]).await;
-    let project = app
-        .post("/v4/projects", &owner, json!({ "name": "p" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&owner, "p").await;
     let api = app
         .post(BASE, &owner, json!({ "name": "adder", "projectId": project, "kind": "sync", "visibility": "private", "authorization": authorization }))
         .await

@@ -64,13 +64,7 @@ async fn deploy(app: &TestApp, kind: &str, authorization: &str, upstream: &str) 
     let (_, owner) = app
         .user_with_token(&format!("owner{}", rand_suffix()), &[])
         .await;
-    let project = app
-        .post("/v4/projects", &owner, json!({ "name": "p" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&owner, "p").await;
     let created = app
         .post(BASE, &owner, json!({ "name": "multiplier", "projectId": project, "kind": kind, "visibility": "private", "authorization": authorization }))
         .await;
@@ -358,13 +352,7 @@ async fn wrong_kinds_unknown_ids_bad_bodies_and_large_payloads_are_named() {
 async fn a_model_api_without_an_active_version_says_so() {
     let app = app(3).await;
     let (_, owner) = app.user_with_token("owner", &[]).await;
-    let project = app
-        .post("/v4/projects", &owner, json!({ "name": "p" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&owner, "p").await;
     let api = app
         .post(BASE, &owner, json!({ "name": "empty", "projectId": project, "kind": "async", "visibility": "public", "authorization": "unrestricted" }))
         .await;

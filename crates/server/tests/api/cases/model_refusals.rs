@@ -72,13 +72,7 @@ async fn restricted(app: &TestApp, owner: &str, project: &str, kind: &str, name:
 /// A sync model, another sync model and an async model of one owner.
 async fn models(app: &TestApp) -> (String, Model, Model, Model) {
     let (_, owner) = app.user_with_token("owner", &[]).await;
-    let project = app
-        .post("/v4/projects", &owner, json!({ "name": "p" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&owner, "p").await;
     let sync = restricted(app, &owner, &project, "sync", "scorer").await;
     let other = restricted(app, &owner, &project, "sync", "other").await;
     let batch = restricted(app, &owner, &project, "async", "batch").await;

@@ -185,20 +185,7 @@ async fn search_matches_substrings_from_three_characters_and_prefixes_below() {
                 )
                 .await;
             reply.assert_status(200);
-            let mut v: Vec<String> = reply
-                .body
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}/{}",
-                        p["userName"].as_str().unwrap(),
-                        p["name"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            v.sort();
+            let v = reply.owned_names();
             assert_eq!(total(&reply).0, v.len() as u64);
             v
         }

@@ -245,13 +245,7 @@ async fn service_account_tokens_and_api_keys_can_be_exchanged_too() {
         "roles copied from the creating admin"
     );
 
-    let key = app
-        .post_empty("/api/apiKey/v1/regenerate", &app.admin_token)
-        .await
-        .body["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = app.regenerate_api_key(&app.admin_token).await;
     let claims = verify_with_jwks(&app, &access_token(&app, &key).await).await;
     assert_eq!(claims["preferred_username"], "admin");
 }

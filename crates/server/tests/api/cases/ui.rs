@@ -36,6 +36,14 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// A browser signed in as the bootstrap administrator.
+    pub async fn admin(app: &'a TestApp) -> Browser<'a> {
+        let mut browser = Browser::new(app);
+        let signed_in = browser.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+        browser
+    }
+
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let cookie = self
             .cookies
@@ -183,6 +191,28 @@ async fn the_servers_address_and_the_ui_with_or_without_a_slash_lead_to_the_logi
 }
 
 #[tokio::test]
+async fn a_session_check_failing_in_the_store_answers_the_apis_status_not_always_unavailable() {
+    let app = spawn_app().await;
+    let mut browser = Browser::admin(&app).await;
+    assert_eq!(browser.get("/ui/account").await.status, 200);
+    // The sessions' table gone from under the server: a store failure that is not the database
+    // being unreachable is a 500, as the API answers it, not "try again in a moment" (503).
+    app.sql("ALTER TABLE web_sessions RENAME TO web_sessions_gone")
+        .await;
+    let broken = browser.get("/ui/account").await;
+    assert_eq!(broken.status, 500, "{}", broken.html);
+    assert!(
+        !broken.html.contains("web_sessions"),
+        "no database text on the page: {}",
+        broken.html
+    );
+    // Put back, the same session is good again.
+    app.sql("ALTER TABLE web_sessions_gone RENAME TO web_sessions")
+        .await;
+    assert_eq!(browser.get("/ui/account").await.status, 200);
+}
+
+#[tokio::test]
 async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refused_alike() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
@@ -313,11 +343,9 @@ async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_e
 #[tokio::test]
 async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
     let csrf = browser.csrf().await;
-    let mut other = Browser::new(&app);
-    other.login("admin", ADMIN_PASSWORD).await;
+    let mut other = Browser::admin(&app).await;
     let others_csrf = other.csrf().await;
     assert_ne!(csrf, others_csrf, "each session has its own token");
 
@@ -366,8 +394,7 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
 #[tokio::test]
 async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_the_menu() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
     let csrf = browser.csrf().await;
     let made = browser
         .post(
@@ -478,8 +505,7 @@ pub fn hidden_value(html: &str, id: &str) -> String {
 #[tokio::test]
 async fn form_errors_are_shown_beside_the_field_with_what_was_typed() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
     let csrf = browser.csrf().await;
     let page = browser
         .post(
@@ -517,8 +543,7 @@ async fn form_errors_are_shown_beside_the_field_with_what_was_typed() {
 #[tokio::test]
 async fn the_api_key_is_shown_once_with_its_deprecation_and_logout_ends_the_session() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
     let page = browser.get("/ui/account/api-key").await;
     assert!(page.html.contains("Deprecated"));
     let csrf = hidden(&page.html, "csrf");
@@ -643,10 +668,8 @@ async fn every_form_of_the_ui_refuses_another_sessions_csrf_token() {
     let paths = posted_paths();
     assert!(paths.len() >= 28, "fewer forms than expected: {paths:?}");
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
-    let mut other = Browser::new(&app);
-    other.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
+    let mut other = Browser::admin(&app).await;
     let foreign = other.csrf().await;
     for path in paths {
         let page = browser
@@ -664,8 +687,7 @@ async fn every_form_of_the_ui_refuses_another_sessions_csrf_token() {
 #[tokio::test]
 async fn a_session_left_idle_for_two_hours_ends() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.login("admin", ADMIN_PASSWORD).await;
+    let mut browser = Browser::admin(&app).await;
     let secret = browser.cookies["tessera_session"].clone();
     let session = app.state.sessions.resolve(&secret).await.unwrap().unwrap();
     let id = session.credential().id;

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::cases::ui::{Browser, hidden_value, user_with_password};
-use crate::helpers::{ADMIN_PASSWORD, Auth, spawn_app};
+use crate::helpers::{Auth, spawn_app};
 
 #[tokio::test]
 async fn administration_is_neither_offered_nor_allowed_to_other_users() {
@@ -44,8 +44,7 @@ async fn administration_is_neither_offered_nor_allowed_to_other_users() {
     let users = app.get("/api/admin/v1/users", &app.admin_token).await;
     assert!(!users.body.to_string().contains("mallory"));
 
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let page = admin.get("/ui/account").await;
     assert!(page.html.contains("/ui/admin/users"));
     for path in [
@@ -61,8 +60,7 @@ async fn administration_is_neither_offered_nor_allowed_to_other_users() {
 #[tokio::test]
 async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens() {
     let app = spawn_app().await;
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let csrf = admin.csrf().await;
 
     let bad = admin
@@ -163,8 +161,7 @@ async fn every_users_tokens_are_filtered_and_the_selected_ones_revoked_in_bulk()
     let (_, joe) = app.user_with_token("joe", &[]).await;
     let janes = app.create_pat(&jane, "jane-ci", 3600).await;
     let joes = app.create_pat(&joe, "joe-ci", 3600).await;
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let csrf = admin.csrf().await;
 
     let found = admin.get("/ui/admin/tokens?search=jane").await;
@@ -216,8 +213,7 @@ async fn every_users_tokens_are_filtered_and_the_selected_ones_revoked_in_bulk()
 #[tokio::test]
 async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
     let app = spawn_app().await;
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let csrf = admin.csrf().await;
     let made = admin
         .post(
@@ -288,8 +284,7 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
         &jane,
     )
     .await;
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let page = admin.get("/ui/admin/audit?action=pat.revoked").await;
     assert_eq!(page.status, 200);
     assert!(
@@ -318,8 +313,7 @@ async fn admin_lists_page_through_everything_with_how_many_there_are() {
     for i in 0..55 {
         app.create_user(&format!("user-{i:02}"), &[]).await;
     }
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let first = admin.get("/ui/admin/users").await;
     assert!(first.html.contains("1–50 of 56 users"), "{}", first.html);
     assert!(link(&first.html, "prev").is_none());
@@ -353,8 +347,7 @@ async fn a_bulk_action_on_every_match_needs_the_count_confirmed() {
             .await;
     }
     let keep = app.create_pat(&jane, "laptop", 30 * 86400).await;
-    let mut admin = Browser::new(&app);
-    admin.login("admin", ADMIN_PASSWORD).await;
+    let mut admin = Browser::admin(&app).await;
     let csrf = admin.csrf().await;
     let page = admin.get("/ui/admin/tokens?search=ci-bot").await;
     assert!(page.html.contains("Revoke all 3 matching"), "{}", page.html);

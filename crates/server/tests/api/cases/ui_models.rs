@@ -14,13 +14,7 @@ const BASE: &str = "/api/modelServing/v1/modelApis";
 async fn model(app: &TestApp, kind: &str, visibility: &str) -> (String, String) {
     user_with_password(app, "owner", "owner-password-1").await;
     let owner = crate::helpers::operator_token(&app.state, "owner", "setup").await;
-    let project = app
-        .post("/v4/projects", &owner, json!({ "name": "p" }))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let project = app.create_project(&owner, "p").await;
     let created = app
         .post(BASE, &owner, json!({ "name": "churn", "projectId": project, "kind": kind, "visibility": visibility, "authorization": "restricted" }))
         .await;
