@@ -126,7 +126,7 @@ async fn send(
     upstream: Request,
 ) -> Result<axum::http::Response<hyper::body::Incoming>, ApiError> {
     let started = std::time::Instant::now();
-    let answer = tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await;
+    let answer = tokio::time::timeout(route.timeout, state.upstreams.get().request(upstream)).await;
     state.metrics.upstream_took(started.elapsed());
     match answer {
         Err(_) => {
