@@ -37,7 +37,11 @@ pub fn bind(address: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::
 }
 
 fn bind_one(address: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     // As tokio's `TcpListener::bind` does: a restart may bind while old connections linger.
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;

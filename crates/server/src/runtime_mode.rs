@@ -100,10 +100,21 @@ mod tests {
                 workers: 3
             }
         );
-        assert_eq!(parse(Some("per-core"), None).unwrap().runtime, RuntimeMode::PerCore);
+        assert_eq!(
+            parse(Some("per-core"), None).unwrap().runtime,
+            RuntimeMode::PerCore
+        );
         assert!(parse(None, None).unwrap().workers >= 1);
-        assert!(parse(Some("percore"), None).unwrap_err().contains("server.runtime"));
+        assert!(
+            parse(Some("percore"), None)
+                .unwrap_err()
+                .contains("server.runtime")
+        );
         assert!(parse(None, Some(0)).unwrap_err().contains("server.workers"));
-        assert!(parse(None, Some(5000)).unwrap_err().contains("server.workers"));
+        assert!(
+            parse(None, Some(5000))
+                .unwrap_err()
+                .contains("server.workers")
+        );
     }
 }

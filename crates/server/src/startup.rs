@@ -31,8 +31,8 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::listener::ListenerLimits;
-use crate::runtime_mode::RuntimeMode;
 use crate::routes;
+use crate::runtime_mode::RuntimeMode;
 use crate::secret_file;
 use crate::state::{AppServices, AppState};
 
@@ -127,10 +127,9 @@ impl Application {
         };
         config.bound_to(match &listeners {
             Listeners::One(listener) => listener.local_addr()?,
-            Listeners::PerCore(all) => all
-                .first()
-                .context("no listener was bound")?
-                .local_addr()?,
+            Listeners::PerCore(all) => {
+                all.first().context("no listener was bound")?.local_addr()?
+            }
         });
         let metrics_listener = match config.metrics_listen {
             Some(address) => Some(
@@ -184,8 +183,13 @@ impl Application {
                 crate::upstream_client::client,
             ),
             model_servers: {
-                let client = crate::model_client::ModelClient::new(config.allowed_upstreams.clone());
-                if per_core { client.per_thread() } else { client }
+                let client =
+                    crate::model_client::ModelClient::new(config.allowed_upstreams.clone());
+                if per_core {
+                    client.per_thread()
+                } else {
+                    client
+                }
             },
             metrics: crate::metrics::Metrics::new(
                 config

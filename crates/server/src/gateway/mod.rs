@@ -87,14 +87,14 @@ fn upstream_request(
     bearer: HeaderValue,
 ) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
-    // The path was made canonical before routing (`normalise_paths`).
+    // The path was made canonical before routing (`normalise_paths`); it is moved over as
+    // it is, not printed and parsed again.
     let path = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let target = format!("{}{path}", route.upstream)
-        .parse::<Uri>()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let target = upstream_uri(&route.upstream, path)
         .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
     let seen = headers::Seen {
         peer: peer.ip(),
@@ -114,6 +114,16 @@ fn upstream_request(
     parts.uri = target;
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(parts, body))
+}
+
+/// `upstream` (`http://host:port`, checked by `GatewayRoute::new`) with `path`.
+fn upstream_uri(upstream: &str, path: PathAndQuery) -> Result<Uri, axum::http::Error> {
+    let authority = upstream.strip_prefix("http://").unwrap_or(upstream);
+    Uri::builder()
+        .scheme(axum::http::uri::Scheme::HTTP)
+        .authority(authority)
+        .path_and_query(path)
+        .build()
 }
 
 /// Sends `upstream` within the route's timeout, counting it in the metrics.

@@ -35,7 +35,9 @@ async fn model_server() -> String {
 /// A restricted sync model API on a fresh model server: (its id, its access token).
 async fn restricted_model(app: &TestApp, owner: &str) -> (String, String) {
     const BASE: &str = "/api/modelServing/v1/modelApis";
-    let project = app.post("/v4/projects", owner, json!({ "name": "p" })).await;
+    let project = app
+        .post("/v4/projects", owner, json!({ "name": "p" }))
+        .await;
     let api = app
         .post(BASE, owner, json!({ "name": "adder", "projectId": project.body["id"], "kind": "sync", "visibility": "private", "authorization": "restricted" }))
         .await;
@@ -121,7 +123,10 @@ async fn serves_forwards_and_drains(runtime: RuntimeMode) {
     });
     let bearers = futures::future::join_all(calls).await;
     let jwt = bearers[0].strip_prefix("Bearer ").unwrap();
-    assert_eq!(verify_with_jwks(&app, jwt).await["preferred_username"], "jane");
+    assert_eq!(
+        verify_with_jwks(&app, jwt).await["preferred_username"],
+        "jane"
+    );
     assert!(bearers.iter().all(|b| !b.contains(&pat)));
     assert_eq!(up.hits.load(Ordering::SeqCst), 24);
 
@@ -165,13 +170,24 @@ async fn serves_forwards_and_drains(runtime: RuntimeMode) {
     assert!(arrived, "the slow request never reached the upstream");
     let (state, address) = (app.state.clone(), app.address.clone());
     let _stopped = app.stop().await;
-    assert_eq!(slow.await.unwrap().unwrap(), 200, "the in-flight request was cut");
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        200,
+        "the in-flight request was cut"
+    );
     assert!(
-        client.get(format!("{address}/healthz")).send().await.is_err(),
+        client
+            .get(format!("{address}/healthz"))
+            .send()
+            .await
+            .is_err(),
         "a stopped server still accepts"
     );
     let stored = state.store.credential(used_id).await.unwrap().unwrap();
-    assert!(stored.credential.last_used_at.is_some(), "last use lost on stop");
+    assert!(
+        stored.credential.last_used_at.is_some(),
+        "last use lost on stop"
+    );
 }
 
 #[tokio::test]
