@@ -31,10 +31,7 @@ async fn the_openapi_document_and_its_reference_are_public() {
             .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/html"))
     );
     let headers = response.headers().clone();
-    let csp = headers["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let csp = headers["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
@@ -53,10 +50,7 @@ async fn the_openapi_document_and_its_reference_are_public() {
         base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()))
     };
     assert!(csp.contains(&format!("'sha256-{digest}'")), "{csp}");
-    assert!(
-        !page.contains(" style="),
-        "inline style attributes would be blocked"
-    );
+    assert!(!page.contains(" style="), "inline style attributes would be blocked");
     assert!(page.contains("/api/pat/v1/tokens/{patId}/rotate"));
     assert!(page.contains("FailureEnvelope"));
     assert!(!page.contains("<script"), "the reference needs no script");
@@ -120,17 +114,10 @@ async fn an_absurd_lifetime_is_refused_with_the_bounds_it_must_keep() {
         "0.0",
     ];
     for raw in absurd {
-        for (path, token) in [
-            ("/api/pat/v1/tokens", &jane),
-            (sa_tokens.as_str(), &app.admin_token),
-        ] {
+        for (path, token) in [("/api/pat/v1/tokens", &jane), (sa_tokens.as_str(), &app.admin_token)] {
             let number: serde_json::Value = serde_json::from_str(raw).unwrap();
             let refused = app
-                .post(
-                    path,
-                    token,
-                    json!({ "name": "absurd", "expiresIn": number }),
-                )
+                .post(path, token, json!({ "name": "absurd", "expiresIn": number }))
                 .await;
             refused.assert_status(400).assert_envelope();
             let message = refused.error();

@@ -10,8 +10,8 @@ use tessera_server::client_addr::TrustedProxies;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cases::ui::hidden;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app_with};
+use crate::cases::ui::hidden;
 
 /// Logs in through the form as a client whose load balancer says it is `xff`; the status.
 async fn login_from(app: &TestApp, xff: &str, user: &str, password: &str) -> u16 {

@@ -5,8 +5,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cases::realm::{access_token, verify_with_jwks};
 use crate::helpers::{Auth, spawn_app};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 #[tokio::test]
 async fn every_credential_kind_passes_with_a_jwt_derived_from_it() {
@@ -99,11 +99,8 @@ async fn the_original_path_cannot_climb_onto_another_endpoint_of_tesseras() {
         "/auth/verify/..",
         "/auth/verify/../",
     ] {
-        let reply = crate::cases::raw_http::send(
-            &app.address,
-            &crate::cases::raw_http::get(path, None, &[]),
-        )
-        .await;
+        let reply =
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, None, &[])).await;
         assert_eq!(
             reply.status,
             400,
@@ -111,26 +108,17 @@ async fn the_original_path_cannot_climb_onto_another_endpoint_of_tesseras() {
             reply.status,
             reply.text()
         );
-        let with_pat = crate::cases::raw_http::send(
-            &app.address,
-            &crate::cases::raw_http::get(path, Some(&pat), &[]),
-        )
-        .await;
+        let with_pat =
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(with_pat.status, 400, "{path} with a PAT");
     }
     // The proxy's path may be just "/" (nginx: `/auth/verify$request_uri`), or resolve inside.
     for path in ["/auth/verify/", "/auth/verify/x/..", "/auth/verify/a/./b"] {
-        let anonymous = crate::cases::raw_http::send(
-            &app.address,
-            &crate::cases::raw_http::get(path, None, &[]),
-        )
-        .await;
+        let anonymous =
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, None, &[])).await;
         assert_eq!(anonymous.status, 401, "{path}");
-        let allowed = crate::cases::raw_http::send(
-            &app.address,
-            &crate::cases::raw_http::get(path, Some(&pat), &[]),
-        )
-        .await;
+        let allowed =
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(allowed.status, 200, "{path}");
     }
 }

@@ -14,8 +14,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_server::config::GatewayRoute;
 
-use crate::cases::realm::verify_with_jwks;
 use crate::helpers::{Auth, TestApp, spawn_app_with};
+use crate::cases::realm::verify_with_jwks;
 
 pub struct Upstream {
     pub url: String,

@@ -11,8 +11,8 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 use crate::cases::gateway::{gateway_app, upstream};
-use crate::cases::raw_http::{RawConnection, get, read_head, send};
 use crate::helpers::spawn_app_with;
+use crate::cases::raw_http::{RawConnection, get, read_head, send};
 
 #[tokio::test]
 async fn every_forwarded_for_line_reaches_the_upstream_in_order_then_the_peer() {
@@ -206,20 +206,14 @@ async fn the_route_prefix_itself_is_forwarded_like_the_paths_under_it() {
     let (app, up) = crate::cases::gateway::gateway_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     for path in ["/api/jobs/", "/api/jobs/.", "/api/jobs/x/.."] {
-        let reply = crate::cases::raw_http::send(
-            &app.address,
-            &crate::cases::raw_http::get(path, Some(&pat), &[]),
-        )
-        .await;
+        let reply =
+            crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get(path, Some(&pat), &[])).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());
         assert_eq!(reply.json()["path"], "/api/jobs/", "{path}");
     }
     let before = up.hits.load(std::sync::atomic::Ordering::SeqCst);
-    let anonymous = crate::cases::raw_http::send(
-        &app.address,
-        &crate::cases::raw_http::get("/api/jobs/", None, &[]),
-    )
-    .await;
+    let anonymous =
+        crate::cases::raw_http::send(&app.address, &crate::cases::raw_http::get("/api/jobs/", None, &[])).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(up.hits.load(std::sync::atomic::Ordering::SeqCst), before);
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tessera_server::local_proxy::{CredentialSource, LocalProxy, ProxyConfig};
 
-use crate::cases::realm::verify_with_jwks;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::cases::realm::verify_with_jwks;
 
 pub async fn proxy(host: &str, credential: CredentialSource) -> (Arc<LocalProxy>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,8 +8,8 @@ use serde_json::Value;
 use tessera_server::local_proxy::{CredentialSource, LocalProxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::cases::local_proxy::proxy;
 use crate::helpers::{TestApp, spawn_app};
+use crate::cases::local_proxy::proxy;
 
 /// A status and body read from a raw exchange (the request closes the connection).
 struct Raw {

@@ -18,8 +18,8 @@ use tessera_core::ids::ModelApiId;
 use tessera_core::names::UserName;
 use tessera_core::upstreams::AllowedUpstreams;
 
-use crate::cases::ui::{Browser, user_with_password};
 use crate::helpers::{Auth, Reply, TestApp, spawn_app_with};
+use crate::cases::ui::{Browser, user_with_password};
 
 const BASE: &str = "/api/modelServing/v1/modelApis";
 const ASYNC: &str = "/api/modelApis/async/v1";

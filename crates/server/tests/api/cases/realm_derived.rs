@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cases::realm::{access_token, verify_with_jwks};
 use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 const REALM: &str = "/auth/realms/DominoRealm";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";

@@ -19,8 +19,8 @@ use tessera_core::realm::claims::ClaimMapper;
 use tessera_server::sso::{SsoSection, SsoSettings};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::cases::realm::{access_token, verify_with_jwks};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, operator_token, spawn_app_with};
+use crate::cases::realm::{access_token, verify_with_jwks};
 
 /// The provider process; killed when dropped.
 struct Idp {

@@ -6,8 +6,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cases::ui::{Browser, hidden_value, user_with_password};
 use crate::helpers::{ADMIN_PASSWORD, Auth, spawn_app};
+use crate::cases::ui::{Browser, hidden_value, user_with_password};
 
 #[tokio::test]
 async fn administration_is_neither_offered_nor_allowed_to_other_users() {

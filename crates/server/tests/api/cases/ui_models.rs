@@ -5,8 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::cases::ui::{Browser, hidden, hidden_value, user_with_password};
 use crate::helpers::{Auth, TestApp, spawn_app};
+use crate::cases::ui::{Browser, hidden, hidden_value, user_with_password};
 
 const BASE: &str = "/api/modelServing/v1/modelApis";
 
