@@ -103,6 +103,7 @@ mod tests {
             ("TESSERA_REALM_", "x"),
             ("TESSERA_DATABASE", "sqlite://x"),
             ("TESSERA_SERVER_SECRET", "not a [server] key"),
+            ("TESSERA_SERVER_RUNTIME", "multi-thread"),
             ("PATH", "/bin"),
         ]));
         assert_eq!(
@@ -117,6 +118,7 @@ mod tests {
                     "issuer",
                     Value::String("http://idp.example/realms/x".into())
                 ),
+                ("server", "runtime", Value::String("multi-thread".into())),
                 ("throttle", "enabled", Value::Boolean(false)),
             ]
         );

@@ -35,7 +35,7 @@ pub enum Pooled<T: Send> {
     Shared(T),
     /// A value per thread, made by `make` on the thread's first use.
     PerThread {
-        values: ThreadLocal<T>,
+        values: Box<ThreadLocal<T>>,
         make: Box<dyn Fn() -> T + Send + Sync>,
     },
 }
@@ -45,7 +45,7 @@ impl<T: Send> Pooled<T> {
     pub fn new(per_thread: bool, make: impl Fn() -> T + Send + Sync + 'static) -> Pooled<T> {
         if per_thread {
             Pooled::PerThread {
-                values: ThreadLocal::new(),
+                values: Box::new(ThreadLocal::new()),
                 make: Box::new(make),
             }
         } else {
