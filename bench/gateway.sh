@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
 for tool in wrk nginx python3; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
-cargo build --release -q -p tessera
-BIN=$PWD/target/release/tessera
+# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
+[ -n "${TESSERA_BENCH_BIN:-}" ] || cargo build --release -q -p tessera
+BIN=${TESSERA_BENCH_BIN:-$PWD/target/release/tessera}
+echo "tessera: $BIN, [server] runtime: ${TESSERA_SERVER_RUNTIME:-default}"
 WORK=$(mktemp -d)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port)

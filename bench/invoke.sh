@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 SECS=${1:-10}
 WORKS=${WORK_MICROS:-0 250 1000}
 for tool in wrk nginx python3 curl; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
-cargo build --release -q -p tessera -p model-server
-BIN=$PWD/target/release/tessera
+# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
+if [ -n "${TESSERA_BENCH_BIN:-}" ]; then cargo build --release -q -p model-server
+else cargo build --release -q -p tessera -p model-server; fi
+BIN=${TESSERA_BENCH_BIN:-$PWD/target/release/tessera}
 MODEL_BIN=$PWD/target/release/model-server
+echo "tessera: $BIN, [server] runtime: ${TESSERA_SERVER_RUNTIME:-default}"
 WORK=$(mktemp -d)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MP=$(port); TP=$(port); NP=$(port)
@@ -39,6 +42,8 @@ cleanup() {
   nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"
 }
 export TESSERA_ADMIN_PASSWORD=bench-admin-password
+# The model server must be allowed (`[models] allowed_upstreams`), or no version can point at it.
+export TESSERA_MODELS_ALLOWED_UPSTREAMS=http://127.0.0.1:$MP
 (cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$TP >/dev/null 2>"$WORK/tessera.log") &
 SERVER=$!
 trap cleanup EXIT

@@ -65,6 +65,8 @@ struct FileConfig {
     models: ModelsSection,
     #[serde(default)]
     sso: crate::sso::SsoSection,
+    #[serde(default)]
+    server: crate::runtime_mode::ServerSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -275,6 +277,8 @@ pub struct Config {
     pub allowed_upstreams: AllowedUpstreams,
     /// Identity providers and whether passwords still work (SPEC section 10).
     pub sso: crate::sso::SsoSettings,
+    /// `[server]`: how requests are run (per-core runtimes or one multi-threaded runtime).
+    pub server: crate::runtime_mode::ServerSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -448,6 +452,7 @@ impl Config {
         let (concurrency, interactive_concurrency, db_connections) =
             concurrency_limits(&parsed.limits, &database)?;
         Ok(Config {
+            server: crate::runtime_mode::ServerSettings::parse(&parsed.server)?,
             allowed_upstreams,
             sso,
             trusted_proxies,

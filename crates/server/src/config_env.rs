@@ -10,11 +10,17 @@
 use toml::{Table, Value};
 
 /// The sections whose keys the environment can set, in the spelling of the file.
-pub const SECTIONS: &[&str] = &["pat", "throttle", "limits", "realm", "models", "sso"];
+pub const SECTIONS: &[&str] = &[
+    "pat", "throttle", "limits", "realm", "models", "sso", "server",
+];
 
 /// Variables that have their own meaning (read by the command line or by `Overrides`) and are
 /// not `[section] key`s.
-const OWN_MEANING: &[&str] = &["TESSERA_MODELS_ALLOWED_UPSTREAMS", "TESSERA_REALM"];
+const OWN_MEANING: &[&str] = &[
+    "TESSERA_MODELS_ALLOWED_UPSTREAMS",
+    "TESSERA_REALM",
+    "TESSERA_SERVER_SECRET",
+];
 
 /// One setting from the environment: the variable, and where it goes in the file.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +102,8 @@ mod tests {
             ("TESSERA_REALM", "DominoRealm"),
             ("TESSERA_REALM_", "x"),
             ("TESSERA_DATABASE", "sqlite://x"),
+            ("TESSERA_SERVER_SECRET", "not a [server] key"),
+            ("TESSERA_SERVER_RUNTIME", "multi-thread"),
             ("PATH", "/bin"),
         ]));
         assert_eq!(
@@ -110,6 +118,7 @@ mod tests {
                     "issuer",
                     Value::String("http://idp.example/realms/x".into())
                 ),
+                ("server", "runtime", Value::String("multi-thread".into())),
                 ("throttle", "enabled", Value::Boolean(false)),
             ]
         );

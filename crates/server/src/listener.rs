@@ -72,6 +72,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    serve_sharing(listener, router, limits, permits, shutdown).await;
+}
+
+/// As `serve`, counting open connections in `permits` (holding `limits.max_connections`),
+/// which the listeners of the per-core mode share: the bound is the process's, not a thread's.
+pub async fn serve_sharing(
+    listener: TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+    permits: Arc<Semaphore>,
+    shutdown: impl Future<Output = ()>,
+) {
     let busy_above = limits.max_connections - limits.max_connections / 4;
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

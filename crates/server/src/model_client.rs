@@ -22,6 +22,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tessera_core::upstreams::{AllowedUpstreams, Host, Scheme, UpstreamUrl};
 use tokio::net::TcpStream;
 
+use crate::upstream_client::Pooled;
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// How long one TCP connection attempt to a model server may take.
@@ -64,11 +66,13 @@ pub enum CallError {
     Unreachable,
 }
 
-/// Pooled HTTP/1 connections to model servers, each made through `GuardedConnector`.
+/// Pooled HTTP/1 connections to model servers, each made through `GuardedConnector`: one pool
+/// for the process, or one per serving thread (`per_thread`, the per-core mode).
 #[derive(Clone)]
 pub struct ModelClient {
     allowed: Arc<AllowedUpstreams>,
-    http: Client<GuardedConnector, Body>,
+    connector: GuardedConnector,
+    http: Arc<Pooled<Client<GuardedConnector, Body>>>,
 }
 
 impl ModelClient {
@@ -82,12 +86,20 @@ impl ModelClient {
             allowed: allowed.clone(),
             resolver,
         };
+        let make = pool(connector.clone());
         ModelClient {
             allowed,
-            http: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(60))
-                .pool_max_idle_per_host(256)
-                .build(connector),
+            connector,
+            http: Arc::new(Pooled::new(false, make)),
+        }
+    }
+
+    /// The same client with a pool per thread that calls (the per-core mode), so that a
+    /// model server's connection is driven by the runtime of the request that uses it.
+    pub fn per_thread(self) -> ModelClient {
+        ModelClient {
+            http: Arc::new(Pooled::new(true, pool(self.connector.clone()))),
+            ..self
         }
     }
 
@@ -109,7 +121,7 @@ impl ModelClient {
             .header(header::CONTENT_TYPE, "application/json")
             .body(body)
             .map_err(|_| CallError::NotAllowed)?;
-        self.http.request(request).await.map_err(|error| {
+        self.http.get().request(request).await.map_err(|error| {
             let mut source = error.source();
             while let Some(cause) = source {
                 if let Some(ConnectError::Refused(why)) = cause.downcast_ref::<ConnectError>() {
@@ -121,6 +133,18 @@ impl ModelClient {
             tracing::info!(upstream = url, %error, "a model server cannot be reached");
             CallError::Unreachable
         })
+    }
+}
+
+/// Makes pools of up to 256 idle connections per model server, each kept for 60 s.
+fn pool(
+    connector: GuardedConnector,
+) -> impl Fn() -> Client<GuardedConnector, Body> + Send + Sync + 'static {
+    move || {
+        Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector.clone())
     }
 }
 

@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::listener::ListenerLimits;
 use crate::routes;
+use crate::runtime_mode::RuntimeMode;
 use crate::secret_file;
 use crate::state::{AppServices, AppState};
 
@@ -87,8 +88,15 @@ pub async fn start_realm(config: &Config, ctx: &Context) -> anyhow::Result<Realm
 /// How often keys are re-read, to pick up a rotation made by another process.
 const KEY_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The public listener: one socket for the multi-threaded runtime, or one `SO_REUSEPORT`
+/// socket per serving thread (`per_core`).
+enum Listeners {
+    One(TcpListener),
+    PerCore(Vec<std::net::TcpListener>),
+}
+
 pub struct Application {
-    listener: TcpListener,
+    listeners: Listeners,
     limits: ListenerLimits,
     /// The management listener (`metrics_listen`), when configured.
     metrics_listener: Option<TcpListener>,
@@ -104,10 +112,25 @@ pub struct Application {
 
 impl Application {
     pub async fn build(mut config: Config) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        config.bound_to(listener.local_addr()?);
+        let per_core = config.server.runtime == RuntimeMode::PerCore;
+        let listeners = if per_core {
+            Listeners::PerCore(
+                crate::per_core::bind(config.listen, config.server.workers)
+                    .with_context(|| format!("cannot listen on {}", config.listen))?,
+            )
+        } else {
+            Listeners::One(
+                TcpListener::bind(config.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", config.listen))?,
+            )
+        };
+        config.bound_to(match &listeners {
+            Listeners::One(listener) => listener.local_addr()?,
+            Listeners::PerCore(all) => {
+                all.first().context("no listener was bound")?.local_addr()?
+            }
+        });
         let metrics_listener = match config.metrics_listen {
             Some(address) => Some(
                 TcpListener::bind(address)
@@ -155,8 +178,19 @@ impl Application {
             audit: AuditService::new(ctx.clone()),
             store: ctx.store.clone(),
             public_url: config.public_url.clone(),
-            upstreams: crate::upstream_client::client(),
-            model_servers: crate::model_client::ModelClient::new(config.allowed_upstreams.clone()),
+            upstreams: crate::upstream_client::Pooled::new(
+                per_core,
+                crate::upstream_client::client,
+            ),
+            model_servers: {
+                let client =
+                    crate::model_client::ModelClient::new(config.allowed_upstreams.clone());
+                if per_core {
+                    client.per_thread()
+                } else {
+                    client
+                }
+            },
             metrics: crate::metrics::Metrics::new(
                 config
                     .gateway_routes
@@ -185,7 +219,7 @@ impl Application {
             cache: ctx.cache.clone(),
             notifications,
             router: routes::router(state.clone(), &config),
-            listener,
+            listeners,
             state,
             usage,
             invocations: invocation_writer,
@@ -194,9 +228,11 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        let bound = match &self.listeners {
+            Listeners::One(listener) => listener.local_addr().ok(),
+            Listeners::PerCore(all) => all.first().and_then(|l| l.local_addr().ok()),
+        };
+        bound.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn port(&self) -> u16 {
@@ -264,7 +300,18 @@ impl Application {
                 quit(quit_rx.clone()),
             ))
         });
-        crate::listener::serve(self.listener, self.router, self.limits, quit(quit_rx)).await;
+        let cores = match self.listeners {
+            Listeners::One(listener) => {
+                crate::listener::serve(listener, self.router, self.limits, quit(quit_rx)).await;
+                None
+            }
+            Listeners::PerCore(listeners) => {
+                let mut cores =
+                    crate::per_core::start(listeners, self.router, self.limits, quit_rx)?;
+                cores.drained().await?;
+                Some(cores)
+            }
+        };
         if let Some(management) = management {
             management.await.context("metrics listener")?;
         }
@@ -277,6 +324,9 @@ impl Application {
         if let Some((hearing, applying)) = listener {
             hearing.await.context("invalidation listener")?;
             applying.await.context("invalidation applier")?;
+        }
+        if let Some(cores) = cores {
+            cores.release().await;
         }
         Ok(())
     }

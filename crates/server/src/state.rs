@@ -39,8 +39,9 @@ pub struct AppServices {
     pub cache: Arc<tessera_core::cache::CredentialCache>,
     /// What invocations know of each model API, for invalidations heard from other nodes.
     pub serving: Arc<tessera_core::serving_cache::ServingCache>,
-    /// Pooled connections to the gateway's upstreams.
-    pub upstreams: crate::upstream_client::UpstreamClient,
+    /// Pooled connections to the gateway's upstreams (a pool per serving thread in the
+    /// per-core mode).
+    pub upstreams: crate::upstream_client::Pooled<crate::upstream_client::UpstreamClient>,
     /// Connections to model servers, only where `[models] allowed_upstreams` allows.
     pub model_servers: crate::model_client::ModelClient,
     /// How long a sync model invocation may wait for the model server.

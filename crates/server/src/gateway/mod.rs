@@ -87,14 +87,14 @@ fn upstream_request(
     bearer: HeaderValue,
 ) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
-    // The path was made canonical before routing (`normalise_paths`).
+    // The path was made canonical before routing (`normalise_paths`); it is moved over as
+    // it is, not printed and parsed again.
     let path = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let target = format!("{}{path}", route.upstream)
-        .parse::<Uri>()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let target = upstream_uri(&route.upstream, path)
         .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
     let seen = headers::Seen {
         peer: peer.ip(),
@@ -116,6 +116,16 @@ fn upstream_request(
     Ok(Request::from_parts(parts, body))
 }
 
+/// `upstream` (`http://host:port`, checked by `GatewayRoute::new`) with `path`.
+fn upstream_uri(upstream: &str, path: PathAndQuery) -> Result<Uri, axum::http::Error> {
+    let authority = upstream.strip_prefix("http://").unwrap_or(upstream);
+    Uri::builder()
+        .scheme(axum::http::uri::Scheme::HTTP)
+        .authority(authority)
+        .path_and_query(path)
+        .build()
+}
+
 /// Sends `upstream` within the route's timeout, counting it in the metrics.
 ///
 /// # Errors
@@ -126,7 +136,7 @@ async fn send(
     upstream: Request,
 ) -> Result<axum::http::Response<hyper::body::Incoming>, ApiError> {
     let started = std::time::Instant::now();
-    let answer = tokio::time::timeout(route.timeout, state.upstreams.request(upstream)).await;
+    let answer = tokio::time::timeout(route.timeout, state.upstreams.get().request(upstream)).await;
     state.metrics.upstream_took(started.elapsed());
     match answer {
         Err(_) => {

@@ -27,6 +27,7 @@ mod raw_http;
 mod realm;
 mod realm_derived;
 mod refusals;
+mod runtime_modes;
 mod service_accounts;
 mod sso;
 mod sso_refusals;
