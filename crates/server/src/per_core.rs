@@ -22,11 +22,19 @@ use crate::listener::ListenerLimits;
 const BACKLOG: i32 = 1024;
 
 /// `count` listeners on `address`, all with `SO_REUSEPORT`: the first binds (port 0 picks a
-/// port), the others join it on the port it got.
+/// port), the others join it on the port it got. A port already listened on is refused
+/// (`AddrInUse`), also when the other listener is a Tessera of the same user.
 ///
 /// # Errors
 /// When the address cannot be bound (in use without `SO_REUSEPORT`, not local, no permission).
 pub fn bind(address: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    // A port some process already listens on (another Tessera included, whose sockets have
+    // `SO_REUSEPORT` too) is "in use", as with one plain listener: a socket without the option
+    // cannot bind beside listening ones. Without this probe a second server would silently
+    // share the port and half of the connections.
+    if address.port() != 0 {
+        drop(std::net::TcpListener::bind(address)?);
+    }
     let first = bind_one(address)?;
     let bound = first.local_addr()?;
     let mut all = vec![first];
@@ -153,5 +161,24 @@ impl Cores {
             }
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::bind;
+
+    #[test]
+    fn a_port_a_server_already_listens_on_is_in_use_not_shared() {
+        let first = bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        let taken = first[0].local_addr().unwrap();
+        assert_eq!(first[1].local_addr().unwrap(), taken);
+        let second = bind(taken, 2).unwrap_err();
+        assert_eq!(second.kind(), std::io::ErrorKind::AddrInUse);
+        drop(first);
+        // Free again once the first server is gone.
+        assert_eq!(bind(taken, 1).unwrap().len(), 1);
     }
 }
