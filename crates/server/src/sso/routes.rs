@@ -32,6 +32,11 @@ use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at};
 const FLOW_COOKIE: &str = "tessera_sso";
 /// How long a person has at the provider before the flow expires.
 const FLOW_SECS: i64 = 600;
+/// How much longer than the flow the record of a finished flow is kept: freshness is judged in
+/// whole seconds by each node's own clock, so the record must outlive the last instant any node
+/// could still take the cookie as fresh (found by the review of #17: a replay one second after
+/// expiry reached the provider again).
+const REPLAY_MARGIN_SECS: i64 = 300;
 
 /// Mounted under `/ui` (so inside the UI's headers and CSP).
 pub fn routes() -> Router<AppState> {
@@ -151,7 +156,7 @@ async fn finish(
     // One answer per flow, on every node: from here on the flow is spent, whether the
     // provider's answer is then accepted or not, so the same callback cannot be tried again.
     let expires = started_at(value)
-        .and_then(|at| chrono::DateTime::from_timestamp(at + FLOW_SECS, 0))
+        .and_then(|at| chrono::DateTime::from_timestamp(at + FLOW_SECS + REPLAY_MARGIN_SECS, 0))
         .unwrap_or_else(chrono::Utc::now);
     match state.sso.service.finish_flow(&flow.state, expires).await {
         Ok(true) => {}

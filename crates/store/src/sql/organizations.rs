@@ -40,6 +40,9 @@ macro_rules! sql_organizations {
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user))]
+                /// An administrator's change of a membership, which from then on is theirs: a
+                /// sign-in's group sync no longer adds or removes it (its `sso_memberships`
+                /// record goes, in the same transaction).
                 async fn change_member(&self, sql: &'static str, org: OrganizationId, user: UserId, audit: &AuditEntry) -> StoreResult<bool> {
                     write_tx!(self, |tx| {
                         let changed = sqlx::query(sql)
@@ -50,6 +53,12 @@ macro_rules! sql_organizations {
                             .map_err(backend)?
                             .rows_affected()
                             > 0;
+                        sqlx::query("DELETE FROM sso_memberships WHERE organization_id = $1 AND user_id = $2")
+                            .bind(org.to_string())
+                            .bind(user.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(backend)?;
                         Self::audit_if(&mut tx, changed, audit).await
                     })
                 }

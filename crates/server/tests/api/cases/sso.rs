@@ -458,6 +458,54 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
     assert_eq!(roles(&app, "ann.smith").await, ["Practitioner"]);
 }
 
+/// Found by the review of #17: a membership the provider made, then taken over by an
+/// administrator (removed and added back by hand, or added by hand while it existed), is the
+/// administrator's: a later sign-in without the group leaves it.
+#[tokio::test]
+async fn a_membership_an_administrator_adds_by_hand_is_theirs_not_the_providers() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&["team-churn"], "Sales") } })).await;
+    let app = spawn_with_idp(&idp, "").await;
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let ann = user(&app, "ann.smith").await;
+    assert_eq!(
+        app.state.store.organization_names_of(ann.id).await.unwrap(),
+        ["churn"]
+    );
+    let listed = app
+        .get("/api/organizations/v1/organizations", &app.admin_token)
+        .await;
+    let churn = listed.body.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let members = format!("/api/organizations/v1/organizations/{churn}/members");
+    app.delete(&format!("{members}/{}", ann.id), &app.admin_token)
+        .await
+        .assert_status(200);
+    app.post(
+        &members,
+        &app.admin_token,
+        json!({ "userName": "ann.smith" }),
+    )
+    .await
+    .assert_status(200);
+
+    idp.set(json!({ "accounts": { "ann": account(&[], "Sales") } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    assert_eq!(
+        app.state.store.organization_names_of(ann.id).await.unwrap(),
+        ["churn"],
+        "the administrator's membership was removed by a sign-in"
+    );
+    let removed = audit(&app, "organization.member-removed").await;
+    assert!(
+        removed
+            .iter()
+            .all(|e| e.actor.user_name.as_deref() != Some("sso:corp")),
+        "the provider removed a membership it no longer owns"
+    );
+}
+
 #[tokio::test]
 async fn attributes_from_the_provider_reach_an_exchanged_jwt_through_a_claim_mapper() {
     let idp =

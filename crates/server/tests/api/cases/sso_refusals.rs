@@ -50,6 +50,21 @@ async fn a_finished_callback_presented_again_is_refused_as_a_replay_and_opens_no
     );
     let sessions = audit(&app, "sso.signin").await;
     assert_eq!(sessions[0].details["created"], true);
+    // The record outlives the cookie's freshness (10 minutes) by a margin for the clocks of
+    // other nodes and whole-second rounding, so no instant lets the replay through.
+    let kept_until: Vec<i64> = app
+        .sql("SELECT CAST(expires_at AS TEXT) FROM sso_used_states")
+        .await
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    assert_eq!(kept_until.len(), 1);
+    assert!(
+        kept_until[0] >= now_ms + (600 + 240) * 1000,
+        "the record of a finished flow ends with the flow: {} vs now {now_ms}",
+        kept_until[0]
+    );
 
     // After a failed verification: the flow is spent too, whatever the provider would say.
     idp.set(json!({
