@@ -330,26 +330,10 @@ impl TestApp {
         reply.body
     }
 
-    /// Stops the server as SIGTERM would: drain, flush, return. The returned guard keeps the
-    /// database until the test is done reading it.
     /// Runs `sql` on the app's database from beside it (another connection); the first column
     /// of each row, as text.
     pub async fn sql(&self, sql: &str) -> Vec<String> {
-        use sqlx::{Connection, Row};
-        match crate::BACKEND {
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.database).await.unwrap();
-                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-                rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
-            }
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.database)
-                    .await
-                    .unwrap();
-                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-                rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
-            }
-        }
+        sql_at(&self.database, sql).await
     }
 
     /// A new project named `name` owned by the holder of `token`; its id.
@@ -368,6 +352,8 @@ impl TestApp {
         reply.body["apiKey"].as_str().unwrap().to_string()
     }
 
+    /// Stops the server as SIGTERM would: drain, flush, return. The returned guard keeps the
+    /// database until the test is done reading it.
     pub async fn stop(mut self) -> StoppedApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -397,5 +383,24 @@ where
             return false;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `sql` on the database at `url` over a connection of its own (also after the app that
+/// used it stopped, whose pool may belong to runtimes that ended); the first column of each
+/// row, as text (a NULL or non-text value is left out).
+pub async fn sql_at(url: &str, sql: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    match crate::BACKEND {
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+            rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
+        }
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+            rows.iter().filter_map(|r| r.try_get(0).ok()).collect()
+        }
     }
 }
