@@ -180,6 +180,10 @@ fn shape(path: &str) -> String {
 /// must not revoke all). Runs inside the router (it needs the matched route); operations the
 /// document does not describe, and tolerant ones, pass untouched.
 pub async fn layer(request: Request, next: Next) -> Response {
+    // Most requests carry neither a query nor a body: nothing to check, no key to build.
+    if request.uri().query().is_none() && !has_body(request.headers()) {
+        return next.run(request).await;
+    }
     let Some(matched) = request.extensions().get::<MatchedPath>() else {
         return next.run(request).await;
     };
