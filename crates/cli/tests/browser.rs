@@ -45,20 +45,7 @@ fn log_tail(path: &Path) -> String {
 #[test]
 fn the_web_ui_works_in_chromium() {
     let chromium = chromium();
-    let e2e = workspace().join("e2e");
-    if !e2e.join("node_modules/playwright-core").exists() {
-        let installed = run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&e2e),
-            "npm",
-        );
-        assert!(
-            installed.status.success(),
-            "npm ci failed: {}",
-            String::from_utf8_lossy(&installed.stderr)
-        );
-    }
+    let e2e = tessera_testkit::e2e_packages();
     let dir = tempfile::tempdir().unwrap();
     let database = sqlite_url(dir.path());
     let server = support::start(

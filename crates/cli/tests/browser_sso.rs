@@ -14,7 +14,7 @@ mod support;
 use support::{PASSWORD, SECRET, sqlite_url};
 
 fn e2e() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e")
+    tessera_testkit::e2e_packages()
 }
 
 /// The provider process, killed on drop.
@@ -33,10 +33,6 @@ fn single_sign_on_works_in_chromium() {
     assert!(
         Path::new(&chromium).exists(),
         "Chromium is not installed at {chromium}"
-    );
-    assert!(
-        e2e().join("node_modules/oidc-provider").exists(),
-        "run `npm ci` in e2e/ (.ci/run does)"
     );
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("idp.json");

@@ -3,36 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod support;
 
 use support::server_with_jane;
 
-fn e2e() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .join("e2e")
-}
-
 #[test]
 fn node_jose_and_oauth4webapi_accept_tessera_access_tokens() {
-    let e2e = e2e();
-    if !e2e.join("node_modules/oauth4webapi").exists() || !e2e.join("node_modules/jose").exists() {
-        let installed = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&e2e)
-            .output()
-            .unwrap_or_else(|e| panic!("npm cannot start ({e}); install Node.js and npm"));
-        assert!(
-            installed.status.success(),
-            "npm ci failed: {}",
-            String::from_utf8_lossy(&installed.stderr)
-        );
-    }
+    let e2e = tessera_testkit::e2e_packages();
     let dir = tempfile::tempdir().unwrap();
     let (server, _, jane) = server_with_jane(dir.path());
     let output = Command::new("node")

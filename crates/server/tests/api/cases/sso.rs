@@ -35,7 +35,7 @@ impl Idp {
         let dir = tempfile::tempdir().unwrap();
         let state_file = dir.path().join("idp.json");
         std::fs::write(&state_file, state.to_string()).unwrap();
-        let e2e = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+        let e2e = tessera_testkit::e2e_packages();
         let mut child = tokio::process::Command::new("node")
             .arg(e2e.join("oidc-idp.mjs"))
             .arg(&state_file)
