@@ -11,10 +11,11 @@ macro_rules! sql_credentials {
             use tessera_core::model::{Credential, CredentialKind, EXPIRING_SOON, Timestamp, TokenStatus};
             use tessera_core::names::TokenName;
             use tessera_core::secret::TokenHash;
-            use tessera_core::paging::{COUNT_CAP, Total};
+            use tessera_core::paging::Total;
             use tessera_core::store::{CredentialFilter, CredentialOrder, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
 
             use super::$store;
+            use super::paging_sql::capped_count;
             use super::principals_sql::PRINCIPAL_COLUMNS;
             use crate::rows::{SearchRule, backend, conflict_or_backend, credential_id, from_ms, to_ms, user_id};
 
@@ -268,9 +269,7 @@ macro_rules! sql_credentials {
                         "SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE 1 = 1"
                     });
                     push_filter(&mut qb, &CredentialFilter { after: None, ..filter.clone() }, now, true);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
