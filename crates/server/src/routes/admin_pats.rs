@@ -83,7 +83,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+) -> ApiResult<paging::Listing<PatJson>> {
     let mut filter = CredentialFilter {
         search: q.search,
         user_name: user_name(q.user_name.as_deref())?,

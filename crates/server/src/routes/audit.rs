@@ -68,7 +68,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<AuditJson>>)> {
+) -> ApiResult<paging::Listing<AuditJson>> {
     let query = AuditQuery {
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
@@ -83,6 +83,5 @@ async fn list(
         state.audit.list(&caller, query.clone()),
         state.audit.count(&caller, query.clone()),
     )?;
-    let body = page.items.iter().map(AuditJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, AuditJson::new))
 }

@@ -195,21 +195,19 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<ModelApiJson>>)> {
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, MODEL_APIS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+) -> ApiResult<paging::Listing<ModelApiJson>> {
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        MODEL_APIS_CURSOR,
+    )?;
     let search = q.search.as_deref();
     let (page, total) = tokio::try_join!(
         state.model_apis.page(&caller, search, query),
         state.model_apis.count(&caller, search),
     )?;
-    let body = page.items.iter().map(ModelApiJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, ModelApiJson::new))
 }
 
 /// View: anyone authenticated for a public model API; owner, editors and viewers for a private one.

@@ -119,19 +119,17 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<OrganizationJson>>)> {
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, ORGANIZATIONS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+) -> ApiResult<paging::Listing<OrganizationJson>> {
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        ORGANIZATIONS_CURSOR,
+    )?;
     // One after the other: a listing holds one database connection at a time.
     let page = state.organizations.page(&caller, query).await?;
     let total = state.organizations.count(&caller).await?;
-    let body = page.items.iter().map(OrganizationJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, OrganizationJson::new))
 }
 
 /// SysAdmin only.

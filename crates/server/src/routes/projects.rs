@@ -220,7 +220,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<ProjectJson>>)> {
+) -> ApiResult<paging::Listing<ProjectJson>> {
     let relationship = match q
         .relationship
         .as_deref()
@@ -236,19 +236,17 @@ async fn list(
             )));
         }
     };
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, PROJECTS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        PROJECTS_CURSOR,
+    )?;
     let (page, total) = tokio::try_join!(
         state.projects.page(&caller, relationship, query),
         state.projects.count(&caller, relationship),
     )?;
-    let body = page.items.iter().map(ProjectJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, ProjectJson::new))
 }
 
 /// Domino path: parameters it does not know are ignored.
