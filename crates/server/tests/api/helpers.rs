@@ -276,6 +276,31 @@ impl TestApp {
             .await
     }
 
+    /// `get` as the bootstrap administrator.
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        self.get(path, &self.admin_token).await
+    }
+
+    /// `post` as the bootstrap administrator.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.post(path, &self.admin_token, body).await
+    }
+
+    /// `post_empty` as the bootstrap administrator.
+    pub async fn admin_post_empty(&self, path: &str) -> Reply {
+        self.post_empty(path, &self.admin_token).await
+    }
+
+    /// `put` as the bootstrap administrator.
+    pub async fn admin_put(&self, path: &str, body: Value) -> Reply {
+        self.put(path, &self.admin_token, body).await
+    }
+
+    /// `delete` as the bootstrap administrator.
+    pub async fn admin_delete(&self, path: &str) -> Reply {
+        self.delete(path, &self.admin_token).await
+    }
+
     /// Creates a user through the admin API; returns its id.
     pub async fn create_user(&self, name: &str, roles: &[&str]) -> String {
         let reply = self
@@ -328,6 +353,16 @@ impl TestApp {
             .await;
         reply.assert_status(201);
         reply.body
+    }
+
+    /// Revokes the PAT `pat` (a `create_pat` body) through its owner's `token`; asserts 200.
+    pub async fn revoke_pat(&self, token: &str, pat: &Value) -> Reply {
+        let id = pat["patId"].as_str().expect("patId");
+        let reply = self
+            .post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), token)
+            .await;
+        reply.assert_status(200);
+        reply
     }
 
     /// Runs `sql` on the app's database from beside it (another connection); the first column

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use reqwest::header::{COOKIE, SET_COOKIE};
-use serde_json::Value;
 use tessera_server::client_addr::TrustedProxies;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -116,20 +115,11 @@ async fn the_client_address_is_what_the_audit_log_and_last_used_record() {
         .await
         .unwrap();
     assert_eq!(created.status().as_u16(), 201);
-    let audit: Value = app
-        .client
-        .get(format!(
-            "{}/api/admin/v1/audit?action=pat.created",
-            app.address
-        ))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = audit.to_string();
+    let audit = app
+        .admin_get("/api/admin/v1/audit?action=pat.created")
+        .await;
+    audit.assert_status(200);
+    let text = audit.body.to_string();
     assert!(text.contains("198.51.100.23"), "{text}");
     assert!(!text.contains("127.0.0.1"), "{text}");
 }

@@ -90,9 +90,9 @@ async fn browsing_held_by_a_lock() {
     assert!(waiting, "the two listings never waited on the lock");
 
     // The limit is reached: the next listing of any kind is shed at once, not queued.
-    assert_shed(&app.get(ORGS, &app.admin_token).await);
-    assert_shed(&app.get("/api/pat/v1/admin/tokens", &app.admin_token).await);
-    assert_shed(&app.get("/api/admin/v1/users", &app.admin_token).await);
+    assert_shed(&app.admin_get(ORGS).await);
+    assert_shed(&app.admin_get("/api/pat/v1/admin/tokens").await);
+    assert_shed(&app.admin_get("/api/admin/v1/users").await);
     // Probes, verification and credential writes are not browsing: they go on.
     app.send(Method::GET, "/healthz", Auth::None, None)
         .await
@@ -104,7 +104,7 @@ async fn browsing_held_by_a_lock() {
     for listing in held {
         assert_eq!(listing.await.unwrap(), 200, "a held listing failed");
     }
-    app.get(ORGS, &app.admin_token).await.assert_status(200);
+    app.admin_get(ORGS).await.assert_status(200);
     let metrics = app.state.metrics.render(0);
     assert!(
         metrics.contains("tessera_requests_shed_total 3"),
@@ -160,15 +160,7 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
     let app = spawn_app_with(|c| c.throttle.max_failures = 6).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let revoked = app.create_pat(&jane, "revoked", 3600).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&jane, &revoked).await;
     let expired = app.create_pat(&jane, "expired", 1).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let unknown = Secret::generate(SecretKind::Pat).into_exposed();

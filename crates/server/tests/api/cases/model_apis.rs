@@ -51,9 +51,8 @@ async fn world() -> World {
     }
     for (org, member) in [("editors", "oeditor"), ("viewers", "oviewer")] {
         let o = app
-            .post(
+            .admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": org }),
             )
             .await
@@ -61,9 +60,8 @@ async fn world() -> World {
             .as_str()
             .unwrap()
             .to_string();
-        app.post(
+        app.admin_post(
             &format!("/api/organizations/v1/organizations/{o}/members"),
-            &app.admin_token,
             json!({ "userName": member }),
         )
         .await

@@ -229,9 +229,8 @@ async fn organizations_page_by_name_for_administrators_only() {
     let mut orgs = Vec::new();
     for i in 0..9 {
         let reply = app
-            .post(
+            .admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": format!("org-{i}") }),
             )
             .await;
@@ -240,9 +239,8 @@ async fn organizations_page_by_name_for_administrators_only() {
     }
     let creating = async {
         for i in 0..5 {
-            app.post(
+            app.admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": format!("late-{i}") }),
             )
             .await
@@ -264,10 +262,7 @@ async fn organizations_page_by_name_for_administrators_only() {
         .await
         .assert_status(403);
     let first = app
-        .get(
-            "/api/organizations/v1/organizations?limit=2",
-            &app.admin_token,
-        )
+        .admin_get("/api/organizations/v1/organizations?limit=2")
         .await;
     let cursor = first.header("x-next-cursor").unwrap();
     app.get(
@@ -277,12 +272,9 @@ async fn organizations_page_by_name_for_administrators_only() {
     .await
     .assert_status(403);
     // One organization is read alone.
-    app.get(
-        &format!("/api/organizations/v1/organizations/{}", orgs[3]),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
+    app.admin_get(&format!("/api/organizations/v1/organizations/{}", orgs[3]))
+        .await
+        .assert_status(200);
 }
 
 const MODEL_APIS: &str = "/api/modelServing/v1/modelApis";
@@ -315,16 +307,14 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     let shared_project = create_project(&app, &john, "shared", Some(&jane_id)).await;
     let janes_project = create_project(&app, &jane, "janes", None).await;
     let org = app
-        .post(
+        .admin_post(
             "/api/organizations/v1/organizations",
-            &app.admin_token,
             json!({ "name": "team" }),
         )
         .await;
     let org = field_of(&org.body, "id");
-    app.post(
+    app.admin_post(
         &format!("/api/organizations/v1/organizations/{org}/members"),
-        &app.admin_token,
         json!({ "userName": "jane" }),
     )
     .await

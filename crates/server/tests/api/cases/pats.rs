@@ -150,15 +150,7 @@ async fn every_status_is_derived_at_read_time() {
     app.create_pat(&token, "soon", 3 * 86400).await;
     app.create_pat(&token, "brief", 1).await;
     let revoked = app.create_pat(&token, "revoked", 30 * 86400).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &token,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&token, &revoked).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let listed = app.get("/api/pat/v1/tokens", &token).await;
@@ -198,15 +190,7 @@ async fn revoking_takes_effect_on_the_very_next_request_and_keeps_the_row() {
     // Warm the cache so that the revocation must evict it.
     app.get("/v4/users/self", secret).await.assert_status(200);
 
-    let revoked = app
-        .post_empty(
-            &format!(
-                "/api/pat/v1/tokens/{}/invalidate",
-                pat["patId"].as_str().unwrap()
-            ),
-            &token,
-        )
-        .await;
+    let revoked = app.revoke_pat(&token, &pat).await;
     revoked.assert_status(200);
     assert_eq!(revoked.body["status"], "Revoked");
     assert!(revoked.body["revokedAt"].is_string());
@@ -312,7 +296,7 @@ async fn revoke_all_and_delete_all_cover_every_token_of_the_caller_only() {
     assert_eq!(deleted.body["count"], 2);
     app.get("/v4/users/self", &john).await.assert_status(401);
     let left = app
-        .get("/api/pat/v1/admin/tokens?userName=john", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?userName=john")
         .await;
     assert_eq!(left.body.as_array().map(Vec::len), Some(0), "{left:?}");
 }

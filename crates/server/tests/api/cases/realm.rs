@@ -47,18 +47,15 @@ fn validation(app: &TestApp, alg: JwtAlg) -> Validation {
 
 /// Verifies with a key built only from the JWKS document fetched over HTTP.
 pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
-    let jwks: JwkSet = app
-        .client
-        .get(format!(
-            "{}{REALM}/protocol/openid-connect/certs",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let certs = app
+        .send(
+            Method::GET,
+            &format!("{REALM}/protocol/openid-connect/certs"),
+            Auth::None,
+            None,
+        )
+        .await;
+    let jwks: JwkSet = serde_json::from_value(certs.body).expect("a JWKS document");
     let header = jsonwebtoken::decode_header(token).unwrap();
     let kid = header.kid.clone().unwrap();
     let jwk = jwks
@@ -560,9 +557,8 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
         .await
         .assert_status(200);
 
-    app.put(
+    app.admin_put(
         &format!("/api/admin/v1/users/{jane_id}/roles"),
-        &app.admin_token,
         json!({ "roles": ["Librarian"] }),
     )
     .await
@@ -583,12 +579,9 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
         json!(["Librarian"])
     );
 
-    app.post_empty(
-        &format!("/api/admin/v1/users/{john_id}/deactivate"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
+    app.admin_post_empty(&format!("/api/admin/v1/users/{john_id}/deactivate"))
+        .await
+        .assert_status(200);
     app.get("/v4/users/self", &john_jwt)
         .await
         .assert_status(401);
@@ -601,9 +594,7 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_carry_the_new_kid
     let old = access_token(&app, &pat).await;
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
 
-    let rotated = app
-        .post_empty("/api/admin/v1/keys/rotate", &app.admin_token)
-        .await;
+    let rotated = app.admin_post_empty("/api/admin/v1/keys/rotate").await;
     rotated.assert_status(200);
     let new_kid = rotated.body["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
@@ -642,20 +633,12 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_carry_the_new_kid
         .await
         .assert_status(403);
     let ec = app
-        .post(
-            "/api/admin/v1/keys/rotate",
-            &app.admin_token,
-            json!({ "algorithm": "ES256" }),
-        )
+        .admin_post("/api/admin/v1/keys/rotate", json!({ "algorithm": "ES256" }))
         .await;
     assert_eq!(ec.body["alg"], "ES256");
-    app.post(
-        "/api/admin/v1/keys/rotate",
-        &app.admin_token,
-        json!({ "algorithm": "HS256" }),
-    )
-    .await
-    .assert_status(400);
+    app.admin_post("/api/admin/v1/keys/rotate", json!({ "algorithm": "HS256" }))
+        .await
+        .assert_status(400);
 }
 
 #[tokio::test]
@@ -668,9 +651,8 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     let app = spawn_app_with(move |c| c.realm.mappers = mappers).await;
     let (user_id, pat) = app.user_with_token("jane", &[]).await;
     let org = app
-        .post(
+        .admin_post(
             "/api/organizations/v1/organizations",
-            &app.admin_token,
             json!({ "name": "Data Science" }),
         )
         .await;
@@ -679,9 +661,8 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     let before = verify_with_jwks(&app, &access_token(&app, &pat).await).await;
     assert_eq!(before["org"]["names"], json!([]));
 
-    app.post(
+    app.admin_post(
         &format!("/api/organizations/v1/organizations/{org_id}/members"),
-        &app.admin_token,
         json!({ "userName": "jane" }),
     )
     .await
@@ -695,10 +676,9 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     assert_eq!(claims["tenant"], json!({ "id": 7 }));
     assert_eq!(claims["contact"]["mail"], "jane@example.com");
 
-    app.delete(
-        &format!("/api/organizations/v1/organizations/{org_id}/members/{user_id}"),
-        &app.admin_token,
-    )
+    app.admin_delete(&format!(
+        "/api/organizations/v1/organizations/{org_id}/members/{user_id}"
+    ))
     .await
     .assert_status(200);
     let after = verify_with_jwks(&app, &access_token(&app, &pat).await).await;

@@ -165,13 +165,9 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
     let (id, _) = app.user_with_token("jane", &["Practitioner"]).await;
     let path = format!("/api/admin/v1/users/{id}/roles");
     for _ in 0..5 {
-        app.put(
-            &path,
-            &app.admin_token,
-            json!({ "roles": ["Practitioner", "Librarian"] }),
-        )
-        .await
-        .assert_status(200);
+        app.admin_put(&path, json!({ "roles": ["Practitioner", "Librarian"] }))
+            .await
+            .assert_status(200);
         // Minted between the two changes (role changes revoke PATs: a fresh one each time).
         let pat = operator_pat(&app, "jane").await;
         let between = access_token(&app, &pat).await;
@@ -179,13 +175,9 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
             claims_of(&between)["realm_access"]["roles"],
             json!(["Practitioner", "Librarian"])
         );
-        app.put(
-            &path,
-            &app.admin_token,
-            json!({ "roles": ["Practitioner"] }),
-        )
-        .await
-        .assert_status(200);
+        app.admin_put(&path, json!({ "roles": ["Practitioner"] }))
+            .await
+            .assert_status(200);
         let reply = app.get("/v4/users/self", &between).await;
         assert_eq!(
             reply.status.as_u16(),

@@ -41,7 +41,7 @@ async fn administration_is_neither_offered_nor_allowed_to_other_users() {
         )
         .await;
     assert_eq!(refused.status, 403);
-    let users = app.get("/api/admin/v1/users", &app.admin_token).await;
+    let users = app.admin_get("/api/admin/v1/users").await;
     assert!(!users.body.to_string().contains("mallory"));
 
     let mut admin = Browser::admin(&app).await;
@@ -96,9 +96,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
     assert!(page.html.contains("User created."));
     assert!(page.html.contains("data-user=\"bob\""));
 
-    let users = app
-        .get("/api/admin/v1/users?search=bob", &app.admin_token)
-        .await;
+    let users = app.admin_get("/api/admin/v1/users?search=bob").await;
     let bob = users.body.as_array().unwrap()[0].clone();
     let id = bob["id"].as_str().unwrap().to_string();
     assert!(bob.to_string().contains("Librarian"), "{bob}");
@@ -227,7 +225,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
         .await;
     assert_eq!(made.status, 303, "{}", made.html);
     let accounts = app
-        .get("/api/serviceAccounts/v1/serviceAccounts", &app.admin_token)
+        .admin_get("/api/serviceAccounts/v1/serviceAccounts")
         .await;
     let id = accounts.body.as_array().unwrap()[0]["id"]
         .as_str()
@@ -276,14 +274,7 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let pat = app.create_pat(&jane, "to-revoke", 3600).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            pat["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await;
+    app.revoke_pat(&jane, &pat).await;
     let mut admin = Browser::admin(&app).await;
     let page = admin.get("/ui/admin/audit?action=pat.revoked").await;
     assert_eq!(page.status, 200);
@@ -391,7 +382,7 @@ async fn a_bulk_action_on_every_match_needs_the_count_confirmed() {
         .await;
     assert_eq!(done.status, 303);
     let revoked = app
-        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?status=Revoked")
         .await;
     assert_eq!(revoked.header("x-total-count"), Some("4"));
     app.send(
