@@ -62,6 +62,15 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// How an insert's store error reads: a conflict (a unique name already taken) as a
+/// `Conflict` whose message `taken` writes, naming what clashed; any other as `From` maps it.
+pub(crate) fn taken(taken: impl FnOnce() -> String) -> impl FnOnce(StoreError) -> ServiceError {
+    move |error| match error {
+        StoreError::Conflict { .. } => ServiceError::Conflict(taken()),
+        other => other.into(),
+    }
+}
+
 /// What every service needs: the store, the cache it must keep coherent (here and, through the
 /// bus, on every other node), the hasher, the clock.
 #[derive(Clone)]

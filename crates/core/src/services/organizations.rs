@@ -9,7 +9,7 @@ use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
 use crate::store::{Organization, organization_cursor_after};
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 #[derive(Clone)]
 pub struct OrganizationService {
@@ -52,13 +52,9 @@ impl OrganizationService {
             .store
             .insert_organization(&org, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
-                    "an organization named {:?} already exists",
-                    org.name
-                )),
-                other => other.into(),
-            })?;
+            .map_err(taken(|| {
+                format!("an organization named {:?} already exists", org.name)
+            }))?;
         Ok(org)
     }
 

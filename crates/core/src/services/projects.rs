@@ -14,7 +14,7 @@ use crate::policy::project::{self, ProjectAction};
 use crate::projects::{Project, ProjectCollaborator, Relationship};
 use crate::store::project_cursor_after;
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 pub struct NewProject {
     pub name: String,
@@ -92,13 +92,12 @@ impl ProjectService {
             .store
             .insert_project(&project, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+            .map_err(taken(|| {
+                format!(
                     "{} already has a project named {:?}",
                     project.owner_name, project.name
-                )),
-                other => other.into(),
-            })?;
+                )
+            }))?;
         Ok(project)
     }
 
