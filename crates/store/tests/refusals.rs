@@ -49,13 +49,7 @@ impl Node {
             clock: Arc::new(SystemClock),
             serving: Arc::default(),
         };
-        let authenticator = Authenticator::new(
-            ctx.store.clone(),
-            ctx.cache.clone(),
-            ctx.hasher.clone(),
-            ctx.clock.clone(),
-            recorder,
-        );
+        let authenticator = ctx.authenticator(recorder);
         Node {
             ctx,
             authenticator,

@@ -85,6 +85,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// The authenticator over this context's store, cache, hasher and clock, recording last
+    /// use through `usage`.
+    pub fn authenticator(&self, usage: crate::usage::UsageRecorder) -> crate::authn::Authenticator {
+        crate::authn::Authenticator::new(
+            self.store.clone(),
+            self.cache.clone(),
+            self.hasher.clone(),
+            self.clock.clone(),
+            usage,
+        )
+    }
+
     /// Makes invocations of `id` see a change just committed, here and on the other nodes.
     #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_model_api(&self, id: crate::ids::ModelApiId) {
