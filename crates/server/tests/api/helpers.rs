@@ -301,6 +301,14 @@ impl TestApp {
         self.delete(path, &self.admin_token).await
     }
 
+    /// Asks who `auth` is (`GET /v4/users/self`) and asserts the answer's status: 200 while the
+    /// credential works, 401 once it is refused.
+    pub async fn assert_whoami(&self, auth: Auth<'_>, status: u16) -> Reply {
+        let reply = self.send(Method::GET, "/v4/users/self", auth, None).await;
+        reply.assert_status(status);
+        reply
+    }
+
     /// Creates a user through the admin API; returns its id.
     pub async fn create_user(&self, name: &str, roles: &[&str]) -> String {
         let reply = self
@@ -362,6 +370,20 @@ impl TestApp {
             .post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), token)
             .await;
         reply.assert_status(200);
+        reply
+    }
+
+    /// Creates an access token named `name` for the model API `api` as `owner`; asserts 201
+    /// and returns the reply (its body holds `token`).
+    pub async fn create_model_token(&self, owner: &str, api: &str, name: &str) -> Reply {
+        let reply = self
+            .post(
+                &format!("/api/modelServing/v1/modelApis/{api}/accessTokens"),
+                owner,
+                json!({ "name": name }),
+            )
+            .await;
+        reply.assert_status(201);
         reply
     }
 

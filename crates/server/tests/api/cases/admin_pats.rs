@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Auth, spawn_app};
 
 #[tokio::test]
 async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_secret() {
@@ -77,7 +77,7 @@ async fn admins_revoke_and_delete_single_tokens_of_any_user() {
     let pat = app.create_pat(&jane, "deploy", 3600).await;
     let id = pat["patId"].as_str().unwrap();
     let secret = pat["token"].as_str().unwrap();
-    app.get("/v4/users/self", secret).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(secret), 200).await;
 
     let revoked = app
         .admin_post_empty(&format!("/api/pat/v1/admin/tokens/{id}/invalidate"))
@@ -90,7 +90,7 @@ async fn admins_revoke_and_delete_single_tokens_of_any_user() {
         ),
         (Some("Revoked"), Some("jane"))
     );
-    app.get("/v4/users/self", secret).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(secret), 401).await;
 
     app.admin_delete(&format!("/api/pat/v1/admin/tokens/{id}"))
         .await
@@ -132,15 +132,12 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
         .await;
     by_ids.assert_status(200);
     assert_eq!(by_ids.body["count"], 2);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", b["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", c["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(b["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(c["token"].as_str().unwrap()), 200)
+        .await;
 
     let by_user = app
         .admin_post(
@@ -152,8 +149,8 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
         by_user.body["count"], 2,
         "john's bootstrap and c: {by_user:?}"
     );
-    app.get("/v4/users/self", &john).await.assert_status(401);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&john), 401).await;
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let deleted = app
         .admin_post(
@@ -175,5 +172,5 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
     )
     .await
     .assert_status(403);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 }

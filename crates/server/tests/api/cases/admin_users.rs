@@ -160,7 +160,7 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
     let (_, john) = app.user_with_token("john", &["Practitioner"]).await;
     let second = app.create_pat(&jane, "second", 3600).await;
     let key = app.regenerate_api_key(&jane).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     // The same set again changes nothing.
     let same = app
@@ -171,7 +171,7 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
         .await;
     same.assert_status(200);
     assert_eq!(same.body["revokedPats"], 0);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let changed = app
         .admin_put(
@@ -185,15 +185,12 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
         changed.body["user"]["roles"],
         json!(["Practitioner", "Librarian"])
     );
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.get("/v4/users/self", second["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", &john).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::Bearer(second["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(&john), 200).await;
     // The API key is not a PAT; it keeps working, with the new roles.
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&key), 200).await;
 
     let audit = app
         .admin_get("/api/admin/v1/audit?action=pat.revoked")
@@ -213,27 +210,23 @@ async fn deactivation_kills_every_credential_and_activation_does_not_revive_them
     let app = spawn_app().await;
     let (jane_id, jane) = app.user_with_token("jane", &[]).await;
     let key = app.regenerate_api_key(&jane).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let off = app
         .admin_post_empty(&format!("/api/admin/v1/users/{jane_id}/deactivate"))
         .await;
     off.assert_status(200);
     assert_eq!(off.body["status"], "deactivated");
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::ApiKey(&key), 401).await;
 
     app.admin_post_empty(&format!("/api/admin/v1/users/{jane_id}/activate"))
         .await
         .assert_status(200);
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::ApiKey(&key), 401).await;
     let fresh = operator_token(&app.state, "jane", "after").await;
-    app.get("/v4/users/self", &fresh).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&fresh), 200).await;
 }
 
 #[tokio::test]

@@ -395,9 +395,7 @@ async fn every_strict_operation_of_the_document_refuses_what_it_does_not_know() 
         .await;
     with_empty.assert_status(200);
     // The refused regeneration did nothing: the key from before still works.
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&api_key), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&api_key), 200).await;
 }
 
 /// Found by the review of #14: a NUL character in a body string was a 500 on SQLite (FTS5 could

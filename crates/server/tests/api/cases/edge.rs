@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::cases::ui::hidden;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, spawn_app_with};
 
 /// Logs in through the form as a client whose load balancer says it is `xff`; the status.
 async fn login_from(app: &TestApp, xff: &str, user: &str, password: &str) -> u16 {
@@ -164,10 +164,8 @@ async fn a_correct_password_does_not_use_up_the_allowance() {
 async fn metrics_are_served_on_the_management_listener_only() {
     let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
-    app.get("/v4/users/self", "tpat_wrong")
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
+    app.assert_whoami(Auth::Bearer("tpat_wrong"), 401).await;
     let public = app
         .client
         .get(format!("{}/metrics", app.address))

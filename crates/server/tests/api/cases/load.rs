@@ -97,7 +97,7 @@ async fn browsing_held_by_a_lock() {
     app.send(Method::GET, "/healthz", Auth::None, None)
         .await
         .assert_status(200);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     credential_work_goes_on(&app, &jane, "during-browsing").await;
 
     sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
@@ -173,7 +173,7 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
 
     let before = lookups();
     for secret in &refused {
-        app.get("/v4/users/self", secret).await.assert_status(401);
+        app.assert_whoami(Auth::Bearer(secret), 401).await;
     }
     assert!(
         lookups() - before <= 3,
@@ -201,9 +201,9 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
         "a remembered refusal (401 or 429) read the store"
     );
     // A valid cached credential costs no read either (within the shared cache's second).
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     let warm = lookups();
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     assert_eq!(lookups(), warm, "a cache hit read the store");
 }
 
@@ -218,7 +218,7 @@ async fn a_full_verification_cache_evicts_a_part_and_keeps_most_entries() {
         tokens.push(created["token"].as_str().unwrap().to_string());
     }
     for token in &tokens {
-        app.get("/v4/users/self", token).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(token), 200).await;
     }
     let kept = app.state.cache.len();
     assert!(kept <= BOUND, "the cache grew past its bound: {kept}");
@@ -230,7 +230,7 @@ async fn a_full_verification_cache_evicts_a_part_and_keeps_most_entries() {
         // One node: entries live until evicted, so the newest are all still served from memory.
         let before = app.state.authenticator.store_lookups();
         for token in &tokens[tokens.len() - 30..] {
-            app.get("/v4/users/self", token).await.assert_status(200);
+            app.assert_whoami(Auth::Bearer(token), 200).await;
         }
         assert_eq!(
             app.state.authenticator.store_lookups(),
@@ -275,7 +275,7 @@ async fn last_used_is_written_once_a_minute_per_credential_however_often_it_is_u
     // Five uses a second for three seconds: past the shared cache's one-second time-to-live,
     // so the credential is read again from the store twice on PostgreSQL.
     for _ in 0..15 {
-        app.get("/v4/users/self", token).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(token), 200).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let count =

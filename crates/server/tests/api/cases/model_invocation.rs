@@ -54,14 +54,7 @@ async fn deployed(authorization: &str) -> Deployed {
         .await
         .assert_status(201);
     }
-    let created = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            &owner,
-            json!({ "name": "client" }),
-        )
-        .await;
-    created.assert_status(201);
+    let created = app.create_model_token(&owner, &api, "client").await;
     let token = created.body["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("tmat_"));
     Deployed {

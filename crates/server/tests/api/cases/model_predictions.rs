@@ -77,14 +77,7 @@ async fn deploy(app: &TestApp, kind: &str, authorization: &str, upstream: &str) 
     )
     .await
     .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            &owner,
-            json!({ "name": "pipeline" }),
-        )
-        .await;
-    token.assert_status(201);
+    let token = app.create_model_token(&owner, &api, "pipeline").await;
     Deployed {
         api,
         owner,

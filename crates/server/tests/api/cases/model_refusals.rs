@@ -54,14 +54,7 @@ async fn restricted(app: &TestApp, owner: &str, project: &str, kind: &str, name:
     )
     .await
     .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{id}/accessTokens"),
-            owner,
-            json!({ "name": "client" }),
-        )
-        .await;
-    token.assert_status(201);
+    let token = app.create_model_token(owner, &id, "client").await;
     Model {
         id,
         token: token.body["token"].as_str().unwrap().to_string(),

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::cases::ui::{Browser, user_with_password};
+use crate::cases::ui::{Browser, link, user_with_password};
 use crate::helpers::{TestApp, operator_token, spawn_app};
 
 /// Follows `X-Next-Cursor` from `first` (which has a query string) to the end as `token`;
@@ -422,14 +422,6 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     // A literal % is no wildcard.
     let reply = app.get(&format!("{MODEL_APIS}?search=%25"), &john).await;
     assert_eq!(reply.body.as_array().unwrap().len(), 0);
-}
-
-/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
-fn link(html: &str, rel: &str) -> Option<String> {
-    let at = html.find(&format!("rel=\"{rel}\""))?;
-    let start = html[..at].rfind("href=\"")? + 6;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].replace("&amp;", "&"))
 }
 
 #[tokio::test]

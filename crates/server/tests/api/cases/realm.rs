@@ -371,7 +371,7 @@ async fn forged_and_out_of_bounds_tokens_are_refused() {
     let app = spawn_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     let good = access_token(&app, &pat).await;
-    app.get("/v4/users/self", &good).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&good), 200).await;
     let claims: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(good.split('.').nth(1).unwrap())
@@ -541,7 +541,7 @@ async fn forged_and_out_of_bounds_tokens_are_refused() {
     // The control: the same forging path with untouched claims is accepted, so the refusals
     // above are about what each one changed.
     let control = forge(&app, typed, claims.clone()).await;
-    app.get("/v4/users/self", &control).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&control), 200).await;
 }
 
 #[tokio::test]
@@ -553,9 +553,7 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
     let john_pat = operator_token(&app.state, "john", "first").await;
     let jane_jwt = access_token(&app, &jane_pat).await;
     let john_jwt = access_token(&app, &john_pat).await;
-    app.get("/v4/users/self", &jane_jwt)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane_jwt), 200).await;
 
     app.admin_put(
         &format!("/api/admin/v1/users/{jane_id}/roles"),
@@ -563,17 +561,13 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
     )
     .await
     .assert_status(200);
-    app.get("/v4/users/self", &jane_jwt)
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", &john_jwt)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane_jwt), 401).await;
+    app.assert_whoami(Auth::Bearer(&john_jwt), 200).await;
 
     // A token issued right after the change works at once, with the new roles.
     let fresh_pat = operator_token(&app.state, "jane", "second").await;
     let fresh = access_token(&app, &fresh_pat).await;
-    app.get("/v4/users/self", &fresh).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&fresh), 200).await;
     assert_eq!(
         verify_with_jwks(&app, &fresh).await["realm_access"]["roles"],
         json!(["Librarian"])
@@ -582,9 +576,7 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
     app.admin_post_empty(&format!("/api/admin/v1/users/{john_id}/deactivate"))
         .await
         .assert_status(200);
-    app.get("/v4/users/self", &john_jwt)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&john_jwt), 401).await;
 }
 
 #[tokio::test]
@@ -625,8 +617,8 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_carry_the_new_kid
     );
     verify_with_jwks(&app, &old).await;
     verify_with_jwks(&app, &new).await;
-    app.get("/v4/users/self", &old).await.assert_status(200);
-    app.get("/v4/users/self", &new).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&old), 200).await;
+    app.assert_whoami(Auth::Bearer(&new), 200).await;
 
     let (_, jane) = app.user_with_token("john", &[]).await;
     app.post_empty("/api/admin/v1/keys/rotate", &jane)

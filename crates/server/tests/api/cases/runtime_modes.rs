@@ -50,14 +50,7 @@ async fn restricted_model(app: &TestApp, owner: &str) -> (String, String) {
     )
     .await
     .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            owner,
-            json!({ "name": "client" }),
-        )
-        .await;
-    token.assert_status(201);
+    let token = app.create_model_token(owner, &api, "client").await;
     (api, token.body["token"].as_str().unwrap().to_string())
 }
 

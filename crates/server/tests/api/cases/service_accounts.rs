@@ -97,7 +97,7 @@ async fn token_names_are_unique_per_account_and_invalidation_is_immediate() {
     let id = service_account(&app, "pipeline").await;
     let token = sa_token(&app, &id, "deploy").await;
     let secret = token["token"].as_str().unwrap();
-    app.get("/v4/users/self", secret).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(secret), 200).await;
     app.admin_post(&format!("{BASE}/{id}/tokens"), json!({ "name": "DEPLOY" }))
         .await
         .assert_status(409);
@@ -113,7 +113,7 @@ async fn token_names_are_unique_per_account_and_invalidation_is_immediate() {
         .await;
     invalidated.assert_status(200);
     assert_eq!(invalidated.body["isValid"], false);
-    app.get("/v4/users/self", secret).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(secret), 401).await;
 }
 
 #[tokio::test]
@@ -122,21 +122,18 @@ async fn deactivating_a_service_account_kills_every_token_and_blocks_new_ones() 
     let id = service_account(&app, "pipeline").await;
     let a = sa_token(&app, &id, "a").await;
     let b = sa_token(&app, &id, "b").await;
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 200)
+        .await;
 
     let off = app
         .admin_post_empty(&format!("{BASE}/{id}/deactivate"))
         .await;
     off.assert_status(200);
     assert_eq!(off.body["isActive"], false);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", b["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(b["token"].as_str().unwrap()), 401)
+        .await;
     app.admin_post(&format!("{BASE}/{id}/tokens"), json!({ "name": "c" }))
         .await
         .assert_status(409);
@@ -144,13 +141,11 @@ async fn deactivating_a_service_account_kills_every_token_and_blocks_new_ones() 
     app.admin_post_empty(&format!("{BASE}/{id}/activate"))
         .await
         .assert_status(200);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
     let c = sa_token(&app, &id, "c").await;
-    app.get("/v4/users/self", c["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(c["token"].as_str().unwrap()), 200)
+        .await;
 }
 
 #[tokio::test]

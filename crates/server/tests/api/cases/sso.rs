@@ -18,7 +18,7 @@ use tessera_server::sso::{SsoSection, SsoSettings};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cases::realm::{access_token, verify_with_jwks};
-use crate::helpers::{ADMIN_PASSWORD, TestApp, operator_token, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, operator_token, spawn_app_with};
 
 /// The provider process; killed when dropped.
 pub(crate) struct Idp {
@@ -333,7 +333,7 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
     let app = spawn_with_idp(&idp, "").await;
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     let pat = operator_token(&app.state, "ann.smith", "laptop").await;
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
     let manual = app
         .admin_post(
             "/api/organizations/v1/organizations",
@@ -351,7 +351,7 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
 
     // The same sign-in again changes nothing: the PAT stays.
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
 
     idp.set(json!({ "accounts": { "ann": account(&["librarians"], "Sales") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
@@ -359,7 +359,7 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
         roles(&app, "ann.smith").await,
         ["Practitioner", "Librarian"]
     );
-    app.get("/v4/users/self", &pat).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(&pat), 401).await;
     let ann = user(&app, "ann.smith").await;
     let orgs = app.state.store.organization_names_of(ann.id).await.unwrap();
     assert_eq!(
@@ -437,7 +437,7 @@ async fn attributes_from_the_provider_reach_an_exchanged_jwt_through_a_claim_map
 
     idp.set(json!({ "accounts": { "ann": account(&["data-scientists"], "Research") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
     let claims = verify_with_jwks(&app, &access_token(&app, &pat).await).await;
     assert_eq!(
         claims["org"]["department"], "Research",

@@ -438,6 +438,14 @@ async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_t
     .assert_status(200);
 }
 
+/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
+pub fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
 /// The value attribute of the input with this id.
 pub fn hidden_value(html: &str, id: &str) -> String {
     let start = html.find(&format!("id=\"{id}\"")).unwrap();

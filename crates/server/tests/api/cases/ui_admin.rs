@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cases::ui::{Browser, hidden_value, user_with_password};
+use crate::cases::ui::{Browser, hidden_value, link, user_with_password};
 use crate::helpers::{Auth, spawn_app};
 
 #[tokio::test]
@@ -109,14 +109,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
         303
     );
     let bob_token = crate::helpers::operator_token(&app.state, "bob", "laptop").await;
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Bearer(&bob_token),
-        None,
-    )
-    .await
-    .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&bob_token), 200).await;
 
     let changed = admin
         .post(
@@ -127,14 +120,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
     assert_eq!(changed.status, 303);
     let page = admin.get(changed.location.as_deref().unwrap()).await;
     assert!(page.html.contains("personal access tokens are revoked"));
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Bearer(&bob_token),
-        None,
-    )
-    .await
-    .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&bob_token), 401).await;
 
     let off = admin
         .post(
@@ -240,9 +226,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
     assert_eq!(token_page.status, 201, "{}", token_page.html);
     let token = hidden_value(&token_page.html, "new-token");
     assert!(token.starts_with("tsat_"));
-    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&token), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&token), 200).await;
     assert!(
         !admin
             .get("/ui/admin/service-accounts")
@@ -257,9 +241,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
         )
         .await;
     assert_eq!(revoked.status, 303);
-    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&token), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&token), 401).await;
     let taken = admin
         .post(
             "/ui/admin/service-accounts",
@@ -288,14 +270,6 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
     assert!(bad.html.contains("id=\"from-error\""));
     assert!(bad.html.contains("value=\"yesterday\""));
     let _ = json!({});
-}
-
-/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
-fn link(html: &str, rel: &str) -> Option<String> {
-    let at = html.find(&format!("rel=\"{rel}\""))?;
-    let start = html[..at].rfind("href=\"")? + 6;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].replace("&amp;", "&"))
 }
 
 #[tokio::test]
