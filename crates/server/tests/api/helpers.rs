@@ -387,6 +387,20 @@ impl TestApp {
         reply
     }
 
+    /// Shares the model API `api` with `grantee` (`{"userName"|"email"|"organization": …,
+    /// "role": …}`) as `token`.
+    pub async fn share_model_api(&self, token: &str, api: &str, grantee: Value) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/collaborators");
+        self.post(&path, token, grantee).await
+    }
+
+    /// Sets the visibility of the model API `api` (`public` or `private`) as `token`.
+    pub async fn set_model_visibility(&self, token: &str, api: &str, visibility: &str) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/visibility");
+        self.put(&path, token, json!({ "visibility": visibility }))
+            .await
+    }
+
     /// Runs `sql` on the app's database from beside it (another connection); the first column
     /// of each row, as text.
     pub async fn sql(&self, sql: &str) -> Vec<String> {

@@ -328,9 +328,9 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
         .await
         .assert_status(403);
     w.app
-        .post(
-            &format!("{BASE}/{api}/collaborators"),
+        .share_model_api(
             &editor,
+            &api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await
@@ -348,19 +348,11 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
     assert_eq!(moved.body["ownerName"], "deditor");
     // The new owner may now change visibility; the previous one stays as an editor.
     w.app
-        .put(
-            &format!("{BASE}/{api}/visibility"),
-            &editor,
-            json!({ "visibility": "private" }),
-        )
+        .set_model_visibility(&editor, &api, "private")
         .await
         .assert_status(200);
     w.app
-        .put(
-            &format!("{BASE}/{api}/visibility"),
-            &token("owner"),
-            json!({ "visibility": "private" }),
-        )
+        .set_model_visibility(&token("owner"), &api, "private")
         .await
         .assert_status(403);
     let list = w
@@ -378,9 +370,9 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
 
     let invited = w
         .app
-        .post(
-            &format!("{BASE}/{api}/collaborators"),
+        .share_model_api(
             &editor,
+            &api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await;

@@ -345,17 +345,17 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     }
     // Private ones jane reaches: directly, through her organization, through the project, her own.
     let direct = create_model_api(&app, &john, &johns_project, "m-direct", "private").await;
-    app.post(
-        &format!("{MODEL_APIS}/{direct}/collaborators"),
+    app.share_model_api(
         &john,
+        &direct,
         json!({ "userName": "jane", "role": "viewer" }),
     )
     .await
     .assert_status(201);
     let via_org = create_model_api(&app, &john, &johns_project, "m-org", "private").await;
-    app.post(
-        &format!("{MODEL_APIS}/{via_org}/collaborators"),
+    app.share_model_api(
         &john,
+        &via_org,
         json!({ "organization": "team", "role": "viewer" }),
     )
     .await
