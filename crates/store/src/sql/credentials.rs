@@ -51,6 +51,11 @@ macro_rules! sql_credentials {
                 })
             }
 
+            /// The first credential `qb` finds, with its owner; `None` when it finds none.
+            async fn first_owned(mut qb: QueryBuilder<'static, $db>, pool: &sqlx::Pool<$db>) -> StoreResult<Option<OwnedCredential>> {
+                qb.build().fetch_optional(pool).await.map_err(backend)?.as_ref().map(owned_from_row).transpose()
+            }
+
             fn owned_from_row(row: &$row) -> StoreResult<OwnedCredential> {
                 Ok(OwnedCredential {
                     credential: credential_from_row(row)?,
@@ -224,26 +229,14 @@ macro_rules! sql_credentials {
                     let mut qb = select();
                     qb.push(" AND c.token_hash = ").push_bind(hash.0.to_vec());
                     qb.push(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ").push_bind(to_ms(now)).push(")");
-                    qb.build()
-                        .fetch_optional(self.pool())
-                        .await
-                        .map_err(backend)?
-                        .as_ref()
-                        .map(owned_from_row)
-                        .transpose()
+                    first_owned(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
                     let mut qb = select();
                     qb.push(" AND c.id = ").push_bind(id.to_string());
-                    qb.build()
-                        .fetch_optional(self.pool())
-                        .await
-                        .map_err(backend)?
-                        .as_ref()
-                        .map(owned_from_row)
-                        .transpose()
+                    first_owned(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
