@@ -2,7 +2,6 @@
 //! or in bulk. SysAdmin only (domain policy). Secrets are never available here.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};

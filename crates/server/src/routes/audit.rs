@@ -1,9 +1,8 @@
 //! The audit log, filtered. SysAdmin only (domain policy).
 
+use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tessera_core::audit::AuditQuery;

@@ -2,14 +2,13 @@
 //! decides with `policy::model_api`: 404 for a model API the caller may not see, 403 otherwise.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{CollaboratorId, ModelApiId, ProjectId};
 use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelKind, parse_name};
 use tessera_core::names::{Email, FieldError, UserName, parse_text};
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::ModelRole;
 use tessera_core::projects::{parse_visibility, visibility_str};
 use tessera_core::services::model_apis::{GranteeRef, NewModelApi};

@@ -1,13 +1,12 @@
 //! Organizations and their members. SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{OrganizationId, UserId};
 use tessera_core::names::UserName;
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::services::organizations::parse_name;
 use tessera_core::store::{ORGANIZATIONS_CURSOR, Organization};
 use utoipa::{IntoParams, ToSchema};

@@ -2,13 +2,11 @@
 //! projects are 404 to outsiders; collaborators change only by the owner or a SysAdmin.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::names::{FieldError, UserName, parse_text};
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::{ProjectRole, Visibility};
 use tessera_core::projects::{Project, Relationship, parse_name, parse_visibility, visibility_str};
 use tessera_core::services::projects::NewProject;

@@ -1,7 +1,7 @@
 //! Service accounts and their named tokens (Domino paths). SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;

@@ -330,7 +330,7 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
     w.app
         .share_model_api(
             &editor,
-            &api,
+            api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await
@@ -348,11 +348,11 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
     assert_eq!(moved.body["ownerName"], "deditor");
     // The new owner may now change visibility; the previous one stays as an editor.
     w.app
-        .set_model_visibility(&editor, &api, "private")
+        .set_model_visibility(&editor, api, "private")
         .await
         .assert_status(200);
     w.app
-        .set_model_visibility(&token("owner"), &api, "private")
+        .set_model_visibility(&token("owner"), api, "private")
         .await
         .assert_status(403);
     let list = w
@@ -372,7 +372,7 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
         .app
         .share_model_api(
             &editor,
-            &api,
+            api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await;

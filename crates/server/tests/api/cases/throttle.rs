@@ -2,7 +2,6 @@
 //! is, and a secret that would need a store read is refused unread once the address is over the
 //! limit (issue 19: a throttled address cannot make the database work).
 
-use reqwest::Method;
 use tessera_core::secret::{Secret, SecretKind};
 use tessera_server::client_addr::TrustedProxies;
 
