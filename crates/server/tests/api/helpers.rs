@@ -373,6 +373,16 @@ impl TestApp {
         reply
     }
 
+    /// Deploys a version of the model API `api` served at `upstream` as `owner`; asserts 201.
+    pub async fn deploy_model_version(&self, owner: &str, api: &str, upstream: &str) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/versions");
+        let reply = self
+            .post(&path, owner, json!({ "upstreamUrl": upstream }))
+            .await;
+        reply.assert_status(201);
+        reply
+    }
+
     /// Creates an access token named `name` for the model API `api` as `owner`; asserts 201
     /// and returns the reply (its body holds `token`).
     pub async fn create_model_token(&self, owner: &str, api: &str, name: &str) -> Reply {
