@@ -8,47 +8,35 @@
 #   tessera  wrk -> Tessera (/models/{id}/latest/model) -> model server
 # Usage: bench/invoke.sh [seconds, default 10]. Needs wrk and nginx (apt-get install wrk nginx);
 # TESSERA_BENCH_PERF=1 adds a CPU profile of Tessera (perf).
+# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-10}
 WORKS=${WORK_MICROS:-0 250 1000}
-for tool in wrk nginx python3 curl; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
-# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
-if [ -n "${TESSERA_BENCH_BIN:-}" ]; then cargo build --release -q -p model-server
-else cargo build --release -q -p tessera -p model-server; fi
-BIN=${TESSERA_BENCH_BIN:-$PWD/target/release/tessera}
+need wrk nginx python3 curl
+cargo build --release -q -p model-server
+tessera_bin
 MODEL_BIN=$PWD/target/release/model-server
-echo "tessera: $BIN, [server] runtime: ${TESSERA_SERVER_RUNTIME:-default}"
 WORK=$(mktemp -d)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MP=$(port); TP=$(port); NP=$(port)
 MODEL=
-mkdir -p "$WORK/logs"; chmod 755 "$WORK"
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 2;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
+{ nginx_head; cat <<NGINX
   upstream model { server 127.0.0.1:$MP; keepalive 128; }
   server { listen 127.0.0.1:$NP;
     location / { proxy_pass http://model/; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 }
 NGINX
+} > "$WORK/nginx.conf"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 cleanup() {
-  [ -n "$MODEL" ] && kill $MODEL 2>/dev/null; kill $SERVER 2>/dev/null
+  [ -n "$MODEL" ] && kill $MODEL 2>/dev/null; kill ${SERVER:-} 2>/dev/null
   nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"
 }
-export TESSERA_ADMIN_PASSWORD=bench-admin-password
 # The model server must be allowed (`[models] allowed_upstreams`), or no version can point at it.
 export TESSERA_MODELS_ALLOWED_UPSTREAMS=http://127.0.0.1:$MP
-(cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$TP >/dev/null 2>"$WORK/tessera.log") &
-SERVER=$!
 trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$TP/readyz" >/dev/null && break; sleep 0.1; done
-PAT=$(cd "$WORK" && "$BIN" admin token create --username admin --name bench)
+start_tessera "$TP"
 api() { curl -sf -X "$1" "http://127.0.0.1:$TP$2" -H "Authorization: Bearer $PAT" -H 'Content-Type: application/json' ${3:+--data "$3"}; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 PROJECT=$(api POST /v4/projects '{"name":"bench"}' | field id)
@@ -62,15 +50,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"data": {"tenure_months": 3, "monthly_charges": 82.5, "support_calls": 2}}'
 LUA
 
-run() { # name url [header]
-  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency -s "$WORK/post.lua" ${3:+-H "$3"} "$2")
-  local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  printf '%-22s %10s %9s %9s %s\n' "$1" "$rps" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" "${bad:+NON-2xx: $bad}"
-  echo "$rps" > "$WORK/$1.rps"
-}
-printf '%-22s %10s %9s %9s\n' "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99"
+ROW=22
+run_header
 for w in $WORKS; do
   [ -n "$MODEL" ] && { kill $MODEL; wait $MODEL 2>/dev/null || true; }
   "$MODEL_BIN" "127.0.0.1:$MP" "$w" 2>/dev/null &
@@ -79,13 +60,13 @@ for w in $WORKS; do
   check=$(curl -s -o /dev/null -w '%{http_code}' -H "$BASIC" -H 'Content-Type: application/json' \
     --data '{"data":{"tenure_months":3,"monthly_charges":82.5,"support_calls":2}}' "http://127.0.0.1:$TP/models/$MODEL_API/latest/model")
   [ "$check" = 200 ] || { echo "invocation check failed: $check" >&2; exit 1; }
-  run "direct_${w}us" "http://127.0.0.1:$MP/"
-  run "nginx_${w}us" "http://127.0.0.1:$NP/"
+  run "direct_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$MP/"
+  run "nginx_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$NP/"
   if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
     timeout -s INT "$SECS" perf record -F 1999 -g -p "$SERVER" -o "$WORK/perf.data" >"$WORK/perf.log" 2>&1 &
     PERF=$!
   fi
-  run "tessera_${w}us" "http://127.0.0.1:$TP/models/$MODEL_API/latest/model" "$BASIC"
+  run "tessera_${w}us" -s "$WORK/post.lua" -H "$BASIC" "http://127.0.0.1:$TP/models/$MODEL_API/latest/model"
   if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
     wait $PERF || true
     echo "== profile of Tessera at ${w} us"; tail -3 "$WORK/perf.log"

@@ -6,23 +6,19 @@
 #   token exchange, cached subject       — same PAT every time: served from the exchange cache
 #   token exchange, uncached subjects    — a different PAT per request: claims + RS256 signature
 # Usage: bench/realm.sh [seconds per run, default 5]. Needs wrk and python3. Loopback only; stops by itself.
+# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SECS=${1:-5}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-# TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
-[ -n "${TESSERA_BENCH_BIN:-}" ] || cargo build --release -q -p tessera
-BIN=${TESSERA_BENCH_BIN:-$PWD/target/release/tessera}
-echo "tessera: $BIN, [server] runtime: ${TESSERA_SERVER_RUNTIME:-default}"
+need wrk python3 curl
+tessera_bin
 WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(port)
 URL=http://127.0.0.1:$PORT
-export TESSERA_ADMIN_PASSWORD=bench-admin-password
-(cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen 127.0.0.1:$PORT >/dev/null 2>"$WORK/server.log") &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
-ADMIN=$(cd "$WORK" && "$BIN" admin token create --username admin --name bench)
+trap 'kill ${SERVER:-} 2>/dev/null; wait ${SERVER:-} 2>/dev/null; rm -rf "$WORK"' EXIT
+start_tessera "$PORT"
+ADMIN=$PAT
 
 # Subject tokens for the uncached run: more than the run can use.
 N=${TESSERA_BENCH_TOKENS:-40000}
@@ -44,7 +40,7 @@ threads = [threading.Thread(target=work, args=(k * (n // 4), n // 4)) for k in r
 print("\n".join(out))
 PY
 PAT=$(head -1 "$WORK/tokens.txt")
-JWT=$(curl -s "$URL/auth/realms/DominoRealm/protocol/openid-connect/token" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d "subject_token=$PAT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+JWT=$(exchange_jwt "$PORT" "$PAT")
 
 cat > "$WORK/exchange.lua" <<LUA
 local path = "/auth/realms/DominoRealm/protocol/openid-connect/token"
@@ -65,19 +61,8 @@ function request()
 end
 LUA
 
-run() { # name, then wrk arguments
-  local name=$1; shift
-  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" 2>&1)
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-34s %12s %10s %10s %s\n' "$name" "$rps" "$p50" "$p99" "${bad:+NON-2xx: $bad}"
-  echo "$rps" > "$WORK/$name.rps"
-}
-
-printf '%-34s %12s %10s %10s\n' "run (wrk -t2 -c64, ${SECS}s)" "req/s" "p50" "p99"
+ROW=34
+run_header
 run healthz "$URL/healthz"
 run self_with_pat -H "Authorization: Bearer $PAT" "$URL/v4/users/self"
 run self_with_jwt -H "Authorization: Bearer $JWT" "$URL/v4/users/self"

@@ -1,30 +1,20 @@
 // Single sign-on in a real browser: Tessera's "Sign in with corp" link, the provider's own login
 // and consent pages (oidc-provider, started by crates/cli/tests/browser_sso.rs), and back to
 // Tessera signed in. Environment: TESSERA_URL, E2E_OUTPUT, CHROMIUM.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromiumForFile } from "./chromium.mjs";
 
 const base = process.env.TESSERA_URL;
 const output = process.env.E2E_OUTPUT;
 mkdirSync(output, { recursive: true });
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
-});
-after(async () => browser?.close());
+const browser = chromiumForFile();
 
 test("signing in through the identity provider's pages lands on the account, with the mapped role", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser().newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   await page.goto(`${base}/ui/account`);
   assert.match(page.url(), /\/ui\/login\?next=/);
@@ -44,7 +34,7 @@ test("signing in through the identity provider's pages lands on the account, wit
 });
 
 test("with the password form tucked away, the break-glass administrator still signs in", async () => {
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   await page.goto(`${base}/ui/login`);
   await page.getByText("Administrator sign-in with a password").click();

@@ -1,31 +1,21 @@
 // Tessera's web UI in a real browser (Debian's Chromium through playwright-core), against the
 // real server that crates/cli/tests/browser.rs starts. Environment: TESSERA_URL, TESSERA_ADMIN_PASSWORD,
 // E2E_OUTPUT (where screenshots go), CHROMIUM (the browser's path).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromiumForFile } from "./chromium.mjs";
 
 const base = process.env.TESSERA_URL;
 const password = process.env.TESSERA_ADMIN_PASSWORD;
 const output = process.env.E2E_OUTPUT;
 mkdirSync(output, { recursive: true });
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ], // Playwright gives each launch a fresh, empty profile of its own.
-  });
-});
-after(async () => browser?.close());
+const browser = chromiumForFile();
 
 async function loggedIn(viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport });
+  const context = await browser().newContext({ viewport });
   const page = await context.newPage();
   page.on("dialog", (dialog) => dialog.accept());
   await page.goto(`${base}/ui/account`);
@@ -45,7 +35,7 @@ async function whoAmI(token) {
 }
 
 test("the server's address, /ui and /ui/ land on the login page, then on the account", async () => {
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   for (const path of ["/", "/ui", "/ui/"]) {
     await page.goto(`${base}${path}`);
@@ -69,7 +59,7 @@ test("the server's address, /ui and /ui/ land on the login page, then on the acc
 });
 
 test("a wrong password is refused on the page, keeping the user name", async () => {
-  const page = await browser.newPage();
+  const page = await browser().newPage();
   await page.goto(`${base}/ui/login`);
   await shot(page, "login");
   await page.getByLabel("Username").fill("admin");
@@ -186,7 +176,7 @@ test("an administrator's role change revokes the user's tokens, seen on the user
   await shot(page, "admin-users");
 
   // Bob logs in in his own browser and makes a token.
-  const bob = await browser.newContext();
+  const bob = await browser().newContext();
   const bobPage = await bob.newPage();
   await bobPage.goto(`${base}/ui/login`);
   await bobPage.getByLabel("Username").fill("e2e-bob");

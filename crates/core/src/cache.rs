@@ -300,20 +300,15 @@ impl CredentialCache {
 /// An entry for an active user `principal` with a PAT `credential`, for the crate's tests.
 #[cfg(test)]
 pub(crate) fn test_entry(principal: UserId, credential: CredentialId) -> CacheEntry {
-    use crate::model::{PrincipalKind, UserStatus};
+    let name = crate::names::UserName::from_trusted("u".into());
     let user = User {
         id: principal,
-        kind: PrincipalKind::User,
-        user_name: crate::names::UserName::from_trusted("u".into()),
-        email: None,
-        first_name: String::new(),
-        last_name: String::new(),
-        description: String::new(),
-        roles: crate::roles::RoleSet::default(),
-        status: UserStatus::Active,
-        created_at: chrono::Utc::now(),
-        created_by: None,
-        tokens_not_before: None,
+        ..User::new(
+            crate::model::PrincipalKind::User,
+            name,
+            crate::roles::RoleSet::default(),
+            chrono::Utc::now(),
+        )
     };
     let credential = CredentialRef {
         id: credential,

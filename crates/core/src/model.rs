@@ -76,6 +76,26 @@ pub struct User {
 }
 
 impl User {
+    /// A new active principal of `kind` named `user_name` with `roles`, created at `now`: a
+    /// fresh id, no email, names or description, created by no one, no token cutoff. Callers
+    /// set what they know on top (`User { email, ..User::new(..) }`).
+    pub fn new(kind: PrincipalKind, user_name: UserName, roles: RoleSet, now: Timestamp) -> User {
+        User {
+            id: UserId::new(),
+            kind,
+            user_name,
+            email: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            description: String::new(),
+            roles,
+            status: UserStatus::Active,
+            created_at: now,
+            created_by: None,
+            tokens_not_before: None,
+        }
+    }
+
     pub fn full_name(&self) -> String {
         match (self.first_name.is_empty(), self.last_name.is_empty()) {
             (false, false) => format!("{} {}", self.first_name, self.last_name),

@@ -9,9 +9,10 @@
 //!
 //! `offset` stays accepted (it scans the rows it skips); a cursor with an offset is a 400.
 
+use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use tessera_core::names::FieldError;
-use tessera_core::paging::{Cursor, Total};
+use tessera_core::paging::{Cursor, Page, PageQuery, Total};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -35,6 +36,31 @@ pub fn cursor(
         ));
     }
     Ok(Some(decode(raw)?))
+}
+
+/// The page a request asks for on a list whose cursor is a plain `Cursor` tagged `tag` (text
+/// key and tie): its cursor read as `cursor` does, its offset, and its `limit` (already checked).
+pub fn query(
+    raw: Option<&str>,
+    offset: u32,
+    limit: u32,
+    tag: &'static str,
+) -> ApiResult<PageQuery> {
+    Ok(PageQuery {
+        after: cursor(raw, offset, |raw| Cursor::decode(raw, tag, false, false))?,
+        offset,
+        limit,
+    })
+}
+
+/// A listing's answer: the paging headers, and the bare JSON array of the page's rows.
+pub type Listing<J> = (HeaderMap, Json<Vec<J>>);
+
+/// The answer to a list request: each row of `page` as `json` makes it, under the paging
+/// headers of `page` and `total`.
+pub fn listing<T, J>(page: &Page<T>, total: Total, json: impl FnMut(&T) -> J) -> Listing<J> {
+    let body = page.items.iter().map(json).collect();
+    (headers(page.next.as_ref(), total), Json(body))
 }
 
 /// The paging headers of a response.

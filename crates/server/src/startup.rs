@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use rand::Rng;
-use tessera_core::authn::Authenticator;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
 use tessera_core::invalidation::Notice;
@@ -150,14 +149,9 @@ impl Application {
         let bootstrap_password = bootstrap(&users, config.admin_password.clone()).await?;
         let realm = start_realm(&config, &ctx).await?;
         let state: AppState = Arc::new(AppServices {
-            authenticator: Authenticator::new(
-                ctx.store.clone(),
-                ctx.cache.clone(),
-                ctx.hasher.clone(),
-                ctx.clock.clone(),
-                recorder,
-            )
-            .with_jwt(Arc::new(realm.verifier())),
+            authenticator: ctx
+                .authenticator(recorder)
+                .with_jwt(Arc::new(realm.verifier())),
             realm,
             organizations: OrganizationService::new(ctx.clone()),
             projects: tessera_core::services::projects::ProjectService::new(ctx.clone()),

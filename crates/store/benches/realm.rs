@@ -15,8 +15,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sha2::{Digest, Sha256};
 use tessera_core::cache::CredentialRef;
 use tessera_core::clock::SystemClock;
-use tessera_core::ids::{CredentialId, UserId};
-use tessera_core::model::{CredentialKind, PrincipalKind, User, UserStatus};
+use tessera_core::ids::CredentialId;
+use tessera_core::model::{CredentialKind, PrincipalKind, User};
 use tessera_core::names::{Email, TokenName, UserName};
 use tessera_core::realm::keys::KeyCipher;
 use tessera_core::realm::{Algorithm, Realm, RealmSettings};
@@ -25,18 +25,15 @@ use tessera_store::sqlite::SqliteStore;
 
 fn user() -> User {
     User {
-        id: UserId::new(),
-        kind: PrincipalKind::User,
-        user_name: UserName::parse("userName", "bench").unwrap(),
         email: Some(Email::parse("email", "bench@example.com").unwrap()),
         first_name: "Ben".into(),
         last_name: "Ch".into(),
-        description: String::new(),
-        roles: RoleSet::default_for_new_user(),
-        status: UserStatus::Active,
-        created_at: Utc::now(),
-        created_by: None,
-        tokens_not_before: None,
+        ..User::new(
+            PrincipalKind::User,
+            UserName::parse("userName", "bench").unwrap(),
+            RoleSet::default_for_new_user(),
+            Utc::now(),
+        )
     }
 }
 

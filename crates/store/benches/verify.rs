@@ -19,7 +19,7 @@ use tessera_core::authn::{AuthError, Authenticator, FastPath, Presented};
 use tessera_core::cache::{CacheEntry, CredentialCache, CredentialRef};
 use tessera_core::clock::SystemClock;
 use tessera_core::ids::{CredentialId, UserId};
-use tessera_core::model::{CredentialKind, PrincipalKind, User, UserStatus};
+use tessera_core::model::{CredentialKind, PrincipalKind, User};
 use tessera_core::names::{TokenName, UserName};
 use tessera_core::roles::RoleSet;
 use tessera_core::secret::{Secret, SecretHasher, SecretKind};
@@ -48,20 +48,12 @@ fn fixture(runtime: &tokio::runtime::Runtime, n: usize) -> Fixture {
     let store = runtime.block_on(SqliteStore::open(&url)).unwrap();
     let hasher = SecretHasher::new(KEY).unwrap();
     let cache = Arc::new(CredentialCache::new(n * 2));
-    let user = Arc::new(User {
-        id: UserId::new(),
-        kind: PrincipalKind::User,
-        user_name: UserName::parse("userName", "bench").unwrap(),
-        email: None,
-        first_name: String::new(),
-        last_name: String::new(),
-        description: String::new(),
-        roles: RoleSet::default_for_new_user(),
-        status: UserStatus::Active,
-        created_at: Utc::now(),
-        created_by: None,
-        tokens_not_before: None,
-    });
+    let user = Arc::new(User::new(
+        PrincipalKind::User,
+        UserName::parse("userName", "bench").unwrap(),
+        RoleSet::default_for_new_user(),
+        Utc::now(),
+    ));
     let expires = Utc::now() + Duration::days(30);
     let mut tokens = Vec::with_capacity(n);
     runtime.block_on(async {

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use tessera_core::authn::{Authenticator, Presented};
+use tessera_core::authn::Presented;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
 use tessera_core::invalidation::LocalOnly;
@@ -55,13 +55,7 @@ async fn creating_a_pat_logs_its_ids_at_every_level_and_never_the_secret() {
         serving: Arc::default(),
     };
     let (recorder, _usage) = usage_channel();
-    let authenticator = Authenticator::new(
-        ctx.store.clone(),
-        ctx.cache.clone(),
-        ctx.hasher.clone(),
-        ctx.clock.clone(),
-        recorder,
-    );
+    let authenticator = ctx.authenticator(recorder);
 
     // A user signed in with a first PAT, both made the operator's way.
     let user = UserService::new(ctx.clone())

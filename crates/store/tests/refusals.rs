@@ -17,7 +17,7 @@ use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
 use tessera_core::ids::UserId;
 use tessera_core::invalidation::{InvalidationBus, LocalOnly, Notice};
-use tessera_core::model::{CredentialKind, PrincipalKind, User, UserStatus};
+use tessera_core::model::{CredentialKind, PrincipalKind, User};
 use tessera_core::names::{TokenName, UserName};
 use tessera_core::roles::RoleSet;
 use tessera_core::secret::{Secret, SecretHasher, SecretKind};
@@ -49,13 +49,7 @@ impl Node {
             clock: Arc::new(SystemClock),
             serving: Arc::default(),
         };
-        let authenticator = Authenticator::new(
-            ctx.store.clone(),
-            ctx.cache.clone(),
-            ctx.hasher.clone(),
-            ctx.clock.clone(),
-            recorder,
-        );
+        let authenticator = ctx.authenticator(recorder);
         Node {
             ctx,
             authenticator,
@@ -72,20 +66,12 @@ impl Node {
     }
 
     async fn user(&self, name: &str) -> UserId {
-        let user = User {
-            id: UserId::new(),
-            kind: PrincipalKind::User,
-            user_name: UserName::parse("userName", name).unwrap(),
-            email: None,
-            first_name: String::new(),
-            last_name: String::new(),
-            description: String::new(),
-            roles: RoleSet::default_for_new_user(),
-            status: UserStatus::Active,
-            created_at: Utc::now(),
-            created_by: None,
-            tokens_not_before: None,
-        };
+        let user = User::new(
+            PrincipalKind::User,
+            UserName::parse("userName", name).unwrap(),
+            RoleSet::default_for_new_user(),
+            Utc::now(),
+        );
         let audit =
             AuditEntry::about_user(&AuditActor::system(), Utc::now(), "user.created", &user);
         self.ctx

@@ -62,6 +62,15 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// How an insert's store error reads: a conflict (a unique name already taken) as a
+/// `Conflict` whose message `taken` writes, naming what clashed; any other as `From` maps it.
+pub(crate) fn taken(taken: impl FnOnce() -> String) -> impl FnOnce(StoreError) -> ServiceError {
+    move |error| match error {
+        StoreError::Conflict { .. } => ServiceError::Conflict(taken()),
+        other => other.into(),
+    }
+}
+
 /// What every service needs: the store, the cache it must keep coherent (here and, through the
 /// bus, on every other node), the hasher, the clock.
 #[derive(Clone)]
@@ -76,6 +85,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// The authenticator over this context's store, cache, hasher and clock, recording last
+    /// use through `usage`.
+    pub fn authenticator(&self, usage: crate::usage::UsageRecorder) -> crate::authn::Authenticator {
+        crate::authn::Authenticator::new(
+            self.store.clone(),
+            self.cache.clone(),
+            self.hasher.clone(),
+            self.clock.clone(),
+            usage,
+        )
+    }
+
     /// Makes invocations of `id` see a change just committed, here and on the other nodes.
     #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn forget_model_api(&self, id: crate::ids::ModelApiId) {

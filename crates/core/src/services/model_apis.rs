@@ -16,7 +16,7 @@ use crate::policy::model_api::{
 use crate::policy::project::{self, ProjectAction};
 use crate::store::{ModelApiQuery, PrincipalQuery, model_api_cursor_after};
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 pub struct NewModelApi {
     pub name: String,
@@ -125,13 +125,9 @@ impl ModelApiService {
             .store
             .insert_model_api(&api, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
-                    "the project already has a model API named {:?}",
-                    api.name
-                )),
-                other => other.into(),
-            })?;
+            .map_err(taken(|| {
+                format!("the project already has a model API named {:?}", api.name)
+            }))?;
         Ok(api)
     }
 

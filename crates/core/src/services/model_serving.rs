@@ -22,7 +22,7 @@ use crate::serving_cache::Serving;
 use crate::upstreams::{AllowedUpstreams, FIELD, Scheme, UpstreamUrl};
 
 use super::model_apis::ModelApiService;
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 pub struct ModelServingService {
     ctx: Context,
@@ -222,13 +222,9 @@ impl ModelServingService {
             .store
             .insert_model_token(&token, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
-                    "a live token named {:?} exists",
-                    token.name.as_str()
-                )),
-                other => other.into(),
-            })?;
+            .map_err(taken(|| {
+                format!("a live token named {:?} exists", token.name.as_str())
+            }))?;
         self.ctx.forget_model_api(id).await;
         Ok((token, secret))
     }

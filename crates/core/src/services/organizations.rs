@@ -3,13 +3,13 @@
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{OrganizationId, UserId};
-use crate::model::PrincipalKind;
+use crate::model::{PrincipalKind, Timestamp};
 use crate::names::{FieldError, UserName, parse_text};
 use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
 use crate::store::{Organization, organization_cursor_after};
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 #[derive(Clone)]
 pub struct OrganizationService {
@@ -38,27 +38,14 @@ impl OrganizationService {
             created_at: self.ctx.clock.now(),
             members: Vec::new(),
         };
-        let audit = AuditEntry {
-            target_id: Some(org.id.to_string()),
-            target_name: Some(org.name.clone()),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                org.created_at,
-                "organization.created",
-                "organization",
-            )
-        };
+        let audit = audit(caller, &org, org.created_at, "organization.created");
         self.ctx
             .store
             .insert_organization(&org, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
-                    "an organization named {:?} already exists",
-                    org.name
-                )),
-                other => other.into(),
-            })?;
+            .map_err(taken(|| {
+                format!("an organization named {:?} already exists", org.name)
+            }))?;
         Ok(org)
     }
 
@@ -117,16 +104,12 @@ impl OrganizationService {
             .await?
             .filter(|u| u.kind == PrincipalKind::User)
             .ok_or(ServiceError::NotFound("user"))?;
-        let audit = AuditEntry {
-            target_id: Some(org.id.to_string()),
-            target_name: Some(org.name.clone()),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                self.ctx.clock.now(),
-                "organization.member-added",
-                "organization",
-            )
-        }
+        let audit = audit(
+            caller,
+            &org,
+            self.ctx.clock.now(),
+            "organization.member-added",
+        )
         .with_detail("member", user.user_name.as_str());
         if !self.ctx.store.add_member(id, user.id, &audit).await? {
             return Err(ServiceError::Conflict(format!(
@@ -147,21 +130,26 @@ impl OrganizationService {
     ) -> ServiceResult<Organization> {
         policy::require_admin(caller)?;
         let org = self.organization(id).await?;
-        let audit = AuditEntry {
-            target_id: Some(org.id.to_string()),
-            target_name: Some(org.name.clone()),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                self.ctx.clock.now(),
-                "organization.member-removed",
-                "organization",
-            )
-        }
+        let audit = audit(
+            caller,
+            &org,
+            self.ctx.clock.now(),
+            "organization.member-removed",
+        )
         .with_detail("memberId", user.to_string());
         if !self.ctx.store.remove_member(id, user, &audit).await? {
             return Err(ServiceError::NotFound("member"));
         }
         self.ctx.forget_principal(user).await;
         self.organization(id).await
+    }
+}
+
+/// The audit entry of `action` by `caller` on the organization `org`, at `at`.
+fn audit(caller: &Caller, org: &Organization, at: Timestamp, action: &str) -> AuditEntry {
+    AuditEntry {
+        target_id: Some(org.id.to_string()),
+        target_name: Some(org.name.clone()),
+        ..AuditEntry::new(&caller.audit_actor(), at, action, "organization")
     }
 }

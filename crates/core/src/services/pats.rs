@@ -10,7 +10,7 @@ use crate::policy;
 use crate::secret::Secret;
 use crate::store::{CredentialFilter, OwnedCredential};
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 pub const DAY: i64 = 86_400;
 
@@ -131,13 +131,12 @@ impl PatService {
             .store
             .insert_credential(&credential, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+            .map_err(taken(|| {
+                format!(
                     "a token named {:?} already exists; token names are unique per user until deleted",
                     request.name.as_str()
-                )),
-                other => other.into(),
-            })?;
+                )
+            }))?;
         Ok((credential, secret))
     }
 

@@ -5,7 +5,7 @@
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{ProjectId, UserId};
-use crate::model::PrincipalKind;
+use crate::model::{PrincipalKind, Timestamp};
 use crate::names::{FieldError, UserName};
 use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
@@ -14,7 +14,7 @@ use crate::policy::project::{self, ProjectAction};
 use crate::projects::{Project, ProjectCollaborator, Relationship};
 use crate::store::project_cursor_after;
 
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 pub struct NewProject {
     pub name: String,
@@ -78,27 +78,17 @@ impl ProjectService {
             created_at: self.ctx.clock.now(),
             collaborators,
         };
-        let audit = AuditEntry {
-            target_id: Some(project.id.to_string()),
-            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                project.created_at,
-                "project.created",
-                "project",
-            )
-        };
+        let audit = audit(caller, &project, project.created_at, "project.created");
         self.ctx
             .store
             .insert_project(&project, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+            .map_err(taken(|| {
+                format!(
                     "{} already has a project named {:?}",
                     project.owner_name, project.name
-                )),
-                other => other.into(),
-            })?;
+                )
+            }))?;
         Ok(project)
     }
 
@@ -174,16 +164,12 @@ impl ProjectService {
             return Err(FieldError::new("collaboratorId", "is the project's owner").into());
         }
         let collaborator = self.person(user, "collaboratorId").await?;
-        let audit = AuditEntry {
-            target_id: Some(project.id.to_string()),
-            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                self.ctx.clock.now(),
-                "project.collaborator-set",
-                "project",
-            )
-        }
+        let audit = audit(
+            caller,
+            &project,
+            self.ctx.clock.now(),
+            "project.collaborator-set",
+        )
         .with_detail("collaborator", collaborator.user_name.as_str())
         .with_detail("projectRole", role.as_str());
         self.ctx
@@ -201,16 +187,12 @@ impl ProjectService {
         user: UserId,
     ) -> ServiceResult<Project> {
         let project = self.managed(caller, id).await?;
-        let audit = AuditEntry {
-            target_id: Some(project.id.to_string()),
-            target_name: Some(format!("{}/{}", project.owner_name, project.name)),
-            ..AuditEntry::new(
-                &caller.audit_actor(),
-                self.ctx.clock.now(),
-                "project.collaborator-removed",
-                "project",
-            )
-        }
+        let audit = audit(
+            caller,
+            &project,
+            self.ctx.clock.now(),
+            "project.collaborator-removed",
+        )
         .with_detail("collaboratorId", user.to_string());
         if !self
             .ctx
@@ -221,5 +203,14 @@ impl ProjectService {
             return Err(ServiceError::NotFound("collaborator"));
         }
         self.get(caller, id).await
+    }
+}
+
+/// The audit entry of `action` by `caller` on `project` (named `owner/name`), at `at`.
+fn audit(caller: &Caller, project: &Project, at: Timestamp, action: &str) -> AuditEntry {
+    AuditEntry {
+        target_id: Some(project.id.to_string()),
+        target_name: Some(format!("{}/{}", project.owner_name, project.name)),
+        ..AuditEntry::new(&caller.audit_actor(), at, action, "project")
     }
 }

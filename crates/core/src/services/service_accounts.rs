@@ -3,7 +3,7 @@
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::UserId;
-use crate::model::{Credential, CredentialKind, PrincipalKind, User, UserStatus};
+use crate::model::{Credential, CredentialKind, PrincipalKind, User};
 use crate::names::{Email, FieldError, TokenName, UserName, parse_text};
 use crate::paging::{Page, Total};
 use crate::policy;
@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use crate::store::{CredentialFilter, PrincipalQuery};
 
 use super::pats::{DAY, ExpirationPolicy};
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ServiceError, ServiceResult, taken};
 
 /// Default lifetime of a service-account token: four months.
 pub const DEFAULT_TOKEN_SECS: i64 = 120 * DAY;
@@ -51,19 +51,13 @@ impl ServiceAccountService {
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn create(&self, caller: &Caller, request: NewServiceAccount) -> ServiceResult<User> {
         policy::require_admin(caller)?;
+        let roles = caller.principal().roles.clone();
+        let now = self.ctx.clock.now();
         let account = User {
-            id: UserId::new(),
-            kind: PrincipalKind::ServiceAccount,
-            user_name: request.user_name,
             email: request.email,
-            first_name: String::new(),
-            last_name: String::new(),
             description: request.description,
-            roles: caller.principal().roles.clone(),
-            status: UserStatus::Active,
-            created_at: self.ctx.clock.now(),
             created_by: Some(caller.principal().id),
-            tokens_not_before: None,
+            ..User::new(PrincipalKind::ServiceAccount, request.user_name, roles, now)
         };
         let audit = AuditEntry::about_user(
             &caller.audit_actor(),
@@ -149,14 +143,13 @@ impl ServiceAccountService {
             .store
             .insert_credential(&credential, &audit)
             .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+            .map_err(taken(|| {
+                format!(
                     "service account {} already has a token named {:?}",
                     account.user_name,
                     credential.name.as_str()
-                )),
-                other => other.into(),
-            })?;
+                )
+            }))?;
         Ok((credential, secret))
     }
 

@@ -3,7 +3,7 @@
 use crate::audit::{AuditActor, AuditEntry};
 use crate::authn::Caller;
 use crate::ids::UserId;
-use crate::model::{PrincipalKind, User, UserStatus};
+use crate::model::{PrincipalKind, User};
 use crate::names::{Email, FieldError, UserName, parse_text};
 use crate::paging::{Page, Total};
 use crate::password;
@@ -60,19 +60,13 @@ impl UserService {
     }
 
     async fn insert(&self, request: NewUser, actor: &AuditActor) -> ServiceResult<User> {
+        let now = self.ctx.clock.now();
         let user = User {
-            id: UserId::new(),
-            kind: PrincipalKind::User,
-            user_name: request.user_name,
             email: Some(request.email),
             first_name: request.first_name,
             last_name: request.last_name,
-            description: String::new(),
-            roles: request.roles,
-            status: UserStatus::Active,
-            created_at: self.ctx.clock.now(),
             created_by: actor.user_id,
-            tokens_not_before: None,
+            ..User::new(PrincipalKind::User, request.user_name, request.roles, now)
         };
         let hash = match request.password {
             Some(p) => Some(password::hash(p).await?),

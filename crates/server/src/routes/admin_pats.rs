@@ -2,7 +2,6 @@
 //! or in bulk. SysAdmin only (domain policy). Secrets are never available here.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -83,7 +82,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+) -> ApiResult<paging::Listing<PatJson>> {
     let mut filter = CredentialFilter {
         search: q.search,
         user_name: user_name(q.user_name.as_deref())?,

@@ -1,7 +1,7 @@
 //! User administration. Every handler requires SysAdmin (checked by the domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -98,7 +98,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<AdminUserJson>>)> {
+) -> ApiResult<paging::Listing<AdminUserJson>> {
     let query = PrincipalQuery {
         kind: None,
         after: paging::cursor(q.cursor.as_deref(), q.offset, PrincipalQuery::decode_cursor)?,
@@ -110,8 +110,7 @@ async fn list(
         state.users.list(&caller, query.clone()),
         state.users.count(&caller, query.clone()),
     )?;
-    let body = page.items.iter().map(AdminUserJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, AdminUserJson::new))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",

@@ -1,9 +1,8 @@
 //! The audit log, filtered. SysAdmin only (domain policy).
 
+use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tessera_core::audit::AuditQuery;
@@ -68,7 +67,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<AuditJson>>)> {
+) -> ApiResult<paging::Listing<AuditJson>> {
     let query = AuditQuery {
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
@@ -83,6 +82,5 @@ async fn list(
         state.audit.list(&caller, query.clone()),
         state.audit.count(&caller, query.clone()),
     )?;
-    let body = page.items.iter().map(AuditJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, AuditJson::new))
 }

@@ -2,14 +2,13 @@
 //! decides with `policy::model_api`: 404 for a model API the caller may not see, 403 otherwise.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{CollaboratorId, ModelApiId, ProjectId};
 use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelKind, parse_name};
 use tessera_core::names::{Email, FieldError, UserName, parse_text};
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::ModelRole;
 use tessera_core::projects::{parse_visibility, visibility_str};
 use tessera_core::services::model_apis::{GranteeRef, NewModelApi};
@@ -195,21 +194,19 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<ModelApiJson>>)> {
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, MODEL_APIS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+) -> ApiResult<paging::Listing<ModelApiJson>> {
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        MODEL_APIS_CURSOR,
+    )?;
     let search = q.search.as_deref();
     let (page, total) = tokio::try_join!(
         state.model_apis.page(&caller, search, query),
         state.model_apis.count(&caller, search),
     )?;
-    let body = page.items.iter().map(ModelApiJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, ModelApiJson::new))
 }
 
 /// View: anyone authenticated for a public model API; owner, editors and viewers for a private one.

@@ -1,13 +1,12 @@
 //! Organizations and their members. SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{OrganizationId, UserId};
 use tessera_core::names::UserName;
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::services::organizations::parse_name;
 use tessera_core::store::{ORGANIZATIONS_CURSOR, Organization};
 use utoipa::{IntoParams, ToSchema};
@@ -119,19 +118,17 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<OrganizationJson>>)> {
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, ORGANIZATIONS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+) -> ApiResult<paging::Listing<OrganizationJson>> {
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        ORGANIZATIONS_CURSOR,
+    )?;
     // One after the other: a listing holds one database connection at a time.
     let page = state.organizations.page(&caller, query).await?;
     let total = state.organizations.count(&caller).await?;
-    let body = page.items.iter().map(OrganizationJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, OrganizationJson::new))
 }
 
 /// SysAdmin only.

@@ -2,7 +2,7 @@
 //! Any authenticated person; service accounts are refused by the domain policy.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -90,7 +90,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<PatJson>>)> {
+) -> ApiResult<paging::Listing<PatJson>> {
     let limit = whole_list_limit(q.limit)?;
     let after = paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
         CredentialFilter::default().decode_cursor(raw)
@@ -100,8 +100,7 @@ async fn list(
         state.pats.own_count(&caller),
     )?;
     let now = state.pats.now();
-    let body = page.items.iter().map(|c| PatJson::new(c, now)).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, |c| PatJson::new(c, now)))
 }
 
 fn pat_id(raw: &str) -> ApiResult<CredentialId> {

@@ -2,13 +2,11 @@
 //! projects are 404 to outsiders; collaborators change only by the owner or a SysAdmin.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{ProjectId, UserId};
 use tessera_core::names::{FieldError, UserName, parse_text};
-use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::policy::model_api::{ProjectRole, Visibility};
 use tessera_core::projects::{Project, Relationship, parse_name, parse_visibility, visibility_str};
 use tessera_core::services::projects::NewProject;
@@ -220,7 +218,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<ProjectJson>>)> {
+) -> ApiResult<paging::Listing<ProjectJson>> {
     let relationship = match q
         .relationship
         .as_deref()
@@ -236,19 +234,17 @@ async fn list(
             )));
         }
     };
-    let query = PageQuery {
-        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
-            Cursor::decode(raw, PROJECTS_CURSOR, false, false)
-        })?,
-        offset: q.offset,
-        limit: whole_list_limit(q.limit)?,
-    };
+    let query = paging::query(
+        q.cursor.as_deref(),
+        q.offset,
+        whole_list_limit(q.limit)?,
+        PROJECTS_CURSOR,
+    )?;
     let (page, total) = tokio::try_join!(
         state.projects.page(&caller, relationship, query),
         state.projects.count(&caller, relationship),
     )?;
-    let body = page.items.iter().map(ProjectJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, ProjectJson::new))
 }
 
 /// Domino path: parameters it does not know are ignored.

@@ -1,7 +1,7 @@
 //! Service accounts and their named tokens (Domino paths). SysAdmin only (domain policy).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -98,7 +98,7 @@ async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,
     AppQuery(q): AppQuery<ListQuery>,
-) -> ApiResult<(HeaderMap, Json<Vec<ServiceAccountJson>>)> {
+) -> ApiResult<paging::Listing<ServiceAccountJson>> {
     let query = PrincipalQuery {
         after: paging::cursor(q.cursor.as_deref(), q.offset, PrincipalQuery::decode_cursor)?,
         offset: q.offset,
@@ -109,8 +109,7 @@ async fn list(
         state.service_accounts.list(&caller, query.clone()),
         state.service_accounts.count(&caller, query.clone()),
     )?;
-    let body = page.items.iter().map(ServiceAccountJson::new).collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok(paging::listing(&page, total, ServiceAccountJson::new))
 }
 
 #[utoipa::path(get, path = "/api/serviceAccounts/v1/serviceAccounts/{id}", tag = "service-accounts", operation_id = "getServiceAccount",

@@ -276,6 +276,39 @@ impl TestApp {
             .await
     }
 
+    /// `get` as the bootstrap administrator.
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        self.get(path, &self.admin_token).await
+    }
+
+    /// `post` as the bootstrap administrator.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.post(path, &self.admin_token, body).await
+    }
+
+    /// `post_empty` as the bootstrap administrator.
+    pub async fn admin_post_empty(&self, path: &str) -> Reply {
+        self.post_empty(path, &self.admin_token).await
+    }
+
+    /// `put` as the bootstrap administrator.
+    pub async fn admin_put(&self, path: &str, body: Value) -> Reply {
+        self.put(path, &self.admin_token, body).await
+    }
+
+    /// `delete` as the bootstrap administrator.
+    pub async fn admin_delete(&self, path: &str) -> Reply {
+        self.delete(path, &self.admin_token).await
+    }
+
+    /// Asks who `auth` is (`GET /v4/users/self`) and asserts the answer's status: 200 while the
+    /// credential works, 401 once it is refused.
+    pub async fn assert_whoami(&self, auth: Auth<'_>, status: u16) -> Reply {
+        let reply = self.send(Method::GET, "/v4/users/self", auth, None).await;
+        reply.assert_status(status);
+        reply
+    }
+
     /// Creates a user through the admin API; returns its id.
     pub async fn create_user(&self, name: &str, roles: &[&str]) -> String {
         let reply = self
@@ -328,6 +361,54 @@ impl TestApp {
             .await;
         reply.assert_status(201);
         reply.body
+    }
+
+    /// Revokes the PAT `pat` (a `create_pat` body) through its owner's `token`; asserts 200.
+    pub async fn revoke_pat(&self, token: &str, pat: &Value) -> Reply {
+        let id = pat["patId"].as_str().expect("patId");
+        let reply = self
+            .post_empty(&format!("/api/pat/v1/tokens/{id}/invalidate"), token)
+            .await;
+        reply.assert_status(200);
+        reply
+    }
+
+    /// Deploys a version of the model API `api` served at `upstream` as `owner`; asserts 201.
+    pub async fn deploy_model_version(&self, owner: &str, api: &str, upstream: &str) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/versions");
+        let reply = self
+            .post(&path, owner, json!({ "upstreamUrl": upstream }))
+            .await;
+        reply.assert_status(201);
+        reply
+    }
+
+    /// Creates an access token named `name` for the model API `api` as `owner`; asserts 201
+    /// and returns the reply (its body holds `token`).
+    pub async fn create_model_token(&self, owner: &str, api: &str, name: &str) -> Reply {
+        let reply = self
+            .post(
+                &format!("/api/modelServing/v1/modelApis/{api}/accessTokens"),
+                owner,
+                json!({ "name": name }),
+            )
+            .await;
+        reply.assert_status(201);
+        reply
+    }
+
+    /// Shares the model API `api` with `grantee` (`{"userName"|"email"|"organization": …,
+    /// "role": …}`) as `token`.
+    pub async fn share_model_api(&self, token: &str, api: &str, grantee: Value) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/collaborators");
+        self.post(&path, token, grantee).await
+    }
+
+    /// Sets the visibility of the model API `api` (`public` or `private`) as `token`.
+    pub async fn set_model_visibility(&self, token: &str, api: &str, visibility: &str) -> Reply {
+        let path = format!("/api/modelServing/v1/modelApis/{api}/visibility");
+        self.put(&path, token, json!({ "visibility": visibility }))
+            .await
     }
 
     /// Runs `sql` on the app's database from beside it (another connection); the first column

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod helpers;
 
 /// This binary runs the API suite on SQLite; `api_postgres` runs the same modules on PostgreSQL.

@@ -6,6 +6,8 @@
 
 pub const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
+#[path = "../api/browser.rs"]
+mod browser;
 #[path = "../api/helpers.rs"]
 mod helpers;
 

@@ -8,10 +8,11 @@ macro_rules! sql_audit {
             use sqlx::{QueryBuilder, Row};
             use tessera_core::audit::{AuditActor, AuditEntry, AuditQuery};
             use tessera_core::ids::{AuditId, CredentialId, UserId};
-            use tessera_core::paging::{COUNT_CAP, Cursor, CursorKey, Page, Total};
+            use tessera_core::paging::{Cursor, CursorKey, Page, Total};
             use tessera_core::store::{AuditStore, StoreResult};
 
             use super::$store;
+            use super::paging_sql::capped_count;
             use crate::rows::{backend, from_ms, prefix_pattern, to_ms};
 
             impl $store {
@@ -147,9 +148,7 @@ macro_rules! sql_audit {
                 async fn count_audit(&self, query: &AuditQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE 1 = 1");
                     push_audit_filter(&mut qb, query);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
             }
         }

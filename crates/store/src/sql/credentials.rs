@@ -11,10 +11,11 @@ macro_rules! sql_credentials {
             use tessera_core::model::{Credential, CredentialKind, EXPIRING_SOON, Timestamp, TokenStatus};
             use tessera_core::names::TokenName;
             use tessera_core::secret::TokenHash;
-            use tessera_core::paging::{COUNT_CAP, Total};
+            use tessera_core::paging::Total;
             use tessera_core::store::{CredentialFilter, CredentialOrder, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
 
             use super::$store;
+            use super::paging_sql::capped_count;
             use super::principals_sql::PRINCIPAL_COLUMNS;
             use crate::rows::{SearchRule, backend, conflict_or_backend, credential_id, from_ms, to_ms, user_id};
 
@@ -48,6 +49,11 @@ macro_rules! sql_credentials {
                     last_used_at: opt_ms("last_used_at")?,
                     last_used_ip: row.try_get("last_used_ip").map_err(backend)?,
                 })
+            }
+
+            /// The first credential `qb` finds, with its owner; `None` when it finds none.
+            async fn first_owned(mut qb: QueryBuilder<'static, $db>, pool: &sqlx::Pool<$db>) -> StoreResult<Option<OwnedCredential>> {
+                qb.build().fetch_optional(pool).await.map_err(backend)?.as_ref().map(owned_from_row).transpose()
             }
 
             fn owned_from_row(row: &$row) -> StoreResult<OwnedCredential> {
@@ -223,26 +229,14 @@ macro_rules! sql_credentials {
                     let mut qb = select();
                     qb.push(" AND c.token_hash = ").push_bind(hash.0.to_vec());
                     qb.push(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ").push_bind(to_ms(now)).push(")");
-                    qb.build()
-                        .fetch_optional(self.pool())
-                        .await
-                        .map_err(backend)?
-                        .as_ref()
-                        .map(owned_from_row)
-                        .transpose()
+                    first_owned(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn credential(&self, id: CredentialId) -> StoreResult<Option<OwnedCredential>> {
                     let mut qb = select();
                     qb.push(" AND c.id = ").push_bind(id.to_string());
-                    qb.build()
-                        .fetch_optional(self.pool())
-                        .await
-                        .map_err(backend)?
-                        .as_ref()
-                        .map(owned_from_row)
-                        .transpose()
+                    first_owned(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
@@ -268,9 +262,7 @@ macro_rules! sql_credentials {
                         "SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE 1 = 1"
                     });
                     push_filter(&mut qb, &CredentialFilter { after: None, ..filter.clone() }, now, true);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

@@ -5,7 +5,7 @@ macro_rules! sql_model_apis {
         mod model_apis_sql {
             use async_trait::async_trait;
             use sqlx::{QueryBuilder, Row};
-            use tessera_core::paging::{COUNT_CAP, Total};
+            use tessera_core::paging::Total;
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{CollaboratorId, ModelApiId, OrganizationId, ProjectId, UserId};
             use tessera_core::model_apis::{Authorization, Grantee, ModelApi, ModelCollaborator, ModelKind};
@@ -15,6 +15,7 @@ macro_rules! sql_model_apis {
             use tessera_core::store::{ModelApiQuery, ModelApiStore, StoreError, StoreResult};
 
             use super::$store;
+            use super::paging_sql::{capped_count, push_text_page};
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
             const COLUMNS: &str = "m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, \
@@ -150,15 +151,7 @@ macro_rules! sql_model_apis {
                 async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {COLUMNS} WHERE 1 = 1"));
                     push_model_api_filter(&mut qb, query);
-                    if let Some(after) = &query.page.after {
-                        qb.push(" AND (m.name, m.id) > (")
-                            .push_bind(after.key.as_text().unwrap_or_default().to_string())
-                            .push(", ")
-                            .push_bind(after.tie.as_text().unwrap_or_default().to_string())
-                            .push(")");
-                    }
-                    qb.push(" ORDER BY m.name, m.id LIMIT ").push_bind(i64::from(query.page.limit.max(1)));
-                    qb.push(" OFFSET ").push_bind(i64::from(query.page.offset));
+                    push_text_page(&mut qb, "m.name", "m.id", &query.page);
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     self.model_apis_from(&rows).await
                 }
@@ -166,9 +159,7 @@ macro_rules! sql_model_apis {
                 async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1");
                     push_model_api_filter(&mut qb, query);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

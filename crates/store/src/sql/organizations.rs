@@ -5,13 +5,14 @@ macro_rules! sql_organizations {
         mod organizations_sql {
             use async_trait::async_trait;
             use sqlx::{QueryBuilder, Row};
-            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
+            use tessera_core::paging::{PageQuery, Total};
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{OrganizationId, UserId};
             use tessera_core::names::UserName;
             use tessera_core::store::{Organization, OrganizationStore, StoreError, StoreResult};
 
             use super::$store;
+            use super::paging_sql::capped_count;
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
             fn org_id(s: &str) -> StoreResult<OrganizationId> {
@@ -122,12 +123,7 @@ macro_rules! sql_organizations {
                 }
 
                 async fn count_organizations(&self) -> StoreResult<Total> {
-                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM organizations LIMIT $1) counted")
-                        .bind(COUNT_CAP as i64 + 1)
-                        .fetch_one(self.pool())
-                        .await
-                        .map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM organizations"), self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]

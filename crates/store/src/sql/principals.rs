@@ -13,8 +13,9 @@ macro_rules! sql_principals {
             use tessera_core::store::{CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult};
 
             use super::$store;
+            use super::paging_sql::capped_count;
             use crate::rows::{SearchRule, backend, conflict_or_backend, from_ms, to_ms, user_id};
-            use tessera_core::paging::{COUNT_CAP, Total};
+            use tessera_core::paging::Total;
 
             pub(crate) const PRINCIPAL_COLUMNS: &str = "p.id AS p_id, p.kind AS p_kind, p.user_name AS p_user_name, \
                 p.email AS p_email, p.first_name AS p_first_name, p.last_name AS p_last_name, \
@@ -145,9 +146,7 @@ macro_rules! sql_principals {
                 async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1");
                     push_principal_filter(&mut qb, query);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

@@ -5,7 +5,7 @@ macro_rules! sql_projects {
         mod projects_sql {
             use async_trait::async_trait;
             use sqlx::{QueryBuilder, Row};
-            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
+            use tessera_core::paging::{PageQuery, Total};
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{ProjectId, UserId};
             use tessera_core::names::UserName;
@@ -14,6 +14,7 @@ macro_rules! sql_projects {
             use tessera_core::store::{ProjectStore, StoreError, StoreResult};
 
             use super::$store;
+            use super::paging_sql::{capped_count, push_text_page};
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
             const PROJECT_COLUMNS: &str = "pr.id, pr.name, pr.owner_id, p.user_name AS owner_name, pr.description, \
@@ -143,15 +144,7 @@ macro_rules! sql_projects {
                 async fn projects_of(&self, user: UserId, relationship: Relationship, page: &PageQuery) -> StoreResult<Vec<Project>> {
                     let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PROJECT_COLUMNS} WHERE "));
                     push_relationship(&mut qb, user, relationship);
-                    if let Some(after) = &page.after {
-                        qb.push(" AND (pr.name, pr.id) > (")
-                            .push_bind(after.key.as_text().unwrap_or_default().to_string())
-                            .push(", ")
-                            .push_bind(after.tie.as_text().unwrap_or_default().to_string())
-                            .push(")");
-                    }
-                    qb.push(" ORDER BY pr.name, pr.id LIMIT ").push_bind(i64::from(page.limit.max(1)));
-                    qb.push(" OFFSET ").push_bind(i64::from(page.offset));
+                    push_text_page(&mut qb, "pr.name", "pr.id", &page);
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     self.projects_from(&rows).await
                 }
@@ -160,9 +153,7 @@ macro_rules! sql_projects {
                 async fn count_projects_of(&self, user: UserId, relationship: Relationship) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE ");
                     push_relationship(&mut qb, user, relationship);
-                    qb.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(") counted");
-                    let n: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
-                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
+                    capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(project = %project, user = %user))]

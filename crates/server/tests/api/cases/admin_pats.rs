@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Auth, spawn_app};
 
 #[tokio::test]
 async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_secret() {
@@ -15,18 +15,10 @@ async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_se
     app.create_pat(&john, "notebook", 3 * 86400).await;
     app.create_pat(&john, "brief", 1).await;
     let revoked = app.create_pat(&jane, "old", 30 * 86400).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&jane, &revoked).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    let all = app.get("/api/pat/v1/admin/tokens", &app.admin_token).await;
+    let all = app.admin_get("/api/pat/v1/admin/tokens").await;
     all.assert_status(200);
     let entries = all.body.as_array().unwrap();
     assert!(entries.len() >= 6, "{all:?}");
@@ -41,7 +33,7 @@ async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_se
         let app = &app;
         let path = path.to_string();
         async move {
-            let reply = app.get(&path, &app.admin_token).await;
+            let reply = app.admin_get(&path).await;
             reply.assert_status(200);
             reply.owned_names()
         }
@@ -72,7 +64,7 @@ async fn admins_list_every_users_tokens_with_search_and_filters_but_never_the_se
             .contains(&"jane/deploy".to_string())
     );
     let bad = app
-        .get("/api/pat/v1/admin/tokens?status=sleepy", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?status=sleepy")
         .await;
     bad.assert_status(400).assert_envelope();
     assert!(bad.error().contains("status"));
@@ -85,13 +77,10 @@ async fn admins_revoke_and_delete_single_tokens_of_any_user() {
     let pat = app.create_pat(&jane, "deploy", 3600).await;
     let id = pat["patId"].as_str().unwrap();
     let secret = pat["token"].as_str().unwrap();
-    app.get("/v4/users/self", secret).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(secret), 200).await;
 
     let revoked = app
-        .post_empty(
-            &format!("/api/pat/v1/admin/tokens/{id}/invalidate"),
-            &app.admin_token,
-        )
+        .admin_post_empty(&format!("/api/pat/v1/admin/tokens/{id}/invalidate"))
         .await;
     revoked.assert_status(200);
     assert_eq!(
@@ -101,12 +90,12 @@ async fn admins_revoke_and_delete_single_tokens_of_any_user() {
         ),
         (Some("Revoked"), Some("jane"))
     );
-    app.get("/v4/users/self", secret).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(secret), 401).await;
 
-    app.delete(&format!("/api/pat/v1/admin/tokens/{id}"), &app.admin_token)
+    app.admin_delete(&format!("/api/pat/v1/admin/tokens/{id}"))
         .await
         .assert_status(204);
-    app.delete(&format!("/api/pat/v1/admin/tokens/{id}"), &app.admin_token)
+    app.admin_delete(&format!("/api/pat/v1/admin/tokens/{id}"))
         .await
         .assert_status(404);
     let listed = app.get("/api/pat/v1/tokens", &jane).await;
@@ -125,44 +114,34 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
     let c = app.create_pat(&john, "c", 3600).await;
 
     let empty = app
-        .post(
-            "/api/pat/v1/admin/tokens/invalidate",
-            &app.admin_token,
-            json!({}),
-        )
+        .admin_post("/api/pat/v1/admin/tokens/invalidate", json!({}))
         .await;
     empty.assert_status(400).assert_envelope();
-    app.post(
+    app.admin_post(
         "/api/pat/v1/admin/tokens/invalidate",
-        &app.admin_token,
         json!({ "patIds": ["nope"] }),
     )
     .await
     .assert_status(400);
 
     let by_ids = app
-        .post(
+        .admin_post(
             "/api/pat/v1/admin/tokens/invalidate",
-            &app.admin_token,
             json!({ "patIds": [a["patId"], b["patId"]] }),
         )
         .await;
     by_ids.assert_status(200);
     assert_eq!(by_ids.body["count"], 2);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", b["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", c["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(b["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(c["token"].as_str().unwrap()), 200)
+        .await;
 
     let by_user = app
-        .post(
+        .admin_post(
             "/api/pat/v1/admin/tokens/invalidate",
-            &app.admin_token,
             json!({ "userName": "john" }),
         )
         .await;
@@ -170,20 +149,19 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
         by_user.body["count"], 2,
         "john's bootstrap and c: {by_user:?}"
     );
-    app.get("/v4/users/self", &john).await.assert_status(401);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&john), 401).await;
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let deleted = app
-        .post(
+        .admin_post(
             "/api/pat/v1/admin/tokens/delete",
-            &app.admin_token,
             json!({ "status": "Revoked" }),
         )
         .await;
     deleted.assert_status(200);
     assert_eq!(deleted.body["count"], 4);
     let left = app
-        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?status=Revoked")
         .await;
     assert_eq!(left.body.as_array().map(Vec::len), Some(0));
     let (_, mallory) = app.user_with_token("mallory", &[]).await;
@@ -194,5 +172,5 @@ async fn bulk_actions_take_ids_a_user_or_a_status_and_refuse_an_empty_selection(
     )
     .await
     .assert_status(403);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 }

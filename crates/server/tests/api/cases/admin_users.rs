@@ -70,7 +70,7 @@ async fn every_admin_endpoint_refuses_a_practitioner_and_an_anonymous_caller() {
 async fn an_admin_creates_lists_reads_and_updates_users() {
     let app = spawn_app().await;
     let created = app
-        .post("/api/admin/v1/users", &app.admin_token, json!({ "userName": "Jane.Doe", "email": "Jane@Example.com", "firstName": "Jane", "lastName": "Doe", "roles": ["Practitioner", "Librarian"] }))
+        .admin_post("/api/admin/v1/users", json!({ "userName": "Jane.Doe", "email": "Jane@Example.com", "firstName": "Jane", "lastName": "Doe", "roles": ["Practitioner", "Librarian"] }))
         .await;
     created.assert_status(201);
     assert_eq!(created.body["userName"], "jane.doe");
@@ -81,16 +81,12 @@ async fn an_admin_creates_lists_reads_and_updates_users() {
     let id = created.body["id"].as_str().unwrap();
 
     app.create_user("john", &[]).await;
-    let found = app
-        .get("/api/admin/v1/users?search=DOE", &app.admin_token)
-        .await;
+    let found = app.admin_get("/api/admin/v1/users?search=DOE").await;
     assert_eq!(found.body.as_array().map(|a| a.len()), Some(1), "{found:?}");
-    let paged = app
-        .get("/api/admin/v1/users?offset=1&limit=1", &app.admin_token)
-        .await;
+    let paged = app.admin_get("/api/admin/v1/users?offset=1&limit=1").await;
     assert_eq!(paged.body.as_array().map(|a| a.len()), Some(1));
 
-    app.get(&format!("/api/admin/v1/users/{id}"), &app.admin_token)
+    app.admin_get(&format!("/api/admin/v1/users/{id}"))
         .await
         .assert_status(200);
     let patched = app
@@ -104,14 +100,11 @@ async fn an_admin_creates_lists_reads_and_updates_users() {
     patched.assert_status(200);
     assert_eq!(patched.body["fullName"], "Jane Smith");
 
-    app.get(
-        "/api/admin/v1/users/00000000-0000-0000-0000-000000000000",
-        &app.admin_token,
-    )
-    .await
-    .assert_status(404)
-    .assert_envelope();
-    app.get("/api/admin/v1/users/not-an-id", &app.admin_token)
+    app.admin_get("/api/admin/v1/users/00000000-0000-0000-0000-000000000000")
+        .await
+        .assert_status(404)
+        .assert_envelope();
+    app.admin_get("/api/admin/v1/users/not-an-id")
         .await
         .assert_status(404);
 }
@@ -154,9 +147,7 @@ async fn bad_user_input_is_refused_with_the_field_named() {
         (json!({ "email": "ok@example.com" }), 400, "userName"),
     ];
     for (body, status, named) in cases {
-        let reply = app
-            .post("/api/admin/v1/users", &app.admin_token, body.clone())
-            .await;
+        let reply = app.admin_post("/api/admin/v1/users", body.clone()).await;
         reply.assert_status(status).assert_envelope();
         assert!(reply.error().contains(named), "{body}: {reply:?}");
     }
@@ -169,24 +160,22 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
     let (_, john) = app.user_with_token("john", &["Practitioner"]).await;
     let second = app.create_pat(&jane, "second", 3600).await;
     let key = app.regenerate_api_key(&jane).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     // The same set again changes nothing.
     let same = app
-        .put(
+        .admin_put(
             &format!("/api/admin/v1/users/{jane_id}/roles"),
-            &app.admin_token,
             json!({ "roles": ["Practitioner"] }),
         )
         .await;
     same.assert_status(200);
     assert_eq!(same.body["revokedPats"], 0);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let changed = app
-        .put(
+        .admin_put(
             &format!("/api/admin/v1/users/{jane_id}/roles"),
-            &app.admin_token,
             json!({ "roles": ["Practitioner", "Librarian"] }),
         )
         .await;
@@ -196,18 +185,15 @@ async fn changing_roles_revokes_every_pat_of_that_user_at_once_and_audits_it() {
         changed.body["user"]["roles"],
         json!(["Practitioner", "Librarian"])
     );
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.get("/v4/users/self", second["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", &john).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::Bearer(second["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(&john), 200).await;
     // The API key is not a PAT; it keeps working, with the new roles.
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&key), 200).await;
 
     let audit = app
-        .get("/api/admin/v1/audit?action=pat.revoked", &app.admin_token)
+        .admin_get("/api/admin/v1/audit?action=pat.revoked")
         .await;
     audit.assert_status(200);
     let entries = audit.body.as_array().unwrap();
@@ -224,58 +210,42 @@ async fn deactivation_kills_every_credential_and_activation_does_not_revive_them
     let app = spawn_app().await;
     let (jane_id, jane) = app.user_with_token("jane", &[]).await;
     let key = app.regenerate_api_key(&jane).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 
     let off = app
-        .post_empty(
-            &format!("/api/admin/v1/users/{jane_id}/deactivate"),
-            &app.admin_token,
-        )
+        .admin_post_empty(&format!("/api/admin/v1/users/{jane_id}/deactivate"))
         .await;
     off.assert_status(200);
     assert_eq!(off.body["status"], "deactivated");
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::ApiKey(&key), 401).await;
 
-    app.post_empty(
-        &format!("/api/admin/v1/users/{jane_id}/activate"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&key), None)
+    app.admin_post_empty(&format!("/api/admin/v1/users/{jane_id}/activate"))
         .await
-        .assert_status(401);
+        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::ApiKey(&key), 401).await;
     let fresh = operator_token(&app.state, "jane", "after").await;
-    app.get("/v4/users/self", &fresh).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&fresh), 200).await;
 }
 
 #[tokio::test]
 async fn an_admin_cannot_demote_or_deactivate_themselves() {
     let app = spawn_app().await;
-    let admin_id = app.get("/v4/users/self", &app.admin_token).await.body["id"]
+    let admin_id = app.admin_get("/v4/users/self").await.body["id"]
         .as_str()
         .unwrap()
         .to_string();
-    app.put(
+    app.admin_put(
         &format!("/api/admin/v1/users/{admin_id}/roles"),
-        &app.admin_token,
         json!({ "roles": ["Practitioner"] }),
     )
     .await
     .assert_status(409);
-    app.post_empty(
-        &format!("/api/admin/v1/users/{admin_id}/deactivate"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(409);
-    app.get("/v4/users/self", &app.admin_token)
+    app.admin_post_empty(&format!("/api/admin/v1/users/{admin_id}/deactivate"))
         .await
-        .assert_status(200);
+        .assert_status(409);
+    app.admin_get("/v4/users/self").await.assert_status(200);
 }
 
 #[tokio::test]
@@ -283,26 +253,21 @@ async fn an_admin_sets_a_password_of_adequate_length() {
     let app = spawn_app().await;
     let id = app.create_user("jane", &[]).await;
     let short = app
-        .post(
+        .admin_post(
             &format!("/api/admin/v1/users/{id}/password"),
-            &app.admin_token,
             json!({ "password": "short" }),
         )
         .await;
     short.assert_status(400);
     assert!(short.error().starts_with("password"));
-    app.post(
+    app.admin_post(
         &format!("/api/admin/v1/users/{id}/password"),
-        &app.admin_token,
         json!({ "password": "a much longer passphrase" }),
     )
     .await
     .assert_status(204);
     let audit = app
-        .get(
-            "/api/admin/v1/audit?action=user.password-set",
-            &app.admin_token,
-        )
+        .admin_get("/api/admin/v1/audit?action=user.password-set")
         .await;
     assert_eq!(audit.body.as_array().map(Vec::len), Some(1));
     assert!(!audit.body.to_string().contains("passphrase"));

@@ -35,17 +35,11 @@ async fn regenerating_stops_the_previous_key_at_once() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let first = app.regenerate_api_key(&jane).await;
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&first), 200).await;
     let second = app.regenerate_api_key(&jane).await;
     assert_ne!(first, second);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&first), None)
-        .await
-        .assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&second), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&first), 401).await;
+    app.assert_whoami(Auth::ApiKey(&second), 200).await;
 }
 
 #[tokio::test]
@@ -53,32 +47,11 @@ async fn each_secret_kind_is_accepted_only_in_its_own_place() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let key = app.regenerate_api_key(&jane).await;
-    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&key), None)
-        .await
-        .assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&jane), None)
-        .await
-        .assert_status(401);
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Basic("jane", &key),
-        None,
-    )
-    .await
-    .assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::Basic(&key, &key), None)
-        .await
-        .assert_status(401);
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Raw("Basic !!!notbase64"),
-        None,
-    )
-    .await
-    .assert_status(401);
-    app.send(Method::GET, "/v4/users/self", Auth::Raw("Token abc"), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&key), 401).await;
+    app.assert_whoami(Auth::ApiKey(&jane), 401).await;
+    app.assert_whoami(Auth::Basic("jane", &key), 401).await;
+    app.assert_whoami(Auth::Basic(&key, &key), 401).await;
+    app.assert_whoami(Auth::Raw("Basic !!!notbase64"), 401)
+        .await;
+    app.assert_whoami(Auth::Raw("Token abc"), 401).await;
 }

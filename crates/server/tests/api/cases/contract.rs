@@ -117,9 +117,8 @@ async fn an_absurd_lifetime_is_refused_with_the_bounds_it_must_keep() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let sa = app
-        .post(
+        .admin_post(
             "/api/serviceAccounts/v1/serviceAccounts",
-            &app.admin_token,
             json!({ "username": "robot", "groups": [] }),
         )
         .await;
@@ -164,28 +163,19 @@ async fn an_absurd_lifetime_is_refused_with_the_bounds_it_must_keep() {
 async fn a_service_account_token_lifetime_may_be_a_float_of_whole_seconds() {
     let app = spawn_app().await;
     let sa = app
-        .post(
+        .admin_post(
             "/api/serviceAccounts/v1/serviceAccounts",
-            &app.admin_token,
             json!({ "username": "robot", "groups": [] }),
         )
         .await;
     sa.assert_status(201);
     let id = sa.body["id"].as_str().unwrap();
     let path = format!("/api/serviceAccounts/v1/serviceAccounts/{id}/tokens");
-    app.post(
-        &path,
-        &app.admin_token,
-        json!({ "name": "t1", "expiresIn": 3600.0 }),
-    )
-    .await
-    .assert_status(201);
+    app.admin_post(&path, json!({ "name": "t1", "expiresIn": 3600.0 }))
+        .await
+        .assert_status(201);
     let refused = app
-        .post(
-            &path,
-            &app.admin_token,
-            json!({ "name": "t2", "expiresIn": 0.25 }),
-        )
+        .admin_post(&path, json!({ "name": "t2", "expiresIn": 0.25 }))
         .await;
     refused.assert_status(400);
     assert!(refused.error().contains("expiresIn"), "{}", refused.error());
@@ -228,17 +218,14 @@ async fn domino_paths_ignore_fields_and_parameters_they_do_not_know() {
 async fn tessera_paths_refuse_unknown_fields_and_parameters_naming_them() {
     let app = spawn_app().await;
     let refused = app
-        .post(
+        .admin_post(
             "/api/admin/v1/users",
-            &app.admin_token,
             json!({ "userName": "x", "email": "x@example.com", "nickname": "y" }),
         )
         .await;
     refused.assert_status(400).assert_envelope();
     assert!(refused.error().contains("nickname"), "{}", refused.error());
-    let refused = app
-        .get("/api/admin/v1/users?sort=name", &app.admin_token)
-        .await;
+    let refused = app.admin_get("/api/admin/v1/users?sort=name").await;
     refused.assert_status(400);
     assert!(refused.error().contains("sort"), "{}", refused.error());
 }
@@ -340,9 +327,7 @@ fn filled(path: &str) -> String {
 #[tokio::test]
 async fn every_strict_operation_of_the_document_refuses_what_it_does_not_know() {
     let app = spawn_app().await;
-    let key = app
-        .post_empty("/api/apiKey/v1/regenerate", &app.admin_token)
-        .await;
+    let key = app.admin_post_empty("/api/apiKey/v1/regenerate").await;
     key.assert_status(201);
     let api_key = key.body["apiKey"].as_str().unwrap().to_string();
     let doc = app
@@ -406,13 +391,11 @@ async fn every_strict_operation_of_the_document_refuses_what_it_does_not_know() 
     )
     .await;
     let with_empty = app
-        .post("/api/pat/v1/tokens/invalidate", &app.admin_token, json!({}))
+        .admin_post("/api/pat/v1/tokens/invalidate", json!({}))
         .await;
     with_empty.assert_status(200);
     // The refused regeneration did nothing: the key from before still works.
-    app.send(Method::GET, "/v4/users/self", Auth::ApiKey(&api_key), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::ApiKey(&api_key), 200).await;
 }
 
 /// Found by the review of #14: a NUL character in a body string was a 500 on SQLite (FTS5 could
@@ -479,17 +462,14 @@ async fn a_nul_character_in_a_body_string_is_a_400_naming_the_field() {
         );
     }
     // A field a Domino path does not know is ignored, NUL or not.
-    app.post(
+    app.admin_post(
         "/api/pat/v1/tokens",
-        &app.admin_token,
         json!({ "name": "tolerated", "tags": "x\u{0}" }),
     )
     .await
     .assert_status(201);
     // Nothing was stored: the e-mail of the patched user is unchanged.
-    let read = app
-        .get(&format!("/api/admin/v1/users/{user}"), &app.admin_token)
-        .await;
+    let read = app.admin_get(&format!("/api/admin/v1/users/{user}")).await;
     assert_eq!(read.body["email"], "target@example.com");
 }
 
@@ -506,11 +486,7 @@ async fn a_body_is_a_json_object_not_an_array_or_a_scalar() {
         json!(7),
     ] {
         let refused = app
-            .post(
-                "/api/organizations/v1/organizations",
-                &app.admin_token,
-                body.clone(),
-            )
+            .admin_post("/api/organizations/v1/organizations", body.clone())
             .await;
         refused.assert_status(400).assert_envelope();
         assert!(
@@ -518,23 +494,18 @@ async fn a_body_is_a_json_object_not_an_array_or_a_scalar() {
             "{body}: {}",
             refused.error()
         );
-        let refused = app
-            .post("/api/pat/v1/tokens", &app.admin_token, body.clone())
-            .await;
+        let refused = app.admin_post("/api/pat/v1/tokens", body.clone()).await;
         refused.assert_status(400).assert_envelope();
     }
     let nested = app
-        .post(
+        .admin_post(
             "/v4/projects",
-            &app.admin_token,
             json!({ "name": "p", "collaborators": ["x"] }),
         )
         .await;
     nested.assert_status(400);
     assert!(!nested.error().contains("struct"), "{}", nested.error());
-    let listed = app
-        .get("/api/organizations/v1/organizations", &app.admin_token)
-        .await;
+    let listed = app.admin_get("/api/organizations/v1/organizations").await;
     assert!(!listed.body.to_string().contains("seqorg"));
 }
 
@@ -549,7 +520,7 @@ async fn a_query_that_is_not_utf8_or_not_a_number_is_a_400_naming_it() {
         "/api/pat/v1/admin/tokens?status=%ff",
         "/v4/users?search=%C0%AE",
     ] {
-        let refused = app.get(path, &app.admin_token).await;
+        let refused = app.admin_get(path).await;
         refused.assert_status(400).assert_envelope();
         assert!(
             refused.error().contains("UTF-8"),
@@ -568,7 +539,7 @@ async fn a_query_that_is_not_utf8_or_not_a_number_is_a_400_naming_it() {
     realm.assert_status(400);
     assert_eq!(realm.body["error"], "invalid_request");
     // Text in UTF-8, escaped or not, is fine.
-    app.get("/api/admin/v1/users?search=%C3%A9", &app.admin_token)
+    app.admin_get("/api/admin/v1/users?search=%C3%A9")
         .await
         .assert_status(200);
     for (path, field) in [
@@ -576,7 +547,7 @@ async fn a_query_that_is_not_utf8_or_not_a_number_is_a_400_naming_it() {
         ("/api/admin/v1/users?limit=x", "limit"),
         ("/v4/users?offset=1.5", "offset"),
     ] {
-        let refused = app.get(path, &app.admin_token).await;
+        let refused = app.admin_get(path).await;
         refused.assert_status(400).assert_envelope();
         assert!(
             refused.error().contains(&format!("{field}: ")),

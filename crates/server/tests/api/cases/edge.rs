@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
 use reqwest::header::{COOKIE, SET_COOKIE};
-use serde_json::Value;
 use tessera_server::client_addr::TrustedProxies;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::cases::ui::hidden;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, spawn_app_with};
 
 /// Logs in through the form as a client whose load balancer says it is `xff`; the status.
 async fn login_from(app: &TestApp, xff: &str, user: &str, password: &str) -> u16 {
@@ -116,20 +116,11 @@ async fn the_client_address_is_what_the_audit_log_and_last_used_record() {
         .await
         .unwrap();
     assert_eq!(created.status().as_u16(), 201);
-    let audit: Value = app
-        .client
-        .get(format!(
-            "{}/api/admin/v1/audit?action=pat.created",
-            app.address
-        ))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = audit.to_string();
+    let audit = app
+        .admin_get("/api/admin/v1/audit?action=pat.created")
+        .await;
+    audit.assert_status(200);
+    let text = audit.body.to_string();
     assert!(text.contains("198.51.100.23"), "{text}");
     assert!(!text.contains("127.0.0.1"), "{text}");
 }
@@ -174,17 +165,11 @@ async fn a_correct_password_does_not_use_up_the_allowance() {
 async fn metrics_are_served_on_the_management_listener_only() {
     let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
-    app.get("/v4/users/self", &jane).await.assert_status(200);
-    app.get("/v4/users/self", "tpat_wrong")
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
+    app.assert_whoami(Auth::Bearer("tpat_wrong"), 401).await;
+    app.send(Method::GET, "/metrics", Auth::None, None)
         .await
-        .assert_status(401);
-    let public = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(public.status().as_u16(), 404);
+        .assert_status(404);
     let metrics = app.metrics_address.clone().expect("metrics listener");
     let response = app
         .client
@@ -300,11 +285,7 @@ async fn a_request_head_over_the_limit_is_refused() {
     if let Ok(reply) = reply {
         assert_eq!(reply.status().as_u16(), 431);
     }
-    let small = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
+    app.send(Method::GET, "/healthz", Auth::None, None)
         .await
-        .unwrap();
-    assert_eq!(small.status().as_u16(), 200);
+        .assert_status(200);
 }

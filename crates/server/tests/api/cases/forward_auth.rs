@@ -51,15 +51,7 @@ async fn a_missing_bad_or_revoked_credential_is_401_with_a_challenge() {
     let (_, pat) = app.user_with_token("jane", &[]).await;
     let other = app.create_pat(&pat, "other", 3600).await;
     let revoked = other["token"].as_str().unwrap().to_string();
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            other["patId"].as_str().unwrap()
-        ),
-        &pat,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&pat, &other).await;
     for (what, auth) in [
         ("nothing", Auth::None),
         ("a wrong PAT", Auth::Bearer("tpat_wrong")),

@@ -50,15 +50,7 @@ async fn the_principal_endpoint_answers_anonymous_for_a_missing_or_bad_credentia
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let revoked = app.create_pat(&jane, "gone", 60).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&jane, &revoked).await;
     for auth in [
         Auth::None,
         Auth::Bearer("garbage"),
@@ -80,7 +72,7 @@ async fn the_principal_endpoint_answers_anonymous_for_a_missing_or_bad_credentia
         ),
         (Some(false), Some(false), Some("jane"))
     );
-    let admin = app.get("/v4/auth/principal", &app.admin_token).await;
+    let admin = app.admin_get("/v4/auth/principal").await;
     assert_eq!(
         (
             admin.body["isAdmin"].as_bool(),

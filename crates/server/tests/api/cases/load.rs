@@ -90,21 +90,21 @@ async fn browsing_held_by_a_lock() {
     assert!(waiting, "the two listings never waited on the lock");
 
     // The limit is reached: the next listing of any kind is shed at once, not queued.
-    assert_shed(&app.get(ORGS, &app.admin_token).await);
-    assert_shed(&app.get("/api/pat/v1/admin/tokens", &app.admin_token).await);
-    assert_shed(&app.get("/api/admin/v1/users", &app.admin_token).await);
+    assert_shed(&app.admin_get(ORGS).await);
+    assert_shed(&app.admin_get("/api/pat/v1/admin/tokens").await);
+    assert_shed(&app.admin_get("/api/admin/v1/users").await);
     // Probes, verification and credential writes are not browsing: they go on.
     app.send(Method::GET, "/healthz", Auth::None, None)
         .await
         .assert_status(200);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     credential_work_goes_on(&app, &jane, "during-browsing").await;
 
     sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
     for listing in held {
         assert_eq!(listing.await.unwrap(), 200, "a held listing failed");
     }
-    app.get(ORGS, &app.admin_token).await.assert_status(200);
+    app.admin_get(ORGS).await.assert_status(200);
     let metrics = app.state.metrics.render(0);
     assert!(
         metrics.contains("tessera_requests_shed_total 3"),
@@ -160,15 +160,7 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
     let app = spawn_app_with(|c| c.throttle.max_failures = 6).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let revoked = app.create_pat(&jane, "revoked", 3600).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&jane, &revoked).await;
     let expired = app.create_pat(&jane, "expired", 1).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let unknown = Secret::generate(SecretKind::Pat).into_exposed();
@@ -181,7 +173,7 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
 
     let before = lookups();
     for secret in &refused {
-        app.get("/v4/users/self", secret).await.assert_status(401);
+        app.assert_whoami(Auth::Bearer(secret), 401).await;
     }
     assert!(
         lookups() - before <= 3,
@@ -209,9 +201,9 @@ async fn refused_secrets_and_cached_ones_cost_no_store_read_even_when_throttled(
         "a remembered refusal (401 or 429) read the store"
     );
     // A valid cached credential costs no read either (within the shared cache's second).
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     let warm = lookups();
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     assert_eq!(lookups(), warm, "a cache hit read the store");
 }
 
@@ -226,7 +218,7 @@ async fn a_full_verification_cache_evicts_a_part_and_keeps_most_entries() {
         tokens.push(created["token"].as_str().unwrap().to_string());
     }
     for token in &tokens {
-        app.get("/v4/users/self", token).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(token), 200).await;
     }
     let kept = app.state.cache.len();
     assert!(kept <= BOUND, "the cache grew past its bound: {kept}");
@@ -238,7 +230,7 @@ async fn a_full_verification_cache_evicts_a_part_and_keeps_most_entries() {
         // One node: entries live until evicted, so the newest are all still served from memory.
         let before = app.state.authenticator.store_lookups();
         for token in &tokens[tokens.len() - 30..] {
-            app.get("/v4/users/self", token).await.assert_status(200);
+            app.assert_whoami(Auth::Bearer(token), 200).await;
         }
         assert_eq!(
             app.state.authenticator.store_lookups(),
@@ -283,7 +275,7 @@ async fn last_used_is_written_once_a_minute_per_credential_however_often_it_is_u
     // Five uses a second for three seconds: past the shared cache's one-second time-to-live,
     // so the credential is read again from the store twice on PostgreSQL.
     for _ in 0..15 {
-        app.get("/v4/users/self", token).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(token), 200).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let count =

@@ -9,7 +9,7 @@ use tessera_server::local_proxy::{CredentialSource, LocalProxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cases::local_proxy::proxy;
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Auth, TestApp, spawn_app};
 
 /// A status and body read from a raw exchange (the request closes the connection).
 struct Raw {
@@ -250,7 +250,7 @@ async fn a_cross_site_request_cannot_revoke_the_users_tokens_through_the_proxy()
         403
     );
     assert_eq!(proxy.exchanges(), 0, "a refused request acquired a token");
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
 }
 
 #[tokio::test]

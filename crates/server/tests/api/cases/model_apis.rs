@@ -51,9 +51,8 @@ async fn world() -> World {
     }
     for (org, member) in [("editors", "oeditor"), ("viewers", "oviewer")] {
         let o = app
-            .post(
+            .admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": org }),
             )
             .await
@@ -61,9 +60,8 @@ async fn world() -> World {
             .as_str()
             .unwrap()
             .to_string();
-        app.post(
+        app.admin_post(
             &format!("/api/organizations/v1/organizations/{o}/members"),
-            &app.admin_token,
             json!({ "userName": member }),
         )
         .await
@@ -330,9 +328,9 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
         .await
         .assert_status(403);
     w.app
-        .post(
-            &format!("{BASE}/{api}/collaborators"),
+        .share_model_api(
             &editor,
+            api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await
@@ -350,19 +348,11 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
     assert_eq!(moved.body["ownerName"], "deditor");
     // The new owner may now change visibility; the previous one stays as an editor.
     w.app
-        .put(
-            &format!("{BASE}/{api}/visibility"),
-            &editor,
-            json!({ "visibility": "private" }),
-        )
+        .set_model_visibility(&editor, api, "private")
         .await
         .assert_status(200);
     w.app
-        .put(
-            &format!("{BASE}/{api}/visibility"),
-            &token("owner"),
-            json!({ "visibility": "private" }),
-        )
+        .set_model_visibility(&token("owner"), api, "private")
         .await
         .assert_status(403);
     let list = w
@@ -380,9 +370,9 @@ async fn ownership_moves_and_collaborators_are_managed_by_the_owner() {
 
     let invited = w
         .app
-        .post(
-            &format!("{BASE}/{api}/collaborators"),
+        .share_model_api(
             &editor,
+            api,
             json!({ "userName": "stranger", "role": "viewer" }),
         )
         .await;

@@ -46,22 +46,9 @@ async fn deployed(authorization: &str) -> Deployed {
         .to_string();
     for label in [1, 2] {
         let url = model_server(label).await;
-        app.post(
-            &format!("{BASE}/{api}/versions"),
-            &owner,
-            json!({ "upstreamUrl": url }),
-        )
-        .await
-        .assert_status(201);
+        app.deploy_model_version(&owner, &api, &url).await;
     }
-    let created = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            &owner,
-            json!({ "name": "client" }),
-        )
-        .await;
-    created.assert_status(201);
+    let created = app.create_model_token(&owner, &api, "client").await;
     let token = created.body["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("tmat_"));
     Deployed {

@@ -70,21 +70,8 @@ async fn deploy(app: &TestApp, kind: &str, authorization: &str, upstream: &str) 
         .await;
     created.assert_status(201);
     let api = created.body["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("{BASE}/{api}/versions"),
-        &owner,
-        json!({ "upstreamUrl": upstream }),
-    )
-    .await
-    .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            &owner,
-            json!({ "name": "pipeline" }),
-        )
-        .await;
-    token.assert_status(201);
+    app.deploy_model_version(&owner, &api, upstream).await;
+    let token = app.create_model_token(&owner, &api, "pipeline").await;
     Deployed {
         api,
         owner,

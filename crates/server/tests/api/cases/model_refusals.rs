@@ -47,21 +47,8 @@ async fn restricted(app: &TestApp, owner: &str, project: &str, kind: &str, name:
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server).await });
-    app.post(
-        &format!("{BASE}/{id}/versions"),
-        owner,
-        json!({ "upstreamUrl": url }),
-    )
-    .await
-    .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{id}/accessTokens"),
-            owner,
-            json!({ "name": "client" }),
-        )
-        .await;
-    token.assert_status(201);
+    app.deploy_model_version(owner, &id, &url).await;
+    let token = app.create_model_token(owner, &id, "client").await;
     Model {
         id,
         token: token.body["token"].as_str().unwrap().to_string(),

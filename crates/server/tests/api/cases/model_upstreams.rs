@@ -370,13 +370,9 @@ async fn only_owners_editors_and_admins_see_upstream_urls_in_the_api_and_the_ui(
     user_with_password(&app, "vic", "vic-password-12").await;
     user_with_password(&app, "stranger", "stranger-pass-1").await;
     for (user, role) in [("ed", "editor"), ("vic", "viewer")] {
-        app.post(
-            &format!("{BASE}/{id}/collaborators"),
-            &owner,
-            json!({ "userName": user, "role": role }),
-        )
-        .await
-        .assert_status(201);
+        app.share_model_api(&owner, &id, json!({ "userName": user, "role": role }))
+            .await
+            .assert_status(201);
     }
     let token = |user: &'static str| {
         let state = app.state.clone();
@@ -395,19 +391,12 @@ async fn only_owners_editors_and_admins_see_upstream_urls_in_the_api_and_the_ui(
         sees(app.get(&path, &token("ed").await).await),
         Some(url.clone())
     );
-    assert_eq!(
-        sees(app.get(&path, &app.admin_token).await),
-        Some(url.clone())
-    );
+    assert_eq!(sees(app.admin_get(&path).await), Some(url.clone()));
     let vic = token("vic").await;
     assert_eq!(sees(app.get(&path, &vic).await), None);
-    app.put(
-        &format!("{BASE}/{id}/visibility"),
-        &owner,
-        json!({ "visibility": "public" }),
-    )
-    .await
-    .assert_status(200);
+    app.set_model_visibility(&owner, &id, "public")
+        .await
+        .assert_status(200);
     assert_eq!(sees(app.get(&path, &token("stranger").await).await), None);
     assert_eq!(sees(app.get(&path, &vic).await), None);
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::cases::ui::{Browser, user_with_password};
+use crate::cases::ui::{Browser, link, user_with_password};
 use crate::helpers::{TestApp, operator_token, spawn_app};
 
 /// Follows `X-Next-Cursor` from `first` (which has a query string) to the end as `token`;
@@ -229,9 +229,8 @@ async fn organizations_page_by_name_for_administrators_only() {
     let mut orgs = Vec::new();
     for i in 0..9 {
         let reply = app
-            .post(
+            .admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": format!("org-{i}") }),
             )
             .await;
@@ -240,9 +239,8 @@ async fn organizations_page_by_name_for_administrators_only() {
     }
     let creating = async {
         for i in 0..5 {
-            app.post(
+            app.admin_post(
                 "/api/organizations/v1/organizations",
-                &app.admin_token,
                 json!({ "name": format!("late-{i}") }),
             )
             .await
@@ -264,10 +262,7 @@ async fn organizations_page_by_name_for_administrators_only() {
         .await
         .assert_status(403);
     let first = app
-        .get(
-            "/api/organizations/v1/organizations?limit=2",
-            &app.admin_token,
-        )
+        .admin_get("/api/organizations/v1/organizations?limit=2")
         .await;
     let cursor = first.header("x-next-cursor").unwrap();
     app.get(
@@ -277,12 +272,9 @@ async fn organizations_page_by_name_for_administrators_only() {
     .await
     .assert_status(403);
     // One organization is read alone.
-    app.get(
-        &format!("/api/organizations/v1/organizations/{}", orgs[3]),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
+    app.admin_get(&format!("/api/organizations/v1/organizations/{}", orgs[3]))
+        .await
+        .assert_status(200);
 }
 
 const MODEL_APIS: &str = "/api/modelServing/v1/modelApis";
@@ -315,16 +307,14 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     let shared_project = create_project(&app, &john, "shared", Some(&jane_id)).await;
     let janes_project = create_project(&app, &jane, "janes", None).await;
     let org = app
-        .post(
+        .admin_post(
             "/api/organizations/v1/organizations",
-            &app.admin_token,
             json!({ "name": "team" }),
         )
         .await;
     let org = field_of(&org.body, "id");
-    app.post(
+    app.admin_post(
         &format!("/api/organizations/v1/organizations/{org}/members"),
-        &app.admin_token,
         json!({ "userName": "jane" }),
     )
     .await
@@ -355,17 +345,17 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     }
     // Private ones jane reaches: directly, through her organization, through the project, her own.
     let direct = create_model_api(&app, &john, &johns_project, "m-direct", "private").await;
-    app.post(
-        &format!("{MODEL_APIS}/{direct}/collaborators"),
+    app.share_model_api(
         &john,
+        &direct,
         json!({ "userName": "jane", "role": "viewer" }),
     )
     .await
     .assert_status(201);
     let via_org = create_model_api(&app, &john, &johns_project, "m-org", "private").await;
-    app.post(
-        &format!("{MODEL_APIS}/{via_org}/collaborators"),
+    app.share_model_api(
         &john,
+        &via_org,
         json!({ "organization": "team", "role": "viewer" }),
     )
     .await
@@ -432,14 +422,6 @@ async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the
     // A literal % is no wildcard.
     let reply = app.get(&format!("{MODEL_APIS}?search=%25"), &john).await;
     assert_eq!(reply.body.as_array().unwrap().len(), 0);
-}
-
-/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
-fn link(html: &str, rel: &str) -> Option<String> {
-    let at = html.find(&format!("rel=\"{rel}\""))?;
-    let start = html[..at].rfind("href=\"")? + 6;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].replace("&amp;", "&"))
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ where
     let mut seen = Vec::new();
     let mut path = first.to_string();
     for page in 0.. {
-        let reply = app.get(&path, &app.admin_token).await;
+        let reply = app.admin_get(&path).await;
         reply.assert_status(200);
         let rows = reply.body.as_array().expect("a bare array");
         seen.extend(
@@ -64,9 +64,7 @@ async fn a_cursor_walk_sees_every_token_once_while_tokens_are_created_and_revoke
         app.create_pat(&john, &format!("john-{i}"), 30 * 86400)
             .await;
     }
-    let before = app
-        .get("/api/pat/v1/admin/tokens?limit=1000", &app.admin_token)
-        .await;
+    let before = app.admin_get("/api/pat/v1/admin/tokens?limit=1000").await;
     let existing = ids(&before, "patId");
     assert_eq!(total(&before), (existing.len() as u64, false));
     assert!(
@@ -83,11 +81,8 @@ async fn a_cursor_walk_sees_every_token_once_while_tokens_are_created_and_revoke
         async move {
             app.create_pat(&jane, &format!("late-{k}"), 86400).await;
             let victim = &existing[(page * 7 + 3) % existing.len()];
-            app.post_empty(
-                &format!("/api/pat/v1/admin/tokens/{victim}/invalidate"),
-                &app.admin_token,
-            )
-            .await;
+            app.admin_post_empty(&format!("/api/pat/v1/admin/tokens/{victim}/invalidate"))
+                .await;
         }
     })
     .await;
@@ -128,12 +123,9 @@ async fn a_status_walk_holds_only_that_status_and_never_repeats_a_row() {
             revoked = true;
             async move {
                 if first {
-                    app.post_empty(
-                        &format!("/api/pat/v1/admin/tokens/{dropped}/invalidate"),
-                        &app.admin_token,
-                    )
-                    .await
-                    .assert_status(200);
+                    app.admin_post_empty(&format!("/api/pat/v1/admin/tokens/{dropped}/invalidate"))
+                        .await
+                        .assert_status(200);
                 }
             }
         },
@@ -146,15 +138,12 @@ async fn a_status_walk_holds_only_that_status_and_never_repeats_a_row() {
     );
 
     let revoked = app
-        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?status=Revoked")
         .await;
     assert_eq!(ids(&revoked, "patId"), vec![dropped]);
     assert_eq!(total(&revoked), (1, false));
     let active = app
-        .get(
-            "/api/pat/v1/admin/tokens?status=Active&userName=jane",
-            &app.admin_token,
-        )
+        .admin_get("/api/pat/v1/admin/tokens?status=Active&userName=jane")
         .await;
     assert!(
         active
@@ -179,10 +168,7 @@ async fn search_matches_substrings_from_three_characters_and_prefixes_below() {
         let app = &app;
         async move {
             let reply = app
-                .get(
-                    &format!("/api/pat/v1/admin/tokens?search={search}"),
-                    &app.admin_token,
-                )
+                .admin_get(&format!("/api/pat/v1/admin/tokens?search={search}"))
                 .await;
             reply.assert_status(200);
             let v = reply.owned_names();
@@ -199,16 +185,12 @@ async fn search_matches_substrings_from_three_characters_and_prefixes_below() {
     assert_eq!(names("hil").await, vec!["phil/bootstrap", "phil/gamma"]);
     assert_eq!(names("zzz").await, Vec::<String>::new());
 
-    let users = app
-        .get("/api/admin/v1/users?search=hil", &app.admin_token)
-        .await;
+    let users = app.admin_get("/api/admin/v1/users?search=hil").await;
     assert_eq!(ids(&users, "userName"), vec!["phil"]);
-    let users = app
-        .get("/api/admin/v1/users?search=ja", &app.admin_token)
-        .await;
+    let users = app.admin_get("/api/admin/v1/users?search=ja").await;
     assert_eq!(ids(&users, "userName"), vec!["jane"]);
     let users = app
-        .get("/api/admin/v1/users?search=example.com", &app.admin_token)
+        .admin_get("/api/admin/v1/users?search=example.com")
         .await;
     assert_eq!(
         total(&users).0,
@@ -224,9 +206,7 @@ async fn users_and_the_audit_log_page_by_cursor_with_counts() {
     for i in 0..7 {
         app.create_user(&format!("user-{i}"), &[]).await;
     }
-    let all = app
-        .get("/api/admin/v1/users?limit=1000", &app.admin_token)
-        .await;
+    let all = app.admin_get("/api/admin/v1/users?limit=1000").await;
     let mut expected = ids(&all, "userName");
     let seen = walk(&app, "/api/admin/v1/users?limit=3", "userName", |i| {
         let app = &app;
@@ -247,9 +227,7 @@ async fn users_and_the_audit_log_page_by_cursor_with_counts() {
     expected.extend(late);
     assert_eq!(seen, expected, "by name, each once");
 
-    let audit_all = app
-        .get("/api/admin/v1/audit?limit=1000", &app.admin_token)
-        .await;
+    let audit_all = app.admin_get("/api/admin/v1/audit?limit=1000").await;
     let count = audit_all.body.as_array().unwrap().len() as u64;
     assert_eq!(total(&audit_all), (count, false));
     let existing = ids(&audit_all, "id");
@@ -266,10 +244,7 @@ async fn users_and_the_audit_log_page_by_cursor_with_counts() {
     );
 
     let created = app
-        .get(
-            "/api/admin/v1/audit?action=user.created&limit=2",
-            &app.admin_token,
-        )
+        .admin_get("/api/admin/v1/audit?action=user.created&limit=2")
         .await;
     assert!(
         created
@@ -280,9 +255,7 @@ async fn users_and_the_audit_log_page_by_cursor_with_counts() {
             .all(|e| e["action"] == "user.created")
     );
     assert!(total(&created).0 >= 7 && created.header("x-next-cursor").is_some());
-    let target = app
-        .get("/api/admin/v1/audit?target=USER-3", &app.admin_token)
-        .await;
+    let target = app.admin_get("/api/admin/v1/audit?target=USER-3").await;
     assert_eq!(total(&target), (1, false), "{:?}", target.body);
 }
 
@@ -293,13 +266,9 @@ async fn bad_cursors_and_limits_are_400s_naming_the_field() {
     for i in 0..3 {
         app.create_pat(&jane, &format!("t-{i}"), 86400).await;
     }
-    let page = app
-        .get("/api/pat/v1/admin/tokens?limit=1", &app.admin_token)
-        .await;
+    let page = app.admin_get("/api/pat/v1/admin/tokens?limit=1").await;
     let cursor = page.header("x-next-cursor").unwrap().to_string();
-    let users = app
-        .get("/api/admin/v1/users?limit=1", &app.admin_token)
-        .await;
+    let users = app.admin_get("/api/admin/v1/users?limit=1").await;
     let user_cursor = users.header("x-next-cursor").unwrap().to_string();
     for path in [
         "/api/pat/v1/admin/tokens?cursor=not-a-cursor".to_string(),
@@ -310,7 +279,7 @@ async fn bad_cursors_and_limits_are_400s_naming_the_field() {
         format!("/api/admin/v1/audit?cursor={cursor}"),
         "/api/serviceAccounts/v1/serviceAccounts?cursor=%01".to_string(),
     ] {
-        let reply = app.get(&path, &app.admin_token).await;
+        let reply = app.admin_get(&path).await;
         reply.assert_status(400).assert_envelope();
         assert!(
             reply.error().contains("cursor"),
@@ -319,19 +288,15 @@ async fn bad_cursors_and_limits_are_400s_naming_the_field() {
         );
     }
     let both = app
-        .get(
-            &format!("/api/pat/v1/admin/tokens?offset=2&cursor={cursor}"),
-            &app.admin_token,
-        )
+        .admin_get(&format!(
+            "/api/pat/v1/admin/tokens?offset=2&cursor={cursor}"
+        ))
         .await;
     both.assert_status(400);
     assert!(both.error().contains("offset"), "{}", both.error());
     for limit in ["0", "1001", "-1", "many"] {
         let reply = app
-            .get(
-                &format!("/api/pat/v1/admin/tokens?limit={limit}"),
-                &app.admin_token,
-            )
+            .admin_get(&format!("/api/pat/v1/admin/tokens?limit={limit}"))
             .await;
         reply.assert_status(400);
         assert!(
@@ -340,21 +305,15 @@ async fn bad_cursors_and_limits_are_400s_naming_the_field() {
             reply.error()
         );
     }
-    app.get("/api/pat/v1/admin/tokens?limit=1000", &app.admin_token)
+    app.admin_get("/api/pat/v1/admin/tokens?limit=1000")
         .await
         .assert_status(200);
     // Offsets still page, as Domino clients expect.
     let second = app
-        .get(
-            "/api/pat/v1/admin/tokens?limit=1&offset=1",
-            &app.admin_token,
-        )
+        .admin_get("/api/pat/v1/admin/tokens?limit=1&offset=1")
         .await;
     let by_cursor = app
-        .get(
-            &format!("/api/pat/v1/admin/tokens?limit=1&cursor={cursor}"),
-            &app.admin_token,
-        )
+        .admin_get(&format!("/api/pat/v1/admin/tokens?limit=1&cursor={cursor}"))
         .await;
     assert_eq!(ids(&second, "patId"), ids(&by_cursor, "patId"));
     // Cursors open nothing to non-admins.
@@ -376,19 +335,15 @@ async fn bulk_revoke_by_search_applies_to_every_match_not_only_a_page() {
     }
     app.create_pat(&jane, "laptop", 30 * 86400).await;
     let reply = app
-        .post(
+        .admin_post(
             "/api/pat/v1/admin/tokens/invalidate",
-            &app.admin_token,
             json!({ "search": "runner" }),
         )
         .await;
     reply.assert_status(200);
     assert_eq!(reply.body["count"], json!(6));
     let left: Value = app
-        .get(
-            "/api/pat/v1/admin/tokens?userName=jane&status=Active",
-            &app.admin_token,
-        )
+        .admin_get("/api/pat/v1/admin/tokens?userName=jane&status=Active")
         .await
         .body;
     let mut names: Vec<&str> = left

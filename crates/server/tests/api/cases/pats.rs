@@ -150,15 +150,7 @@ async fn every_status_is_derived_at_read_time() {
     app.create_pat(&token, "soon", 3 * 86400).await;
     app.create_pat(&token, "brief", 1).await;
     let revoked = app.create_pat(&token, "revoked", 30 * 86400).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            revoked["patId"].as_str().unwrap()
-        ),
-        &token,
-    )
-    .await
-    .assert_status(200);
+    app.revoke_pat(&token, &revoked).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let listed = app.get("/api/pat/v1/tokens", &token).await;
@@ -181,12 +173,10 @@ async fn every_status_is_derived_at_read_time() {
 
     let expired = app.create_pat(&token, "gone", 1).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.get("/v4/users/self", expired["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", active["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(expired["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(active["token"].as_str().unwrap()), 200)
+        .await;
 }
 
 #[tokio::test]
@@ -196,17 +186,9 @@ async fn revoking_takes_effect_on_the_very_next_request_and_keeps_the_row() {
     let pat = app.create_pat(&token, "script", 3600).await;
     let secret = pat["token"].as_str().unwrap();
     // Warm the cache so that the revocation must evict it.
-    app.get("/v4/users/self", secret).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(secret), 200).await;
 
-    let revoked = app
-        .post_empty(
-            &format!(
-                "/api/pat/v1/tokens/{}/invalidate",
-                pat["patId"].as_str().unwrap()
-            ),
-            &token,
-        )
-        .await;
+    let revoked = app.revoke_pat(&token, &pat).await;
     revoked.assert_status(200);
     assert_eq!(revoked.body["status"], "Revoked");
     assert!(revoked.body["revokedAt"].is_string());
@@ -274,9 +256,8 @@ async fn a_user_cannot_touch_another_users_tokens() {
     .await
     .assert_status(200);
 
-    app.get("/v4/users/self", pat["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(pat["token"].as_str().unwrap()), 200)
+        .await;
     app.post_empty("/api/pat/v1/tokens/not-a-uuid/invalidate", &jane)
         .await
         .assert_status(404);
@@ -293,11 +274,10 @@ async fn revoke_all_and_delete_all_cover_every_token_of_the_caller_only() {
     let revoked = app.post_empty("/api/pat/v1/tokens/invalidate", &jane).await;
     revoked.assert_status(200);
     assert_eq!(revoked.body["count"], 3, "bootstrap, a and b");
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", &jane).await.assert_status(401);
-    app.get("/v4/users/self", &john).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(&jane), 401).await;
+    app.assert_whoami(Auth::Bearer(&john), 200).await;
 
     let john_second = app.create_pat(&john, "second", 3600).await;
     let deleted = app
@@ -310,9 +290,9 @@ async fn revoke_all_and_delete_all_cover_every_token_of_the_caller_only() {
         .await;
     deleted.assert_status(200);
     assert_eq!(deleted.body["count"], 2);
-    app.get("/v4/users/self", &john).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(&john), 401).await;
     let left = app
-        .get("/api/pat/v1/admin/tokens?userName=john", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?userName=john")
         .await;
     assert_eq!(left.body.as_array().map(Vec::len), Some(0), "{left:?}");
 }
@@ -330,7 +310,7 @@ async fn rotation_issues_a_new_secret_and_revokes_the_old_one_at_once() {
         .await
         .body;
     let old = pat["token"].as_str().unwrap();
-    app.get("/v4/users/self", old).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(old), 200).await;
 
     let rotated = app
         .post_empty(
@@ -348,8 +328,8 @@ async fn rotation_issues_a_new_secret_and_revokes_the_old_one_at_once() {
     assert_eq!(rotated.body["name"], "deploy");
     assert_eq!(rotated.body["description"], "d");
 
-    app.get("/v4/users/self", old).await.assert_status(401);
-    app.get("/v4/users/self", new).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(old), 401).await;
+    app.assert_whoami(Auth::Bearer(new), 200).await;
 
     let again = app
         .post_empty(
@@ -396,9 +376,8 @@ async fn last_used_is_written_behind_the_request_within_five_seconds() {
             .map(|e| e["lastUsedAt"].clone())
     };
     assert_eq!(listed_last_used().await, Some(serde_json::Value::Null));
-    app.get("/v4/users/self", pat["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(pat["token"].as_str().unwrap()), 200)
+        .await;
     let seen = eventually(Duration::from_secs(5), || async {
         listed_last_used().await.is_some_and(|v| v.is_string())
     })
@@ -411,9 +390,8 @@ async fn last_used_is_flushed_on_a_clean_stop() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let pat = app.create_pat(&jane, "used", 3600).await;
-    app.get("/v4/users/self", pat["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(pat["token"].as_str().unwrap()), 200)
+        .await;
     let state = app.state.clone();
     let _stopped = app.stop().await;
     let id = tessera_core::ids::CredentialId::parse(pat["patId"].as_str().unwrap()).unwrap();

@@ -119,9 +119,7 @@ async fn a_private_project_is_invisible_to_outsiders_and_a_public_one_is_not() {
     .await
     .assert_status(404);
     app.get(&path(&public), &outsider).await.assert_status(200);
-    app.get(&path(&private), &app.admin_token)
-        .await
-        .assert_status(200);
+    app.admin_get(&path(&private)).await.assert_status(200);
     app.get("/v4/projects/not-an-id", &jane)
         .await
         .assert_status(404);
@@ -176,9 +174,8 @@ async fn collaborators_are_managed_by_the_owner_or_an_admin_only() {
 
     // Changing a role replaces it; an admin may manage too.
     let changed = app
-        .post(
+        .admin_post(
             &collaborators,
-            &app.admin_token,
             json!({ "collaboratorId": john_id, "projectRole": "ResultsConsumer" }),
         )
         .await;

@@ -47,18 +47,15 @@ fn validation(app: &TestApp, alg: JwtAlg) -> Validation {
 
 /// Verifies with a key built only from the JWKS document fetched over HTTP.
 pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
-    let jwks: JwkSet = app
-        .client
-        .get(format!(
-            "{}{REALM}/protocol/openid-connect/certs",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let certs = app
+        .send(
+            Method::GET,
+            &format!("{REALM}/protocol/openid-connect/certs"),
+            Auth::None,
+            None,
+        )
+        .await;
+    let jwks: JwkSet = serde_json::from_value(certs.body).expect("a JWKS document");
     let header = jsonwebtoken::decode_header(token).unwrap();
     let kid = header.kid.clone().unwrap();
     let jwk = jwks
@@ -374,7 +371,7 @@ async fn forged_and_out_of_bounds_tokens_are_refused() {
     let app = spawn_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     let good = access_token(&app, &pat).await;
-    app.get("/v4/users/self", &good).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&good), 200).await;
     let claims: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(good.split('.').nth(1).unwrap())
@@ -544,7 +541,7 @@ async fn forged_and_out_of_bounds_tokens_are_refused() {
     // The control: the same forging path with untouched claims is accepted, so the refusals
     // above are about what each one changed.
     let control = forge(&app, typed, claims.clone()).await;
-    app.get("/v4/users/self", &control).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&control), 200).await;
 }
 
 #[tokio::test]
@@ -556,42 +553,30 @@ async fn a_role_change_or_deactivation_invalidates_earlier_tokens_of_that_user_o
     let john_pat = operator_token(&app.state, "john", "first").await;
     let jane_jwt = access_token(&app, &jane_pat).await;
     let john_jwt = access_token(&app, &john_pat).await;
-    app.get("/v4/users/self", &jane_jwt)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane_jwt), 200).await;
 
-    app.put(
+    app.admin_put(
         &format!("/api/admin/v1/users/{jane_id}/roles"),
-        &app.admin_token,
         json!({ "roles": ["Librarian"] }),
     )
     .await
     .assert_status(200);
-    app.get("/v4/users/self", &jane_jwt)
-        .await
-        .assert_status(401);
-    app.get("/v4/users/self", &john_jwt)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane_jwt), 401).await;
+    app.assert_whoami(Auth::Bearer(&john_jwt), 200).await;
 
     // A token issued right after the change works at once, with the new roles.
     let fresh_pat = operator_token(&app.state, "jane", "second").await;
     let fresh = access_token(&app, &fresh_pat).await;
-    app.get("/v4/users/self", &fresh).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&fresh), 200).await;
     assert_eq!(
         verify_with_jwks(&app, &fresh).await["realm_access"]["roles"],
         json!(["Librarian"])
     );
 
-    app.post_empty(
-        &format!("/api/admin/v1/users/{john_id}/deactivate"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
-    app.get("/v4/users/self", &john_jwt)
+    app.admin_post_empty(&format!("/api/admin/v1/users/{john_id}/deactivate"))
         .await
-        .assert_status(401);
+        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&john_jwt), 401).await;
 }
 
 #[tokio::test]
@@ -601,9 +586,7 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_carry_the_new_kid
     let old = access_token(&app, &pat).await;
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
 
-    let rotated = app
-        .post_empty("/api/admin/v1/keys/rotate", &app.admin_token)
-        .await;
+    let rotated = app.admin_post_empty("/api/admin/v1/keys/rotate").await;
     rotated.assert_status(200);
     let new_kid = rotated.body["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
@@ -634,28 +617,20 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_carry_the_new_kid
     );
     verify_with_jwks(&app, &old).await;
     verify_with_jwks(&app, &new).await;
-    app.get("/v4/users/self", &old).await.assert_status(200);
-    app.get("/v4/users/self", &new).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&old), 200).await;
+    app.assert_whoami(Auth::Bearer(&new), 200).await;
 
     let (_, jane) = app.user_with_token("john", &[]).await;
     app.post_empty("/api/admin/v1/keys/rotate", &jane)
         .await
         .assert_status(403);
     let ec = app
-        .post(
-            "/api/admin/v1/keys/rotate",
-            &app.admin_token,
-            json!({ "algorithm": "ES256" }),
-        )
+        .admin_post("/api/admin/v1/keys/rotate", json!({ "algorithm": "ES256" }))
         .await;
     assert_eq!(ec.body["alg"], "ES256");
-    app.post(
-        "/api/admin/v1/keys/rotate",
-        &app.admin_token,
-        json!({ "algorithm": "HS256" }),
-    )
-    .await
-    .assert_status(400);
+    app.admin_post("/api/admin/v1/keys/rotate", json!({ "algorithm": "HS256" }))
+        .await
+        .assert_status(400);
 }
 
 #[tokio::test]
@@ -668,9 +643,8 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     let app = spawn_app_with(move |c| c.realm.mappers = mappers).await;
     let (user_id, pat) = app.user_with_token("jane", &[]).await;
     let org = app
-        .post(
+        .admin_post(
             "/api/organizations/v1/organizations",
-            &app.admin_token,
             json!({ "name": "Data Science" }),
         )
         .await;
@@ -679,9 +653,8 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     let before = verify_with_jwks(&app, &access_token(&app, &pat).await).await;
     assert_eq!(before["org"]["names"], json!([]));
 
-    app.post(
+    app.admin_post(
         &format!("/api/organizations/v1/organizations/{org_id}/members"),
-        &app.admin_token,
         json!({ "userName": "jane" }),
     )
     .await
@@ -695,10 +668,9 @@ async fn claim_mappers_add_nested_claims_from_organizations_attributes_and_const
     assert_eq!(claims["tenant"], json!({ "id": 7 }));
     assert_eq!(claims["contact"]["mail"], "jane@example.com");
 
-    app.delete(
-        &format!("/api/organizations/v1/organizations/{org_id}/members/{user_id}"),
-        &app.admin_token,
-    )
+    app.admin_delete(&format!(
+        "/api/organizations/v1/organizations/{org_id}/members/{user_id}"
+    ))
     .await
     .assert_status(200);
     let after = verify_with_jwks(&app, &access_token(&app, &pat).await).await;

@@ -83,7 +83,7 @@ async fn revoking_or_deleting_the_source_ends_every_jwt_minted_from_it() {
         let (pat, pat_id) = pat_of(&app, &user, "source", 3600).await;
         let jwt = access_token(&app, &pat).await;
         // Used once, so that it is cached on this node.
-        app.get("/v4/users/self", &jwt).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(&jwt), 200).await;
         let user_id = app.get("/v4/users/self", &pat).await.body["id"]
             .as_str()
             .unwrap()
@@ -156,7 +156,7 @@ async fn a_jwt_whose_source_lives_keeps_working() {
     app.post_empty(&format!("/api/pat/v1/tokens/{other_id}/invalidate"), &pat)
         .await
         .assert_status(200);
-    app.get("/v4/users/self", &jwt).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jwt), 200).await;
 }
 
 #[tokio::test]
@@ -165,13 +165,9 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
     let (id, _) = app.user_with_token("jane", &["Practitioner"]).await;
     let path = format!("/api/admin/v1/users/{id}/roles");
     for _ in 0..5 {
-        app.put(
-            &path,
-            &app.admin_token,
-            json!({ "roles": ["Practitioner", "Librarian"] }),
-        )
-        .await
-        .assert_status(200);
+        app.admin_put(&path, json!({ "roles": ["Practitioner", "Librarian"] }))
+            .await
+            .assert_status(200);
         // Minted between the two changes (role changes revoke PATs: a fresh one each time).
         let pat = operator_pat(&app, "jane").await;
         let between = access_token(&app, &pat).await;
@@ -179,13 +175,9 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
             claims_of(&between)["realm_access"]["roles"],
             json!(["Practitioner", "Librarian"])
         );
-        app.put(
-            &path,
-            &app.admin_token,
-            json!({ "roles": ["Practitioner"] }),
-        )
-        .await
-        .assert_status(200);
+        app.admin_put(&path, json!({ "roles": ["Practitioner"] }))
+            .await
+            .assert_status(200);
         let reply = app.get("/v4/users/self", &between).await;
         assert_eq!(
             reply.status.as_u16(),
@@ -196,7 +188,7 @@ async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them()
     // A token minted after the last change is good.
     let pat = operator_pat(&app, "jane").await;
     let after = access_token(&app, &pat).await;
-    app.get("/v4/users/self", &after).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&after), 200).await;
 }
 
 /// A fresh PAT of `user` with a unique name, made the operator's way.
@@ -245,7 +237,7 @@ async fn an_audience_the_realm_cannot_serve_is_invalid_target_and_a_known_one_is
     let token = body["access_token"].as_str().unwrap();
     assert_eq!(claims_of(token)["aud"], json!(["billing"]));
     // Tessera accepts it too: it is one of its audiences.
-    app.get("/v4/users/self", token).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(token), 200).await;
     // Without an audience, the configured one.
     let default = access_token(&app, &pat).await;
     assert_eq!(
@@ -392,9 +384,9 @@ async fn an_expired_source_ends_its_jwt_even_while_cached() {
     let app = spawn_app().await;
     let (pat, _) = pat_of(&app, "jane", "brief", 2).await;
     let jwt = access_token(&app, &pat).await;
-    app.get("/v4/users/self", &jwt).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jwt), 200).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    app.get("/v4/users/self", &jwt).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(&jwt), 401).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera_core::secret::{Secret, SecretKind};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{Auth, TestApp, spawn_app_with};
 
 /// What a client can see of a refusal: status, error messages, authentication challenge and
 /// which headers were sent (the request id differs by design).
@@ -35,7 +35,7 @@ async fn unknown_revoked_expired_and_deleted_pats_get_the_same_401_the_first_tim
         let body = app.create_pat(&jane, name, expires_in).await;
         let token = body["token"].as_str().unwrap().to_string();
         // Used once, so that it is in the verification cache when it stops being valid.
-        app.get("/v4/users/self", &token).await.assert_status(200);
+        app.assert_whoami(Auth::Bearer(&token), 200).await;
         (body["patId"].as_str().unwrap().to_string(), token)
     };
     let (id, revoked) = made("revoked", 3600).await;

@@ -43,21 +43,9 @@ async fn restricted_model(app: &TestApp, owner: &str) -> (String, String) {
         .await;
     api.assert_status(201);
     let api = api.body["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("{BASE}/{api}/versions"),
-        owner,
-        json!({ "upstreamUrl": model_server().await }),
-    )
-    .await
-    .assert_status(201);
-    let token = app
-        .post(
-            &format!("{BASE}/{api}/accessTokens"),
-            owner,
-            json!({ "name": "client" }),
-        )
+    app.deploy_model_version(owner, &api, &model_server().await)
         .await;
-    token.assert_status(201);
+    let token = app.create_model_token(owner, &api, "client").await;
     (api, token.body["token"].as_str().unwrap().to_string())
 }
 

@@ -9,9 +9,8 @@ const BASE: &str = "/api/serviceAccounts/v1/serviceAccounts";
 
 async fn service_account(app: &TestApp, name: &str) -> String {
     let created = app
-        .post(
+        .admin_post(
             BASE,
-            &app.admin_token,
             json!({ "username": name, "description": "ci pipeline" }),
         )
         .await;
@@ -21,11 +20,7 @@ async fn service_account(app: &TestApp, name: &str) -> String {
 
 async fn sa_token(app: &TestApp, id: &str, name: &str) -> Value {
     let reply = app
-        .post(
-            &format!("{BASE}/{id}/tokens"),
-            &app.admin_token,
-            json!({ "name": name }),
-        )
+        .admin_post(&format!("{BASE}/{id}/tokens"), json!({ "name": name }))
         .await;
     reply.assert_status(201);
     reply.body
@@ -35,14 +30,14 @@ async fn sa_token(app: &TestApp, id: &str, name: &str) -> Value {
 async fn an_admin_creates_a_service_account_whose_token_authenticates_as_it() {
     let app = spawn_app().await;
     let id = service_account(&app, "pipeline").await;
-    let account = app.get(&format!("{BASE}/{id}"), &app.admin_token).await;
+    let account = app.admin_get(&format!("{BASE}/{id}")).await;
     assert_eq!(
         account.body["roles"],
         json!(["SysAdmin", "Practitioner"]),
         "roles copied from the creating admin"
     );
     assert_eq!(account.body["isActive"], true);
-    let listed = app.get(BASE, &app.admin_token).await;
+    let listed = app.admin_get(BASE).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
 
     let token = sa_token(&app, &id, "deploy").await;
@@ -74,28 +69,24 @@ async fn an_admin_creates_a_service_account_whose_token_authenticates_as_it() {
     assert_eq!(me.body["userName"], "pipeline");
     // Service accounts are not users of the directory.
     assert!(
-        !app.get("/v4/users", &app.admin_token)
+        !app.admin_get("/v4/users")
             .await
             .body
             .to_string()
             .contains("pipeline")
     );
 
-    let tokens = app
-        .get(&format!("{BASE}/{id}/tokens"), &app.admin_token)
-        .await;
+    let tokens = app.admin_get(&format!("{BASE}/{id}/tokens")).await;
     assert!(
         tokens
             .body
             .as_array()
             .is_some_and(|t| t.len() == 1 && t[0].get("token").is_none())
     );
-    let one = app
-        .get(&format!("{BASE}/{id}/tokens/deploy"), &app.admin_token)
-        .await;
+    let one = app.admin_get(&format!("{BASE}/{id}/tokens/deploy")).await;
     one.assert_status(200);
     assert_eq!(one.body["isValid"], true);
-    app.get(&format!("{BASE}/{id}/tokens/missing"), &app.admin_token)
+    app.admin_get(&format!("{BASE}/{id}/tokens/missing"))
         .await
         .assert_status(404);
 }
@@ -106,31 +97,23 @@ async fn token_names_are_unique_per_account_and_invalidation_is_immediate() {
     let id = service_account(&app, "pipeline").await;
     let token = sa_token(&app, &id, "deploy").await;
     let secret = token["token"].as_str().unwrap();
-    app.get("/v4/users/self", secret).await.assert_status(200);
-    app.post(
+    app.assert_whoami(Auth::Bearer(secret), 200).await;
+    app.admin_post(&format!("{BASE}/{id}/tokens"), json!({ "name": "DEPLOY" }))
+        .await
+        .assert_status(409);
+    app.admin_post(
         &format!("{BASE}/{id}/tokens"),
-        &app.admin_token,
-        json!({ "name": "DEPLOY" }),
-    )
-    .await
-    .assert_status(409);
-    app.post(
-        &format!("{BASE}/{id}/tokens"),
-        &app.admin_token,
         json!({ "name": "x", "expiresIn": 400 * 86400 }),
     )
     .await
     .assert_status(400);
 
     let invalidated = app
-        .post_empty(
-            &format!("{BASE}/{id}/tokens/deploy/invalidate"),
-            &app.admin_token,
-        )
+        .admin_post_empty(&format!("{BASE}/{id}/tokens/deploy/invalidate"))
         .await;
     invalidated.assert_status(200);
     assert_eq!(invalidated.body["isValid"], false);
-    app.get("/v4/users/self", secret).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(secret), 401).await;
 }
 
 #[tokio::test]
@@ -139,39 +122,30 @@ async fn deactivating_a_service_account_kills_every_token_and_blocks_new_ones() 
     let id = service_account(&app, "pipeline").await;
     let a = sa_token(&app, &id, "a").await;
     let b = sa_token(&app, &id, "b").await;
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 200)
+        .await;
 
     let off = app
-        .post_empty(&format!("{BASE}/{id}/deactivate"), &app.admin_token)
+        .admin_post_empty(&format!("{BASE}/{id}/deactivate"))
         .await;
     off.assert_status(200);
     assert_eq!(off.body["isActive"], false);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(b["token"].as_str().unwrap()), 401)
+        .await;
+    app.admin_post(&format!("{BASE}/{id}/tokens"), json!({ "name": "c" }))
         .await
-        .assert_status(401);
-    app.get("/v4/users/self", b["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
-    app.post(
-        &format!("{BASE}/{id}/tokens"),
-        &app.admin_token,
-        json!({ "name": "c" }),
-    )
-    .await
-    .assert_status(409);
+        .assert_status(409);
 
-    app.post_empty(&format!("{BASE}/{id}/activate"), &app.admin_token)
+    app.admin_post_empty(&format!("{BASE}/{id}/activate"))
         .await
         .assert_status(200);
-    app.get("/v4/users/self", a["token"].as_str().unwrap())
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(a["token"].as_str().unwrap()), 401)
+        .await;
     let c = sa_token(&app, &id, "c").await;
-    app.get("/v4/users/self", c["token"].as_str().unwrap())
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(c["token"].as_str().unwrap()), 200)
+        .await;
 }
 
 #[tokio::test]
@@ -225,15 +199,12 @@ async fn only_administrators_manage_service_accounts() {
             .await
             .assert_status(403);
     }
-    app.get(
-        &format!("{BASE}/00000000-0000-0000-0000-000000000000"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(404);
+    app.admin_get(&format!("{BASE}/00000000-0000-0000-0000-000000000000"))
+        .await
+        .assert_status(404);
     // A user id is not a service-account id.
     let user = app.create_user("bob", &[]).await;
-    app.get(&format!("{BASE}/{user}"), &app.admin_token)
+    app.admin_get(&format!("{BASE}/{user}"))
         .await
         .assert_status(404);
 }
@@ -259,7 +230,7 @@ async fn a_service_account_gets_exactly_its_creators_roles_whatever_the_body_say
         created.assert_status(201);
         assert_eq!(created.body["roles"], expected, "{name}: {:?}", created);
         let id = created.body["id"].as_str().unwrap();
-        let read = app.get(&format!("{BASE}/{id}"), &app.admin_token).await;
+        let read = app.admin_get(&format!("{BASE}/{id}")).await;
         assert_eq!(read.body["roles"], expected, "{name}: as stored");
     }
     // The other side: no administrator, no service account, whatever roles it asks for.

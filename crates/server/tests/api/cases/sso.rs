@@ -5,13 +5,11 @@
 //! replayed callbacks, an ID token with the wrong nonce or audience, denied consent, an
 //! unreachable provider, a local account's e-mail, a deactivated user, passwords switched off.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{StatusCode, Url};
+use reqwest::Url;
 use serde_json::{Value, json};
 use tessera_core::audit::AuditQuery;
 use tessera_core::names::UserName;
@@ -20,7 +18,7 @@ use tessera_server::sso::{SsoSection, SsoSettings};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cases::realm::{access_token, verify_with_jwks};
-use crate::helpers::{ADMIN_PASSWORD, TestApp, operator_token, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, operator_token, spawn_app_with};
 
 /// The provider process; killed when dropped.
 pub(crate) struct Idp {
@@ -121,82 +119,11 @@ pub(crate) async fn spawn_with_idp(idp: &Idp, extra: &str) -> TestApp {
     .await
 }
 
-/// A browser: one cookie jar for Tessera and the provider (both on 127.0.0.1, cookies do not
-/// tell ports apart), no automatic redirects.
-pub(crate) struct Browser {
-    client: reqwest::Client,
-    pub(crate) cookies: HashMap<String, String>,
-}
-
-pub(crate) struct Page {
-    pub(crate) status: StatusCode,
-    pub(crate) location: Option<String>,
-    pub(crate) set_cookies: Vec<String>,
-    pub(crate) html: String,
-}
+/// A browser: one cookie jar for Tessera and the provider, absolute URLs.
+pub(crate) type Browser = crate::browser::Jar;
+pub(crate) use crate::browser::Page;
 
 impl Browser {
-    pub(crate) fn new() -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let request = if cookie.is_empty() {
-            request
-        } else {
-            request.header(COOKIE, cookie)
-        };
-        let response = request.send().await.unwrap();
-        let set_cookies: Vec<String> = response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let (k, v) = c.split(';').next().unwrap().split_once('=').unwrap();
-            let expired = c.contains("Max-Age=0") || c.contains("1970");
-            if v.is_empty() || expired {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        let url = response.url().clone();
-        Page {
-            status: response.status(),
-            location: response
-                .headers()
-                .get(LOCATION)
-                .map(|v| url.join(v.to_str().unwrap()).unwrap().to_string()),
-            set_cookies,
-            html: response.text().await.unwrap(),
-        }
-    }
-
-    pub(crate) async fn get(&mut self, url: &str) -> Page {
-        let request = self.client.get(url);
-        self.send(request).await
-    }
-
-    pub(crate) async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.client.post(url).form(form);
-        self.send(request).await
-    }
-
     /// Starts at Tessera's "Sign in with <provider>" link and goes through the provider's pages
     /// (logging in as `login`, accepting or, with `consent = false`, cancelling) until the
     /// provider sends the browser back to Tessera's callback, which is returned unvisited.
@@ -406,19 +333,17 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
     let app = spawn_with_idp(&idp, "").await;
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     let pat = operator_token(&app.state, "ann.smith", "laptop").await;
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
     let manual = app
-        .post(
+        .admin_post(
             "/api/organizations/v1/organizations",
-            &app.admin_token,
             json!({ "name": "manual" }),
         )
         .await;
     manual.assert_status(201);
     let manual_id = manual.body["id"].as_str().unwrap();
-    app.post(
+    app.admin_post(
         &format!("/api/organizations/v1/organizations/{manual_id}/members"),
-        &app.admin_token,
         json!({ "userName": "ann.smith" }),
     )
     .await
@@ -426,7 +351,7 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
 
     // The same sign-in again changes nothing: the PAT stays.
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
 
     idp.set(json!({ "accounts": { "ann": account(&["librarians"], "Sales") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
@@ -434,7 +359,7 @@ async fn a_later_sign_in_after_a_group_change_changes_roles_revokes_pats_and_kee
         roles(&app, "ann.smith").await,
         ["Practitioner", "Librarian"]
     );
-    app.get("/v4/users/self", &pat).await.assert_status(401);
+    app.assert_whoami(Auth::Bearer(&pat), 401).await;
     let ann = user(&app, "ann.smith").await;
     let orgs = app.state.store.organization_names_of(ann.id).await.unwrap();
     assert_eq!(
@@ -471,24 +396,18 @@ async fn a_membership_an_administrator_adds_by_hand_is_theirs_not_the_providers(
         app.state.store.organization_names_of(ann.id).await.unwrap(),
         ["churn"]
     );
-    let listed = app
-        .get("/api/organizations/v1/organizations", &app.admin_token)
-        .await;
+    let listed = app.admin_get("/api/organizations/v1/organizations").await;
     let churn = listed.body.as_array().unwrap()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let members = format!("/api/organizations/v1/organizations/{churn}/members");
-    app.delete(&format!("{members}/{}", ann.id), &app.admin_token)
+    app.admin_delete(&format!("{members}/{}", ann.id))
         .await
         .assert_status(200);
-    app.post(
-        &members,
-        &app.admin_token,
-        json!({ "userName": "ann.smith" }),
-    )
-    .await
-    .assert_status(200);
+    app.admin_post(&members, json!({ "userName": "ann.smith" }))
+        .await
+        .assert_status(200);
 
     idp.set(json!({ "accounts": { "ann": account(&[], "Sales") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
@@ -518,7 +437,7 @@ async fn attributes_from_the_provider_reach_an_exchanged_jwt_through_a_claim_map
 
     idp.set(json!({ "accounts": { "ann": account(&["data-scientists"], "Research") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
-    app.get("/v4/users/self", &pat).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
     let claims = verify_with_jwks(&app, &access_token(&app, &pat).await).await;
     assert_eq!(
         claims["org"]["department"], "Research",
@@ -673,12 +592,9 @@ async fn the_email_of_a_local_account_is_never_linked_silently_and_deactivated_u
 
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     let ann = user(&app, "ann.smith").await;
-    app.post_empty(
-        &format!("/api/admin/v1/users/{}/deactivate", ann.id),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
+    app.admin_post_empty(&format!("/api/admin/v1/users/{}/deactivate", ann.id))
+        .await
+        .assert_status(200);
     assert_refused(
         &Browser::new().sign_in(&app, "ann").await,
         403,

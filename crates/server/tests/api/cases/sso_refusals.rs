@@ -322,12 +322,9 @@ async fn a_break_glass_administrator_who_could_not_sign_in_is_named_at_start() {
     assert!(problem("carol").await.unwrap().contains("SysAdmin"));
     let root = app.create_user("root", &["SysAdmin"]).await;
     assert_eq!(problem("root").await, None);
-    app.post_empty(
-        &format!("/api/admin/v1/users/{root}/deactivate"),
-        &app.admin_token,
-    )
-    .await
-    .assert_status(200);
+    app.admin_post_empty(&format!("/api/admin/v1/users/{root}/deactivate"))
+        .await
+        .assert_status(200);
     assert!(problem("root").await.unwrap().contains("deactivated"));
     app.service_account_token("robot", "ci").await;
     assert!(problem("robot").await.unwrap().contains("service account"));

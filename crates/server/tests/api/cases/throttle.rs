@@ -2,7 +2,6 @@
 //! is, and a secret that would need a store read is refused unread once the address is over the
 //! limit (issue 19: a throttled address cannot make the database work).
 
-use reqwest::Method;
 use tessera_core::secret::{Secret, SecretKind};
 use tessera_server::client_addr::TrustedProxies;
 
@@ -13,33 +12,22 @@ async fn repeated_failures_get_429_but_a_valid_credential_still_passes() {
     let app = spawn_app_with(|c| c.throttle.max_failures = 5).await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     // Jane's token is in memory before her address starts failing.
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
     // Requests without any credential are not failures.
     for _ in 0..10 {
-        app.send(Method::GET, "/v4/users/self", Auth::None, None)
-            .await
-            .assert_status(401);
+        app.assert_whoami(Auth::None, 401).await;
     }
     for _ in 0..5 {
-        app.get("/v4/users/self", "tpat_wrong")
-            .await
-            .assert_status(401);
+        app.assert_whoami(Auth::Bearer("tpat_wrong"), 401).await;
     }
     let throttled = app.get("/v4/users/self", "tpat_wrong").await;
     throttled.assert_status(429).assert_envelope();
     let wait: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
 
-    app.get("/v4/users/self", &jane).await.assert_status(200);
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::ApiKey("tkey_wrong"),
-        None,
-    )
-    .await
-    .assert_status(429);
-    app.get("/v4/users/self", &jane).await.assert_status(200);
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
+    app.assert_whoami(Auth::ApiKey("tkey_wrong"), 429).await;
+    app.assert_whoami(Auth::Bearer(&jane), 200).await;
 }
 
 /// A request from `address` (believed through `X-Forwarded-For`, the app trusting loopback).

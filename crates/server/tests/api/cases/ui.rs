@@ -2,37 +2,23 @@
 //! sides, the PAT panel's actions, the API key page, logout and deactivation ending sessions.
 //! The same flows run in a real browser in `crates/cli/tests/browser.rs`.
 
-use std::collections::HashMap;
-
-use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
+use crate::browser::{Jar, Page};
 use crate::helpers::{ADMIN_PASSWORD, Auth, TestApp, spawn_app, spawn_app_with};
 
-/// A browser without JavaScript: keeps cookies, does not follow redirects.
+/// A browser without JavaScript on the app: paths relative to it, the page as a person reads
+/// it (entities unescaped), locations as the server sent them.
 pub struct Browser<'a> {
     app: &'a TestApp,
-    client: reqwest::Client,
-    pub cookies: HashMap<String, String>,
-}
-
-pub struct Page {
-    pub status: StatusCode,
-    pub location: Option<String>,
-    pub set_cookies: Vec<String>,
-    pub html: String,
+    pub jar: Jar,
 }
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Browser<'a> {
         Browser {
             app,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
+            jar: Jar::new(),
         }
     }
 
@@ -45,52 +31,20 @@ impl<'a> Browser<'a> {
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let request = if cookie.is_empty() {
-            request
-        } else {
-            request.header(COOKIE, cookie)
-        };
-        let response = request.send().await.unwrap();
-        let set_cookies: Vec<String> = response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let pair = c.split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            if v.is_empty() || c.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        Page {
-            status: response.status(),
-            location: response
-                .headers()
-                .get(LOCATION)
-                .map(|v| v.to_str().unwrap().to_string()),
-            set_cookies,
-            html: unescape(&response.text().await.unwrap()),
-        }
+        let mut page = self.jar.send(request).await;
+        page.html = unescape(&page.html);
+        page
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(format!("{}{path}", self.app.address));
+        let request = self.jar.client().get(format!("{}{path}", self.app.address));
         self.send(request).await
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let request = self
-            .client
+            .jar
+            .client()
             .post(format!("{}{path}", self.app.address))
             .form(form);
         self.send(request).await
@@ -141,9 +95,8 @@ pub fn hidden(html: &str, name: &str) -> String {
 
 pub async fn user_with_password(app: &TestApp, name: &str, password: &str) -> String {
     let id = app.create_user(name, &["Practitioner"]).await;
-    app.post(
+    app.admin_post(
         &format!("/api/admin/v1/users/{id}/password"),
-        &app.admin_token,
         json!({ "password": password }),
     )
     .await
@@ -266,17 +219,14 @@ async fn logging_in_sets_a_protected_session_cookie_and_wrong_passwords_are_refu
     assert!(account.html.contains("admin") && account.html.contains("Personal Access Token"));
 
     let logins = app
-        .get(
-            "/api/admin/v1/audit?action=user.logged-in",
-            &app.admin_token,
-        )
+        .admin_get("/api/admin/v1/audit?action=user.logged-in")
         .await;
     assert_eq!(logins.body.as_array().unwrap().len(), 1, "{logins:?}");
     assert_eq!(logins.body[0]["actor"]["ip"], "127.0.0.1");
     assert!(!logins.body.to_string().contains("tses_"));
 
     // The session secret is no API credential.
-    let secret = browser.cookies["tessera_session"].clone();
+    let secret = browser.jar.cookies["tessera_session"].clone();
     app.send(
         reqwest::Method::GET,
         "/v4/users/self",
@@ -296,9 +246,8 @@ async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_e
     assert_eq!(browser.get("/ui/account").await.status, 200);
 
     // A new password logs out whoever knew the old one.
-    app.post(
+    app.admin_post(
         &format!("/api/admin/v1/users/{id}/password"),
-        &app.admin_token,
         json!({ "password": "jane-new-password-1" }),
     )
     .await
@@ -315,12 +264,8 @@ async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_e
     );
     assert_eq!(browser.get("/ui/account").await.status, 200);
 
-    app.post(
-        &format!("/api/admin/v1/users/{id}/deactivate"),
-        &app.admin_token,
-        json!({}),
-    )
-    .await;
+    app.admin_post(&format!("/api/admin/v1/users/{id}/deactivate"), json!({}))
+        .await;
     let after = browser.get("/ui/account").await;
     assert_eq!(
         after.status, 303,
@@ -330,9 +275,8 @@ async fn service_accounts_and_deactivated_users_cannot_log_in_and_deactivation_e
     assert_eq!(again.login("jane", "jane-password-123").await.status, 401);
 
     let created = app
-        .post(
+        .admin_post(
             "/api/serviceAccounts/v1/serviceAccounts",
-            &app.admin_token,
             json!({ "username": "pipeline", "description": "ci" }),
         )
         .await;
@@ -360,7 +304,7 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
         let refused = browser.post("/ui/logout", &[("csrf", wrong)]).await;
         assert_eq!(refused.status, 403);
     }
-    let listed = app.get("/api/pat/v1/tokens", &app.admin_token).await;
+    let listed = app.admin_get("/api/pat/v1/tokens").await;
     assert!(!listed.body.to_string().contains("sneaky"));
 
     let made = browser
@@ -427,7 +371,7 @@ async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_t
     assert!(later.html.contains("laptop") && later.html.contains("Expires "));
 
     let id = app
-        .get("/api/pat/v1/tokens", &app.admin_token)
+        .admin_get("/api/pat/v1/tokens")
         .await
         .body
         .as_array()
@@ -492,6 +436,14 @@ async fn a_generated_token_is_shown_once_works_and_is_revoked_and_deleted_from_t
     )
     .await
     .assert_status(200);
+}
+
+/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
+pub fn link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
 }
 
 /// The value attribute of the input with this id.
@@ -562,12 +514,12 @@ async fn the_api_key_is_shown_once_with_its_deprecation_and_logout_ends_the_sess
     .await
     .assert_status(200);
 
-    let secret = browser.cookies["tessera_session"].clone();
+    let secret = browser.jar.cookies["tessera_session"].clone();
     let out = browser.post("/ui/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, 303);
-    assert!(!browser.cookies.contains_key("tessera_session"));
+    assert!(!browser.jar.cookies.contains_key("tessera_session"));
     // Even a copy of the old cookie is worthless now.
-    browser.cookies.insert("tessera_session".into(), secret);
+    browser.jar.cookies.insert("tessera_session".into(), secret);
     assert_eq!(browser.get("/ui/account").await.status, 303);
 }
 
@@ -688,7 +640,7 @@ async fn every_form_of_the_ui_refuses_another_sessions_csrf_token() {
 async fn a_session_left_idle_for_two_hours_ends() {
     let app = spawn_app().await;
     let mut browser = Browser::admin(&app).await;
-    let secret = browser.cookies["tessera_session"].clone();
+    let secret = browser.jar.cookies["tessera_session"].clone();
     let session = app.state.sessions.resolve(&secret).await.unwrap().unwrap();
     let id = session.credential().id;
     let store = &app.state.store;
@@ -724,11 +676,7 @@ async fn users_change_their_own_name_but_not_their_email() {
     assert_eq!(saved.status, 303);
     let page = jane.get(saved.location.as_deref().unwrap()).await;
     assert!(page.html.contains("Profile saved.") && page.html.contains("value=\"Doe\""));
-    let me = app
-        .get("/api/admin/v1/users?search=jane", &app.admin_token)
-        .await
-        .body[0]
-        .clone();
+    let me = app.admin_get("/api/admin/v1/users?search=jane").await.body[0].clone();
     assert_eq!(me["lastName"], "Doe");
     assert_eq!(
         me["email"], "jane@example.com",
@@ -749,7 +697,7 @@ async fn users_change_their_own_name_but_not_their_email() {
     assert_eq!(refused.status, 400);
     assert!(refused.html.contains("id=\"last-name-error\"") && refused.html.contains(&long));
     let audit = app
-        .get("/api/admin/v1/audit?action=user.updated", &app.admin_token)
+        .admin_get("/api/admin/v1/audit?action=user.updated")
         .await;
     assert_eq!(audit.body.as_array().unwrap().len(), 1);
 }

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cases::ui::{Browser, hidden_value, user_with_password};
+use crate::cases::ui::{Browser, hidden_value, link, user_with_password};
 use crate::helpers::{Auth, spawn_app};
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn administration_is_neither_offered_nor_allowed_to_other_users() {
         )
         .await;
     assert_eq!(refused.status, 403);
-    let users = app.get("/api/admin/v1/users", &app.admin_token).await;
+    let users = app.admin_get("/api/admin/v1/users").await;
     assert!(!users.body.to_string().contains("mallory"));
 
     let mut admin = Browser::admin(&app).await;
@@ -96,9 +96,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
     assert!(page.html.contains("User created."));
     assert!(page.html.contains("data-user=\"bob\""));
 
-    let users = app
-        .get("/api/admin/v1/users?search=bob", &app.admin_token)
-        .await;
+    let users = app.admin_get("/api/admin/v1/users?search=bob").await;
     let bob = users.body.as_array().unwrap()[0].clone();
     let id = bob["id"].as_str().unwrap().to_string();
     assert!(bob.to_string().contains("Librarian"), "{bob}");
@@ -111,14 +109,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
         303
     );
     let bob_token = crate::helpers::operator_token(&app.state, "bob", "laptop").await;
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Bearer(&bob_token),
-        None,
-    )
-    .await
-    .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&bob_token), 200).await;
 
     let changed = admin
         .post(
@@ -129,14 +120,7 @@ async fn users_are_created_and_a_role_change_from_the_page_revokes_their_tokens(
     assert_eq!(changed.status, 303);
     let page = admin.get(changed.location.as_deref().unwrap()).await;
     assert!(page.html.contains("personal access tokens are revoked"));
-    app.send(
-        Method::GET,
-        "/v4/users/self",
-        Auth::Bearer(&bob_token),
-        None,
-    )
-    .await
-    .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&bob_token), 401).await;
 
     let off = admin
         .post(
@@ -227,7 +211,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
         .await;
     assert_eq!(made.status, 303, "{}", made.html);
     let accounts = app
-        .get("/api/serviceAccounts/v1/serviceAccounts", &app.admin_token)
+        .admin_get("/api/serviceAccounts/v1/serviceAccounts")
         .await;
     let id = accounts.body.as_array().unwrap()[0]["id"]
         .as_str()
@@ -242,9 +226,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
     assert_eq!(token_page.status, 201, "{}", token_page.html);
     let token = hidden_value(&token_page.html, "new-token");
     assert!(token.starts_with("tsat_"));
-    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&token), None)
-        .await
-        .assert_status(200);
+    app.assert_whoami(Auth::Bearer(&token), 200).await;
     assert!(
         !admin
             .get("/ui/admin/service-accounts")
@@ -259,9 +241,7 @@ async fn service_accounts_get_tokens_shown_once_and_revoked_from_the_page() {
         )
         .await;
     assert_eq!(revoked.status, 303);
-    app.send(Method::GET, "/v4/users/self", Auth::Bearer(&token), None)
-        .await
-        .assert_status(401);
+    app.assert_whoami(Auth::Bearer(&token), 401).await;
     let taken = admin
         .post(
             "/ui/admin/service-accounts",
@@ -276,14 +256,7 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
     let app = spawn_app().await;
     let (_, jane) = app.user_with_token("jane", &[]).await;
     let pat = app.create_pat(&jane, "to-revoke", 3600).await;
-    app.post_empty(
-        &format!(
-            "/api/pat/v1/tokens/{}/invalidate",
-            pat["patId"].as_str().unwrap()
-        ),
-        &jane,
-    )
-    .await;
+    app.revoke_pat(&jane, &pat).await;
     let mut admin = Browser::admin(&app).await;
     let page = admin.get("/ui/admin/audit?action=pat.revoked").await;
     assert_eq!(page.status, 200);
@@ -297,14 +270,6 @@ async fn the_audit_log_is_filtered_and_bad_times_are_named() {
     assert!(bad.html.contains("id=\"from-error\""));
     assert!(bad.html.contains("value=\"yesterday\""));
     let _ = json!({});
-}
-
-/// The `href` of the link with `rel` on a page (HTML-escaped `&` read back).
-fn link(html: &str, rel: &str) -> Option<String> {
-    let at = html.find(&format!("rel=\"{rel}\""))?;
-    let start = html[..at].rfind("href=\"")? + 6;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].replace("&amp;", "&"))
 }
 
 #[tokio::test]
@@ -391,7 +356,7 @@ async fn a_bulk_action_on_every_match_needs_the_count_confirmed() {
         .await;
     assert_eq!(done.status, 303);
     let revoked = app
-        .get("/api/pat/v1/admin/tokens?status=Revoked", &app.admin_token)
+        .admin_get("/api/pat/v1/admin/tokens?status=Revoked")
         .await;
     assert_eq!(revoked.header("x-total-count"), Some("4"));
     app.send(

@@ -41,13 +41,9 @@ async fn each_role_is_offered_what_it_may_do_and_refused_the_rest() {
     let (id, owner) = model(&app, "sync", "private").await;
     user_with_password(&app, "vic", "vic-password-12").await;
     user_with_password(&app, "stranger", "stranger-pass-1").await;
-    app.post(
-        &format!("{BASE}/{id}/collaborators"),
-        &owner,
-        json!({ "userName": "vic", "role": "viewer" }),
-    )
-    .await
-    .assert_status(201);
+    app.share_model_api(&owner, &id, json!({ "userName": "vic", "role": "viewer" }))
+        .await
+        .assert_status(201);
 
     let mut owner_b = Browser::new(&app);
     owner_b.login("owner", "owner-password-1").await;
@@ -110,13 +106,9 @@ async fn each_role_is_offered_what_it_may_do_and_refused_the_rest() {
     stranger.login("stranger", "stranger-pass-1").await;
     assert_eq!(stranger.get(&format!("/ui/models/{id}")).await.status, 404);
     assert!(!stranger.get("/ui/models").await.html.contains("churn"));
-    app.put(
-        &format!("{BASE}/{id}/visibility"),
-        &owner,
-        json!({ "visibility": "public" }),
-    )
-    .await
-    .assert_status(200);
+    app.set_model_visibility(&owner, &id, "public")
+        .await
+        .assert_status(200);
     let page = stranger.get(&format!("/ui/models/{id}")).await;
     assert_eq!(page.status, 200);
     assert!(

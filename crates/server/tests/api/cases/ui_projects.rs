@@ -124,10 +124,7 @@ async fn projects_are_created_and_their_collaborators_managed_by_the_owner_only(
         "project members see its model APIs"
     );
 
-    let rita_id = app
-        .get("/api/admin/v1/users?search=rita", &app.admin_token)
-        .await
-        .body[0]["id"]
+    let rita_id = app.admin_get("/api/admin/v1/users?search=rita").await.body[0]["id"]
         .as_str()
         .unwrap()
         .to_string();

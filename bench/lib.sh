@@ -1,0 +1,73 @@
+# Shared by the wrk benchmarks (sourced after `cd` to the repository root): tool checks, the
+# tessera binary, free loopback ports, the head of an nginx configuration, a Tessera server to
+# measure with a token of its administrator, and one wrk run as a row of the table.
+# The caller sets SECS and WORK (a scratch directory) first, and its EXIT trap stops $SERVER.
+
+# need TOOL...: stops with a message when a tool is missing.
+need() {
+  for tool in "$@"; do command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
+}
+
+# tessera_bin: BIN, the binary to measure: TESSERA_BENCH_BIN when set, else this tree's release
+# build (built now).
+tessera_bin() {
+  [ -n "${TESSERA_BENCH_BIN:-}" ] || cargo build --release -q -p tessera
+  BIN=${TESSERA_BENCH_BIN:-$PWD/target/release/tessera}
+  echo "tessera: $BIN, [server] runtime: ${TESSERA_SERVER_RUNTIME:-default}"
+}
+
+# port: a free TCP port on 127.0.0.1.
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# nginx_head: the start of an nginx.conf kept in $WORK, up to the opened `http {` block (the
+# caller writes its upstreams and servers, and the closing brace).
+nginx_head() {
+  mkdir -p "$WORK/logs"; chmod 755 "$WORK"
+  cat <<NGINX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+NGINX
+}
+
+# start_tessera PORT [serve arguments...]: Tessera on 127.0.0.1:PORT, run in $WORK (SERVER: its
+# pid, its log in $WORK/tessera.log), once ready; PAT: a token of its administrator.
+start_tessera() {
+  local at=$1; shift
+  export TESSERA_ADMIN_PASSWORD=bench-admin-password
+  (cd "$WORK" && TESSERA_LOG=warn exec "$BIN" serve --listen "127.0.0.1:$at" "$@" >/dev/null 2>"$WORK/tessera.log") &
+  SERVER=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$at/readyz" >/dev/null && break; sleep 0.1; done
+  PAT=$(cd "$WORK" && "$BIN" admin token create --username admin --name bench)
+}
+
+# api_key PORT: a new API key of the administrator (through $PAT).
+api_key() {
+  curl -s -X POST "http://127.0.0.1:$1/api/apiKey/v1/regenerate" -H "Authorization: Bearer $PAT" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])'
+}
+
+# exchange_jwt PORT [TOKEN]: an access JWT of the realm for TOKEN (default $PAT).
+exchange_jwt() {
+  curl -s "http://127.0.0.1:$1/auth/realms/DominoRealm/protocol/openid-connect/token" \
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d "subject_token=${2:-$PAT}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# run NAME WRK-ARGUMENTS...: one wrk run (-t2 -c64 for SECS seconds) printed as a row (req/s, p50,
+# p99, any non-2xx count), its req/s kept in $WORK/NAME.rps. ROW: the name column's width.
+run() {
+  local name=$1; shift
+  local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" 2>&1)
+  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf "%-${ROW:-30}s %10s %9s %9s %s\n" "$name" "$rps" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" "${bad:+NON-2xx: $bad}"
+  echo "$rps" > "$WORK/$name.rps"
+}
+
+# run_header: the table's header row.
+run_header() { printf "%-${ROW:-30}s %10s %9s %9s\n" "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99"; }
