@@ -33,6 +33,13 @@ pub enum Refusal {
         "The identity provider's claim {claim:?} is longer than Tessera accepts ({limit}). Ask an administrator to shorten it at the identity provider."
     )]
     ClaimTooLong { claim: String, limit: String },
+    /// A claim holding a control character (NUL, a line break, DEL...): refused rather than
+    /// stored, cut or stripped, so that what Tessera keeps and puts into JWTs is what the
+    /// provider said, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
+    #[error(
+        "The identity provider's claim {0:?} holds a control character, which Tessera does not accept. Ask an administrator to correct it at the identity provider."
+    )]
+    ClaimControlCharacter(String),
 }
 
 impl Refusal {
@@ -43,6 +50,7 @@ impl Refusal {
             Refusal::Deactivated => "deactivated",
             Refusal::NoUserName(_) => "no-user-name",
             Refusal::ClaimTooLong { .. } => "claim-too-long",
+            Refusal::ClaimControlCharacter(_) => "claim-control-character",
         }
     }
 }
@@ -200,7 +208,7 @@ impl SsoService {
         .with_detail("detail", detail);
         if !assertion.subject.is_empty() {
             entry = entry.with_detail("subject", assertion.subject.as_str());
-            entry.target_name = Some(assertion.user_name.clone());
+            entry.target_name = Some(assertion.user_name.clone()).filter(|name| !name.is_empty());
         }
         self.ctx.store.append_audit(&entry).await?;
         Ok(())
@@ -242,7 +250,14 @@ impl SsoService {
         if let Some(email) = &email
             && self.ctx.store.principal_by_email(email).await?.is_some()
         {
-            return Ok(Err(Refusal::EmailTaken(email.as_str().to_string())));
+            return self
+                .raced_or(
+                    rules,
+                    assertion,
+                    actor,
+                    Refusal::EmailTaken(email.as_str().into()),
+                )
+                .await;
         }
         let Some(base) = user_name_from_claim(&assertion.user_name)
             .or_else(|| user_name_from_claim(&assertion.subject))
@@ -295,7 +310,23 @@ impl SsoService {
                         .as_ref()
                         .map(|e| e.as_str().to_string())
                         .unwrap_or_default();
-                    return Ok(Err(Refusal::EmailTaken(shown)));
+                    return self
+                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(shown))
+                        .await;
+                }
+                Err(StoreError::Conflict { field: "subject" }) => {
+                    // The link exists, so a concurrent sign-in of this person committed it.
+                    return match self
+                        .ctx
+                        .store
+                        .sso_user(&rules.name, &assertion.subject)
+                        .await?
+                    {
+                        Some(id) => self.refresh(rules, assertion, id, actor).await,
+                        None => Err(ServiceError::Conflict(
+                            "a concurrent sign-in of this person is not finished; try again".into(),
+                        )),
+                    };
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -303,6 +334,28 @@ impl SsoService {
         Err(ServiceError::Conflict(format!(
             "no free user name left for {base}"
         )))
+    }
+
+    /// A creation that met an existing account: when a concurrent sign-in of the same person
+    /// (same provider and subject) created it meanwhile, this sign-in refreshes that user
+    /// (found by the second review of #17: concurrent first sign-ins answered a false "e-mail
+    /// taken" or a 503); otherwise the account is someone else's and `refusal` stands.
+    async fn raced_or(
+        &self,
+        rules: &ProviderRules,
+        assertion: &Assertion,
+        actor: &AuditActor,
+        refusal: Refusal,
+    ) -> ServiceResult<Result<Changed, Refusal>> {
+        match self
+            .ctx
+            .store
+            .sso_user(&rules.name, &assertion.subject)
+            .await?
+        {
+            Some(id) => self.refresh(rules, assertion, id, actor).await,
+            None => Ok(Err(refusal)),
+        }
     }
 
     async fn refresh(

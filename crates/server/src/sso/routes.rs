@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 use tessera_core::services::sso::Refusal;
 use tessera_core::sso::{
-    Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim, check_text_claim,
+    Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim,
+    check_no_control, check_text_claim,
 };
 
 use super::config::ProviderConfig;
@@ -215,7 +216,19 @@ async fn finish(
     let assertion = match assertion(&provider.config, &claims) {
         Ok(assertion) => assertion,
         Err(refusal) => {
-            return refuse(state, name, ip, refusal.code(), refusal.to_string()).await;
+            // The subject, when it is itself acceptable, tells an administrator whose sign-in
+            // it was.
+            let about = Assertion {
+                subject: claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .filter(|s| check_text_claim("sub", s, MAX_CLAIM_CHARS).is_ok())
+                    .unwrap_or_default()
+                    .to_string(),
+                ..Assertion::default()
+            };
+            return refuse_about(state, name, ip, refusal.code(), refusal.to_string(), &about)
+                .await;
         }
     };
     let signed_in = match state
@@ -227,7 +240,9 @@ async fn finish(
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(refusal)) => {
             let status = match refusal {
-                Refusal::NoUserName(_) | Refusal::ClaimTooLong { .. } => StatusCode::BAD_REQUEST,
+                Refusal::NoUserName(_)
+                | Refusal::ClaimTooLong { .. }
+                | Refusal::ClaimControlCharacter(_) => StatusCode::BAD_REQUEST,
                 Refusal::EmailTaken(_) | Refusal::Deactivated => StatusCode::FORBIDDEN,
             };
             return state
@@ -284,8 +299,10 @@ fn fresh(value: &str) -> bool {
 }
 
 /// What the provider asserted, read from its verified claims with the provider's claim names.
-/// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) refuses
-/// the sign-in, naming the claim: nothing oversized is stored, audited or put into a JWT.
+/// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) or holding
+/// a control character (in any claim Tessera stores or matches: `sub`, the user-name claim,
+/// e-mail, names, attributes, groups) refuses the sign-in, naming the claim: nothing oversized
+/// or garbled is stored, audited or put into a JWT. A JSON number is read as its decimal text.
 fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Assertion, Refusal> {
     let text = |key: &str, max: usize| -> Result<String, Refusal> {
         let value = match claims.get(key) {
@@ -305,7 +322,7 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         .filter(|e| !e.is_empty())
         .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
     // Groups are only matched against the mappings, never stored: no bound of their own.
-    let groups = match claims.get(&config.groups_claim) {
+    let groups: Vec<String> = match claims.get(&config.groups_claim) {
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(|g| g.as_str().map(str::to_string))
@@ -313,6 +330,9 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
+    for group in &groups {
+        check_no_control(&config.groups_claim, group)?;
+    }
     let mut attributes = Attributes::new();
     for (attribute, claim) in &config.attributes {
         if let Some(value) = claims.get(claim).filter(|v| !v.is_null()) {
@@ -367,10 +387,22 @@ async fn refuse(
     reason: &str,
     message: String,
 ) -> Response {
+    refuse_about(state, provider, ip, reason, message, &Assertion::default()).await
+}
+
+/// [`refuse`], with the subject (and user name) the refusal concerns when they are known.
+async fn refuse_about(
+    state: &AppState,
+    provider: &str,
+    ip: IpAddr,
+    reason: &str,
+    message: String,
+    about: &Assertion,
+) -> Response {
     if let Err(error) = state
         .sso
         .service
-        .refused_because(provider, reason, &message, &Assertion::default(), Some(ip))
+        .refused_because(provider, reason, &message, about, Some(ip))
         .await
     {
         tracing::warn!(%error, "cannot audit a refused sign-in");
