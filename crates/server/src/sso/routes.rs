@@ -27,7 +27,7 @@ use super::config::ProviderConfig;
 use super::oidc::{FlowSecrets, OidcError};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at};
+use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at, too_many_failures};
 
 /// The cookie that binds a flow to the browser that started it.
 const FLOW_COOKIE: &str = "tessera_sso";
@@ -68,6 +68,32 @@ async fn start(
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
+    // A start refused (the provider unreachable) counts as a failure of the address, like a
+    // refused callback: a flood of them is throttled, not audited request by request.
+    if let Err(wait) = state.throttle.reserve_attempt(ip) {
+        return too_many_failures(&state, wait);
+    }
+    let response = begin(&state, provider, ip, &name, q).await;
+    forgive_unless_refused(&state, ip, &response);
+    response
+}
+
+/// Gives back the failure reserved for a request that was not refused for what it sent: a
+/// success, or Tessera's own trouble (a 503 of its database).
+fn forgive_unless_refused(state: &AppState, ip: IpAddr, response: &Response) {
+    let status = response.status();
+    if !(status.is_client_error() || status == StatusCode::BAD_GATEWAY) {
+        state.throttle.forgive(ip);
+    }
+}
+
+async fn begin(
+    state: &AppState,
+    provider: &super::oidc::OidcProvider,
+    ip: IpAddr,
+    name: &str,
+    q: StartQuery,
+) -> Response {
     let random: [u8; 32] = rand::rng().random();
     // The page to return to rides in the cookie: a long one would push the cookie past what
     // browsers keep (4 KiB), so it falls back to the account page.
@@ -81,17 +107,17 @@ async fn start(
             let mut response = Redirect::to(&url).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie_at(&state, FLOW_COOKIE, &value, FLOW_SECS, &cookie_path(&name)),
+                set_cookie_at(state, FLOW_COOKIE, &value, FLOW_SECS, &cookie_path(name)),
             );
             response
         }
         Err(error) => {
             refuse(
-                &state,
-                &name,
+                state,
+                name,
                 ip,
                 error.code(),
-                provider_failure(&name, &error),
+                provider_failure(name, &error),
             )
             .await
         }
@@ -117,7 +143,17 @@ async fn callback(
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
-    let mut response = finish(&state, provider, ip, &headers, q).await;
+    // Every refused callback (a forged or stale `state`, a provider's error, a code refused)
+    // counts as a failed sign-in of the address, in the same throttle as passwords (SPEC
+    // section 9): past the limit, a 429 page with `Retry-After`, and no audit entry per request.
+    let mut response = match state.throttle.reserve_attempt(ip) {
+        Err(wait) => too_many_failures(&state, wait),
+        Ok(()) => {
+            let response = finish(&state, provider, ip, &headers, q).await;
+            forgive_unless_refused(&state, ip, &response);
+            response
+        }
+    };
     // The flow is over, whatever its outcome: its cookie cannot be used twice.
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -182,10 +218,16 @@ async fn finish(
                 ),
             )
         } else {
-            let detail = q.error_description.as_deref().unwrap_or("");
+            // Both come from the query string, so from anyone: only an RFC 6749 error code is
+            // quoted, and the description is cut and cleaned before it reaches the page or
+            // the audit log.
+            let detail = bounded_description(q.error_description.as_deref().unwrap_or(""));
             (
                 "provider-error",
-                format!("The identity provider {name} refused the sign-in: {error}. {detail}"),
+                format!(
+                    "The identity provider {name} refused the sign-in: {}. {detail}",
+                    error_code(error)
+                ),
             )
         };
         return refuse(state, name, ip, reason, message).await;
@@ -279,6 +321,39 @@ async fn finish(
         ),
     );
     response
+}
+
+/// The longest `error_description` (characters) quoted on a page or in the audit log.
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// The longest `error` code quoted.
+const MAX_ERROR_CHARS: usize = 64;
+
+/// A provider's `error` as an RFC 6749 §4.1.2.1 code (`%x20-21 / %x23-5B / %x5D-7E`, short),
+/// or a placeholder for anything else.
+fn error_code(error: &str) -> &str {
+    let safe = !error.is_empty()
+        && error.len() <= MAX_ERROR_CHARS
+        && error
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+    if safe {
+        error
+    } else {
+        "an unreadable error code"
+    }
+}
+
+/// A provider's `error_description` with control characters removed, cut to
+/// [`MAX_DESCRIPTION_CHARS`] characters (an ellipsis marks the cut).
+fn bounded_description(description: &str) -> String {
+    let clean: String = description.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.chars().count() <= MAX_DESCRIPTION_CHARS {
+        return clean.to_string();
+    }
+    let mut cut: String = clean.chars().take(MAX_DESCRIPTION_CHARS).collect();
+    cut.push('…');
+    cut
 }
 
 /// When a well-formed flow cookie's flow started (seconds since the epoch).
@@ -498,6 +573,18 @@ attributes = { department = "dept" }
                 "{refused}"
             );
         }
+    }
+
+    #[test]
+    fn a_providers_error_is_quoted_only_as_a_code_and_its_description_is_bounded() {
+        assert_eq!(error_code("server_error"), "server_error");
+        for bad in ["", "a\"b", "a\\b", "é", "x\ny", &"e".repeat(65)] {
+            assert_eq!(error_code(bad), "an unreadable error code", "{bad:?}");
+        }
+        assert_eq!(bounded_description(" a\0b\r\nc "), "abc");
+        let long = bounded_description(&"d".repeat(15_000));
+        assert_eq!(long.chars().count(), MAX_DESCRIPTION_CHARS + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

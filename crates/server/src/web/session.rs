@@ -265,19 +265,7 @@ pub async fn login(
     // The attempt is counted before the password is checked, so that concurrent attempts
     // cannot all pass the limit; a correct password is forgiven below.
     if let Err(wait) = state.throttle.reserve_attempt(ip) {
-        state.metrics.throttled();
-        let mut page = state.templates.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed attempts from your address. Try again in {} s.",
-                wait.as_secs().max(1)
-            ),
-            Value::UNDEFINED,
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            page.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return page;
+        return too_many_failures(&state, wait);
     }
     match state
         .sessions
@@ -316,6 +304,23 @@ pub async fn login(
             state.templates.failure(&error, Value::UNDEFINED)
         }
     }
+}
+
+/// The page for an address over the failure throttle (SPEC section 9): 429 with
+/// `Retry-After` in whole seconds; counted in the metrics, never audited (a flood must not
+/// fill the audit log).
+pub(crate) fn too_many_failures(state: &AppState, wait: std::time::Duration) -> Response {
+    state.metrics.throttled();
+    let secs = wait.as_secs().max(1);
+    let mut page = state.templates.error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Too many failed attempts from your address. Try again in {secs} s."),
+        Value::UNDEFINED,
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        page.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    page
 }
 
 pub async fn logout(State(state): State<AppState>, Posted { viewer, .. }: Posted) -> Response {

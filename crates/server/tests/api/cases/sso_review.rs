@@ -1,0 +1,100 @@
+//! Single sign-on findings of the second review of #17, against the real provider of
+//! `sso.rs`: refused callbacks counted by the failure throttle with the provider's error text
+//! bounded, query strings the UI refuses with its HTML page, and the login page without
+//! passwords.
+
+use serde_json::json;
+
+use crate::cases::sso::{
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, sso_settings, with_query,
+};
+use crate::helpers::spawn_app_with;
+
+/// Found by the second review: forged callbacks were not counted by the throttle, each wrote an
+/// audit entry, and a provider's `error_description` (15 KB) was stored whole.
+#[tokio::test]
+async fn refused_callbacks_are_throttled_and_a_providers_error_text_is_bounded() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
+    let sso = sso_settings(&idp.issuer, "");
+    let app = spawn_app_with(move |c| {
+        c.sso = sso;
+        c.throttle.max_failures = 4;
+    })
+    .await;
+
+    // A provider's error with a huge description full of control characters, in a genuine
+    // flow: the page and the audit entry quote the code and a bounded, cleaned description.
+    let mut browser = Browser::new();
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
+    let description = format!("first\u{7}line\r\n{}", "d".repeat(15_000));
+    let forged = with_query(
+        &with_query(&callback, "error", "temporarily_unavailable"),
+        "error_description",
+        &description,
+    );
+    let page = browser.get(&forged).await;
+    assert_refused(&page, 400, "temporarily_unavailable");
+    assert!(page.html.contains("firstline"), "{}", page.html);
+    assert!(page.html.len() < 4000, "{} bytes", page.html.len());
+    let refused = audit(&app, "sso.refused").await;
+    assert_eq!(refused[0].details["reason"], "provider-error");
+    let detail = refused[0].details["detail"].as_str().unwrap();
+    assert!(detail.chars().count() < 400, "{} chars", detail.len());
+    assert!(!detail.chars().any(char::is_control), "{detail:?}");
+
+    // An error that is no RFC 6749 code is not quoted.
+    let mut browser = Browser::new();
+    let callback = browser.through_provider(&app, "corp", "ann", true).await;
+    let page = browser
+        .get(&with_query(&callback, "error", "evil\"<b>code</b>"))
+        .await;
+    assert_refused(&page, 400, "unreadable error code");
+    assert!(!page.html.contains("code&lt;/b"), "{}", page.html);
+
+    // Two forged callbacks (no flow in this browser) reach the limit of 4...
+    let forged = format!("{}/ui/sso/corp/callback?state=forged&code=x", app.address);
+    for _ in 0..2 {
+        assert_refused(&Browser::new().get(&forged).await, 400, "did not start");
+    }
+    // ...the next ones are throttled, without an audit entry each.
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let response = client.get(&forged).send().await.unwrap();
+        assert_eq!(response.status(), 429);
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Too many failed attempts")
+        );
+    }
+    assert_eq!(audit(&app, "sso.refused").await.len(), 4);
+    // Starting a flow from that address waits too.
+    let page = Browser::new()
+        .get(&format!("{}/ui/sso/corp/login", app.address))
+        .await;
+    assert_eq!(page.status, 429);
+}
+
+/// Successful sign-ins give their reservation back: a person signing in again and again is
+/// never throttled.
+#[tokio::test]
+async fn successful_sign_ins_are_not_counted_as_failures() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
+    let sso = sso_settings(&idp.issuer, "");
+    let app = spawn_app_with(move |c| {
+        c.sso = sso;
+        c.throttle.max_failures = 2;
+    })
+    .await;
+    for _ in 0..4 {
+        assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    }
+}
