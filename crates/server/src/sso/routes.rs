@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -27,6 +27,7 @@ use super::config::ProviderConfig;
 use super::oidc::{FlowSecrets, OidcError};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at, too_many_failures};
 
 /// The cookie that binds a flow to the browser that started it.
@@ -63,7 +64,7 @@ async fn start(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     Path(name): Path<String>,
-    Query(q): Query<StartQuery>,
+    UiQuery(q): UiQuery<StartQuery>,
 ) -> Response {
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
@@ -138,7 +139,7 @@ async fn callback(
     ClientAddr(ip): ClientAddr,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    UiQuery(q): UiQuery<CallbackQuery>,
 ) -> Response {
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);

@@ -3,7 +3,7 @@
 //! checks for forms, and the login and logout pages. Login failures count towards the same
 //! per-address throttle as API authentication.
 
-use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +16,7 @@ use tessera_core::authn::Caller;
 use super::forms::Fields;
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
 const LOGIN_CSRF_COOKIE: &str = "tessera_login_csrf";
@@ -179,7 +180,7 @@ pub struct LoginQuery {
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
+    UiQuery(q): UiQuery<LoginQuery>,
 ) -> Response {
     if let Some(secret) = cookie(&headers, SESSION_COOKIE)
         && matches!(state.sessions.resolve(secret).await, Ok(Some(_)))

@@ -98,3 +98,45 @@ async fn successful_sign_ins_are_not_counted_as_failures() {
         assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     }
 }
+
+/// Found by the second review: a query string a page cannot take (a parameter twice) was
+/// answered with the API's JSON envelope. Every page refuses it with the HTML error page,
+/// naming the parameter.
+#[tokio::test]
+async fn a_query_a_page_cannot_take_is_the_html_error_page_naming_the_parameter() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
+    let sso = sso_settings(&idp.issuer, "");
+    let app = spawn_app_with(move |c| c.sso = sso).await;
+    let mut admin = crate::cases::ui::Browser::admin(&app).await;
+    for (path, parameter) in [
+        ("/ui/sso/corp/callback?state=a&state=b&code=c", "state"),
+        ("/ui/sso/corp/login?next=/ui/a&next=/ui/b", "next"),
+        ("/ui/login?next=/ui/a&next=/ui/b", "next"),
+        ("/ui/account?done=x&done=y", "done"),
+        ("/ui/admin/users?search=a&search=b", "search"),
+        ("/ui/admin/tokens?count=many", "count"),
+        ("/ui/admin/tokens?status=a&status=b", "status"),
+        ("/ui/admin/audit?actor=a&actor=b", "actor"),
+        ("/ui/projects?cursor=a&cursor=b", "cursor"),
+        ("/ui/models?search=a&search=b", "search"),
+    ] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, 400, "{path}: {}", page.html);
+        assert!(
+            page.html.starts_with("<!doctype html>"),
+            "{path}: an HTML page, not JSON: {}",
+            page.html
+        );
+        assert!(
+            page.html.contains(&format!("&#x27;{parameter}&#x27;"))
+                || page.html.contains(&format!("'{parameter}'")),
+            "{path}: names {parameter}: {}",
+            page.html
+        );
+    }
+    // Without a session, the same.
+    let page = Browser::new()
+        .get(&format!("{}/ui/login?next=/ui/a&next=/ui/b", app.address))
+        .await;
+    assert_refused(&page, 400, "more than once");
+}
