@@ -397,8 +397,18 @@ impl SsoService {
             }
         }
         if patch.email.is_some() || patch.first_name.is_some() || patch.last_name.is_some() {
+            // Which fields changed (their names; the values are in the user's profile).
+            let fields: Vec<&str> = [
+                ("email", patch.email.is_some()),
+                ("firstName", patch.first_name.is_some()),
+                ("lastName", patch.last_name.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, changed)| changed.then_some(name))
+            .collect();
             let audit = AuditEntry::about_user(actor, now, "user.updated", &user)
-                .with_detail("provider", rules.name.as_str());
+                .with_detail("provider", rules.name.as_str())
+                .with_detail("fields", fields);
             self.ctx.store.update_profile(id, &patch, &audit).await?;
         }
         let audit = AuditEntry::about_user(actor, now, "user.attributes-changed", &user)

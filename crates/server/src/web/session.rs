@@ -164,12 +164,49 @@ fn next_query(key: &str, value: &str) -> String {
     out
 }
 
-/// Only pages of the UI are places to go back to after logging in.
+/// Only pages of the UI are places to go back to after logging in: a path under `/ui/` of
+/// printable ASCII whose path part, percent-decoded as a browser or proxy may, holds no `.` or
+/// `..` segment, no empty segment (`//`), no backslash and no encoded `/`, so that no
+/// spelling (`/ui/..//evil`, `/ui/%2e%2e/x`, `/ui/%2F%2Fevil`, `/ui/\\evil`) resolves outside
+/// `/ui/`. Anything else goes to the account page.
 pub(crate) fn safe_next(next: &str) -> &str {
-    let inside = next.starts_with("/ui/")
-        && !next.starts_with("/ui//")
-        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
-    if inside { next } else { "/ui/account" }
+    if next.starts_with("/ui/") && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        let path = next.split(['?', '#']).next().unwrap_or("");
+        let decoded: Vec<u8> = percent_decode(path.as_bytes());
+        let no_encoded_separator = !path.to_ascii_lowercase().contains("%2f")
+            && !path.to_ascii_lowercase().contains("%5c")
+            && !decoded.contains(&b'\\');
+        let segments: Vec<&[u8]> = decoded.split(|b| *b == b'/').skip(1).collect();
+        let segments_ok = segments.iter().enumerate().all(|(i, segment)| {
+            *segment != b"."
+                && *segment != b".."
+                && (!segment.is_empty() || i + 1 == segments.len())
+        });
+        if no_encoded_separator && segments_ok && !decoded.contains(&b'%') {
+            return next;
+        }
+    }
+    "/ui/account"
+}
+
+/// `%XX` escapes decoded (an invalid escape is kept as it is).
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if raw[i] == b'%'
+            && i + 2 < raw.len()
+            && let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -343,6 +380,12 @@ mod tests {
     #[test]
     fn only_pages_of_the_ui_are_returned_to() {
         assert_eq!(safe_next("/ui/account/api-key"), "/ui/account/api-key");
+        assert_eq!(safe_next("/ui/admin/users/"), "/ui/admin/users/");
+        assert_eq!(
+            safe_next("/ui/admin/tokens?status=active&x=a//b"),
+            "/ui/admin/tokens?status=active&x=a//b"
+        );
+        assert_eq!(safe_next("/ui/models/m.v1"), "/ui/models/m.v1");
         for outside in [
             "https://evil.example",
             "//evil.example",
@@ -352,6 +395,18 @@ mod tests {
             "/ui/\r\nSet-Cookie: x=1",
             "/ui/a b",
             "",
+            "/ui/..//evil.example",
+            "/ui/../x",
+            "/ui/./account",
+            "/ui/a/../../x",
+            "/ui/%2e%2e/x",
+            "/ui/%2E%2E//evil.example",
+            "/ui/.%2e/x",
+            "/ui/%2f%2fevil.example",
+            "/ui/%2F/evil",
+            "/ui/%5cevil",
+            "/ui/%252e%252e/x",
+            "/ui/a//b",
         ] {
             assert_eq!(safe_next(outside), "/ui/account", "{outside}");
         }

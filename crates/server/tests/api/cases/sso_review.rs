@@ -140,3 +140,47 @@ async fn a_query_a_page_cannot_take_is_the_html_error_page_naming_the_parameter(
         .await;
     assert_refused(&page, 400, "more than once");
 }
+
+/// Found by the second review: `user.updated` by a sign-in did not say what changed; `azp`
+/// (OIDC Core §3.1.3.7) must be Tessera's client id; a numeric user name is its decimal text.
+#[tokio::test]
+async fn profile_changes_name_their_fields_azp_is_checked_and_a_numeric_user_name_is_text() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
+    let app = crate::cases::sso::spawn_with_idp(&idp, "").await;
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let mut renamed = account(&[], "Sales");
+    renamed["given_name"] = json!("Anne");
+    idp.set(json!({ "accounts": { "ann": renamed } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let updated = audit(&app, "user.updated").await;
+    assert_eq!(updated.len(), 1, "{updated:?}");
+    assert_eq!(updated[0].details["fields"], json!(["firstName"]));
+    assert_eq!(updated[0].details["provider"], "corp");
+
+    for (claim, value) in [
+        ("azp", json!("someone-else")),
+        ("aud", json!(["tessera", "someone-else"])),
+    ] {
+        idp.set(json!({
+            "accounts": { "ann": account(&[], "Sales") },
+            "misbehave": { "id_token": { claim: value } },
+        }));
+        let page = Browser::new().sign_in(&app, "ann").await;
+        assert_refused(&page, 400, "could not be verified");
+        assert_eq!(
+            audit(&app, "sso.refused").await[0].details["reason"],
+            "invalid-id-token",
+            "{claim}"
+        );
+    }
+    // The right azp, with several audiences, is accepted.
+    idp.set(json!({
+        "accounts": { "ann": account(&[], "Sales") },
+        "misbehave": { "id_token": { "azp": "tessera" } },
+    }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+
+    idp.set(json!({ "accounts": { "num": { "preferred_username": 1234567, "groups": [] } } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "num").await);
+    crate::cases::sso::user(&app, "1234567").await;
+}
