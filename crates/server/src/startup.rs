@@ -212,7 +212,7 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("single sign-on: {e}"))?,
         });
-        warn_about_break_glass(&state).await;
+        warn_about_sso(&state, &config).await;
         Ok(Application {
             limits,
             metrics_listener,
@@ -369,28 +369,18 @@ async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// On an empty database, creates `admin`; returns the password when it was generated here.
-/// Warns, naming the setting, when `[sso] break_glass_admin` would let nobody in once
-/// passwords are switched off (no such account, not an active SysAdmin user). Not fatal: the
-/// account may be created or promoted after start.
-async fn warn_about_break_glass(state: &AppState) {
-    let Some(name) = &state.sso.settings.break_glass_admin else {
-        return;
-    };
-    match state.sso.service.break_glass_problem(name).await {
-        Ok(None) => {}
-        Ok(Some(problem)) => tracing::warn!(
-            setting = "sso.break_glass_admin",
-            "sso.break_glass_admin = \"{name}\" cannot be the break-glass administrator: {problem}"
-        ),
-        Err(error) => tracing::warn!(
-            setting = "sso.break_glass_admin",
-            %error,
-            "cannot check sso.break_glass_admin"
-        ),
+/// Logs the single sign-on settings an administrator should fix (`Sso::startup_warnings`).
+async fn warn_about_sso(state: &AppState, config: &Config) {
+    for warning in state
+        .sso
+        .startup_warnings(config.public_url_given, config.listen)
+        .await
+    {
+        tracing::warn!(setting = "sso", "{warning}");
     }
 }
 
+/// On an empty database, creates `admin`; returns the password when it was generated here.
 async fn bootstrap(
     users: &UserService,
     configured: Option<String>,

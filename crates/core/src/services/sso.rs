@@ -215,7 +215,8 @@ impl SsoService {
     }
 
     /// Why `break_glass_admin` would not let anyone in when passwords are switched off: the
-    /// account is missing, not a user, deactivated or not a SysAdmin. `None` when it is fine.
+    /// account is missing, not a user, deactivated, not a SysAdmin or without a password.
+    /// `None` when it is fine.
     /// Checked at start-up (a warning), since the account may be created later.
     pub async fn break_glass_problem(&self, name: &UserName) -> ServiceResult<Option<String>> {
         let Some(user) = self.ctx.store.principal_by_name(name).await? else {
@@ -230,6 +231,16 @@ impl SsoService {
         } else if !user.roles.contains(Role::SysAdmin) {
             Some(format!(
                 "the account '{name}' does not have the SysAdmin role"
+            ))
+        } else if self
+            .ctx
+            .store
+            .password_hash(name)
+            .await?
+            .is_none_or(|(_, hash)| hash.is_none())
+        {
+            Some(format!(
+                "the account '{name}' has no password (it signs in only through a provider)"
             ))
         } else {
             None

@@ -257,6 +257,9 @@ fn login_form(
             error,
             providers => state.sso.names(),
             local_login => state.sso.settings.local_login,
+            // With passwords off, the form is only the break-glass administrator's path.
+            password_form => state.sso.settings.local_login
+                || state.sso.settings.break_glass_admin.is_some(),
         },
     );
     response.headers_mut().append(

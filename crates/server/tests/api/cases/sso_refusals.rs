@@ -321,6 +321,17 @@ async fn a_break_glass_administrator_who_could_not_sign_in_is_named_at_start() {
     app.create_user("carol", &["Practitioner"]).await;
     assert!(problem("carol").await.unwrap().contains("SysAdmin"));
     let root = app.create_user("root", &["SysAdmin"]).await;
+    assert!(
+        problem("root").await.unwrap().contains("has no password"),
+        "a SysAdmin without a password cannot break the glass"
+    );
+    app.post(
+        &format!("/api/admin/v1/users/{root}/password"),
+        &app.admin_token,
+        json!({ "password": "root-password-long-enough" }),
+    )
+    .await
+    .assert_status(204);
     assert_eq!(problem("root").await, None);
     app.post_empty(
         &format!("/api/admin/v1/users/{root}/deactivate"),

@@ -184,3 +184,65 @@ async fn profile_changes_name_their_fields_azp_is_checked_and_a_numeric_user_nam
     assert_signed_in(&Browser::new().sign_in(&app, "num").await);
     crate::cases::sso::user(&app, "1234567").await;
 }
+
+/// Found by the second review: with passwords off and no break-glass administrator the password
+/// form was still shown, and neither that nor a break-glass administrator without a password
+/// nor providers without `public_url` were named at start.
+#[tokio::test]
+async fn without_passwords_and_break_glass_there_is_no_password_form_and_start_warns() {
+    let idp = Idp::start(json!({ "accounts": {} })).await;
+    let app = crate::cases::sso::spawn_with_idp(&idp, "local_login = false").await;
+    let page = Browser::new()
+        .get(&format!("{}/ui/login", app.address))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Sign in with corp"), "{}", page.html);
+    assert!(
+        !page.html.contains(r#"type="password""#) && !page.html.contains(r#"action="/ui/login""#),
+        "no password form: {}",
+        page.html
+    );
+    let loopback: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let warnings = app.state.sso.startup_warnings(true, loopback).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("no sso.break_glass_admin"),
+        "{warnings:?}"
+    );
+    let warnings = app.state.sso.startup_warnings(false, loopback).await;
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("public_url is not set")),
+        "{warnings:?}"
+    );
+
+    // A break-glass administrator: the form is there, tucked away; one without a password is
+    // named at start.
+    let app = crate::cases::sso::spawn_with_idp(
+        &idp,
+        "local_login = false\nbreak_glass_admin = \"root\"",
+    )
+    .await;
+    let page = Browser::new()
+        .get(&format!("{}/ui/login", app.address))
+        .await;
+    assert!(page.html.contains("<details") && page.html.contains(r#"type="password""#));
+    app.create_user("root", &["SysAdmin"]).await;
+    let warnings = app.state.sso.startup_warnings(true, loopback).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("sso.break_glass_admin = \"root\"")
+            && warnings[0].contains("has no password"),
+        "{warnings:?}"
+    );
+    // Passwords on: nothing to say.
+    let app = crate::cases::sso::spawn_with_idp(&idp, "").await;
+    assert!(
+        app.state
+            .sso
+            .startup_warnings(true, loopback)
+            .await
+            .is_empty()
+    );
+}
