@@ -15,7 +15,7 @@ use tessera_core::services::pats::{NewPat, PatService};
 use tessera_core::services::users::{NewUser, UserService};
 use tessera_server::local_proxy::{CredentialSource, LocalProxy, ProxyConfig};
 use tessera_server::{
-    Application, Config, Overrides, domain_context, shutdown_signal, start_realm,
+    Application, Config, Overrides, operator_context, shutdown_signal, start_realm,
 };
 
 /// A faster allocator than the system's for a server's many small, short-lived allocations
@@ -263,7 +263,7 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
                 (!roles.is_empty()).then_some(roles.as_slice()),
                 None,
             )?;
-            let ctx = domain_context(&config(&db, None, None)?).await?;
+            let ctx = operator_context(&config(&db, None, None)?).await?;
             let user = UserService::new(ctx).create_by_operator(request).await?;
             println!("{}", user.id);
             Ok(())
@@ -281,7 +281,7 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             let user_name = UserName::parse("username", &username)?;
             let request = NewPat::parse(&name, description.as_deref(), expires_in)?;
             let config = config(&db, None, None)?;
-            let ctx = domain_context(&config).await?;
+            let ctx = operator_context(&config).await?;
             let (_, secret) = PatService::new(ctx, config.expiration)
                 .create_for_operator(&user_name, request)
                 .await?;
@@ -299,7 +299,7 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let config = config(&db, None, None)?;
-            let ctx = domain_context(&config).await?;
+            let ctx = operator_context(&config).await?;
             let realm = start_realm(&config, &ctx).await?;
             let (kid, alg) = realm.rotate(algorithm, &AuditActor::command_line()).await?;
             println!("{kid} {}", alg.as_str());

@@ -76,11 +76,13 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// The most attributes one provider may map (`attributes` of its configuration).
 pub const MAX_ATTRIBUTES: usize = 64;
 
-/// Refuses a text claim longer than `max_chars` characters, naming the claim. A provider's
-/// oversized value is refused rather than cut or dropped: a cut value would be stored and put
-/// into JWTs as if the provider had said it, and a dropped one would silently change what
-/// claim mappers hand to third parties (Keycloak refuses too).
+/// Refuses a text claim longer than `max_chars` characters, or holding a control character
+/// (`char::is_control`: NUL, line breaks, DEL, C1), naming the claim. A provider's oversized
+/// or garbled value is refused rather than cut, stripped or dropped: a cut value would be
+/// stored and put into JWTs as if the provider had said it, and a dropped one would silently
+/// change what claim mappers hand to third parties (Keycloak refuses too).
 pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<(), Refusal> {
+    check_no_control(claim, value)?;
     if value.chars().count() > max_chars {
         return Err(Refusal::ClaimTooLong {
             claim: claim.to_string(),
@@ -90,9 +92,30 @@ pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<()
     Ok(())
 }
 
-/// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], naming the
-/// provider's claim.
+/// Refuses a claim whose text holds a control character, naming the claim.
+pub fn check_no_control(claim: &str, value: &str) -> Result<(), Refusal> {
+    if value.chars().any(char::is_control) {
+        return Err(Refusal::ClaimControlCharacter(claim.to_string()));
+    }
+    Ok(())
+}
+
+/// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], or holds a
+/// control character in any string or key at any depth, naming the provider's claim.
 pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> {
+    fn control(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.chars().any(char::is_control),
+            Value::Array(items) => items.iter().any(control),
+            Value::Object(fields) => fields
+                .iter()
+                .any(|(k, v)| k.chars().any(char::is_control) || control(v)),
+            _ => false,
+        }
+    }
+    if control(value) {
+        return Err(Refusal::ClaimControlCharacter(claim.to_string()));
+    }
     if value.to_string().len() > MAX_ATTRIBUTE_BYTES {
         return Err(Refusal::ClaimTooLong {
             claim: claim.to_string(),
@@ -177,6 +200,26 @@ mod tests {
         assert!(refused.to_string().contains("\"dept\""), "{refused}");
         let fits = Value::String("x".repeat(MAX_ATTRIBUTE_BYTES - 2));
         assert!(check_attribute_claim("dept", &fits).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_text_and_at_any_depth_of_an_attribute() {
+        for bad in ["a\0b", "line\nbreak", "del\u{7f}", "c1\u{85}", "\t"] {
+            let refused = check_text_claim("sub", bad, MAX_CLAIM_CHARS).unwrap_err();
+            assert_eq!(refused.code(), "claim-control-character", "{bad:?}");
+            assert!(refused.to_string().contains("\"sub\""), "{refused}");
+        }
+        assert!(check_text_claim("sub", "Jörg Müller-Ünal", MAX_CLAIM_CHARS).is_ok());
+        for bad in [
+            serde_json::json!("x\0"),
+            serde_json::json!(["ok", "n\0"]),
+            serde_json::json!({ "k": ["v\u{1}"] }),
+            serde_json::json!({ "k\0": 1 }),
+        ] {
+            let refused = check_attribute_claim("dept", &bad).unwrap_err();
+            assert_eq!(refused.code(), "claim-control-character", "{bad}");
+        }
+        assert!(check_attribute_claim("dept", &serde_json::json!({ "k": [1, "v"] })).is_ok());
     }
 
     #[test]

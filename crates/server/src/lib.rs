@@ -29,4 +29,4 @@ pub mod web;
 pub mod wire;
 
 pub use config::{Config, Overrides};
-pub use startup::{Application, domain_context, shutdown_signal, start_realm};
+pub use startup::{Application, domain_context, operator_context, shutdown_signal, start_realm};

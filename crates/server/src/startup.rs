@@ -41,6 +41,34 @@ pub async fn domain_context(config: &Config) -> anyhow::Result<Context> {
     Ok(open_domain(config).await?.0)
 }
 
+/// The domain context for the CLI's operator commands (`tessera admin ...`), which must hash
+/// and encrypt with the server's own secret, or a PAT they print is refused by the server
+/// (found by the second review of #17). Refused, naming what is missing, when the database was
+/// already set up (it holds signing keys) and no secret is at hand (`TESSERA_SERVER_SECRET`
+/// unset and no file at `server_secret_file`): a new secret file would be another secret. When a
+/// secret is at hand, it must decrypt the database's signing keys. A fresh database gets the
+/// secret file `tessera serve` will then use, as before.
+pub async fn operator_context(config: &Config) -> anyhow::Result<Context> {
+    if config.server_secret.is_none() && !config.secret_file.exists() {
+        let probe = tessera_store::open_with(&config.database, Some(1)).await?;
+        if !probe.store.signing_keys().await?.is_empty() {
+            anyhow::bail!(
+                "no server secret: this database was set up by a server with a secret, and this command has none (TESSERA_SERVER_SECRET is not set and the server secret file {} does not exist). Give it the server's secret: TESSERA_SERVER_SECRET as for `tessera serve`, or server_secret_file in the configuration file (--config); a token made with another secret would be refused by the server",
+                config.secret_file.display()
+            );
+        }
+    }
+    let ctx = domain_context(config).await?;
+    if !ctx.store.signing_keys().await?.is_empty() {
+        start_realm(config, &ctx).await.map_err(|error| {
+            anyhow::anyhow!(
+                "the server secret does not match this database's (its signing keys cannot be decrypted: {error}). Give this command the server's secret: TESSERA_SERVER_SECRET as for `tessera serve`, or server_secret_file in the configuration file (--config)"
+            )
+        })?;
+    }
+    Ok(ctx)
+}
+
 /// How long a cached credential is trusted without re-reading the database when several nodes
 /// share it: the bound on a lost invalidation (SPEC: 2 s).
 pub const SHARED_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -206,7 +234,7 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("single sign-on: {e}"))?,
         });
-        warn_about_break_glass(&state).await;
+        warn_about_sso(&state, &config).await;
         Ok(Application {
             limits,
             metrics_listener,
@@ -363,28 +391,18 @@ async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// On an empty database, creates `admin`; returns the password when it was generated here.
-/// Warns, naming the setting, when `[sso] break_glass_admin` would let nobody in once
-/// passwords are switched off (no such account, not an active SysAdmin user). Not fatal: the
-/// account may be created or promoted after start.
-async fn warn_about_break_glass(state: &AppState) {
-    let Some(name) = &state.sso.settings.break_glass_admin else {
-        return;
-    };
-    match state.sso.service.break_glass_problem(name).await {
-        Ok(None) => {}
-        Ok(Some(problem)) => tracing::warn!(
-            setting = "sso.break_glass_admin",
-            "sso.break_glass_admin = \"{name}\" cannot be the break-glass administrator: {problem}"
-        ),
-        Err(error) => tracing::warn!(
-            setting = "sso.break_glass_admin",
-            %error,
-            "cannot check sso.break_glass_admin"
-        ),
+/// Logs the single sign-on settings an administrator should fix (`Sso::startup_warnings`).
+async fn warn_about_sso(state: &AppState, config: &Config) {
+    for warning in state
+        .sso
+        .startup_warnings(config.public_url_given, config.listen)
+        .await
+    {
+        tracing::warn!(setting = "sso", "{warning}");
     }
 }
 
+/// On an empty database, creates `admin`; returns the password when it was generated here.
 async fn bootstrap(
     users: &UserService,
     configured: Option<String>,

@@ -33,6 +33,13 @@ pub enum Refusal {
         "The identity provider's claim {claim:?} is longer than Tessera accepts ({limit}). Ask an administrator to shorten it at the identity provider."
     )]
     ClaimTooLong { claim: String, limit: String },
+    /// A claim holding a control character (NUL, a line break, DEL...): refused rather than
+    /// stored, cut or stripped, so that what Tessera keeps and puts into JWTs is what the
+    /// provider said, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
+    #[error(
+        "The identity provider's claim {0:?} holds a control character, which Tessera does not accept. Ask an administrator to correct it at the identity provider."
+    )]
+    ClaimControlCharacter(String),
 }
 
 impl Refusal {
@@ -43,6 +50,7 @@ impl Refusal {
             Refusal::Deactivated => "deactivated",
             Refusal::NoUserName(_) => "no-user-name",
             Refusal::ClaimTooLong { .. } => "claim-too-long",
+            Refusal::ClaimControlCharacter(_) => "claim-control-character",
         }
     }
 }
@@ -200,14 +208,15 @@ impl SsoService {
         .with_detail("detail", detail);
         if !assertion.subject.is_empty() {
             entry = entry.with_detail("subject", assertion.subject.as_str());
-            entry.target_name = Some(assertion.user_name.clone());
+            entry.target_name = Some(assertion.user_name.clone()).filter(|name| !name.is_empty());
         }
         self.ctx.store.append_audit(&entry).await?;
         Ok(())
     }
 
     /// Why `break_glass_admin` would not let anyone in when passwords are switched off: the
-    /// account is missing, not a user, deactivated or not a SysAdmin. `None` when it is fine.
+    /// account is missing, not a user, deactivated, not a SysAdmin or without a password.
+    /// `None` when it is fine.
     /// Checked at start-up (a warning), since the account may be created later.
     pub async fn break_glass_problem(&self, name: &UserName) -> ServiceResult<Option<String>> {
         let Some(user) = self.ctx.store.principal_by_name(name).await? else {
@@ -222,6 +231,16 @@ impl SsoService {
         } else if !user.roles.contains(Role::SysAdmin) {
             Some(format!(
                 "the account '{name}' does not have the SysAdmin role"
+            ))
+        } else if self
+            .ctx
+            .store
+            .password_hash(name)
+            .await?
+            .is_none_or(|(_, hash)| hash.is_none())
+        {
+            Some(format!(
+                "the account '{name}' has no password (it signs in only through a provider)"
             ))
         } else {
             None
@@ -242,7 +261,14 @@ impl SsoService {
         if let Some(email) = &email
             && self.ctx.store.principal_by_email(email).await?.is_some()
         {
-            return Ok(Err(Refusal::EmailTaken(email.as_str().to_string())));
+            return self
+                .raced_or(
+                    rules,
+                    assertion,
+                    actor,
+                    Refusal::EmailTaken(email.as_str().into()),
+                )
+                .await;
         }
         let Some(base) = user_name_from_claim(&assertion.user_name)
             .or_else(|| user_name_from_claim(&assertion.subject))
@@ -295,7 +321,23 @@ impl SsoService {
                         .as_ref()
                         .map(|e| e.as_str().to_string())
                         .unwrap_or_default();
-                    return Ok(Err(Refusal::EmailTaken(shown)));
+                    return self
+                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(shown))
+                        .await;
+                }
+                Err(StoreError::Conflict { field: "subject" }) => {
+                    // The link exists, so a concurrent sign-in of this person committed it.
+                    return match self
+                        .ctx
+                        .store
+                        .sso_user(&rules.name, &assertion.subject)
+                        .await?
+                    {
+                        Some(id) => self.refresh(rules, assertion, id, actor).await,
+                        None => Err(ServiceError::Conflict(
+                            "a concurrent sign-in of this person is not finished; try again".into(),
+                        )),
+                    };
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -303,6 +345,28 @@ impl SsoService {
         Err(ServiceError::Conflict(format!(
             "no free user name left for {base}"
         )))
+    }
+
+    /// A creation that met an existing account: when a concurrent sign-in of the same person
+    /// (same provider and subject) created it meanwhile, this sign-in refreshes that user
+    /// (found by the second review of #17: concurrent first sign-ins answered a false "e-mail
+    /// taken" or a 503); otherwise the account is someone else's and `refusal` stands.
+    async fn raced_or(
+        &self,
+        rules: &ProviderRules,
+        assertion: &Assertion,
+        actor: &AuditActor,
+        refusal: Refusal,
+    ) -> ServiceResult<Result<Changed, Refusal>> {
+        match self
+            .ctx
+            .store
+            .sso_user(&rules.name, &assertion.subject)
+            .await?
+        {
+            Some(id) => self.refresh(rules, assertion, id, actor).await,
+            None => Ok(Err(refusal)),
+        }
     }
 
     async fn refresh(
@@ -344,8 +408,18 @@ impl SsoService {
             }
         }
         if patch.email.is_some() || patch.first_name.is_some() || patch.last_name.is_some() {
+            // Which fields changed (their names; the values are in the user's profile).
+            let fields: Vec<&str> = [
+                ("email", patch.email.is_some()),
+                ("firstName", patch.first_name.is_some()),
+                ("lastName", patch.last_name.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, changed)| changed.then_some(name))
+            .collect();
             let audit = AuditEntry::about_user(actor, now, "user.updated", &user)
-                .with_detail("provider", rules.name.as_str());
+                .with_detail("provider", rules.name.as_str())
+                .with_detail("fields", fields);
             self.ctx.store.update_profile(id, &patch, &audit).await?;
         }
         let audit = AuditEntry::about_user(actor, now, "user.attributes-changed", &user)

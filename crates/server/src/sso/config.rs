@@ -101,6 +101,30 @@ impl SsoSettings {
                 .is_some_and(|admin| admin.as_str() == user_name.trim().to_lowercase())
     }
 
+    /// With providers configured, the redirect URI registered at each provider is
+    /// `<public_url>/ui/sso/<name>/callback`. Without `public_url` it would be built from the
+    /// listen address: refused when that address is unspecified (`0.0.0.0`, `::`: no browser can
+    /// be sent there; GitLab likewise requires `external_url`, Keycloak a hostname), and
+    /// `Ok(Some(warning))` otherwise (a loopback or fixed address may be right for development,
+    /// rarely behind a proxy).
+    pub fn check_public_url(
+        &self,
+        public_url_given: bool,
+        listen: std::net::SocketAddr,
+    ) -> Result<Option<String>, ConfigError> {
+        if self.providers.is_empty() || public_url_given {
+            return Ok(None);
+        }
+        if listen.ip().is_unspecified() {
+            return Err(ConfigError::Invalid(format!(
+                "public_url: required with [[sso.providers]] when listening on {listen}: the redirect URI registered at the identity provider is <public_url>/ui/sso/<name>/callback, and {listen} is no address a browser can be sent to (set public_url, e.g. \"https://tessera.example.com\")"
+            )));
+        }
+        Ok(Some(format!(
+            "public_url is not set: the redirect URI of each identity provider is built from the listen address (http://{listen}/ui/sso/<name>/callback); set public_url to the address browsers use"
+        )))
+    }
+
     /// Every attribute name some provider asserts (claim mappers may read them).
     pub fn attribute_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -315,6 +339,26 @@ attributes = { department = "department" }
 role_mapping = { "data-admins" = "sysadmin" }
 organization_mapping = { "team-churn" = "churn" }
 "#;
+
+    #[test]
+    fn providers_need_a_public_url_unless_the_listen_address_is_a_real_one() {
+        let sso = parse(GOOD).unwrap();
+        let any: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let any6: std::net::SocketAddr = "[::]:8080".parse().unwrap();
+        let loopback: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        for listen in [any, any6] {
+            let refused = sso.check_public_url(false, listen).unwrap_err().to_string();
+            assert!(refused.contains("public_url"), "{refused}");
+        }
+        let warning = sso.check_public_url(false, loopback).unwrap().unwrap();
+        assert!(warning.contains("public_url"), "{warning}");
+        assert_eq!(sso.check_public_url(true, any).unwrap(), None);
+        assert_eq!(
+            SsoSettings::default().check_public_url(false, any).unwrap(),
+            None,
+            "no provider, no redirect URI"
+        );
+    }
 
     #[test]
     fn a_provider_is_read_with_its_defaults_and_mappings() {

@@ -41,6 +41,36 @@ impl Sso {
         })
     }
 
+    /// What an administrator should hear at start, each naming its setting: providers without
+    /// `public_url` (see [`SsoSettings::check_public_url`]), passwords switched off with no
+    /// `break_glass_admin`, and a break-glass administrator who could not sign in (missing,
+    /// deactivated, a service account, not a SysAdmin, no password). Not fatal: the account may
+    /// be fixed after start.
+    pub async fn startup_warnings(
+        &self,
+        public_url_given: bool,
+        listen: std::net::SocketAddr,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Ok(Some(warning)) = self.settings.check_public_url(public_url_given, listen) {
+            warnings.push(warning);
+        }
+        match &self.settings.break_glass_admin {
+            None if !self.settings.local_login => warnings.push(
+                "sso.local_login = false and no sso.break_glass_admin: nobody can sign in with a password, so if every identity provider fails no administrator can sign in; name one with sso.break_glass_admin".into(),
+            ),
+            None => {}
+            Some(name) => match self.service.break_glass_problem(name).await {
+                Ok(None) => {}
+                Ok(Some(problem)) => warnings.push(format!(
+                    "sso.break_glass_admin = \"{name}\" cannot be the break-glass administrator: {problem}"
+                )),
+                Err(error) => warnings.push(format!("cannot check sso.break_glass_admin: {error}")),
+            },
+        }
+        warnings
+    }
+
     fn provider(&self, name: &str) -> Option<&OidcProvider> {
         self.providers.iter().find(|p| p.config.name == name)
     }

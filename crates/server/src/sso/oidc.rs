@@ -12,22 +12,22 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRequestTokenError,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreRequestTokenError,
 };
 use openidconnect::{
-    AdditionalClaims, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, DiscoveryError, HttpClientError, HttpRequest, HttpResponse, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse, UserInfoClaims,
-    UserInfoError,
+    AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    DiscoveryError, HttpClientError, HttpRequest, HttpResponse, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    Scope, SignatureVerificationError, TokenResponse,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::config::ProviderConfig;
 
+/// The largest userinfo answer read (bytes).
+const MAX_USERINFO_BYTES: u64 = 256 * 1024;
 /// How long discovery and keys are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two fetches forced by an unknown key id (a flood of forged tokens
@@ -113,24 +113,6 @@ impl OidcError {
             }
         }
     }
-
-    /// An error of the userinfo endpoint.
-    fn userinfo(error: UserInfoError<Transport>) -> OidcError {
-        match error {
-            UserInfoError::Request(e) => OidcError::Unreachable(error_chain(&e)),
-            UserInfoError::ClaimsVerification(e) => {
-                OidcError::InvalidAnswer(format!("userinfo: {e}"))
-            }
-            UserInfoError::Parse(e) => OidcError::InvalidAnswer(format!(
-                "userinfo is not valid JSON of the expected shape (at {})",
-                e.path()
-            )),
-            UserInfoError::Response(status, _, _) => {
-                OidcError::InvalidAnswer(format!("userinfo answered HTTP {status}"))
-            }
-            other => OidcError::InvalidAnswer(format!("userinfo: {}", error_chain(&other))),
-        }
-    }
 }
 
 /// A failure to get any answer from the provider: the transport's own, or an HTTP 5xx (the
@@ -162,11 +144,6 @@ impl<'c> AsyncHttpClient<'c> for Backchannel {
         })
     }
 }
-
-/// Claims beyond the standard ones (groups, department...), kept as JSON.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-struct ExtraClaims(Map<String, Value>);
-impl AdditionalClaims for ExtraClaims {}
 
 /// One configured provider with its cached discovery document and keys.
 pub struct OidcProvider {
@@ -277,7 +254,8 @@ impl OidcProvider {
         code: &str,
         flow: &FlowSecrets,
     ) -> Result<Map<String, Value>, OidcError> {
-        let client = self.client(self.metadata(false).await?);
+        let metadata = self.metadata(false).await?;
+        let client = self.client(metadata.clone());
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| OidcError::InvalidAnswer(format!("no token endpoint: {e}")))?
@@ -313,29 +291,75 @@ impl OidcProvider {
         // The signature is verified: the payload's claims, extra ones included, are the
         // provider's.
         let mut claims = payload(&id_token.to_string())?;
+        authorized_party(&claims, &self.config.client_id)?;
         if self.needs_userinfo(&claims) {
-            let request = client
-                .user_info(
-                    response.access_token().clone(),
-                    Some(openidconnect::SubjectIdentifier::new(subject)),
-                )
-                .map_err(|e| OidcError::InvalidAnswer(format!("userinfo: {e}")))?;
-            // The userinfo answer must be about the ID token's subject (OIDC Core §5.3.2):
-            // the request carries the expected subject and the crate refuses another.
-            let info: UserInfoClaims<ExtraClaims, CoreGenderClaim> = request
-                .request_async(&self.http)
-                .await
-                .map_err(OidcError::userinfo)?;
-            if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
-                for (k, v) in more {
-                    claims.entry(k).or_insert(v);
-                }
-            }
-            for (k, v) in info.additional_claims().0.clone() {
+            let endpoint = metadata
+                .userinfo_endpoint()
+                .ok_or_else(|| OidcError::InvalidAnswer("userinfo: no endpoint".into()))?
+                .url()
+                .clone();
+            let info = self
+                .userinfo(endpoint, response.access_token().secret(), &subject)
+                .await?;
+            for (k, v) in info {
                 claims.entry(k).or_insert(v);
             }
         }
         Ok(claims)
+    }
+
+    /// The userinfo answer (OIDC Core §5.3) as plain JSON, so that a claim of an unexpected
+    /// JSON type (a numeric `preferred_username`) is read by [`super::routes`] rather than
+    /// failing a typed parse; it must be about `subject` (§5.3.2). A signed (JWT) answer is not
+    /// supported: an invalid answer.
+    async fn userinfo(
+        &self,
+        endpoint: reqwest::Url,
+        access_token: &str,
+        subject: &str,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let unreachable = |e: reqwest::Error| OidcError::Unreachable(error_chain(&e));
+        let response = self
+            .http
+            .0
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(OidcError::Unreachable(format!(
+                "userinfo answered HTTP {status}"
+            )));
+        }
+        if !status.is_success() {
+            return Err(OidcError::InvalidAnswer(format!(
+                "userinfo answered HTTP {status}"
+            )));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_USERINFO_BYTES)
+        {
+            return Err(OidcError::InvalidAnswer("userinfo is too large".into()));
+        }
+        let body = response.bytes().await.map_err(unreachable)?;
+        if body.len() as u64 > MAX_USERINFO_BYTES {
+            return Err(OidcError::InvalidAnswer("userinfo is too large".into()));
+        }
+        let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&body) else {
+            return Err(OidcError::InvalidAnswer(
+                "userinfo is not a JSON object".into(),
+            ));
+        };
+        if info.get("sub").and_then(Value::as_str) != Some(subject) {
+            return Err(OidcError::InvalidAnswer(
+                "userinfo is about another subject than the ID token".into(),
+            ));
+        }
+        Ok(info)
     }
 
     /// Whether a claim this provider's configuration reads is absent from `claims`.
@@ -369,6 +393,27 @@ fn payload(jws: &str) -> Result<Map<String, Value>, OidcError> {
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(bad()),
+    }
+}
+
+/// OIDC Core §3.1.3.7, steps 4 and 5 (which the `openidconnect` crate leaves to its users): an
+/// ID token for several audiences must name Tessera's client as its authorized party (`azp`),
+/// and an `azp` that is present must be Tessera's client id.
+fn authorized_party(claims: &Map<String, Value>, client_id: &str) -> Result<(), OidcError> {
+    let audiences = match claims.get("aud") {
+        Some(Value::Array(items)) => items.len(),
+        Some(_) => 1,
+        None => 0,
+    };
+    match claims.get("azp") {
+        Some(Value::String(azp)) if azp == client_id => Ok(()),
+        Some(_) => Err(OidcError::InvalidIdToken(format!(
+            "its authorized party (azp) is not the client {client_id}"
+        ))),
+        None if audiences > 1 => Err(OidcError::InvalidIdToken(
+            "it names several audiences but no authorized party (azp)".into(),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -435,6 +480,23 @@ mod tests {
         assert_ne!(a.nonce, elsewhere.nonce);
         // A PKCE verifier is 43-128 unreserved characters (RFC 7636 §4.1).
         assert_eq!(a.verifier.len(), 43);
+    }
+
+    #[test]
+    fn the_authorized_party_must_be_the_client_when_present_or_audiences_are_several() {
+        let check = |claims: Value| {
+            authorized_party(claims.as_object().unwrap(), "tessera").map_err(|e| e.code())
+        };
+        assert!(check(serde_json::json!({ "aud": "tessera" })).is_ok());
+        assert!(check(serde_json::json!({ "aud": ["tessera"], "azp": "tessera" })).is_ok());
+        assert!(check(serde_json::json!({ "aud": ["tessera", "x"], "azp": "tessera" })).is_ok());
+        for bad in [
+            serde_json::json!({ "aud": "tessera", "azp": "someone-else" }),
+            serde_json::json!({ "aud": ["tessera", "x"] }),
+            serde_json::json!({ "aud": "tessera", "azp": 7 }),
+        ] {
+            assert_eq!(check(bad), Err("invalid-id-token"));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -19,14 +19,16 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 use tessera_core::services::sso::Refusal;
 use tessera_core::sso::{
-    Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim, check_text_claim,
+    Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim,
+    check_no_control, check_text_claim,
 };
 
 use super::config::ProviderConfig;
 use super::oidc::{FlowSecrets, OidcError};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at};
+use crate::web::query::UiQuery;
+use crate::web::session::{SESSION_COOKIE, cookie, safe_next, set_cookie_at, too_many_failures};
 
 /// The cookie that binds a flow to the browser that started it.
 const FLOW_COOKIE: &str = "tessera_sso";
@@ -62,11 +64,37 @@ async fn start(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     Path(name): Path<String>,
-    Query(q): Query<StartQuery>,
+    UiQuery(q): UiQuery<StartQuery>,
 ) -> Response {
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
+    // A start refused (the provider unreachable) counts as a failure of the address, like a
+    // refused callback: a flood of them is throttled, not audited request by request.
+    if let Err(wait) = state.throttle.reserve_attempt(ip) {
+        return too_many_failures(&state, wait);
+    }
+    let response = begin(&state, provider, ip, &name, q).await;
+    forgive_unless_refused(&state, ip, &response);
+    response
+}
+
+/// Gives back the failure reserved for a request that was not refused for what it sent: a
+/// success, or Tessera's own trouble (a 503 of its database).
+fn forgive_unless_refused(state: &AppState, ip: IpAddr, response: &Response) {
+    let status = response.status();
+    if !(status.is_client_error() || status == StatusCode::BAD_GATEWAY) {
+        state.throttle.forgive(ip);
+    }
+}
+
+async fn begin(
+    state: &AppState,
+    provider: &super::oidc::OidcProvider,
+    ip: IpAddr,
+    name: &str,
+    q: StartQuery,
+) -> Response {
     let random: [u8; 32] = rand::rng().random();
     // The page to return to rides in the cookie: a long one would push the cookie past what
     // browsers keep (4 KiB), so it falls back to the account page.
@@ -80,17 +108,17 @@ async fn start(
             let mut response = Redirect::to(&url).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie_at(&state, FLOW_COOKIE, &value, FLOW_SECS, &cookie_path(&name)),
+                set_cookie_at(state, FLOW_COOKIE, &value, FLOW_SECS, &cookie_path(name)),
             );
             response
         }
         Err(error) => {
             refuse(
-                &state,
-                &name,
+                state,
+                name,
                 ip,
                 error.code(),
-                provider_failure(&name, &error),
+                provider_failure(name, &error),
             )
             .await
         }
@@ -111,12 +139,22 @@ async fn callback(
     ClientAddr(ip): ClientAddr,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    UiQuery(q): UiQuery<CallbackQuery>,
 ) -> Response {
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
-    let mut response = finish(&state, provider, ip, &headers, q).await;
+    // Every refused callback (a forged or stale `state`, a provider's error, a code refused)
+    // counts as a failed sign-in of the address, in the same throttle as passwords (SPEC
+    // section 9): past the limit, a 429 page with `Retry-After`, and no audit entry per request.
+    let mut response = match state.throttle.reserve_attempt(ip) {
+        Err(wait) => too_many_failures(&state, wait),
+        Ok(()) => {
+            let response = finish(&state, provider, ip, &headers, q).await;
+            forgive_unless_refused(&state, ip, &response);
+            response
+        }
+    };
     // The flow is over, whatever its outcome: its cookie cannot be used twice.
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -181,10 +219,16 @@ async fn finish(
                 ),
             )
         } else {
-            let detail = q.error_description.as_deref().unwrap_or("");
+            // Both come from the query string, so from anyone: only an RFC 6749 error code is
+            // quoted, and the description is cut and cleaned before it reaches the page or
+            // the audit log.
+            let detail = bounded_description(q.error_description.as_deref().unwrap_or(""));
             (
                 "provider-error",
-                format!("The identity provider {name} refused the sign-in: {error}. {detail}"),
+                format!(
+                    "The identity provider {name} refused the sign-in: {}. {detail}",
+                    error_code(error)
+                ),
             )
         };
         return refuse(state, name, ip, reason, message).await;
@@ -215,7 +259,19 @@ async fn finish(
     let assertion = match assertion(&provider.config, &claims) {
         Ok(assertion) => assertion,
         Err(refusal) => {
-            return refuse(state, name, ip, refusal.code(), refusal.to_string()).await;
+            // The subject, when it is itself acceptable, tells an administrator whose sign-in
+            // it was.
+            let about = Assertion {
+                subject: claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .filter(|s| check_text_claim("sub", s, MAX_CLAIM_CHARS).is_ok())
+                    .unwrap_or_default()
+                    .to_string(),
+                ..Assertion::default()
+            };
+            return refuse_about(state, name, ip, refusal.code(), refusal.to_string(), &about)
+                .await;
         }
     };
     let signed_in = match state
@@ -227,7 +283,9 @@ async fn finish(
         Ok(Ok(signed_in)) => signed_in,
         Ok(Err(refusal)) => {
             let status = match refusal {
-                Refusal::NoUserName(_) | Refusal::ClaimTooLong { .. } => StatusCode::BAD_REQUEST,
+                Refusal::NoUserName(_)
+                | Refusal::ClaimTooLong { .. }
+                | Refusal::ClaimControlCharacter(_) => StatusCode::BAD_REQUEST,
                 Refusal::EmailTaken(_) | Refusal::Deactivated => StatusCode::FORBIDDEN,
             };
             return state
@@ -266,6 +324,39 @@ async fn finish(
     response
 }
 
+/// The longest `error_description` (characters) quoted on a page or in the audit log.
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// The longest `error` code quoted.
+const MAX_ERROR_CHARS: usize = 64;
+
+/// A provider's `error` as an RFC 6749 §4.1.2.1 code (`%x20-21 / %x23-5B / %x5D-7E`, short),
+/// or a placeholder for anything else.
+fn error_code(error: &str) -> &str {
+    let safe = !error.is_empty()
+        && error.len() <= MAX_ERROR_CHARS
+        && error
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+    if safe {
+        error
+    } else {
+        "an unreadable error code"
+    }
+}
+
+/// A provider's `error_description` with control characters removed, cut to
+/// [`MAX_DESCRIPTION_CHARS`] characters (an ellipsis marks the cut).
+fn bounded_description(description: &str) -> String {
+    let clean: String = description.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.chars().count() <= MAX_DESCRIPTION_CHARS {
+        return clean.to_string();
+    }
+    let mut cut: String = clean.chars().take(MAX_DESCRIPTION_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
 /// When a well-formed flow cookie's flow started (seconds since the epoch).
 fn started_at(value: &str) -> Option<i64> {
     let mut parts = value.split('.');
@@ -284,8 +375,10 @@ fn fresh(value: &str) -> bool {
 }
 
 /// What the provider asserted, read from its verified claims with the provider's claim names.
-/// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) refuses
-/// the sign-in, naming the claim: nothing oversized is stored, audited or put into a JWT.
+/// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) or holding
+/// a control character (in any claim Tessera stores or matches: `sub`, the user-name claim,
+/// e-mail, names, attributes, groups) refuses the sign-in, naming the claim: nothing oversized
+/// or garbled is stored, audited or put into a JWT. A JSON number is read as its decimal text.
 fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Assertion, Refusal> {
     let text = |key: &str, max: usize| -> Result<String, Refusal> {
         let value = match claims.get(key) {
@@ -305,7 +398,7 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         .filter(|e| !e.is_empty())
         .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
     // Groups are only matched against the mappings, never stored: no bound of their own.
-    let groups = match claims.get(&config.groups_claim) {
+    let groups: Vec<String> = match claims.get(&config.groups_claim) {
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(|g| g.as_str().map(str::to_string))
@@ -313,6 +406,9 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
+    for group in &groups {
+        check_no_control(&config.groups_claim, group)?;
+    }
     let mut attributes = Attributes::new();
     for (attribute, claim) in &config.attributes {
         if let Some(value) = claims.get(claim).filter(|v| !v.is_null()) {
@@ -367,10 +463,22 @@ async fn refuse(
     reason: &str,
     message: String,
 ) -> Response {
+    refuse_about(state, provider, ip, reason, message, &Assertion::default()).await
+}
+
+/// [`refuse`], with the subject (and user name) the refusal concerns when they are known.
+async fn refuse_about(
+    state: &AppState,
+    provider: &str,
+    ip: IpAddr,
+    reason: &str,
+    message: String,
+    about: &Assertion,
+) -> Response {
     if let Err(error) = state
         .sso
         .service
-        .refused_because(provider, reason, &message, &Assertion::default(), Some(ip))
+        .refused_because(provider, reason, &message, about, Some(ip))
         .await
     {
         tracing::warn!(%error, "cannot audit a refused sign-in");
@@ -466,6 +574,18 @@ attributes = { department = "dept" }
                 "{refused}"
             );
         }
+    }
+
+    #[test]
+    fn a_providers_error_is_quoted_only_as_a_code_and_its_description_is_bounded() {
+        assert_eq!(error_code("server_error"), "server_error");
+        for bad in ["", "a\"b", "a\\b", "é", "x\ny", &"e".repeat(65)] {
+            assert_eq!(error_code(bad), "an unreadable error code", "{bad:?}");
+        }
+        assert_eq!(bounded_description(" a\0b\r\nc "), "abc");
+        let long = bounded_description(&"d".repeat(15_000));
+        assert_eq!(long.chars().count(), MAX_DESCRIPTION_CHARS + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! value shown once) and the legacy API key page. Every action calls the same services as the
 //! JSON API, so the same rules hold.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -17,6 +17,7 @@ use tessera_core::store::CredentialFilter;
 use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 #[derive(Deserialize)]
 pub struct Done {
@@ -189,8 +190,8 @@ pub fn failure(state: &AppState, viewer: &Viewer, error: &ServiceError) -> Respo
 pub async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<Done>,
-    Query(page): Query<PageParams>,
+    UiQuery(q): UiQuery<Done>,
+    UiQuery(page): UiQuery<PageParams>,
 ) -> Response {
     let form = PatForm::default();
     let shown = Shown {

@@ -3,7 +3,7 @@
 //! accounts, generate their tokens (shown once) and revoke them. The services refuse anyone
 //! but a SysAdmin; the navigation only shows these pages to SysAdmins.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -22,6 +22,7 @@ use super::forms::Errors;
 use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 fn user_row(u: &User) -> Value {
     let full_name = format!("{} {}", u.first_name, u.last_name)
@@ -117,7 +118,7 @@ async fn users_page(
 pub async fn users(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<UsersQuery>,
+    UiQuery(q): UiQuery<UsersQuery>,
 ) -> Response {
     let form = context! { errors => Errors::default().value(), roles => vec!["Practitioner"] };
     let notice = users_notice(q.done.as_deref());
@@ -280,7 +281,7 @@ async fn accounts_page(
 pub async fn service_accounts(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(page): Query<PageParams>,
+    UiQuery(page): UiQuery<PageParams>,
 ) -> Response {
     let form = context! { errors => Errors::default().value() };
     accounts_page(&state, &viewer, &page, form, None, StatusCode::OK).await

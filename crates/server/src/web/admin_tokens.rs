@@ -1,7 +1,7 @@
 //! Administration pages, tokens and audit: every user's PATs with search, a status filter and
 //! bulk revoke or delete of the selected ones; the audit log with its filters.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -18,6 +18,7 @@ use super::account::{failure, token_row};
 use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 #[derive(Deserialize)]
 pub struct TokensQuery {
@@ -39,7 +40,7 @@ const STATUSES: [(&str, &str); 4] = [
 pub async fn tokens(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<TokensQuery>,
+    UiQuery(q): UiQuery<TokensQuery>,
 ) -> Response {
     let status = q.status.as_deref().filter(|s| !s.is_empty());
     let parsed = status.map(TokenStatus::parse);
@@ -236,7 +237,7 @@ fn instant(raw: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
 pub async fn audit(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<AuditFilter>,
+    UiQuery(q): UiQuery<AuditFilter>,
 ) -> Response {
     let mut errors = std::collections::BTreeMap::new();
     let from = instant(q.from.as_deref()).unwrap_or_else(|e| {

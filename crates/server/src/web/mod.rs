@@ -10,6 +10,7 @@ mod model_settings;
 mod models;
 mod pager;
 mod projects;
+pub mod query;
 pub mod render;
 pub mod session;
 

@@ -4,7 +4,7 @@
 //! audit history when allowed. Which parts are
 //! offered comes from the policy through `ModelApiService::with_permissions`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -18,6 +18,7 @@ use tessera_core::services::ServiceError;
 use super::account::failure;
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 pub(super) fn model_id(raw: &str) -> Result<ModelApiId, ServiceError> {
     ModelApiId::parse(raw).ok_or(ServiceError::NotFound("model API"))
@@ -47,7 +48,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<ListQuery>,
+    UiQuery(q): UiQuery<ListQuery>,
 ) -> Response {
     match state
         .model_apis

@@ -3,7 +3,7 @@
 //! form to create one. The services decide: only the owner or a SysAdmin manages
 //! collaborators, only project Owners and Contributors create model APIs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -24,6 +24,7 @@ use super::models::model_value;
 use super::pager::{PAGE_SIZE, PageParams, pager};
 use super::session::{Posted, Viewer};
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 fn project_value(p: &Project, me: UserId) -> Value {
     let role = if p.owner_id == me {
@@ -92,7 +93,7 @@ async fn list_page(
 pub async fn list(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(page): Query<PageParams>,
+    UiQuery(page): UiQuery<PageParams>,
 ) -> Response {
     let form = context! { errors => Errors::default().value() };
     list_page(&state, &viewer, &page, form, StatusCode::OK).await

@@ -3,7 +3,7 @@
 //! checks for forms, and the login and logout pages. Login failures count towards the same
 //! per-address throttle as API authentication.
 
-use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +16,7 @@ use tessera_core::authn::Caller;
 use super::forms::Fields;
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
+use crate::web::query::UiQuery;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
 const LOGIN_CSRF_COOKIE: &str = "tessera_login_csrf";
@@ -163,12 +164,49 @@ fn next_query(key: &str, value: &str) -> String {
     out
 }
 
-/// Only pages of the UI are places to go back to after logging in.
+/// Only pages of the UI are places to go back to after logging in: a path under `/ui/` of
+/// printable ASCII whose path part, percent-decoded as a browser or proxy may, holds no `.` or
+/// `..` segment, no empty segment (`//`), no backslash and no encoded `/`, so that no
+/// spelling (`/ui/..//evil`, `/ui/%2e%2e/x`, `/ui/%2F%2Fevil`, `/ui/\\evil`) resolves outside
+/// `/ui/`. Anything else goes to the account page.
 pub(crate) fn safe_next(next: &str) -> &str {
-    let inside = next.starts_with("/ui/")
-        && !next.starts_with("/ui//")
-        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
-    if inside { next } else { "/ui/account" }
+    if next.starts_with("/ui/") && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
+        let path = next.split(['?', '#']).next().unwrap_or("");
+        let decoded: Vec<u8> = percent_decode(path.as_bytes());
+        let no_encoded_separator = !path.to_ascii_lowercase().contains("%2f")
+            && !path.to_ascii_lowercase().contains("%5c")
+            && !decoded.contains(&b'\\');
+        let segments: Vec<&[u8]> = decoded.split(|b| *b == b'/').skip(1).collect();
+        let segments_ok = segments.iter().enumerate().all(|(i, segment)| {
+            *segment != b"."
+                && *segment != b".."
+                && (!segment.is_empty() || i + 1 == segments.len())
+        });
+        if no_encoded_separator && segments_ok && !decoded.contains(&b'%') {
+            return next;
+        }
+    }
+    "/ui/account"
+}
+
+/// `%XX` escapes decoded (an invalid escape is kept as it is).
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if raw[i] == b'%'
+            && i + 2 < raw.len()
+            && let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -179,7 +217,7 @@ pub struct LoginQuery {
 pub async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LoginQuery>,
+    UiQuery(q): UiQuery<LoginQuery>,
 ) -> Response {
     if let Some(secret) = cookie(&headers, SESSION_COOKIE)
         && matches!(state.sessions.resolve(secret).await, Ok(Some(_)))
@@ -219,6 +257,9 @@ fn login_form(
             error,
             providers => state.sso.names(),
             local_login => state.sso.settings.local_login,
+            // With passwords off, the form is only the break-glass administrator's path.
+            password_form => state.sso.settings.local_login
+                || state.sso.settings.break_glass_admin.is_some(),
         },
     );
     response.headers_mut().append(
@@ -265,19 +306,7 @@ pub async fn login(
     // The attempt is counted before the password is checked, so that concurrent attempts
     // cannot all pass the limit; a correct password is forgiven below.
     if let Err(wait) = state.throttle.reserve_attempt(ip) {
-        state.metrics.throttled();
-        let mut page = state.templates.error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed attempts from your address. Try again in {} s.",
-                wait.as_secs().max(1)
-            ),
-            Value::UNDEFINED,
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            page.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return page;
+        return too_many_failures(&state, wait);
     }
     match state
         .sessions
@@ -318,6 +347,23 @@ pub async fn login(
     }
 }
 
+/// The page for an address over the failure throttle (SPEC section 9): 429 with
+/// `Retry-After` in whole seconds; counted in the metrics, never audited (a flood must not
+/// fill the audit log).
+pub(crate) fn too_many_failures(state: &AppState, wait: std::time::Duration) -> Response {
+    state.metrics.throttled();
+    let secs = wait.as_secs().max(1);
+    let mut page = state.templates.error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Too many failed attempts from your address. Try again in {secs} s."),
+        Value::UNDEFINED,
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        page.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    page
+}
+
 pub async fn logout(State(state): State<AppState>, Posted { viewer, .. }: Posted) -> Response {
     if let Err(error) = state.sessions.end(&viewer.caller).await {
         tracing::warn!(%error, "cannot end a session");
@@ -337,6 +383,12 @@ mod tests {
     #[test]
     fn only_pages_of_the_ui_are_returned_to() {
         assert_eq!(safe_next("/ui/account/api-key"), "/ui/account/api-key");
+        assert_eq!(safe_next("/ui/admin/users/"), "/ui/admin/users/");
+        assert_eq!(
+            safe_next("/ui/admin/tokens?status=active&x=a//b"),
+            "/ui/admin/tokens?status=active&x=a//b"
+        );
+        assert_eq!(safe_next("/ui/models/m.v1"), "/ui/models/m.v1");
         for outside in [
             "https://evil.example",
             "//evil.example",
@@ -346,6 +398,18 @@ mod tests {
             "/ui/\r\nSet-Cookie: x=1",
             "/ui/a b",
             "",
+            "/ui/..//evil.example",
+            "/ui/../x",
+            "/ui/./account",
+            "/ui/a/../../x",
+            "/ui/%2e%2e/x",
+            "/ui/%2E%2E//evil.example",
+            "/ui/.%2e/x",
+            "/ui/%2f%2fevil.example",
+            "/ui/%2F/evil",
+            "/ui/%5cevil",
+            "/ui/%252e%252e/x",
+            "/ui/a//b",
         ] {
             assert_eq!(safe_next(outside), "/ui/account", "{outside}");
         }

@@ -120,7 +120,13 @@ macro_rules! sql_sso {
                         .bind(user.id.to_string())
                         .execute(&mut *tx)
                         .await
-                        .map_err(|_| StoreError::Conflict { field: "subject" })?;
+                        .map_err(|e| match &e {
+                            // Another sign-in of the same person linked the subject first.
+                            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                                StoreError::Conflict { field: "subject" }
+                            }
+                            _ => backend(e),
+                        })?;
                     Self::write_attributes(&mut tx, user.id, attributes).await?;
                     Self::insert_audit(&mut tx, audit).await?;
                     Ok(())
@@ -190,16 +196,34 @@ macro_rules! sql_sso {
                             Some(row) => row.try_get::<String, _>("id").map_err(backend)?,
                             None => {
                                 let id = OrganizationId::new().to_string();
-                                sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-                                    .bind(&id)
-                                    .bind(name)
-                                    .bind(to_ms(now))
-                                    .execute(&mut *tx)
-                                    .await
-                                    .map_err(conflict_or_backend)?;
-                                Self::insert_audit(&mut tx, &org_audit(actor, now, "organization.created", &id, name)).await?;
-                                changes.created.push(name.clone());
-                                id
+                                // A concurrent sign-in (or administrator) may create it first:
+                                // theirs is then joined, never a unique violation.
+                                let made = sqlx::query(
+                                    "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)
+                                     ON CONFLICT DO NOTHING",
+                                )
+                                .bind(&id)
+                                .bind(name)
+                                .bind(to_ms(now))
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(conflict_or_backend)?
+                                .rows_affected()
+                                    == 1;
+                                if made {
+                                    Self::insert_audit(&mut tx, &org_audit(actor, now, "organization.created", &id, name)).await?;
+                                    changes.created.push(name.clone());
+                                    id
+                                } else {
+                                    sqlx::query("SELECT id FROM organizations WHERE name = $1")
+                                        .bind(name)
+                                        .fetch_optional(&mut *tx)
+                                        .await
+                                        .map_err(backend)?
+                                        .ok_or(StoreError::Conflict { field: "name" })?
+                                        .try_get::<String, _>("id")
+                                        .map_err(backend)?
+                                }
                             }
                         };
                         let added = sqlx::query(

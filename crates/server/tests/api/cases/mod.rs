@@ -31,6 +31,7 @@ mod runtime_modes;
 mod service_accounts;
 mod sso;
 mod sso_refusals;
+mod sso_review;
 mod throttle;
 mod ui;
 mod ui_admin;

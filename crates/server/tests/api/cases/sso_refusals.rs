@@ -321,6 +321,17 @@ async fn a_break_glass_administrator_who_could_not_sign_in_is_named_at_start() {
     app.create_user("carol", &["Practitioner"]).await;
     assert!(problem("carol").await.unwrap().contains("SysAdmin"));
     let root = app.create_user("root", &["SysAdmin"]).await;
+    assert!(
+        problem("root").await.unwrap().contains("has no password"),
+        "a SysAdmin without a password cannot break the glass"
+    );
+    app.post(
+        &format!("/api/admin/v1/users/{root}/password"),
+        &app.admin_token,
+        json!({ "password": "root-password-long-enough" }),
+    )
+    .await
+    .assert_status(204);
     assert_eq!(problem("root").await, None);
     app.admin_post_empty(&format!("/api/admin/v1/users/{root}/deactivate"))
         .await
@@ -328,4 +339,138 @@ async fn a_break_glass_administrator_who_could_not_sign_in_is_named_at_start() {
     assert!(problem("root").await.unwrap().contains("deactivated"));
     app.service_account_token("robot", "ci").await;
     assert!(problem("robot").await.unwrap().contains("service account"));
+}
+
+/// Found by the second review of #17: a NUL in `sub` was a 503 on PostgreSQL and stored on
+/// SQLite, and a NUL in `given_name` was stored as an empty name. A control character in any
+/// claim Tessera stores or matches refuses the sign-in, naming the claim, on both backends.
+#[tokio::test]
+async fn a_control_character_in_any_stored_claim_refuses_the_sign_in_naming_the_claim() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&["team-churn"], "Sales") } })).await;
+    let app = spawn_with_idp(&idp, "").await;
+
+    // A first sign-in whose subject holds a NUL creates nobody (and is no 503).
+    idp.set(json!({
+        "accounts": { "ann": account(&["team-churn"], "Sales") },
+        "misbehave": {
+            "id_token": { "sub": "ann\u{0}x" },
+            "userinfo": { "sub": "ann\u{0}x" },
+        },
+    }));
+    let page = Browser::new().sign_in(&app, "ann").await;
+    assert_refused(&page, 400, "control character");
+    assert!(
+        unescaped(&page.html).contains(r#"claim "sub""#),
+        "{}",
+        page.html
+    );
+    assert!(user_absent(&app, "ann.smith").await);
+
+    idp.set(json!({ "accounts": { "ann": account(&["team-churn"], "Sales") } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let ann = user(&app, "ann.smith").await;
+
+    for (claim, value) in [
+        ("preferred_username", json!("ann\u{0}")),
+        ("email", json!("ann\u{0}@corp.example")),
+        ("given_name", json!("A\u{0}nn")),
+        ("family_name", json!("Smith\r\nX-Evil: 1")),
+        ("department", json!("Sa\u{1}les")),
+        ("groups", json!(["team-churn", "ev\u{0}il"])),
+    ] {
+        let mut person = account(&["team-churn"], "Sales");
+        person[claim] = value;
+        idp.set(json!({ "accounts": { "ann": person } }));
+        let page = Browser::new().sign_in(&app, "ann").await;
+        assert_refused(&page, 400, "control character");
+        let named = format!("claim {claim:?}");
+        assert!(
+            unescaped(&page.html).contains(&named),
+            "{named}: {}",
+            page.html
+        );
+    }
+    let still = user(&app, "ann.smith").await;
+    assert_eq!(
+        (still.first_name.as_str(), still.last_name.as_str()),
+        ("Ann", "Smith"),
+        "nothing stored changed"
+    );
+    assert_eq!(
+        app.state.store.attributes_of(ann.id).await.unwrap()["department"],
+        "Sales"
+    );
+    let refused = audit(&app, "sso.refused").await;
+    let control: Vec<_> = refused
+        .iter()
+        .filter(|e| e.details["reason"] == "claim-control-character")
+        .collect();
+    assert_eq!(control.len(), 7, "{refused:?}");
+    for entry in &control {
+        assert_eq!(entry.details["provider"], "corp");
+        assert!(!entry.details.to_string().contains("\\u0000"), "{entry:?}");
+    }
+    // The refusals of a known person name the subject; the one with a bad subject does not.
+    assert_eq!(
+        control
+            .iter()
+            .filter(|e| e.details["subject"] == "ann")
+            .count(),
+        6
+    );
+    assert_eq!(audit(&app, "sso.signin").await.len(), 1);
+}
+
+/// Found by the second review of #17: concurrent first sign-ins of one person met each other's
+/// new account (a false "e-mail taken", or a 503 on PostgreSQL). Every one of them succeeds,
+/// and exactly one user (with one organisation) is made.
+#[tokio::test]
+async fn concurrent_first_sign_ins_of_one_person_all_succeed_and_make_one_user() {
+    const N: usize = 6;
+    let idp = Idp::start(
+        json!({ "accounts": { "ann": account(&["data-admins", "team-churn"], "Sales") } }),
+    )
+    .await;
+    let app = spawn_with_idp(&idp, "").await;
+    // Each browser goes through the provider; the callbacks are then presented at once.
+    let mut browsers: Vec<Browser> = (0..N).map(|_| Browser::new()).collect();
+    let mut callbacks = Vec::new();
+    for browser in &mut browsers {
+        callbacks.push(browser.through_provider(&app, "corp", "ann", true).await);
+    }
+    let pages = futures::future::join_all(
+        browsers
+            .iter_mut()
+            .zip(&callbacks)
+            .map(|(browser, callback)| browser.get(callback)),
+    )
+    .await;
+    for page in &pages {
+        assert_signed_in(page);
+    }
+    let names = app
+        .sql("SELECT user_name FROM principals WHERE user_name LIKE 'ann%'")
+        .await;
+    assert_eq!(names, ["ann.smith"], "one user for one person");
+    assert_eq!(
+        app.sql("SELECT name FROM organizations WHERE name = 'churn'")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        audit(&app, "user.created")
+            .await
+            .iter()
+            .filter(|e| e.actor.user_name.as_deref() == Some("sso:corp"))
+            .count(),
+        1
+    );
+    assert_eq!(audit(&app, "sso.signin").await.len(), N);
+    assert!(refusal_reasons(&app).await.is_empty());
+    let ann = user(&app, "ann.smith").await;
+    assert_eq!(
+        app.state.store.organization_names_of(ann.id).await.unwrap(),
+        ["churn"]
+    );
 }
