@@ -99,6 +99,20 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     response
 }
 
+/// The caller of a route that requires one (the gateway's), as the layer and `Identity`
+/// together decide it: 429 or 503 as the layer refuses, 401 for a refused credential or none.
+pub(crate) async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, ApiError> {
+    match resolve(state, headers, Some(ip)).await? {
+        Authn::Authenticated(caller) => Ok(caller),
+        Authn::Refused => Err(ApiError::invalid_credential()),
+        Authn::Anonymous => Err(ApiError::unauthenticated()),
+    }
+}
+
 async fn resolve(
     state: &AppState,
     headers: &HeaderMap,
@@ -152,7 +166,8 @@ pub fn record_refusal(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
     }
 }
 
-fn mark_deprecated(response: &mut Response, public_url: &str) {
+/// `Deprecation` and its `Link` on a response to a request authenticated with an API key.
+pub(crate) fn mark_deprecated(response: &mut Response, public_url: &str) {
     let headers = response.headers_mut();
     headers.insert("deprecation", HeaderValue::from_static("true"));
     if let Ok(link) = HeaderValue::from_str(&format!(

@@ -1,17 +1,15 @@
 //! The client's address, computed once per request: the TCP peer, or — when the peer is one of
 //! the `trusted_proxies` — the right-most `X-Forwarded-For` address that is not itself trusted
 //! (SPEC section 5). Every consumer (failure throttle, audit, `lastUsedAt`'s IP, logs) reads the
-//! `ClientAddr` extension this module's middleware inserts; nothing else parses forwarding
+//! `ClientAddr` extension the front (`front`) inserts; nothing else parses forwarding
 //! headers to find a client.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 
 use crate::state::AppState;
@@ -134,17 +132,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Middleware, outermost: computes the client address once and inserts it as `ClientAddr`.
-pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(peer) = peer {
-        let client = state.trusted_proxies.client_of(peer, request.headers());
-        request.extensions_mut().insert(ClientAddr(client));
-    }
-    next.run(request).await
+/// The client address of a request from `peer`, as the outermost step of every request
+/// computes it once and inserts it as `ClientAddr`.
+pub fn of_peer(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> ClientAddr {
+    ClientAddr(state.trusted_proxies.client_of(peer.ip(), headers))
 }
 
 #[cfg(test)]

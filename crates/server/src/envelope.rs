@@ -1,10 +1,11 @@
 //! Request ids and error bodies: every response gets `X-Request-Id`; every error response gets
 //! the FailureEnvelope body, including axum's own rejections (404, 405, 413, 415, ...).
 
+use std::future::Future;
+
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::json;
 use tracing::Instrument;
@@ -22,31 +23,42 @@ pub struct RequestId(pub String);
 #[derive(Clone, Copy, Debug)]
 pub struct Proxied;
 
-pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// The envelope around one request, as the outermost layer after the client address: gives it
+/// an id (`RequestId`, also the `X-Request-Id` of the response), runs `next` inside the request's
+/// tracing span, counts the response in the metrics, renders every error response that did
+/// not come from an upstream as the FailureEnvelope, and logs server errors.
+pub async fn around<F, Fut>(state: &AppState, mut request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = std::time::Instant::now();
-    let id = Uuid::new_v4().to_string();
-    request.extensions_mut().insert(RequestId(id.clone()));
+    let id_text = Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(id_text.clone()));
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // The URI's parts are reference-counted: kept for the log line without copying the path.
+    let uri = request.uri().clone();
+    let path = uri.path();
     let client = request
         .extensions()
         .get::<crate::client_addr::ClientAddr>()
         .map(|c| c.0);
-    let span = tracing::info_span!("request", request_id = %id, %method, %path, client = ?client);
-    let mut response = next.run(request).instrument(span).await;
+    let span =
+        tracing::info_span!("request", request_id = %id_text, %method, %path, client = ?client);
+    let mut response = next(request).instrument(span).await;
     let status = response.status();
-    let route = state.metrics.route_class(&path);
+    let route = state.metrics.route_class(path);
     state
         .metrics
         .response(status.as_u16(), route, started.elapsed());
     let proxied = response.extensions().get::<Proxied>().is_some();
     if !proxied && (status.is_client_error() || status.is_server_error()) {
-        response = render_failure(response, &id).await;
+        response = render_failure(response, &id_text).await;
     }
     if status.is_server_error() {
-        tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
+        tracing::error!(request_id = %id_text, %method, %path, status = status.as_u16(), "request failed");
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_str(&id_text) {
         response.headers_mut().insert("x-request-id", v);
     }
     response

@@ -1,5 +1,5 @@
 //! The API error type and its mapping to statuses. The body (Domino's FailureEnvelopeV1,
-//! `{"errors": [...], "requestId": "..."}`) is written by `envelope::layer`, which knows the
+//! `{"errors": [...], "requestId": "..."}`) is written by `envelope::around`, which knows the
 //! request id; a 5xx carries no internals, only the id, and the detail goes to the log.
 
 use std::time::Duration;

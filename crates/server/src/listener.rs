@@ -1,19 +1,22 @@
-//! The accept loop: serves a router over HTTP/1.1 with the bounds every listener needs (SPEC
-//! section 9): at most `max_connections` open at once (further clients wait in the kernel's
-//! backlog until one closes, instead of the process running out of file descriptors), a time
-//! limit for receiving a request's headers (also the keep-alive idle limit: a slow or silent
-//! client is cut), a bound on the header size, and a graceful drain on shutdown.
+//! The accept loop: serves a router or the front (`Serve`) over HTTP/1.1 with the bounds every
+//! listener needs (SPEC section 9): at most `max_connections` open at once (further clients
+//! wait in the kernel's backlog until one closes, instead of the process running out of file
+//! descriptors), a time limit for receiving a request's headers (also the keep-alive idle
+//! limit: a slow or silent client is cut), a bound on the header size, and a graceful drain on
+//! shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
@@ -62,24 +65,61 @@ impl ListenerLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and waits up
-/// to `limits.drain` for open requests to finish. Each request carries the peer's
-/// `ConnectInfo<SocketAddr>`.
+/// What a listener serves: each request with the TCP peer it came from. A `Router` gets the
+/// peer as the `ConnectInfo<SocketAddr>` extension; the public listener serves `Front`.
+pub trait Serve: Clone + Send + Sync + 'static {
+    /// The response to `request` from `peer`.
+    fn serve(
+        &self,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Response> + Send + use<Self>;
+}
+
+impl Serve for Router {
+    fn serve(
+        &self,
+        peer: SocketAddr,
+        mut request: Request<Incoming>,
+    ) -> impl Future<Output = Response> + Send + use<> {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let answer = self.clone().oneshot(request);
+        async move {
+            match answer.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+impl Serve for Arc<crate::front::Front> {
+    fn serve(
+        &self,
+        peer: SocketAddr,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Response> + Send + use<> {
+        self.clone().handle(peer, request)
+    }
+}
+
+/// Serves `service` on `listener` until `shutdown` resolves, then stops accepting and waits up
+/// to `limits.drain` for open requests to finish.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: impl Serve,
     limits: ListenerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    serve_sharing(listener, router, limits, permits, shutdown).await;
+    serve_sharing(listener, service, limits, permits, shutdown).await;
 }
 
 /// As `serve`, counting open connections in `permits` (holding `limits.max_connections`),
 /// which the listeners of the per-core mode share: the bound is the process's, not a thread's.
 pub async fn serve_sharing(
     listener: TcpListener,
-    router: Router,
+    service: impl Serve,
     limits: ListenerLimits,
     permits: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
@@ -115,20 +155,18 @@ pub async fn serve_sharing(
         } else {
             limits.header_timeout
         };
-        let service =
-            router
-                .clone()
-                .map_request(move |mut request: axum::http::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    request
-                });
+        // One future per request: the service's own, with no tower stack around it.
+        let on_connection = service.clone();
+        let requests = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let answer = on_connection.serve(peer, request);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .max_buf_size(limits.header_bytes.max(8192));
-        let connection =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = builder.serve_connection(TokioIo::new(stream), requests);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {

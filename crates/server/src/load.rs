@@ -11,6 +11,7 @@
 //!   first use, its creation and its revocation always find one. Writes (revocations included)
 //!   and credential verification are never interactive.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -73,16 +74,21 @@ pub fn is_interactive(method: &Method, path: &str) -> bool {
     })
 }
 
-/// Outer middleware: every request but the probes takes a permit of `concurrency`, or is shed.
-pub async fn all(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The outer limit, around `next`: every request but the probes takes a permit of
+/// `concurrency` for as long as `next` runs, or is shed (503 with `Retry-After`).
+pub async fn around_all<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if PROBES.contains(&request.uri().path()) {
-        return next.run(request).await;
+        return next(request).await;
     }
     let Ok(_permit) = state.shedder.all.clone().try_acquire_owned() else {
         state.metrics.shed();
         return ApiError::Overloaded.into_response();
     };
-    next.run(request).await
+    next(request).await
 }
 
 /// Inner middleware (after path normalisation): browsing takes a permit of

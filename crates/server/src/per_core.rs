@@ -1,6 +1,6 @@
 //! The per-core serving mode (`runtime_mode`): `workers` threads, each running a
 //! single-threaded tokio runtime that accepts on its own `SO_REUSEPORT` listener (Linux spreads
-//! new connections over them by address hash) and serves them with the router and the bounds
+//! new connections over them by address hash) and serves them with the front (`front`) and the bounds
 //! of `listener`, so a request and the upstream call it makes stay on one thread.
 //!
 //! Shutdown: every thread stops accepting and drains its own connections when told to quit;
@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Router;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{Semaphore, oneshot, watch};
 
@@ -66,14 +65,14 @@ pub struct Cores {
     release: watch::Sender<bool>,
 }
 
-/// Starts one thread per listener, each serving `router` until `quit` turns true. Open
+/// Starts one thread per listener, each serving `service` until `quit` turns true. Open
 /// connections are counted together against `limits.max_connections`.
 ///
 /// # Errors
 /// When a thread cannot be started.
 pub fn start(
     listeners: Vec<std::net::TcpListener>,
-    router: Router,
+    service: impl crate::listener::Serve,
     limits: ListenerLimits,
     quit: watch::Receiver<bool>,
 ) -> anyhow::Result<Cores> {
@@ -86,8 +85,8 @@ pub fn start(
     };
     for (index, listener) in listeners.into_iter().enumerate() {
         let (drained_tx, drained_rx) = oneshot::channel();
-        let (router, permits, mut quit, mut released) = (
-            router.clone(),
+        let (service, permits, mut quit, mut released) = (
+            service.clone(),
             permits.clone(),
             quit.clone(),
             released.clone(),
@@ -118,7 +117,7 @@ pub fn start(
                     let stop = async move {
                         let _ = quit.wait_for(|q| *q).await;
                     };
-                    crate::listener::serve_sharing(listener, router, limits, permits, stop).await;
+                    crate::listener::serve_sharing(listener, service, limits, permits, stop).await;
                     let _ = drained_tx.send(Ok(()));
                     // Keep this runtime's connections (database, upstreams) alive for the
                     // flush that follows the drain.

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Router;
 use rand::Rng;
 use tessera_core::cache::CredentialCache;
 use tessera_core::clock::SystemClock;
@@ -127,7 +126,8 @@ pub struct Application {
     limits: ListenerLimits,
     /// The management listener (`metrics_listen`), when configured.
     metrics_listener: Option<TcpListener>,
-    router: Router,
+    /// The public listener's service: the front and the router behind it.
+    front: Arc<crate::front::Front>,
     state: AppState,
     usage: UsageReceiver,
     invocations: InvocationWriter,
@@ -240,7 +240,11 @@ impl Application {
             metrics_listener,
             cache: ctx.cache.clone(),
             notifications,
-            router: routes::router(state.clone(), &config),
+            front: Arc::new(crate::front::Front::new(
+                state.clone(),
+                routes::router(state.clone(), &config),
+                &config,
+            )),
             listeners,
             state,
             usage,
@@ -324,12 +328,12 @@ impl Application {
         });
         let cores = match self.listeners {
             Listeners::One(listener) => {
-                crate::listener::serve(listener, self.router, self.limits, quit(quit_rx)).await;
+                crate::listener::serve(listener, self.front, self.limits, quit(quit_rx)).await;
                 None
             }
             Listeners::PerCore(listeners) => {
                 let mut cores =
-                    crate::per_core::start(listeners, self.router, self.limits, quit_rx)?;
+                    crate::per_core::start(listeners, self.front, self.limits, quit_rx)?;
                 cores.drained().await?;
                 Some(cores)
             }

@@ -4,62 +4,41 @@
 //! signs nothing) and verify it against the JWKS. Bodies stream both ways; connections to
 //! upstreams are pooled; an unreachable upstream is a 502, a slow one a 504, never a hang.
 //! Paths are made canonical before any route is chosen (`path`), and the forwarding headers
-//! are Tessera's own (`headers`).
+//! are Tessera's own (`headers`). Requests reach `forward` from `front`, without the router.
 
 pub mod headers;
 pub mod path;
 
 use std::borrow::Cow;
-use std::convert::Infallible;
-use std::future::{Ready, ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::extract::{OriginalUri, Request};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri, Version};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use futures::future::Either;
-use tower::Service;
+use tessera_core::authn::Caller;
 
-use crate::authn::Identity;
 use crate::client_addr::ClientAddr;
 use crate::config::GatewayRoute;
 use crate::envelope::{Proxied, RequestId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn routes(routes: &[GatewayRoute]) -> Router<AppState> {
-    let mut router = Router::new();
-    for route in routes {
-        let prefix = route.prefix.clone();
-        let route = Arc::new(route.clone());
-        let handler = any(
-            move |state: State<AppState>,
-                  identity: Identity,
-                  peer: ConnectInfo<SocketAddr>,
-                  request: Request| {
-                forward(state, identity, peer, route.clone(), request)
-            },
-        );
-        // The prefix itself (`/api/jobs/`) and everything under it, as nginx's location does.
-        router = router
-            .route(&prefix, handler.clone())
-            .route(&format!("{prefix}{{*rest}}"), handler);
-    }
-    router
-}
-
-/// Any authenticated principal, with any kind of credential.
-async fn forward(
-    State(state): State<AppState>,
-    Identity(caller): Identity,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    route: Arc<GatewayRoute>,
+/// Forwards `request` (its path already canonical, under `route`'s prefix) for `caller`, any
+/// authenticated principal with any kind of credential, from the TCP peer `peer`: issues (or
+/// takes from the realm's cache) the access JWT, sends the request upstream within the route's
+/// timeout and relays the answer.
+///
+/// # Errors
+/// 400 when the path cannot be joined to the upstream's URL, 502 when the upstream cannot be
+/// reached, 504 when it does not answer in time, as `realm.issue` fails otherwise.
+pub async fn forward(
+    state: &AppState,
+    caller: &Caller,
+    peer: SocketAddr,
+    route: &GatewayRoute,
     request: Request,
 ) -> Result<Response, ApiError> {
     let issued = state
@@ -68,9 +47,9 @@ async fn forward(
         .await?;
     let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let upstream = upstream_request(&state, &route, peer, request, bearer)?;
-    let response = send(&state, &route, upstream).await?;
-    Ok(client_response(response, &route))
+    let upstream = upstream_request(state, route, peer, request, bearer)?;
+    let response = send(state, route, upstream).await?;
+    Ok(client_response(response, route))
 }
 
 /// The request as the upstream gets it: the route's upstream with the canonical path, the
@@ -87,7 +66,7 @@ fn upstream_request(
     bearer: HeaderValue,
 ) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
-    // The path was made canonical before routing (`normalise_paths`); it is moved over as
+    // The path was made canonical before routing (`front`); it is moved over as
     // it is, not printed and parsed again.
     let path = parts
         .uri
@@ -176,67 +155,24 @@ fn client_response(
     Response::from_parts(parts, Body::new(body))
 }
 
-/// Wraps `routes` (the whole router) so that every request's path is made canonical before a
-/// route is chosen (SPEC section 5; `path::normalise` says how): the routes, their
-/// authentication and the upstream all see the canonical path, and `OriginalUri` is it too. A
-/// path that cannot be made canonical is a 400 with the FailureEnvelope naming the problem.
-pub fn normalise_paths<S>(
-    routes: &[GatewayRoute],
-    state: AppState,
-    inner: S,
-) -> NormalisedPaths<S> {
-    // Forward authentication's path is the proxy's original path: a `..` in it must not
-    // climb onto another endpoint of Tessera's (SPEC section 10), so it is a boundary too.
-    let prefixes: Arc<[String]> = routes
+/// The boundaries `path::normalise` keeps a `..` from climbing out of: the gateway routes'
+/// prefixes, and forward authentication's, whose path is the proxy's original path (a `..` in
+/// it must not climb onto another endpoint of Tessera's, SPEC section 10).
+pub fn boundaries(routes: &[GatewayRoute]) -> Arc<[String]> {
+    routes
         .iter()
         .map(|r| r.prefix.clone())
         .chain(std::iter::once(
             crate::routes::FORWARD_AUTH_PREFIX.to_string(),
         ))
-        .collect();
-    NormalisedPaths {
-        prefixes,
-        state,
-        inner,
-    }
-}
-
-/// The service `normalise_paths` returns.
-#[derive(Clone)]
-pub struct NormalisedPaths<S> {
-    prefixes: Arc<[String]>,
-    /// For the web UI's error page.
-    state: AppState,
-    inner: S,
-}
-
-impl<S> Service<Request> for NormalisedPaths<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        if let Err(error) = canonical_uri(&mut request, &self.prefixes) {
-            let path = request.uri().path();
-            return Either::Left(ready(Ok(refused_path(&self.state, path, error))));
-        }
-        Either::Right(self.inner.call(request))
-    }
+        .collect()
 }
 
 /// The refusal of a path that cannot be made canonical, in the words of what the path is for:
 /// under the web UI (`/ui/`), the UI's error page with the same status (a person reads it);
 /// under the realm (`/auth/realms/`), an OAuth error body (RFC 6749 §5.2, `invalid_request`) as
 /// every realm endpoint answers; elsewhere the FailureEnvelope.
-fn refused_path(state: &AppState, raw_path: &str, error: ApiError) -> Response {
+pub(crate) fn refused_path(state: &AppState, raw_path: &str, error: ApiError) -> Response {
     if crate::web::is_ui_path(raw_path) {
         return crate::web::refused_page(state, error.status(), &error.public_message());
     }
@@ -252,7 +188,7 @@ fn refused_path(state: &AppState, raw_path: &str, error: ApiError) -> Response {
 
 /// Rewrites the request's URI to its canonical path (the query as it was); no copy when the
 /// path is already canonical. A query with a NUL character (`%00`) is refused.
-fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiError> {
+pub(crate) fn canonical_uri(request: &mut Request, prefixes: &[String]) -> Result<(), ApiError> {
     // No name, search or id holds a NUL character, and PostgreSQL cannot even compare one: a
     // query that carries one is refused here, the same on both backends.
     if request.uri().query().is_some_and(|q| q.contains("%00")) {

@@ -113,7 +113,7 @@ async fn latest(
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
-    invoke(state, id, None, addr, request, body_limit).await
+    invoke(&state.0, &id, None, addr.0, request, body_limit).await
 }
 
 /// As `/models/{id}/latest/model`, for one version.
@@ -134,20 +134,24 @@ async fn numbered(
     body_limit: usize,
 ) -> Response {
     match n.parse::<i64>() {
-        Ok(n) => invoke(state, id, Some(n), addr, request, body_limit).await,
+        Ok(n) => invoke(&state.0, &id, Some(n), addr.0, request, body_limit).await,
         Err(_) => ApiError::NotFound(format!("version {n:?} not found")).into_response(),
     }
 }
 
-async fn invoke(
-    State(state): State<AppState>,
-    id: String,
+/// One sync invocation of model API `id` (the path's segment, decoded), at `version` or the
+/// active one, from the client address `ip`: the model's answer in Domino's envelope, or the
+/// refusal, with CORS headers either way. Reached through the router and, without it, from
+/// `front` for `POST`s whose path segments carry no escapes.
+pub(crate) async fn invoke(
+    state: &AppState,
+    id: &str,
     version: Option<i64>,
-    ClientAddr(ip): ClientAddr,
+    ip: IpAddr,
     request: Request<Body>,
     body_limit: usize,
 ) -> Response {
-    let mut response = match run(&state, &id, version, ip, request, body_limit).await {
+    let mut response = match run(state, id, version, ip, request, body_limit).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };

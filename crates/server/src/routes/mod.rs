@@ -7,7 +7,7 @@ mod api_key;
 mod audit;
 mod forward_auth;
 mod identity;
-mod invoke;
+pub(crate) mod invoke;
 pub mod management;
 mod model_apis;
 mod model_serving;
@@ -30,8 +30,12 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{authn, client_addr, envelope, load};
+use crate::{authn, load};
 
+/// The routes behind the front (`front`): every path of the API, the realm, the web UI and
+/// model invocation, with the layers of each group. The front runs the layers every request
+/// passes (client address, request id and envelope, load shedding, canonical paths) before it,
+/// and serves the gateway routes and plain sync invocations itself.
 pub fn router(state: AppState, config: &Config) -> Router {
     // Tessera's own API: bounded bodies and a request timeout.
     let api = Router::new()
@@ -59,11 +63,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ));
-    // The gateway streams bodies of any size; each route has its own upstream timeout.
-    let gateway = crate::gateway::routes(&config.gateway_routes);
     let authenticated = Router::new()
         .merge(api)
-        .merge(gateway)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), authn::layer));
     // Model invocation carries the model's own credentials, checked by the model serving service.
@@ -76,7 +77,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ));
-    let routes = Router::new()
+    Router::new()
         .merge(authenticated)
         .merge(invocation)
         .merge(web)
@@ -85,21 +86,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             state.clone(),
             load::interactive,
         ))
-        .with_state(state.clone());
-    // Paths are made canonical before a route is chosen (SPEC section 5): around the router,
-    // since layers added to a router run after its routing.
-    let routes = crate::gateway::normalise_paths(&config.gateway_routes, state.clone(), routes);
-    Router::new()
-        .fallback_service(routes)
-        .layer(middleware::from_fn_with_state(state.clone(), load::all))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            envelope::layer,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            client_addr::layer,
-        ))
+        .with_state(state)
 }
 
 /// Parses an id from the path; a malformed id is a 404 like an unknown one.

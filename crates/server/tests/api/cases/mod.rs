@@ -7,6 +7,7 @@ mod contract;
 mod edge;
 mod errors;
 mod forward_auth;
+mod front_paths;
 mod gateway;
 mod gateway_forwarding;
 mod gateway_paths;
