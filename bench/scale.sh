@@ -57,10 +57,10 @@ serve() {
   local name=$1 url=$2 pats=$3 users=$4
   start "$name" "$url"
   local admin; admin=$("$BIN" admin token create --username admin --name bench --database "$url")
-  "$POPULATE" "$url" "$pats" "$users"
+  local hot; hot=$("$POPULATE" "$url" "$pats" "$users")
   local own; own=$("$BIN" admin token create --username user00005 --name bench-own --database "$url")
-  echo "$admin $own" >"$WORK/$name.tokens"
-  calls measure "$PORT" "$admin" "$own" "$pats" "$users" >"$WORK/$name.tsv"
+  echo "$admin $own $hot" >"$WORK/$name.tokens"
+  calls measure "$PORT" "$admin" "$own" "$pats" "$users" "$hot" >"$WORK/$name.tsv"
   kill "$PID"; wait "$PID" 2>/dev/null || true
 }
 
@@ -68,15 +68,15 @@ serve() {
 # connections run auto_explain (ANALYZE, BUFFERS, every statement), and writes the plans, call
 # by call, to $WORK/NAME.plans.
 explain() {
-  local name=$1 url=$2 pats=$3 users=$4 db=${2##*/} admin own
-  read -r admin own <"$WORK/$name.tokens"
+  local name=$1 url=$2 pats=$3 users=$4 db=${2##*/} admin own hot
+  read -r admin own hot <"$WORK/$name.tokens"
   psql "$ADMIN_URL" -qc "ALTER DATABASE $db SET session_preload_libraries = 'auto_explain'" \
     -c "ALTER DATABASE $db SET auto_explain.log_min_duration = 0" \
     -c "ALTER DATABASE $db SET auto_explain.log_analyze = on" \
     -c "ALTER DATABASE $db SET auto_explain.log_buffers = on" \
     -c "ALTER DATABASE $db SET auto_explain.log_level = notice"
   start "$name-explain" "$url" "warn,sqlx::postgres::notice=info"
-  LOG="$WORK/$name-explain.log" calls once "$PORT" "$admin" "$own" "$pats" "$users" >"$WORK/$name.calls"
+  LOG="$WORK/$name-explain.log" calls once "$PORT" "$admin" "$own" "$pats" "$users" "$hot" >"$WORK/$name.calls"
   kill "$PID"; wait "$PID" 2>/dev/null || true
   psql "$ADMIN_URL" -qc "ALTER DATABASE $db RESET ALL"
   # Each call's line says where its plans are in the log (byte offsets, calls one at a time).
@@ -92,12 +92,14 @@ for line in open(sys.argv[2]):
 PY
 }
 
-# calls MODE PORT ADMIN OWN PATS USERS: the listing calls. MODE measure prints "call<TAB>mean
+# calls MODE PORT ADMIN OWN PATS USERS HOT: the listing calls (HOT: the model API with the
+# longest invocation log). MODE measure prints "call<TAB>mean
 # ms"; MODE once sends each call once, after a marker request that names it in the log.
 calls() {
   python3 - "$@" <<'PY'
 import http.client, json, sys, time, urllib.parse
-mode, port, admin, own, pats, users = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+mode, port, admin, own, pats, users, hot = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+models = max(pats // 10, 1)
 conn = http.client.HTTPConnection("127.0.0.1", int(port))
 def get(path, token=admin):
     conn.request("GET", path, headers={"Authorization": "Bearer " + token})
@@ -105,9 +107,11 @@ def get(path, token=admin):
     if r.status != 200: raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
     return r, body
 def deep(path, rows):
+    return deep_as(path, rows, admin)
+def deep_as(path, rows, token):
     # The cursor that an offset of half the rows yields (one slow call, not measured).
     sep = "&" if "?" in path else "?"
-    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=1")
+    r, _ = get(f"{path}{sep}offset={max(rows // 2, 1)}&limit=1", token)
     c = r.getheader("X-Next-Cursor")
     if not c: raise SystemExit(f"{path}: no cursor at offset {rows // 2}")
     return f"{path}{sep}limit=50&cursor={urllib.parse.quote(c)}"
@@ -135,6 +139,15 @@ calls += [
     ("/v4/users (Domino, offset)", "/v4/users?limit=50", None),
     ("service accounts", "/api/serviceAccounts/v1/serviceAccounts?limit=50", None),
     ("organizations", "/api/organizations/v1/organizations", None),
+    ("projects, a user's own (first page)", "/v4/gateway/projects?limit=50", own),
+    ("projects, a user's collaborating", "/v4/gateway/projects?limit=50&relationship=Collaborating", own),
+    ("model APIs, admin, first page", "/api/modelServing/v1/modelApis?limit=50", None),
+    ("model APIs, admin, deep page (cursor)", deep("/api/modelServing/v1/modelApis", models), None),
+    ("model APIs, admin, search (matches the first 100 names)", "/api/modelServing/v1/modelApis?limit=50&search=model-00000", None),
+    ("model APIs, a user's (first page)", "/api/modelServing/v1/modelApis?limit=50", own),
+    ("model APIs, a user's, deep page (cursor)", deep_as("/api/modelServing/v1/modelApis", models // 20, own), own),
+    ("invocation log, first page", f"/api/modelServing/v1/modelApis/{hot}/logs?limit=50", None),
+    ("invocation log, deep page (cursor)", deep(f"/api/modelServing/v1/modelApis/{hot}/logs", max(pats // 8, 2)), None),
     ("audit, first page", "/api/admin/v1/audit?limit=50", None),
     ("audit, deep page (cursor)", deep("/api/admin/v1/audit", pats), None),
     ("audit, actor", f"/api/admin/v1/audit?limit=50&actor={owner}", None),

@@ -163,3 +163,11 @@ pub struct Invocation {
     pub latency_ms: i64,
     pub token_name: Option<String>,
 }
+
+/// An invocation read back from the log, with its place there: `seq` grows in the order the
+/// entries were written and is unique, so it alone orders and places a page (newest first).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedInvocation {
+    pub seq: i64,
+    pub entry: Invocation,
+}

@@ -12,7 +12,9 @@ use crate::ids::{
     ProjectId, UserId,
 };
 use crate::model::{Credential, CredentialKind, PrincipalKind, Timestamp, TokenStatus, User};
-use crate::model_apis::{Invocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion};
+use crate::model_apis::{
+    Invocation, LoggedInvocation, ModelApi, ModelCollaborator, ModelToken, ModelVersion,
+};
 use crate::names::{Email, UserName};
 use crate::paging::{Cursor, CursorKey, Page, PageQuery, Total};
 use crate::policy::model_api::ProjectRole;
@@ -337,6 +339,11 @@ pub trait OrganizationStore: Send + Sync {
     /// `Conflict { field: "name" }` when the name is taken.
     async fn insert_organization(&self, org: &Organization, audit: &AuditEntry) -> StoreResult<()>;
     async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    /// The organization named `name`, compared ignoring ASCII case (as Domino's collaborator
+    /// form does): the exact spelling when it exists, else the first by name. Served by the
+    /// index on `lower(name)` (migration 0014), so its cost does not grow with the number of
+    /// organizations.
+    async fn organization_by_name(&self, name: &str) -> StoreResult<Option<Organization>>;
     /// A page of organizations by name (unique), after `page.after` (order
     /// [`ORGANIZATIONS_CURSOR`]); served by the name's unique index.
     async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>>;
@@ -499,7 +506,29 @@ pub trait ModelApiStore: Send + Sync {
     ) -> StoreResult<Option<ModelToken>>;
     /// Appends invocation logs, all or none.
     async fn record_invocations(&self, batch: &[Invocation]) -> StoreResult<()>;
-    async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>>;
+    /// A page of the model API's invocation log, newest first, after `page.after` (order
+    /// [`INVOCATIONS_CURSOR`]) or past `page.offset` entries; served by the index on
+    /// `(model_api_id, seq)`.
+    async fn invocations(
+        &self,
+        api: ModelApiId,
+        page: &PageQuery,
+    ) -> StoreResult<Vec<LoggedInvocation>>;
+    /// How many invocations the model API's log holds, counted up to the cap.
+    async fn count_invocations(&self, api: ModelApiId) -> StoreResult<Total>;
+}
+
+/// The cursor tag of a model API's invocation log (by `seq`, newest first; `seq` is unique, so
+/// the tie-breaker repeats it).
+pub const INVOCATIONS_CURSOR: &str = "invocations";
+
+/// The cursor of the invocation log page that follows `last`.
+pub fn invocation_cursor_after(last: &LoggedInvocation) -> Cursor {
+    Cursor::new(
+        INVOCATIONS_CURSOR,
+        CursorKey::Int(last.seq),
+        CursorKey::Int(last.seq),
+    )
 }
 
 /// The durable queue of async predictions (see `predictions`).

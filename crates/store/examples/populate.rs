@@ -6,6 +6,11 @@
 //! the store. Every tenth token is expired, every tenth expires within 7 days, every tenth is
 //! revoked; user `user00777` (or the last user) owns one token named `needle-kx7q`, the rare
 //! substring the benchmark searches for.
+//!
+//! Projects and model APIs (`pats / 10` of each, at least one): project `i` is owned by user
+//! `i % users` with the next user as a Contributor, and holds model API `i` (every tenth public).
+//! The invocation log holds `pats / 4` entries, half of them of one "hot" model API (the
+//! first of the needle's owner), whose id the program prints on stdout.
 
 use std::time::Instant;
 
@@ -98,6 +103,79 @@ fn token_batch(
     )
 }
 
+/// The SQL of batch `range` of projects, each with a collaborator and a model API.
+fn project_batch(
+    range: std::ops::Range<usize>,
+    users: &[String],
+    projects: &[String],
+    models: &[String],
+    now: i64,
+) -> String {
+    let (mut rows, mut collaborators, mut apis) = (Vec::new(), Vec::new(), Vec::new());
+    for i in range {
+        let owner = i % users.len();
+        let created = now - 300 * DAY_MS + i as i64 * 10;
+        rows.push(format!(
+            "('{}', 'proj-{:05}', '{}', '', 'private', {created})",
+            projects[i],
+            i / users.len(),
+            users[owner]
+        ));
+        if users.len() > 1 {
+            collaborators.push(format!(
+                "('{}', '{}', 'Contributor')",
+                projects[i],
+                users[(owner + 1) % users.len()]
+            ));
+        }
+        let visibility = if i % 10 == 0 { "public" } else { "private" };
+        apis.push(format!(
+            "('{}', 'model-{i:07}', '{}', '{}', 'sync', '{visibility}', 'restricted', '', {created})",
+            models[i], projects[i], users[owner]
+        ));
+    }
+    let mut sql = format!(
+        "BEGIN; INSERT INTO projects (id, name, owner_id, description, visibility, created_at) VALUES {}; \
+         INSERT INTO model_apis (id, name, project_id, owner_id, kind, visibility, access_mode, description, created_at) \
+         VALUES {};",
+        rows.join(", "),
+        apis.join(", ")
+    );
+    if !collaborators.is_empty() {
+        sql += &format!(
+            " INSERT INTO project_collaborators (project_id, user_id, role) VALUES {};",
+            collaborators.join(", ")
+        );
+    }
+    sql + " COMMIT;"
+}
+
+/// The SQL of batch `range` of invocation log entries: even ones of `hot`, odd ones spread
+/// over every model API.
+fn invocation_batch(
+    range: std::ops::Range<usize>,
+    models: &[String],
+    hot: &str,
+    now: i64,
+) -> String {
+    let rows: Vec<String> = range
+        .map(|i| {
+            let api = if i % 2 == 0 {
+                hot
+            } else {
+                &models[i % models.len()]
+            };
+            let at = now - 100 * DAY_MS + i as i64 * 10;
+            format!("('{api}', {at}, 1, 200, {}, 'client')", i % 97)
+        })
+        .collect();
+    format!(
+        "BEGIN; INSERT INTO model_invocations (model_api_id, at, version, status, latency_ms, token_name) \
+         VALUES {}; COMMIT;",
+        rows.join(", ")
+    )
+}
+
 fn users_batch(range: std::ops::Range<usize>, ids: &[String], now: i64) -> String {
     let rows: Vec<String> = range
         .map(|i| {
@@ -139,6 +217,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for start in (0..users).step_by(BATCH) {
         batches.push(users_batch(start..(start + BATCH).min(users), &ids, now));
     }
+    let new_ids =
+        |n: usize| -> Vec<String> { (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect() };
+    let n_projects = (pats / 10).max(1);
+    let (projects, models) = (new_ids(n_projects), new_ids(n_projects));
+    let hot = models[needle_owner.min(n_projects - 1)].clone();
+    let mut later = Vec::new();
+    for start in (0..n_projects).step_by(BATCH) {
+        later.push(project_batch(
+            start..(start + BATCH).min(n_projects),
+            &ids,
+            &projects,
+            &models,
+            now,
+        ));
+    }
+    let invocations = pats / 4;
+    for start in (0..invocations).step_by(BATCH) {
+        later.push(invocation_batch(
+            start..(start + BATCH).min(invocations),
+            &models,
+            &hot,
+            now,
+        ));
+    }
     if sqlite {
         let store = SqliteStore::open(url).await?;
         for sql in batches {
@@ -153,6 +255,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 needle_owner,
             );
             sqlx::raw_sql(&sql).execute(store.pool()).await?;
+        }
+        for sql in &later {
+            sqlx::raw_sql(sql).execute(store.pool()).await?;
         }
         // No ANALYZE: the server never runs one, so the plans measured are the plans it gets.
     } else {
@@ -170,12 +275,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             sqlx::raw_sql(&sql).execute(store.pool()).await?;
         }
+        for sql in &later {
+            sqlx::raw_sql(sql).execute(store.pool()).await?;
+        }
         // What autovacuum does soon after a bulk load anyway.
         sqlx::raw_sql("ANALYZE").execute(store.pool()).await?;
     }
     eprintln!(
-        "populated {pats} PATs over {users} users in {:.1} s",
+        "populated {pats} PATs over {users} users, {n_projects} projects and model APIs, \
+         {invocations} invocations in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    println!("{hot}");
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::policy::model_api::{
     Decision, ModelAction, ModelRole, Standing, Visibility, decide, highest,
 };
 use crate::policy::project::{self, ProjectAction};
-use crate::store::{ModelApiQuery, PrincipalQuery, model_api_cursor_after};
+use crate::store::{ModelApiQuery, model_api_cursor_after};
 
 use super::{Context, ServiceError, ServiceResult, taken};
 
@@ -342,20 +342,13 @@ impl ModelApiService {
                 })
             }
             GranteeRef::Email(email) => {
-                let query = PrincipalQuery {
-                    kind: Some(PrincipalKind::User),
-                    search: Some(email.as_str().to_string()),
-                    after: None,
-                    offset: 0,
-                    limit: 1000,
-                };
+                // By the unique index on e-mail (stored lowercased), not a search and a filter.
                 let user = self
                     .ctx
                     .store
-                    .list_principals(&query)
+                    .principal_by_email(&email)
                     .await?
-                    .into_iter()
-                    .find(|u| u.email.as_ref() == Some(&email));
+                    .filter(|u| u.kind == PrincipalKind::User);
                 let user = user.ok_or_else(|| {
                     FieldError::new("email", format!("no user with e-mail {}", email.as_str()))
                 })?;
@@ -365,13 +358,7 @@ impl ModelApiService {
                 })
             }
             GranteeRef::Organization(name) => {
-                let org = self
-                    .ctx
-                    .store
-                    .organizations()
-                    .await?
-                    .into_iter()
-                    .find(|o| o.name.eq_ignore_ascii_case(name.trim()));
+                let org = self.ctx.store.organization_by_name(name.trim()).await?;
                 let org = org.ok_or_else(|| {
                     FieldError::new("organization", format!("no organization {name:?}"))
                 })?;

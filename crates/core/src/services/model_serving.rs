@@ -11,14 +11,17 @@ use crate::authn::Caller;
 use crate::ids::{ModelApiId, ModelTokenId, PredictionId};
 use crate::invocation_log::InvocationRecorder;
 use crate::model_apis::{
-    Authorization, Invocation, ModelApi, ModelKind, ModelToken, ModelVersion, VersionView,
+    Authorization, Invocation, LoggedInvocation, ModelApi, ModelKind, ModelToken, ModelVersion,
+    VersionView,
 };
 use crate::names::{FieldError, TokenName};
+use crate::paging::{Page, PageQuery, Total};
 use crate::policy::model_api::{ModelAction, sees_upstream_urls};
 use crate::predictions::{Prediction, PredictionPolicy, PredictionStatus};
 use crate::realm::keys::KeyCipher;
 use crate::secret::{Secret, SecretKind, parse_presented};
 use crate::serving_cache::Serving;
+use crate::store::invocation_cursor_after;
 use crate::upstreams::{AllowedUpstreams, FIELD, Scheme, UpstreamUrl};
 
 use super::model_apis::ModelApiService;
@@ -285,6 +288,8 @@ impl ModelServingService {
         Ok(revoked)
     }
 
+    /// The newest `limit` invocations of the log (the web page's first page). Owner, editors
+    /// and viewers.
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn logs(
         &self,
@@ -292,10 +297,32 @@ impl ModelServingService {
         id: ModelApiId,
         limit: u32,
     ) -> ServiceResult<Vec<Invocation>> {
+        let query = PageQuery {
+            limit,
+            ..PageQuery::default()
+        };
+        let (page, _) = self.logs_page(caller, id, query).await?;
+        Ok(page.items.into_iter().map(|l| l.entry).collect())
+    }
+
+    /// A page of the invocation log, newest first (keyset by `seq`, or offset), with its count
+    /// (capped). Owner, editors and viewers.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
+    pub async fn logs_page(
+        &self,
+        caller: &Caller,
+        id: ModelApiId,
+        query: PageQuery,
+    ) -> ServiceResult<(Page<LoggedInvocation>, Total)> {
         self.apis
             .authorized(caller, id, ModelAction::ViewLogs)
             .await?;
-        Ok(self.ctx.store.invocations(id, limit).await?)
+        let limit = query.limit;
+        let (found, total) = tokio::try_join!(
+            self.ctx.store.invocations(id, &query),
+            self.ctx.store.count_invocations(id),
+        )?;
+        Ok((Page::of(found, limit, invocation_cursor_after), total))
     }
 
     /// The model API's audit history, newest first: settings, sharing, versions and tokens.

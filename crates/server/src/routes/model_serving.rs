@@ -5,14 +5,16 @@
 //! Logs: owner, editors and viewers. Audit history: owner and editors.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids::{ModelApiId, ModelTokenId};
 use tessera_core::model_apis::{Invocation, ModelToken, ModelVersion, VersionView};
 use tessera_core::names::{TokenName, parse_text};
+use tessera_core::paging::{Cursor, PageQuery};
 use tessera_core::services::model_serving::Versions;
+use tessera_core::store::INVOCATIONS_CURSOR;
 use tessera_core::upstreams::UpstreamUrl;
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,6 +22,7 @@ use super::path_id;
 use crate::authn::Identity;
 use crate::error::ApiResult;
 use crate::extract::{AppJson, AppQuery, limit};
+use crate::paging;
 use crate::state::AppState;
 use crate::wire::{AuditJson, time};
 
@@ -296,21 +299,47 @@ struct LogsQuery {
     limit: Option<u32>,
 }
 
-/// Owner, editors and viewers.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct LogPageQuery {
+    /// The `X-Next-Cursor` of the previous page; not with `offset`.
+    cursor: Option<String>,
+    /// Entries to skip (the index walks them); not with `cursor`.
+    #[serde(default)]
+    offset: u32,
+    /// From 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Owner, editors and viewers. A page of the invocation log, newest first, with the paging
+/// headers of `crate::paging`.
 #[utoipa::path(get, path = "/api/modelServing/v1/modelApis/{id}/logs", tag = "model-apis", operation_id = "listModelInvocations",
-    params(("id" = String, Path, description = "The model API's id"), LogsQuery),
-    responses((status = 200, description = "Invocations, newest first", body = Vec<InvocationJson>)))]
+    params(("id" = String, Path, description = "The model API's id"), LogPageQuery),
+    responses((status = 200, description = "Invocations, newest first", body = Vec<InvocationJson>,
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Entries in the log, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn logs(
     State(state): State<AppState>,
     Identity(caller): Identity,
     Path(raw): Path<String>,
-    AppQuery(q): AppQuery<LogsQuery>,
-) -> ApiResult<Json<Vec<InvocationJson>>> {
-    let entries = state
-        .model_serving
-        .logs(&caller, api_id(&raw)?, limit(q.limit)?)
-        .await?;
-    Ok(Json(entries.iter().map(InvocationJson::new).collect()))
+    AppQuery(q): AppQuery<LogPageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<InvocationJson>>)> {
+    let id = api_id(&raw)?;
+    let query = PageQuery {
+        after: paging::cursor(q.cursor.as_deref(), q.offset, |raw| {
+            Cursor::decode(raw, INVOCATIONS_CURSOR, true, true)
+        })?,
+        offset: q.offset,
+        limit: limit(q.limit)?,
+    };
+    let (page, total) = state.model_serving.logs_page(&caller, id, query).await?;
+    let body = page
+        .items
+        .iter()
+        .map(|l| InvocationJson::new(&l.entry))
+        .collect();
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 /// Owner and editors.

@@ -292,8 +292,13 @@ macro_rules! sql_model_apis {
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
-                async fn invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<tessera_core::model_apis::Invocation>> {
-                    self.serving_invocations(api, limit).await
+                async fn invocations(&self, api: ModelApiId, page: &tessera_core::paging::PageQuery) -> StoreResult<Vec<tessera_core::model_apis::LoggedInvocation>> {
+                    self.serving_invocations(api, page).await
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(api = %api))]
+                async fn count_invocations(&self, api: ModelApiId) -> StoreResult<Total> {
+                    self.serving_count_invocations(api).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]

@@ -8,7 +8,8 @@ macro_rules! sql_model_serving {
             use tessera_core::audit::AuditEntry;
             use tessera_core::ids::{ModelApiId, ModelTokenId};
             use tessera_core::model::Timestamp;
-            use tessera_core::model_apis::{Invocation, ModelToken, ModelVersion};
+            use tessera_core::model_apis::{Invocation, LoggedInvocation, ModelToken, ModelVersion};
+            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
             use tessera_core::names::{TokenName, UserName};
             use tessera_core::secret::TokenHash;
             use tessera_core::store::{StoreError, StoreResult};
@@ -194,29 +195,48 @@ macro_rules! sql_model_serving {
                     })
                 }
 
-                pub(crate) async fn serving_invocations(&self, api: ModelApiId, limit: u32) -> StoreResult<Vec<Invocation>> {
-                    let rows = sqlx::query(
-                        "SELECT at, version, status, latency_ms, token_name FROM model_invocations
-                         WHERE model_api_id = $1 ORDER BY seq DESC LIMIT $2",
-                    )
-                    .bind(api.to_string())
-                    .bind(i64::from(limit.max(1)))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(backend)?;
+                /// A page of the log, newest first: after the cursor's `seq`, or past `offset`
+                /// entries (which the index walks), at most `limit`.
+                pub(crate) async fn serving_invocations(&self, api: ModelApiId, page: &PageQuery) -> StoreResult<Vec<LoggedInvocation>> {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT seq, at, version, status, latency_ms, token_name FROM model_invocations WHERE model_api_id = ",
+                    );
+                    qb.push_bind(api.to_string());
+                    if let Some(after) = &page.after {
+                        qb.push(" AND seq < ").push_bind(after.key.as_int().unwrap_or(i64::MIN));
+                    }
+                    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(page.limit.max(1)));
+                    qb.push(" OFFSET ").push_bind(i64::from(page.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     rows.iter()
                         .map(|r| {
                             let status: i64 = r.try_get("status").map_err(backend)?;
-                            Ok(Invocation {
-                                model_api_id: api,
-                                at: from_ms(r.try_get("at").map_err(backend)?),
-                                version: r.try_get("version").map_err(backend)?,
-                                status: u16::try_from(status).unwrap_or(0),
-                                latency_ms: r.try_get("latency_ms").map_err(backend)?,
-                                token_name: r.try_get("token_name").map_err(backend)?,
+                            Ok(LoggedInvocation {
+                                seq: r.try_get("seq").map_err(backend)?,
+                                entry: Invocation {
+                                    model_api_id: api,
+                                    at: from_ms(r.try_get("at").map_err(backend)?),
+                                    version: r.try_get("version").map_err(backend)?,
+                                    status: u16::try_from(status).unwrap_or(0),
+                                    latency_ms: r.try_get("latency_ms").map_err(backend)?,
+                                    token_name: r.try_get("token_name").map_err(backend)?,
+                                },
                             })
                         })
                         .collect()
+                }
+
+                /// The number of entries in the log, counted on the index up to the cap.
+                pub(crate) async fn serving_count_invocations(&self, api: ModelApiId) -> StoreResult<Total> {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM (SELECT 1 FROM model_invocations WHERE model_api_id = $1 LIMIT $2) counted",
+                    )
+                    .bind(api.to_string())
+                    .bind(COUNT_CAP as i64 + 1)
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(backend)?;
+                    Ok(Total::from_capped(u64::try_from(n).unwrap_or(0)))
                 }
             }
         }

@@ -104,6 +104,28 @@ macro_rules! sql_organizations {
                     Ok(out)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn organization_by_name(&self, name: &str) -> StoreResult<Option<Organization>> {
+                    // `lower` is ASCII-only on SQLite and Unicode-aware on PostgreSQL: the index
+                    // narrows to a few candidates, the ASCII comparison below decides alike on both.
+                    let rows = sqlx::query(
+                        "SELECT id, name, created_at FROM organizations WHERE lower(name) = lower($1)
+                         ORDER BY CASE WHEN name = $1 THEN 0 ELSE 1 END, name LIMIT 100",
+                    )
+                    .bind(name)
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(backend)?;
+                    for row in &rows {
+                        let found: String = row.try_get("name").map_err(backend)?;
+                        if found.eq_ignore_ascii_case(name) {
+                            let id = org_id(&row.try_get::<String, _>("id").map_err(backend)?)?;
+                            return self.organization_from(id, row).await.map(Some);
+                        }
+                    }
+                    Ok(None)
+                }
+
                 async fn organization_page(&self, page: &PageQuery) -> StoreResult<Vec<Organization>> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT id, name, created_at FROM organizations WHERE 1 = 1");
                     // Names are unique: the name alone places a row, and the unique index
