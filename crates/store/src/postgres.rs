@@ -79,6 +79,10 @@ impl PgStore {
     /// The kind column while searching (the planner weighs the search by its statistics).
     pub(crate) const SEARCH_KIND_COLUMN: &'static str = "c.kind";
 
+    /// The expiry column in the status bound that a cursor makes redundant: PostgreSQL's B-tree
+    /// scan starts from the tighter of that bound and the cursor's row value by itself.
+    pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "c.expires_at";
+
     pub(crate) fn push_credential_search(
         qb: &mut QueryBuilder<'static, Postgres>,
         rule: &SearchRule,
@@ -93,6 +97,10 @@ impl PgStore {
             .push_bind(like)
             .push("))");
     }
+
+    /// A model API search needs no condition of its own: the trigram indexes of migration
+    /// 0015 serve the caller's `lower(…) LIKE` tests.
+    pub(crate) fn push_model_api_search(_qb: &mut QueryBuilder<'static, Postgres>, _needle: &str) {}
 
     pub(crate) fn push_principal_search(
         qb: &mut QueryBuilder<'static, Postgres>,

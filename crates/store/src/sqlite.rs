@@ -91,6 +91,12 @@ impl SqliteStore {
     /// (and probing the search for every row) instead of starting from the search's matches.
     pub(crate) const SEARCH_KIND_COLUMN: &'static str = "+c.kind";
 
+    /// The expiry column in the status bound that a cursor makes redundant (`Expired`'s
+    /// `expires_at <= now`, `ExpiringSoon`'s `expires_at > now`): `+` keeps SQLite from seeking
+    /// on that bound and stepping over every row before the cursor (a deep page read as many
+    /// index entries as its depth), so that the cursor's row value is where the range starts.
+    pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "+c.expires_at";
+
     pub(crate) fn push_credential_search(
         qb: &mut QueryBuilder<'static, Sqlite>,
         rule: &SearchRule,
@@ -122,6 +128,20 @@ impl SqliteStore {
                     .push_bind(high)
                     .push("))");
             }
+        }
+    }
+
+    /// The candidates of a model API search of three characters or more (`needle`, lower
+    /// case): the rows whose name or description the trigram index finds it in. The caller's
+    /// LIKE test on the row decides; shorter needles read every row, as trigrams cannot serve
+    /// them.
+    pub(crate) fn push_model_api_search(qb: &mut QueryBuilder<'static, Sqlite>, needle: &str) {
+        if needle.chars().count() >= 3 {
+            qb.push(
+                " AND m.rowid IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH ",
+            )
+            .push_bind(fts_phrase(needle))
+            .push(")");
         }
     }
 

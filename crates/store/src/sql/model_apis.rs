@@ -38,6 +38,7 @@ macro_rules! sql_model_apis {
                 if let Some(needle) = query.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
                     let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                     let pattern = format!("%{escaped}%");
+                    $store::push_model_api_search(qb, &needle);
                     qb.push(" AND (lower(m.name) LIKE ").push_bind(pattern.clone());
                     qb.push(" ESCAPE '\\' OR lower(m.description) LIKE ").push_bind(pattern);
                     qb.push(" ESCAPE '\\')");

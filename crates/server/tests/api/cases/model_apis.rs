@@ -555,3 +555,50 @@ async fn the_changing_rows_of_the_table_hold_for_every_role_source_and_visibilit
         }
     }
 }
+
+/// Searches of three characters or more go through the trigram index (migration 0015 on both
+/// backends): a substring of the name or of the description in any case, kept in step with
+/// renames and description changes; shorter searches still match anywhere.
+#[tokio::test]
+async fn search_finds_substrings_of_name_and_description_after_changes() {
+    let w = world().await;
+    let owner = w.callers[0].1.clone().unwrap();
+    let found = |search: &'static str| {
+        let app = &w.app;
+        async move {
+            let reply = app
+                .get(&format!("{BASE}?search={search}"), &app.admin_token)
+                .await;
+            reply.assert_status(200);
+            reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let churn = vec!["Churn predictor".to_string()];
+    assert_eq!(found("CHURN").await, churn);
+    assert_eq!(found("urn%20pre").await, churn);
+    assert_eq!(found("ch").await, churn);
+    assert_eq!(found("r").await, churn);
+    assert!(found("retention").await.is_empty());
+    let path = format!("{BASE}/{}", w.api);
+    let patch = |body: Value| {
+        w.app
+            .send(Method::PATCH, &path, Auth::Bearer(&owner), Some(body))
+    };
+    patch(json!({ "description": "Scores the RETENTION risk" }))
+        .await
+        .assert_status(200);
+    assert_eq!(found("retention").await, churn);
+    assert_eq!(found("ion ri").await, churn);
+    patch(json!({ "name": "Attrition model" }))
+        .await
+        .assert_status(200);
+    assert!(found("churn").await.is_empty());
+    assert_eq!(found("TTRITION").await, vec!["Attrition model".to_string()]);
+    assert!(found("nothing-like-it").await.is_empty());
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""SQL-level timings of the listings that scale.sh found slow at 1,000,000 PATs (issue 19).
+
+Runs the statements the store sends for each call (as in crates/store/src/sql/*.rs, with the
+parameters bench/scale.sh uses), before and after the fixes of migration 0015 / the store
+("before"/"after" pairs; the model API search "after" needs 0015 applied, on PostgreSQL its
+SQL is unchanged and the pair is the same statement),
+against a database filled by crates/store/examples/populate.rs, and prints "label<TAB>mean ms".
+
+Usage: bench/scale_sql.py sqlite /path/to/tessera.db PATS USERS [explain]
+       bench/scale_sql.py postgres postgres://.../db PATS USERS [explain]
+SQLite: Python's sqlite3 module, 5 warm-ups then the median of 30 runs. PostgreSQL: psql, one
+session, 5 warm-ups then the median "Execution Time" of 30 `EXPLAIN (ANALYZE, TIMING OFF)`
+(server-side execution, no planning or round trip). Medians, because the shared machine's load
+swings the means. With `explain`, prints each statement's plan (EXPLAIN QUERY PLAN / EXPLAIN
+(ANALYZE, BUFFERS)) instead of timings.
+"""
+import os
+import subprocess
+import sys
+import time
+
+backend, url, pats, users = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+explain = len(sys.argv) > 5 and sys.argv[5] == "explain"
+DAY = 86_400_000
+
+CRED = ("c.id, c.kind, c.principal_id, c.name, c.description, c.token_hash, c.created_at, "
+        "c.lifetime_secs, c.expires_at, c.revoked_at, c.revoked_reason, c.last_used_at, c.last_used_ip")
+PRIN = ("p.id AS p_id, p.kind AS p_kind, p.user_name AS p_user_name, p.email AS p_email, "
+        "p.first_name AS p_first_name, p.last_name AS p_last_name, p.description AS p_description, "
+        "p.roles AS p_roles, p.status AS p_status, p.created_at AS p_created_at, "
+        "p.created_by AS p_created_by, p.tokens_not_before AS p_tokens_not_before")
+LIST = f"SELECT {CRED}, {PRIN} FROM credentials c JOIN principals p ON p.id = c.principal_id WHERE 1 = 1 AND c.kind = 'pat'"
+COUNT = "SELECT count(*) FROM (SELECT 1 FROM credentials c WHERE 1 = 1 AND c.kind = 'pat'"
+MODELS = ("SELECT m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, m.visibility, "
+          "m.access_mode, m.description, m.created_at FROM model_apis m JOIN principals p ON p.id = m.owner_id WHERE 1 = 1")
+
+
+def q(sql):
+    """One row of one statement, on either backend."""
+    if backend == "sqlite":
+        import sqlite3
+        return sqlite3.connect(url).execute(sql).fetchone()
+    out = subprocess.run(["psql", "-AtX", url, "-F", "\t", "-c", sql], check=True, capture_output=True, text=True)
+    return tuple(out.stdout.strip().split("\t"))
+
+
+now = int(time.time() * 1000)
+soon = now + 7 * DAY
+own = q("SELECT id FROM principals WHERE user_name = 'user00005'")[0]
+lit = lambda v: "'" + v.replace("'", "''") + "'"
+
+
+def cursor(sql, offset, text_key=False):
+    k, t = q(f"{sql} LIMIT 1 OFFSET {offset}")
+    return f"{lit(k) if text_key else k}, {lit(t)}"
+
+
+expired = f"AND c.revoked_at IS NULL AND {{col}} <= {now}"
+soonish = f"AND c.revoked_at IS NULL AND {{col}} > {now} AND c.expires_at <= {soon}"
+exp_cur = cursor(f"SELECT c.expires_at, c.id FROM credentials c WHERE c.kind = 'pat' {expired.format(col='c.expires_at')} ORDER BY c.expires_at DESC, c.id DESC", pats // 20)
+soon_cur = cursor(f"SELECT c.expires_at, c.id FROM credentials c WHERE c.kind = 'pat' {soonish.format(col='c.expires_at')} ORDER BY c.expires_at, c.id", pats // 20)
+user_cur = cursor("SELECT p.user_name, p.id FROM principals p ORDER BY p.user_name, p.id", users // 2, True)
+visible = (f" AND (m.visibility = 'public' OR m.owner_id = {lit(own)} OR m.id IN (SELECT model_api_id FROM model_api_collaborators WHERE user_id = {lit(own)})"
+           f" OR m.id IN (SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om ON om.organization_id = c.organization_id WHERE om.user_id = {lit(own)})"
+           f" OR m.project_id IN (SELECT id FROM projects WHERE owner_id = {lit(own)}) OR m.project_id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}))")
+search = " AND (lower(m.name) LIKE '%model-00000%' ESCAPE '\\' OR lower(m.description) LIKE '%model-00000%' ESCAPE '\\')"
+fts = " AND m.rowid IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH '\"model-00000\"')" if backend == "sqlite" else ""
+plus = "+c.expires_at" if backend == "sqlite" else "c.expires_at"
+if backend == "sqlite":
+    user_search = (" AND p.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH '\"er00777\"')")
+else:
+    user_search = ""
+user_search += (" AND (p.user_name LIKE '%er00777%' ESCAPE '\\' OR lower(coalesce(p.email, '')) LIKE '%er00777%' ESCAPE '\\'"
+                " OR lower(p.first_name) LIKE '%er00777%' ESCAPE '\\' OR lower(p.last_name) LIKE '%er00777%' ESCAPE '\\')")
+page = " LIMIT 50 OFFSET 0"
+cap = " LIMIT 1001) counted"
+
+CALLS = [
+    ("PATs Expired, first page", f"{LIST} {expired.format(col='c.expires_at')} ORDER BY c.expires_at DESC, c.id DESC{page}"),
+    ("PATs Expired, deep page, before", f"{LIST} {expired.format(col='c.expires_at')} AND (c.expires_at, c.id) < ({exp_cur}) ORDER BY c.expires_at DESC, c.id DESC{page}"),
+    ("PATs Expired, deep page, after", f"{LIST} {expired.format(col=plus)} AND (c.expires_at, c.id) < ({exp_cur}) ORDER BY c.expires_at DESC, c.id DESC{page}"),
+    ("PATs Expired, count, before", f"{COUNT} {expired.format(col='c.expires_at')}{cap}"),
+    ("PATs Expired, count, after", f"{COUNT} {expired.format(col='c.expires_at')} ORDER BY c.expires_at{cap}"),
+    ("PATs ExpiringSoon, first page", f"{LIST} {soonish.format(col='c.expires_at')} ORDER BY c.expires_at ASC, c.id ASC{page}"),
+    ("PATs ExpiringSoon, deep page, before", f"{LIST} {soonish.format(col='c.expires_at')} AND (c.expires_at, c.id) > ({soon_cur}) ORDER BY c.expires_at ASC, c.id ASC{page}"),
+    ("PATs ExpiringSoon, deep page, after", f"{LIST} {soonish.format(col=plus)} AND (c.expires_at, c.id) > ({soon_cur}) ORDER BY c.expires_at ASC, c.id ASC{page}"),
+    ("PATs ExpiringSoon, count, before", f"{COUNT} {soonish.format(col='c.expires_at')}{cap}"),
+    ("PATs ExpiringSoon, count, after", f"{COUNT} {soonish.format(col='c.expires_at')} ORDER BY c.expires_at{cap}"),
+    ("PATs Revoked, count, before", f"{COUNT} AND c.revoked_at IS NOT NULL{cap}"),
+    ("PATs Revoked, count, after", f"{COUNT} AND c.revoked_at IS NOT NULL ORDER BY c.created_at{cap}"),
+    ("PATs Active, count, before", f"{COUNT} AND c.revoked_at IS NULL AND c.expires_at > {soon}{cap}"),
+    ("PATs Active, count, after", f"{COUNT} AND c.revoked_at IS NULL AND c.expires_at > {soon} ORDER BY c.expires_at{cap}"),
+    ("users, first page", f"SELECT {PRIN} FROM principals p WHERE 1 = 1 ORDER BY p.user_name, p.id{page}"),
+    ("users, deep page", f"SELECT {PRIN} FROM principals p WHERE 1 = 1 AND (p.user_name, p.id) > ({user_cur}) ORDER BY p.user_name, p.id{page}"),
+    ("users, count", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1{cap}"),
+    ("users, search", f"SELECT {PRIN} FROM principals p WHERE 1 = 1{user_search} ORDER BY p.user_name, p.id{page}"),
+    ("users, search count", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1{user_search}{cap}"),
+    ("model APIs, a user's, first page", f"{MODELS}{visible} ORDER BY m.name, m.id{page}"),
+    ("model APIs, a user's, count", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{visible}{cap}"),
+    ("model APIs, admin search, page, before", f"{MODELS}{search} ORDER BY m.name, m.id{page}"),
+    ("model APIs, admin search, page, after", f"{MODELS}{fts}{search} ORDER BY m.name, m.id{page}"),
+    ("model APIs, admin search, count, before", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{search}{cap}"),
+    ("model APIs, admin search, count, after", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{fts}{search}{cap}"),
+    ("projects, collaborating, page", f"SELECT pr.id FROM projects pr WHERE pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}) ORDER BY pr.name, pr.id{page}"),
+    ("projects, collaborating, count", f"SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}){cap}"),
+]
+
+for label, sql in CALLS:
+    if explain:
+        print(f"### {label}\n\n{sql}\n")
+        if backend == "sqlite":
+            import sqlite3
+            for row in sqlite3.connect(url).execute("EXPLAIN QUERY PLAN " + sql):
+                print("   " * 0 + f"{row[0]:>3} {row[1]:>3} {row[3]}")
+        else:
+            print(subprocess.run(["psql", "-AtX", url, "-c", "EXPLAIN (ANALYZE, BUFFERS) " + sql],
+                                 check=True, capture_output=True, text=True).stdout)
+        print()
+        continue
+    if backend == "sqlite":
+        import sqlite3
+        db = sqlite3.connect(url)
+        for _ in range(5):
+            db.execute(sql).fetchall()
+        lat = []
+        for _ in range(30):
+            t = time.perf_counter()
+            db.execute(sql).fetchall()
+            lat.append(time.perf_counter() - t)
+        ms = sorted(lat)[15] * 1000
+    else:
+        script = f"EXPLAIN (ANALYZE, TIMING OFF) {sql};\n" * 35
+        out = subprocess.run(["psql", "-AtX", url], input=script, check=True, capture_output=True, text=True).stdout
+        lat = [float(l.split(":")[1].split()[0]) for l in out.splitlines() if l.startswith("Execution Time")][5:]
+        ms = sorted(lat)[len(lat) // 2]
+    print(f"{label}\t{ms:.3f}", flush=True)
