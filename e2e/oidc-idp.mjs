@@ -16,7 +16,9 @@
 // key that only a fresh fetch of the JWKS shows; `userinfo` claims are overwritten in userinfo
 // answers; `token` garbles the token endpoint's successful answer: "not-json" (a JSON content
 // type over a body that is not JSON), "no-id-token", "bad-signature" (the ID token's signature
-// altered) or "server-error" (HTTP 503). Prints `listening <issuer>` once ready.
+// altered) or "server-error" (HTTP 503); `huge` ("discovery", "jwks", "token" or "userinfo")
+// pads that endpoint's JSON answer with a 2 MiB `padding` field. Prints `listening <issuer>`
+// once ready.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -77,6 +79,10 @@ const provider = new Provider(issuer, {
 provider.use(async (ctx, next) => {
   await next();
   const misbehave = readState().misbehave ?? {};
+  const endpoints = { discovery: '/.well-known/openid-configuration', jwks: '/jwks', token: '/token', userinfo: '/me' };
+  if (misbehave.huge && ctx.path === endpoints[misbehave.huge] && ctx.status === 200) {
+    ctx.body = { ...ctx.body, padding: 'x'.repeat(2 * 1024 * 1024) };
+  }
   if (ctx.path === '/jwks' && misbehave.rotate_key) {
     ctx.body = { keys: [publicPart(first), publicPart(second)] };
   }

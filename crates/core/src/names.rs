@@ -155,6 +155,42 @@ impl Email {
     }
 }
 
+/// Whether `c` is a control character (Unicode Cc: NUL, line breaks, DEL, C1) or an invisible
+/// format or separator character that changes how text reads without showing itself: the line
+/// and paragraph separators U+2028 and U+2029 (Zl, Zp) and the format characters (Cf) such as
+/// the soft hyphen, zero-width spaces and joiners (U+200B-U+200F), the bidirectional
+/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, which can make
+/// `resu` read as `user`), the invisible operators (U+2060-U+2064), the byte-order mark
+/// (U+FEFF) and the tag characters (U+E0001, U+E0020-U+E007F). Used for text a provider
+/// asserts (single sign-on claims) and for provider text quoted on pages and in the audit log.
+pub fn is_control_or_format(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
+}
+
 /// Free text such as a description or a first name: trimmed, bounded, no control characters.
 pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::names::UserName;
+use crate::names::{UserName, is_control_or_format};
 use crate::roles::{Role, RoleSet};
 use crate::services::sso::Refusal;
 
@@ -76,8 +76,9 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 /// The most attributes one provider may map (`attributes` of its configuration).
 pub const MAX_ATTRIBUTES: usize = 64;
 
-/// Refuses a text claim longer than `max_chars` characters, or holding a control character
-/// (`char::is_control`: NUL, line breaks, DEL, C1), naming the claim. A provider's oversized
+/// Refuses a text claim longer than `max_chars` characters, or holding a control or invisible
+/// format character ([`is_control_or_format`]: NUL, line breaks, DEL, C1, U+2028, bidi
+/// overrides, zero-width characters...), naming the claim. A provider's oversized
 /// or garbled value is refused rather than cut, stripped or dropped: a cut value would be
 /// stored and put into JWTs as if the provider had said it, and a dropped one would silently
 /// change what claim mappers hand to third parties (Keycloak refuses too).
@@ -92,24 +93,26 @@ pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<()
     Ok(())
 }
 
-/// Refuses a claim whose text holds a control character, naming the claim.
+/// Refuses a claim whose text holds a control or format character
+/// ([`is_control_or_format`]), naming the claim.
 pub fn check_no_control(claim: &str, value: &str) -> Result<(), Refusal> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_control_or_format) {
         return Err(Refusal::ClaimControlCharacter(claim.to_string()));
     }
     Ok(())
 }
 
 /// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], or holds a
-/// control character in any string or key at any depth, naming the provider's claim.
+/// control or format character ([`is_control_or_format`]) in any string or key at any depth,
+/// naming the provider's claim.
 pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> {
     fn control(value: &Value) -> bool {
         match value {
-            Value::String(s) => s.chars().any(char::is_control),
+            Value::String(s) => s.chars().any(is_control_or_format),
             Value::Array(items) => items.iter().any(control),
             Value::Object(fields) => fields
                 .iter()
-                .any(|(k, v)| k.chars().any(char::is_control) || control(v)),
+                .any(|(k, v)| k.chars().any(is_control_or_format) || control(v)),
             _ => false,
         }
     }
@@ -123,6 +126,26 @@ pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> 
         });
     }
     Ok(())
+}
+
+/// The most characters of a provider's text quoted in a refusal (page and audit log), the
+/// cut's marker included.
+pub const MAX_QUOTED_CHARS: usize = 200;
+
+/// A provider's text (an `error_description`, a verifier's message echoing a claim, an error
+/// code of the token endpoint, a user name that could not be used) made fit to quote on a page
+/// and in the audit log: control and format characters ([`is_control_or_format`]) removed,
+/// trimmed, and cut to [`MAX_QUOTED_CHARS`] characters, the last of them an ellipsis (…)
+/// when something was cut. Every refusal that can carry the provider's words goes through it.
+pub fn quoted(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !is_control_or_format(*c)).collect();
+    let clean = clean.trim();
+    if clean.chars().count() <= MAX_QUOTED_CHARS {
+        return clean.to_string();
+    }
+    let mut cut: String = clean.chars().take(MAX_QUOTED_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// A valid user name made from a provider's claim: lowercased, anything outside `[a-z0-9._-]`
@@ -210,6 +233,28 @@ mod tests {
             assert!(refused.to_string().contains("\"sub\""), "{refused}");
         }
         assert!(check_text_claim("sub", "Jörg Müller-Ünal", MAX_CLAIM_CHARS).is_ok());
+        // Invisible format characters and the Unicode line separators, like control ones.
+        for bad in [
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "evil\u{202E}txt",
+            "zero\u{200B}width",
+            "\u{200F}",
+            "\u{202A}",
+            "\u{2060}",
+            "\u{2064}",
+            "\u{2066}x\u{2069}",
+            "bom\u{FEFF}",
+            "soft\u{AD}hyphen",
+            "tag\u{E0041}",
+        ] {
+            let refused = check_text_claim("given_name", bad, MAX_NAME_CHARS).unwrap_err();
+            assert_eq!(refused.code(), "claim-control-character", "{bad:?}");
+            assert!(refused.to_string().contains("\"given_name\""), "{refused}");
+        }
+        assert!(check_text_claim("n", "日本語 — ‘quoted’ · Ærø", MAX_CLAIM_CHARS).is_ok());
+        let refused = check_attribute_claim("dept", &serde_json::json!({ "k": ["\u{202E}"] }));
+        assert_eq!(refused.unwrap_err().code(), "claim-control-character");
         for bad in [
             serde_json::json!("x\0"),
             serde_json::json!(["ok", "n\0"]),
@@ -220,6 +265,20 @@ mod tests {
             assert_eq!(refused.code(), "claim-control-character", "{bad}");
         }
         assert!(check_attribute_claim("dept", &serde_json::json!({ "k": [1, "v"] })).is_ok());
+    }
+
+    #[test]
+    fn quoted_provider_text_is_clean_and_at_most_the_bound_marker_included() {
+        assert_eq!(quoted(" a\0b\r\nc\u{202E}d\u{200B}e\u{2028} "), "abcde");
+        let long = quoted(&"d".repeat(60_000));
+        assert_eq!(long.chars().count(), MAX_QUOTED_CHARS);
+        assert!(long.ends_with('…'));
+        let fits = "é".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quoted(&fits), fits);
+        assert_eq!(
+            quoted(&format!("{fits}x")).chars().count(),
+            MAX_QUOTED_CHARS
+        );
     }
 
     #[test]

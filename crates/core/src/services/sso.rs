@@ -8,7 +8,7 @@ use crate::ids::UserId;
 use crate::model::{PrincipalKind, Timestamp, User, UserStatus};
 use crate::names::{Email, UserName, parse_text};
 use crate::roles::Role;
-use crate::sso::{Assertion, ProviderRules, numbered, user_name_from_claim};
+use crate::sso::{Assertion, ProviderRules, numbered, quoted, user_name_from_claim};
 use crate::store::{MembershipChanges, ProfilePatch, StoreError};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -33,11 +33,13 @@ pub enum Refusal {
         "The identity provider's claim {claim:?} is longer than Tessera accepts ({limit}). Ask an administrator to shorten it at the identity provider."
     )]
     ClaimTooLong { claim: String, limit: String },
-    /// A claim holding a control character (NUL, a line break, DEL...): refused rather than
-    /// stored, cut or stripped, so that what Tessera keeps and puts into JWTs is what the
-    /// provider said, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
+    /// A claim holding a control character (NUL, a line break, DEL...) or an invisible format
+    /// character (a bidirectional override, a zero-width space, U+2028; see
+    /// `crate::names::is_control_or_format`): refused rather than stored, cut or stripped, so
+    /// that what Tessera keeps and puts into JWTs is what the provider said, nothing reads
+    /// otherwise than it shows, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
     #[error(
-        "The identity provider's claim {0:?} holds a control character, which Tessera does not accept. Ask an administrator to correct it at the identity provider."
+        "The identity provider's claim {0:?} holds a control character or an invisible formatting character (such as a line break or a right-to-left override), which Tessera does not accept. Ask an administrator to correct it at the identity provider."
     )]
     ClaimControlCharacter(String),
 }
@@ -266,14 +268,14 @@ impl SsoService {
                     rules,
                     assertion,
                     actor,
-                    Refusal::EmailTaken(email.as_str().into()),
+                    Refusal::EmailTaken(quoted(email.as_str())),
                 )
                 .await;
         }
         let Some(base) = user_name_from_claim(&assertion.user_name)
             .or_else(|| user_name_from_claim(&assertion.subject))
         else {
-            return Ok(Err(Refusal::NoUserName(assertion.user_name.clone())));
+            return Ok(Err(Refusal::NoUserName(quoted(&assertion.user_name))));
         };
         let now = self.ctx.clock.now();
         for n in 1..=NAME_ATTEMPTS {
@@ -322,7 +324,7 @@ impl SsoService {
                         .map(|e| e.as_str().to_string())
                         .unwrap_or_default();
                     return self
-                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(shown))
+                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(quoted(&shown)))
                         .await;
                 }
                 Err(StoreError::Conflict { field: "subject" }) => {

@@ -27,7 +27,15 @@ use tokio::sync::Mutex;
 use super::config::ProviderConfig;
 
 /// The largest userinfo answer read (bytes).
-const MAX_USERINFO_BYTES: u64 = 256 * 1024;
+const MAX_USERINFO_BYTES: usize = 256 * 1024;
+/// The largest answer read from any other endpoint of the provider (discovery, keys, token), in
+/// bytes: real ones are a few KiB; a bigger one is refused unread rather than held in memory.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+/// How far the provider's clock may be ahead of Tessera's: an ID token whose `nbf` (RFC 7519
+/// §4.1.5) or `iat` (OIDC Core §3.1.3.7 step 10) is further in the future is refused.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
+/// How deep a JSON answer of the provider may nest (`serde_json`'s own limit).
+const MAX_JSON_DEPTH: usize = 128;
 /// How long discovery and keys are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two fetches forced by an unknown key id (a flood of forged tokens
@@ -72,10 +80,19 @@ impl OidcError {
         }
     }
 
+    /// A failure of the back channel: no answer is the provider unreachable, an answer over
+    /// its bound is an answer that cannot be verified.
+    fn transport(error: Transport) -> OidcError {
+        match error {
+            Transport::TooLarge(_) => OidcError::InvalidAnswer(error.to_string()),
+            other => OidcError::Unreachable(error_chain(&other)),
+        }
+    }
+
     /// An error of the discovery document or the key set.
     fn discovery(error: DiscoveryError<Transport>) -> OidcError {
         match error {
-            DiscoveryError::Request(e) => OidcError::Unreachable(error_chain(&e)),
+            DiscoveryError::Request(e) => OidcError::transport(e),
             DiscoveryError::Parse(e) => OidcError::InvalidAnswer(format!(
                 "the discovery document or key set is not valid JSON of the expected shape (at {})",
                 e.path()
@@ -103,7 +120,7 @@ impl OidcError {
                 }
                 other => OidcError::ClientRefused(other.as_ref().to_string()),
             },
-            RequestTokenError::Request(e) => OidcError::Unreachable(error_chain(&e)),
+            RequestTokenError::Request(e) => OidcError::transport(e),
             RequestTokenError::Parse(e, _) => OidcError::InvalidAnswer(format!(
                 "the token response is not valid JSON of the expected shape (at {})",
                 e.path()
@@ -123,11 +140,15 @@ pub enum Transport {
     Client(#[from] HttpClientError<reqwest::Error>),
     #[error("the provider answered HTTP {0}")]
     ServerError(u16),
+    /// An answer longer than the bound (bytes), dropped unread past it.
+    #[error("the provider's answer is larger than {0} bytes")]
+    TooLarge(usize),
 }
 
-/// The back channel to the provider (discovery, keys, token, userinfo): `reqwest`, with an
-/// HTTP 5xx answer turned into a [`Transport`] error so that every endpoint classifies it the
-/// same way.
+/// The back channel to the provider (discovery, keys, token; userinfo shares its client):
+/// `reqwest`, with an HTTP 5xx answer turned into a [`Transport`] error so that every endpoint
+/// classifies it the same way, and the body read up to [`MAX_ANSWER_BYTES`] (found by the third
+/// review of #17: a 200 MB token answer was read whole).
 struct Backchannel(reqwest::Client);
 
 impl<'c> AsyncHttpClient<'c> for Backchannel {
@@ -136,14 +157,58 @@ impl<'c> AsyncHttpClient<'c> for Backchannel {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = AsyncHttpClient::call(&self.0, request).await?;
-            if response.status().is_server_error() {
-                return Err(Transport::ServerError(response.status().as_u16()));
+            let client_error =
+                |e: reqwest::Error| Transport::Client(HttpClientError::Reqwest(Box::new(e)));
+            let request = reqwest::Request::try_from(request).map_err(client_error)?;
+            let response = self.0.execute(request).await.map_err(client_error)?;
+            let status = response.status();
+            if status.is_server_error() {
+                return Err(Transport::ServerError(status.as_u16()));
             }
-            Ok(response)
+            let mut answer = openidconnect::http::Response::builder()
+                .status(status)
+                .version(response.version());
+            for (name, value) in response.headers() {
+                answer = answer.header(name, value);
+            }
+            let body = read_limited(response, MAX_ANSWER_BYTES).await?;
+            answer
+                .body(body)
+                .map_err(|e| Transport::Client(HttpClientError::Http(e)))
         })
     }
 }
+
+/// The body of `response`, refused as [`Transport::TooLarge`] as soon as it passes `limit`
+/// bytes (announced by `Content-Length` or counted while reading): never more than `limit`
+/// bytes and one chunk are held.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Transport> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(Transport::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Transport::Client(HttpClientError::Reqwest(Box::new(e))))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(Transport::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The relying party of one provider, from its discovery document.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 /// One configured provider with its cached discovery document and keys.
 pub struct OidcProvider {
@@ -204,17 +269,7 @@ impl OidcProvider {
         Ok(metadata)
     }
 
-    fn client(
-        &self,
-        metadata: CoreProviderMetadata,
-    ) -> openidconnect::core::CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    > {
+    fn client(&self, metadata: CoreProviderMetadata) -> Client {
         CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
@@ -268,7 +323,7 @@ impl OidcProvider {
             .ok_or_else(|| OidcError::InvalidAnswer("the token response has no id_token".into()))?;
         let nonce = Nonce::new(flow.nonce.clone());
         let verified = {
-            let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
+            let verifier = verifier(&client);
             id_token
                 .claims(&verifier, &nonce)
                 .map(|c| c.subject().to_string())
@@ -280,7 +335,7 @@ impl OidcProvider {
             )) => {
                 // The provider may have rotated its keys: fetch them again, once.
                 let client = self.client(self.metadata(true).await?);
-                let verifier = client.id_token_verifier().set_allowed_algs(ALGORITHMS);
+                let verifier = verifier(&client);
                 id_token
                     .claims(&verifier, &nonce)
                     .map(|c| c.subject().to_string())
@@ -291,7 +346,15 @@ impl OidcProvider {
         // The signature is verified: the payload's claims, extra ones included, are the
         // provider's.
         let mut claims = payload(&id_token.to_string())?;
+        // OIDC Core §2: `sub` is required and identifies the person; an empty one would make
+        // everyone the provider sends without one the same Tessera user.
+        if subject.trim().is_empty() {
+            return Err(OidcError::InvalidIdToken(
+                "its subject (sub) is empty".into(),
+            ));
+        }
         authorized_party(&claims, &self.config.client_id)?;
+        not_before(&claims, chrono::Utc::now())?;
         if self.needs_userinfo(&claims) {
             let endpoint = metadata
                 .userinfo_endpoint()
@@ -319,6 +382,7 @@ impl OidcProvider {
         subject: &str,
     ) -> Result<Map<String, Value>, OidcError> {
         let unreachable = |e: reqwest::Error| OidcError::Unreachable(error_chain(&e));
+
         let response = self
             .http
             .0
@@ -339,21 +403,25 @@ impl OidcProvider {
                 "userinfo answered HTTP {status}"
             )));
         }
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_USERINFO_BYTES)
+        let body = read_limited(response, MAX_USERINFO_BYTES)
+            .await
+            .map_err(|e| match e {
+                Transport::TooLarge(limit) => {
+                    OidcError::InvalidAnswer(format!("userinfo is larger than {limit} bytes"))
+                }
+                other => OidcError::transport(other),
+            })?;
+        let info = json_object(&body)
+            .map_err(|what| OidcError::InvalidAnswer(format!("userinfo {what}")))?;
+        if info
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_some_and(|sub| sub.trim().is_empty())
         {
-            return Err(OidcError::InvalidAnswer("userinfo is too large".into()));
-        }
-        let body = response.bytes().await.map_err(unreachable)?;
-        if body.len() as u64 > MAX_USERINFO_BYTES {
-            return Err(OidcError::InvalidAnswer("userinfo is too large".into()));
-        }
-        let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&body) else {
             return Err(OidcError::InvalidAnswer(
-                "userinfo is not a JSON object".into(),
+                "userinfo's subject (sub) is empty".into(),
             ));
-        };
+        }
         if info.get("sub").and_then(Value::as_str) != Some(subject) {
             return Err(OidcError::InvalidAnswer(
                 "userinfo is about another subject than the ID token".into(),
@@ -385,15 +453,79 @@ const ALGORITHMS: [CoreJwsSigningAlgorithm; 8] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
+/// The ID token verifier: Tessera's algorithms, and an `iat` at most [`CLOCK_SKEW`] ahead
+/// of Tessera's clock (OIDC Core §3.1.3.7 step 10; the crate checks `exp` itself).
+fn verifier(client: &Client) -> openidconnect::core::CoreIdTokenVerifier<'_> {
+    client
+        .id_token_verifier()
+        .set_allowed_algs(ALGORITHMS)
+        .set_issue_time_verifier_fn(|iat| issued_in_the_past(iat, chrono::Utc::now()))
+}
+
+/// `Err` (a message naming `iat`) when `iat` is more than [`CLOCK_SKEW`] after `now`.
+fn issued_in_the_past(
+    iat: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    if iat > now + CLOCK_SKEW {
+        return Err(format!(
+            "its issue time (iat) {iat} is in the future (now {now}, {} s of clock skew allowed)",
+            CLOCK_SKEW.as_secs()
+        ));
+    }
+    Ok(())
+}
+
+/// RFC 7519 §4.1.5: an ID token must not be accepted before its `nbf` (a NumericDate), with
+/// [`CLOCK_SKEW`] allowed; an `nbf` that is not a number is refused.
+fn not_before(
+    claims: &Map<String, Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), OidcError> {
+    let Some(nbf) = claims.get("nbf") else {
+        return Ok(());
+    };
+    let Some(nbf) = nbf.as_f64().filter(|n| n.is_finite()) else {
+        return Err(OidcError::InvalidIdToken(
+            "its not-before time (nbf) is not a number".into(),
+        ));
+    };
+    let skew = CLOCK_SKEW.as_secs_f64();
+    let now_secs = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+    if nbf > now_secs + skew {
+        return Err(OidcError::InvalidIdToken(format!(
+            "it is not valid before {} (nbf; now {now}, {} s of clock skew allowed)",
+            chrono::DateTime::from_timestamp(nbf as i64, 0)
+                .map_or_else(|| nbf.to_string(), |at| at.to_string()),
+            CLOCK_SKEW.as_secs()
+        )));
+    }
+    Ok(())
+}
+
+/// A JSON object of the provider, or what is wrong with it (to follow the answer's name): not
+/// JSON, nested deeper than [`MAX_JSON_DEPTH`] levels, or JSON but not an object.
+fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("is not a JSON object".into()),
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            Err(format!("nests JSON deeper than {MAX_JSON_DEPTH} levels"))
+        }
+        Err(e) => Err(format!(
+            "is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )),
+    }
+}
+
 /// The JSON payload of a compact JWS whose signature was already verified.
 fn payload(jws: &str) -> Result<Map<String, Value>, OidcError> {
-    let bad = || OidcError::InvalidIdToken("the ID token's payload is not a JSON object".into());
+    let bad = || OidcError::InvalidIdToken("the ID token's payload is not base64url".into());
     let part = jws.split('.').nth(1).ok_or_else(bad)?;
     let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| bad())?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(bad()),
-    }
+    json_object(&bytes).map_err(|what| OidcError::InvalidIdToken(format!("its payload {what}")))
 }
 
 /// OIDC Core §3.1.3.7, steps 4 and 5 (which the `openidconnect` crate leaves to its users): an

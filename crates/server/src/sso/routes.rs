@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use tessera_core::services::sso::Refusal;
 use tessera_core::sso::{
     Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim,
-    check_no_control, check_text_claim,
+    check_no_control, check_text_claim, quoted,
 };
 
 use super::config::ProviderConfig;
@@ -222,7 +222,7 @@ async fn finish(
             // Both come from the query string, so from anyone: only an RFC 6749 error code is
             // quoted, and the description is cut and cleaned before it reaches the page or
             // the audit log.
-            let detail = bounded_description(q.error_description.as_deref().unwrap_or(""));
+            let detail = quoted(q.error_description.as_deref().unwrap_or(""));
             (
                 "provider-error",
                 format!(
@@ -324,8 +324,6 @@ async fn finish(
     response
 }
 
-/// The longest `error_description` (characters) quoted on a page or in the audit log.
-const MAX_DESCRIPTION_CHARS: usize = 200;
 /// The longest `error` code quoted.
 const MAX_ERROR_CHARS: usize = 64;
 
@@ -342,19 +340,6 @@ fn error_code(error: &str) -> &str {
     } else {
         "an unreadable error code"
     }
-}
-
-/// A provider's `error_description` with control characters removed, cut to
-/// [`MAX_DESCRIPTION_CHARS`] characters (an ellipsis marks the cut).
-fn bounded_description(description: &str) -> String {
-    let clean: String = description.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim();
-    if clean.chars().count() <= MAX_DESCRIPTION_CHARS {
-        return clean.to_string();
-    }
-    let mut cut: String = clean.chars().take(MAX_DESCRIPTION_CHARS).collect();
-    cut.push('…');
-    cut
 }
 
 /// When a well-formed flow cookie's flow started (seconds since the epoch).
@@ -390,14 +375,16 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         Ok(value)
     };
     let subject = text("sub", MAX_CLAIM_CHARS)?;
+    // An empty (or blank) user-name claim is no claim: the user name comes from the subject.
     let user_name = Some(text(&config.username_claim, MAX_CLAIM_CHARS)?)
-        .filter(|u| !u.is_empty())
+        .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| subject.clone());
-    // An address the provider itself says is unverified is not used.
+    // An address the provider itself says is unverified is not used, nor a blank one.
     let email = Some(text("email", MAX_CLAIM_CHARS)?)
-        .filter(|e| !e.is_empty())
+        .filter(|e| !e.trim().is_empty())
         .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
-    // Groups are only matched against the mappings, never stored: no bound of their own.
+    // Groups are only matched against the mappings, never stored: no bound of their own. A
+    // blank group names nothing and is dropped.
     let groups: Vec<String> = match claims.get(&config.groups_claim) {
         Some(Value::Array(items)) => items
             .iter()
@@ -406,6 +393,10 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
+    let groups: Vec<String> = groups
+        .into_iter()
+        .filter(|g| !g.trim().is_empty())
+        .collect();
     for group in &groups {
         check_no_control(&config.groups_claim, group)?;
     }
@@ -428,28 +419,33 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
 }
 
 /// The page's words for a failure of the provider, logged as a warning: unreachable (try
-/// again later), the code refused, or an answer that could not be verified.
+/// again later), the code refused, or an answer that could not be verified. What the provider
+/// or the verifier said (which may echo a claim of any size) is [`quoted`]: bounded and clean
+/// on the page, in the audit log and in the log.
 fn provider_failure(name: &str, error: &OidcError) -> String {
+    let logged = quoted(&error.to_string());
     match error {
         OidcError::Unreachable(_) => {
-            tracing::warn!(provider = name, %error, "identity provider unreachable");
+            tracing::warn!(provider = name, error = %logged, "identity provider unreachable");
             format!(
                 "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
             )
         }
         OidcError::ClientRefused(what) => {
-            tracing::warn!(provider = name, %error, "an identity provider refused Tessera's client credentials or request");
+            tracing::warn!(provider = name, error = %logged, "an identity provider refused Tessera's client credentials or request");
             format!(
-                "The identity provider {name} refused Tessera's request ({what}): Tessera's client settings for it are wrong. Tell an administrator."
+                "The identity provider {name} refused Tessera's request ({}): Tessera's client settings for it are wrong. Tell an administrator.",
+                quoted(what)
             )
         }
         OidcError::CodeRefused(_) => format!(
             "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
         ),
         OidcError::InvalidIdToken(detail) | OidcError::InvalidAnswer(detail) => {
-            tracing::warn!(provider = name, %error, "an identity provider's answer failed verification");
+            tracing::warn!(provider = name, error = %logged, "an identity provider's answer failed verification");
             format!(
-                "The identity provider's answer could not be verified ({detail}). Start again; if it persists, tell an administrator."
+                "The identity provider's answer could not be verified ({}). Start again; if it persists, tell an administrator.",
+                quoted(detail)
             )
         }
     }
@@ -577,15 +573,22 @@ attributes = { department = "dept" }
     }
 
     #[test]
-    fn a_providers_error_is_quoted_only_as_a_code_and_its_description_is_bounded() {
+    fn a_providers_error_is_quoted_only_as_a_code() {
         assert_eq!(error_code("server_error"), "server_error");
         for bad in ["", "a\"b", "a\\b", "é", "x\ny", &"e".repeat(65)] {
             assert_eq!(error_code(bad), "an unreadable error code", "{bad:?}");
         }
-        assert_eq!(bounded_description(" a\0b\r\nc "), "abc");
-        let long = bounded_description(&"d".repeat(15_000));
-        assert_eq!(long.chars().count(), MAX_DESCRIPTION_CHARS + 1);
-        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn a_verifiers_message_echoing_a_huge_claim_is_quoted_bounded() {
+        let error = OidcError::InvalidIdToken(format!("bad aud {}\u{202E}", "a".repeat(60_000)));
+        let page = provider_failure("corp", &error);
+        assert!(page.chars().count() < 400, "{} chars", page.chars().count());
+        assert!(page.contains("aaa…)"), "{page}");
+        assert!(!page.contains('\u{202E}'));
+        let error = OidcError::ClientRefused("x".repeat(10_000));
+        assert!(provider_failure("corp", &error).chars().count() < 400);
     }
 
     #[test]
