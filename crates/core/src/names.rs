@@ -158,11 +158,15 @@ impl Email {
 /// Whether `c` is a control character (Unicode Cc: NUL, line breaks, DEL, C1) or an invisible
 /// format or separator character that changes how text reads without showing itself: the line
 /// and paragraph separators U+2028 and U+2029 (Zl, Zp) and the format characters (Cf) such as
-/// the soft hyphen, zero-width spaces and joiners (U+200B-U+200F), the bidirectional
+/// the soft hyphen, the zero-width space (U+200B), the left-to-right and right-to-left marks
+/// (U+200E, U+200F), the bidirectional
 /// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, which can make
 /// `resu` read as `user`), the invisible operators (U+2060-U+2064), the byte-order mark
 /// (U+FEFF) and the tag characters (U+E0001, U+E0020-U+E007F). Used for text a provider
 /// asserts (single sign-on claims) and for provider text quoted on pages and in the audit log.
+///
+/// The zero-width non-joiner and joiner (U+200C, U+200D) are not refused: Persian and Indic
+/// names and emoji sequences are written with them.
 pub fn is_control_or_format(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -175,7 +179,8 @@ pub fn is_control_or_format(c: char) -> bool {
                 | '\u{0890}'..='\u{0891}'
                 | '\u{08E2}'
                 | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
+                | '\u{200B}'
+                | '\u{200E}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
                 | '\u{2060}'..='\u{2064}'
                 | '\u{2066}'..='\u{206F}'
@@ -214,6 +219,29 @@ pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, 
 
 #[cfg(test)]
 mod tests {
+    use super::is_control_or_format;
+
+    #[test]
+    fn invisible_format_characters_are_refused_but_joiners_that_spell_names_are_not() {
+        for c in [
+            '\0', '\n', '\u{7F}', '\u{2028}', '\u{202E}', '\u{200B}', '\u{200F}', '\u{FEFF}',
+        ] {
+            assert!(is_control_or_format(c), "{c:?} is refused");
+        }
+        // "Mehrnāz" in Persian with a zero-width non-joiner; an emoji family with joiners.
+        for text in [
+            "\u{0645}\u{0647}\u{0631}\u{200C}\u{0646}\u{0627}\u{0632}",
+            "\u{1F468}\u{200D}\u{1F469}",
+            "Ann",
+            "Zoë",
+        ] {
+            assert!(
+                !text.chars().any(is_control_or_format),
+                "{text:?} is accepted"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -94,7 +94,7 @@ async fn invisible_format_characters_in_claims_are_refused_like_control_characte
         ("email", json!("ann\u{200B}@corp.example")),
         ("department", json!(["Sales\u{2066}"])),
         ("preferred_username", json!("ann\u{FEFF}")),
-        ("groups", json!(["data-admins\u{200D}"])),
+        ("groups", json!(["data-admins\u{200B}"])),
     ] {
         let mut person = account(&[], "Sales");
         person[claim] = value;
