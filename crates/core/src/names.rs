@@ -219,7 +219,7 @@ pub fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, 
 
 #[cfg(test)]
 mod tests {
-    use super::is_control_or_format;
+    use super::*;
 
     #[test]
     fn invisible_format_characters_are_refused_but_joiners_that_spell_names_are_not() {
@@ -241,8 +241,6 @@ mod tests {
             );
         }
     }
-
-    use super::*;
 
     #[test]
     fn token_names_are_trimmed_and_lowercased() {
