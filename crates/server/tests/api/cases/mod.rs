@@ -34,6 +34,7 @@ mod service_accounts;
 mod sso;
 mod sso_refusals;
 mod sso_review;
+mod sso_web;
 mod throttle;
 mod ui;
 mod ui_admin;
