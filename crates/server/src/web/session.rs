@@ -3,7 +3,7 @@
 //! checks for forms, and the login and logout pages. Login failures count towards the same
 //! per-address throttle as API authentication.
 
-use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -285,21 +285,19 @@ async fn login_form(
     response
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    csrf: String,
-    username: String,
-    password: String,
-    next: Option<String>,
-}
-
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    fields: Fields,
 ) -> Response {
-    let next = form.next.as_deref().unwrap_or("");
+    // A missing field is the UI's 400 page naming it (found by the third review of #17: the
+    // JSON 422 of `axum::Form`).
+    let form = match login_fields(&state, &fields) {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let next = form.next;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
         return state.templates.error(
@@ -319,7 +317,7 @@ pub async fn login(
     if !state.sso.settings.password_allowed(&form.username) {
         if let Err(error) = state
             .sessions
-            .refuse_password(form.username.trim(), &form.password)
+            .refuse_password(form.username.trim(), form.password)
             .await
         {
             state.throttle.forgive(ip);
@@ -329,7 +327,7 @@ pub async fn login(
     }
     match state
         .sessions
-        .login(form.username.trim(), &form.password, Some(ip))
+        .login(form.username.trim(), form.password, Some(ip))
         .await
     {
         Ok(Some(new)) => {
@@ -355,6 +353,23 @@ pub async fn login(
             state.templates.failure(&error, Value::UNDEFINED)
         }
     }
+}
+
+/// The fields of the login form.
+struct LoginForm<'a> {
+    csrf: &'a str,
+    username: &'a str,
+    password: &'a str,
+    next: &'a str,
+}
+
+fn login_fields<'a>(state: &AppState, fields: &'a Fields) -> Result<LoginForm<'a>, Response> {
+    Ok(LoginForm {
+        csrf: fields.required(state, "csrf")?,
+        username: fields.required(state, "username")?,
+        password: fields.required(state, "password")?,
+        next: fields.get("next"),
+    })
 }
 
 /// The refusal of a password attempt, whatever was wrong (401, the form again).

@@ -162,3 +162,59 @@ async fn the_folded_password_form_is_shown_only_when_the_break_glass_administrat
         "{page}"
     );
 }
+
+/// Found by the third review: `POST` on the SSO callback was a JSON 405 and a login form
+/// without its CSRF field a JSON 422. Every `/ui` route's method refusal and form refusal is
+/// the HTML error page, naming what is wrong.
+#[tokio::test]
+async fn a_wrong_method_or_an_unreadable_form_on_any_page_is_the_html_error_page() {
+    let idp = Idp::start(json!({ "accounts": {} })).await;
+    let app = crate::cases::sso::spawn_with_idp(&idp, "").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/ui/sso/corp/callback", "GET"),
+        (reqwest::Method::POST, "/ui/sso/corp/login", "GET"),
+        (reqwest::Method::DELETE, "/ui/login", "GET"),
+        (reqwest::Method::GET, "/ui/logout", "POST"),
+        (reqwest::Method::PUT, "/ui/admin/users", "GET"),
+    ] {
+        let response = client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        let allowed = response.headers()["allow"].to_str().unwrap().to_string();
+        assert!(allowed.contains(allow), "{method} {path}: {allowed}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.starts_with("<!doctype html>"),
+            "{method} {path}: {html}"
+        );
+        assert!(html.contains(method.as_str()), "{html}");
+    }
+    for (form, says) in [
+        (vec![("username", "admin"), ("password", "x")], "'csrf'"),
+        (vec![("csrf", "x"), ("password", "x")], "'username'"),
+        (vec![], "The form is empty"),
+    ] {
+        let response = client
+            .post(format!("{}/ui/login", app.address))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{form:?}");
+        let html = response.text().await.unwrap().replace("&#x27;", "'");
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains(says), "{says}: {html}");
+    }
+    // A logged-in form without a body, the same.
+    let mut admin = crate::cases::ui::Browser::admin(&app).await;
+    let page = admin.post("/ui/account/tokens", &[]).await;
+    assert_eq!(page.status, 400, "{}", page.html);
+    assert!(page.html.starts_with("<!doctype html>") && page.html.contains("The form is empty"));
+}
