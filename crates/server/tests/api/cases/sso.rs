@@ -576,6 +576,15 @@ async fn the_email_of_a_local_account_is_never_linked_silently_and_deactivated_u
     app.create_user("bob", &["Practitioner"]).await;
     let page = Browser::new().sign_in(&app, "bob").await;
     assert_refused(&page, 403, "already belongs to a Tessera account");
+    // Third review: the page promised a linking that does not exist; it names what an
+    // administrator can do.
+    assert!(
+        page.html
+            .contains("an administrator can change that account")
+            && !page.html.contains("link or rename"),
+        "{}",
+        page.html
+    );
     assert_eq!(
         roles(&app, "bob").await,
         ["Practitioner"],
