@@ -22,14 +22,12 @@ impl Fields {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    /// The value of `name`, or the UI's 400 page naming the missing field.
-    pub fn required(&self, state: &AppState, name: &str) -> Result<&str, Response> {
+    /// The value of `name`; `Err` is the sentence for the UI's 400 page, naming the field.
+    pub fn required(&self, name: &str) -> Result<&str, String> {
         match self.0.iter().find(|(k, _)| k == name) {
             Some((_, v)) => Ok(v.as_str()),
-            None => Err(state.templates.error(
-                StatusCode::BAD_REQUEST,
-                &format!("The form has no field '{name}'. Reload the page and try again."),
-                Value::UNDEFINED,
+            None => Err(format!(
+                "The form has no field '{name}'. Reload the page and try again."
             )),
         }
     }

@@ -293,9 +293,13 @@ pub async fn login(
 ) -> Response {
     // A missing field is the UI's 400 page naming it (found by the third review of #17: the
     // JSON 422 of `axum::Form`).
-    let form = match login_fields(&state, &fields) {
+    let form = match login_fields(&fields) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(message) => {
+            return state
+                .templates
+                .error(StatusCode::BAD_REQUEST, &message, Value::UNDEFINED);
+        }
     };
     let next = form.next;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
@@ -314,7 +318,7 @@ pub async fn login(
     // With passwords switched off, a name that is not the break-glass administrator is refused
     // exactly as a wrong password is: same status, same words, a hash verified (found by the
     // third review of #17: a 403 in 2 ms told the administrator's name from a 401 in 30 ms).
-    if !state.sso.settings.password_allowed(&form.username) {
+    if !state.sso.settings.password_allowed(form.username) {
         if let Err(error) = state
             .sessions
             .refuse_password(form.username.trim(), form.password)
@@ -363,11 +367,11 @@ struct LoginForm<'a> {
     next: &'a str,
 }
 
-fn login_fields<'a>(state: &AppState, fields: &'a Fields) -> Result<LoginForm<'a>, Response> {
+fn login_fields(fields: &Fields) -> Result<LoginForm<'_>, String> {
     Ok(LoginForm {
-        csrf: fields.required(state, "csrf")?,
-        username: fields.required(state, "username")?,
-        password: fields.required(state, "password")?,
+        csrf: fields.required("csrf")?,
+        username: fields.required("username")?,
+        password: fields.required("password")?,
         next: fields.get("next"),
     })
 }
