@@ -56,6 +56,18 @@ impl FailureThrottle {
         }
     }
 
+    /// How long `ip` must still wait when it is over the limit now, without counting anything:
+    /// for requests that are refused only when they fail (a callback whose `state` is not its
+    /// browser's), checked before they are decided.
+    pub fn over_limit(&self, ip: IpAddr) -> Option<Duration> {
+        let now = Instant::now();
+        let windows = self.windows.lock();
+        let (start, count) = windows.get(&ip)?;
+        let elapsed = now.duration_since(*start);
+        (elapsed < self.config.window && *count >= self.config.max_failures)
+            .then(|| self.config.window.saturating_sub(elapsed))
+    }
+
     /// Takes back one failure counted by `reserve_attempt` for an attempt that succeeded.
     pub fn forgive(&self, ip: IpAddr) {
         if let Some(slot) = self.windows.lock().get_mut(&ip) {
@@ -112,6 +124,8 @@ mod tests {
         assert!(throttle.reserve_attempt(ip).is_ok());
         assert!(throttle.reserve_attempt(ip).is_ok());
         assert!(throttle.reserve_attempt(ip).is_err());
+        assert!(throttle.over_limit(ip).is_some());
+        assert!(throttle.over_limit([127, 0, 0, 3].into()).is_none());
         // A success gives its reservation back.
         let other: IpAddr = [127, 0, 0, 2].into();
         for _ in 0..5 {

@@ -30,8 +30,9 @@ const RESERVED: &[&str] = &[
     "user_groups",
 ];
 
-/// User attributes a mapper can read.
-const ATTRIBUTES: &[&str] = &[
+/// Tessera's own user attributes a mapper can read (`attribute:<name>`); a provider's attribute
+/// may not take one of these names, which would hide it.
+pub const BUILT_IN_ATTRIBUTES: &[&str] = &[
     "id",
     "userName",
     "email",
@@ -99,8 +100,8 @@ impl ClaimMapper {
         let source = if source == "organizations" {
             MapperSource::Organizations
         } else if let Some(name) = source.strip_prefix("attribute:") {
-            if !ATTRIBUTES.contains(&name) && !provided.iter().any(|p| p == name) {
-                let mut known: Vec<&str> = ATTRIBUTES.to_vec();
+            if !BUILT_IN_ATTRIBUTES.contains(&name) && !provided.iter().any(|p| p == name) {
+                let mut known: Vec<&str> = BUILT_IN_ATTRIBUTES.to_vec();
                 known.extend(provided.iter().map(String::as_str));
                 return Err(fail(format!(
                     "unknown attribute {name:?}; expected one of {}",
@@ -144,7 +145,7 @@ impl ClaimMapper {
     /// Whether this mapper reads an attribute asserted by an identity provider (stored per
     /// user), rather than one of Tessera's own.
     pub fn reads_provided_attribute(&self) -> bool {
-        matches!(&self.source, MapperSource::Attribute(name) if !ATTRIBUTES.contains(&name.as_str()))
+        matches!(&self.source, MapperSource::Attribute(name) if !BUILT_IN_ATTRIBUTES.contains(&name.as_str()))
     }
 
     fn value(&self, user: &User, organizations: &[String], attributes: &Attributes) -> Value {

@@ -69,6 +69,20 @@ impl SessionService {
         self.open(&user, ip, None).await.map(Some)
     }
 
+    /// Refuses a password attempt that may not be made (passwords switched off for this name)
+    /// after the same work as a refused [`SessionService::login`]: the account looked up and a
+    /// password hash verified (against a dummy hash), so that neither the answer nor its time
+    /// tells which name is the break-glass administrator (SPEC section 9: refusals cost the
+    /// same).
+    #[tracing::instrument(skip_all)]
+    pub async fn refuse_password(&self, user_name: &str, password: &str) -> ServiceResult<()> {
+        if let Ok(name) = UserName::parse("userName", user_name) {
+            self.ctx.store.password_hash(&name).await?;
+        }
+        let _ = crate::password::verify(password.to_string(), DUMMY_HASH.to_string()).await;
+        Ok(())
+    }
+
     /// Opens a session for `user`, who proved who they are by password or, when `provider` is
     /// named, through that identity provider (SPEC section 10); audited as `user.logged-in`.
     #[tracing::instrument(skip_all)]

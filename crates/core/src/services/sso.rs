@@ -20,7 +20,7 @@ const NAME_ATTEMPTS: u32 = 50;
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "The e-mail address {0} already belongs to a Tessera account that does not sign in with this provider. Ask an administrator to link or rename that account."
+        "The e-mail address {0} already belongs to a Tessera account that does not sign in with this provider. Tessera never links accounts by e-mail: an administrator can change that account's e-mail address, after which you can sign in."
     )]
     EmailTaken(String),
     #[error("Your Tessera account is deactivated. Ask an administrator to activate it.")]

@@ -125,6 +125,25 @@ impl SsoSettings {
         )))
     }
 
+    /// With providers configured, `public_url` may not have a path (`https://host/tessera`):
+    /// the UI's cookies (the session and the flow's, `Path=/ui...`) and its redirects are
+    /// rooted at `/`, so behind a proxy that strips a prefix the browser would never send the
+    /// flow cookie back to `<public_url>/ui/sso/<name>/callback` and every sign-in would fail as
+    /// `no-flow`. Refused at start, naming `public_url` (found by the third review of #17).
+    pub fn check_public_url_path(&self, public_url: &str) -> Result<(), ConfigError> {
+        if self.providers.is_empty() {
+            return Ok(());
+        }
+        let after_scheme = public_url.split_once("://").map_or(public_url, |(_, r)| r);
+        let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+        if path.trim_end_matches('/').is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError::Invalid(format!(
+            "public_url: {public_url:?} has a path ({path:?}); with [[sso.providers]] Tessera must be served at the root of its address (the web UI's cookies and the callback <public_url>/ui/sso/<name>/callback are under /ui), e.g. \"https://tessera.example.com\""
+        )))
+    }
+
     /// Every attribute name some provider asserts (claim mappers may read them).
     pub fn attribute_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -248,6 +267,17 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
             return Err(invalid(
                 &name,
                 &format!("attribute name {attribute:?} must be letters, digits, '_', '-' or '.'"),
+            ));
+        }
+        // A claim mapper's `attribute:roles` reads Tessera's own value: an attribute of that
+        // name would be stored but never reach a JWT (found by the third review of #17).
+        if tessera_core::realm::claims::BUILT_IN_ATTRIBUTES.contains(&attribute.as_str()) {
+            return Err(invalid(
+                &name,
+                &format!(
+                    "attribute name {attribute:?} is one of Tessera's own user attributes ({}); choose another name",
+                    tessera_core::realm::claims::BUILT_IN_ATTRIBUTES.join(", ")
+                ),
             ));
         }
     }
@@ -398,6 +428,18 @@ organization_mapping = { "team-churn" = "churn" }
                 ("client_secret = \"s3cret\"", ""),
                 "client_secret or client_secret_file",
             ),
+            (
+                ("department = \"department\"", "roles = \"groups\""),
+                "\"roles\" is one of Tessera's own",
+            ),
+            (
+                ("department = \"department\"", "kind = \"k\""),
+                "\"kind\" is one of Tessera's own",
+            ),
+            (
+                ("department = \"department\"", "userName = \"u\""),
+                "\"userName\" is one of Tessera's own",
+            ),
         ] {
             let text = GOOD.replace(change.0, change.1);
             let error = parse(&text)
@@ -406,6 +448,30 @@ organization_mapping = { "team-churn" = "churn" }
                 .unwrap_or_default();
             assert!(error.contains(expected), "{change:?}: {error}");
         }
+    }
+
+    #[test]
+    fn with_providers_the_public_url_has_no_path() {
+        let sso = parse(GOOD).unwrap();
+        assert!(sso.check_public_url_path("https://t.example.com").is_ok());
+        assert!(
+            sso.check_public_url_path("https://t.example.com:8443/")
+                .is_ok()
+        );
+        let refused = sso
+            .check_public_url_path("https://t.example.com/tessera")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("public_url") && refused.contains("\"/tessera\""),
+            "{refused}"
+        );
+        assert!(
+            SsoSettings::default()
+                .check_public_url_path("https://t.example.com/tessera")
+                .is_ok(),
+            "no provider, no callback"
+        );
     }
 
     #[test]

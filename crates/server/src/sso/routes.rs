@@ -69,23 +69,10 @@ async fn start(
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
-    // A start refused (the provider unreachable) counts as a failure of the address, like a
-    // refused callback: a flood of them is throttled, not audited request by request.
-    if let Err(wait) = state.throttle.reserve_attempt(ip) {
-        return too_many_failures(&state, wait);
-    }
-    let response = begin(&state, provider, ip, &name, q).await;
-    forgive_unless_refused(&state, ip, &response);
-    response
-}
-
-/// Gives back the failure reserved for a request that was not refused for what it sent: a
-/// success, or Tessera's own trouble (a 503 of its database).
-fn forgive_unless_refused(state: &AppState, ip: IpAddr, response: &Response) {
-    let status = response.status();
-    if !(status.is_client_error() || status == StatusCode::BAD_GATEWAY) {
-        state.throttle.forgive(ip);
-    }
+    // Starting a flow guesses no credential: it is never refused by the failure throttle (a
+    // person behind the same address as an attacker must still be able to sign in). A start
+    // that fails (the provider unreachable) counts as a failure of the address, in `refuse`.
+    begin(&state, provider, ip, &name, q).await
 }
 
 async fn begin(
@@ -144,16 +131,20 @@ async fn callback(
     let Some(provider) = state.sso.provider(&name) else {
         return not_found(&state);
     };
-    // Every refused callback (a forged or stale `state`, a provider's error, a code refused)
-    // counts as a failed sign-in of the address, in the same throttle as passwords (SPEC
-    // section 9): past the limit, a 429 page with `Retry-After`, and no audit entry per request.
-    let mut response = match state.throttle.reserve_attempt(ip) {
-        Err(wait) => too_many_failures(&state, wait),
-        Ok(()) => {
-            let response = finish(&state, provider, ip, &headers, q).await;
-            forgive_unless_refused(&state, ip, &response);
-            response
+    // Only refused callbacks count as failed sign-ins of the address (in `refuse`), in the
+    // same throttle as passwords (SPEC section 9). Past the limit, a callback is answered with
+    // the 429 page unless its `state` is the flow of the browser presenting it: that one cannot
+    // be forged by someone else (found by the third review of #17: 62 forged callbacks from an
+    // address shut out a genuine sign-in from it), so it goes on and is refused only if it fails.
+    let mut response = match state.throttle.over_limit(ip) {
+        Some(_) if !own_flow(&name, &headers, &q) => {
+            let wait = state
+                .throttle
+                .record_failure(ip)
+                .unwrap_or(std::time::Duration::from_secs(1));
+            too_many_failures(&state, wait)
         }
+        _ => finish(&state, provider, ip, &headers, q).await,
     };
     // The flow is over, whatever its outcome: its cookie cannot be used twice.
     response.headers_mut().append(
@@ -161,6 +152,26 @@ async fn callback(
         set_cookie_at(&state, FLOW_COOKIE, "", 0, &cookie_path(&name)),
     );
     response
+}
+
+/// The flow cookie of this browser, when it is well formed and younger than the flow.
+fn flow_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, FLOW_COOKIE).filter(|v| fresh(v))
+}
+
+/// Whether the callback's `state` is the one of the flow this browser started (compared in
+/// constant time).
+fn state_matches(flow: &FlowSecrets, q: &CallbackQuery) -> bool {
+    let presented = q.state.as_deref().unwrap_or("");
+    presented.len() == flow.state.len()
+        && bool::from(presented.as_bytes().ct_eq(flow.state.as_bytes()))
+}
+
+/// Whether the callback belongs to a fresh flow of `provider` that the browser presenting it
+/// started.
+fn own_flow(provider: &str, headers: &HeaderMap, q: &CallbackQuery) -> bool {
+    flow_cookie(headers)
+        .is_some_and(|value| state_matches(&FlowSecrets::from_cookie(provider, value), q))
 }
 
 async fn finish(
@@ -171,17 +182,14 @@ async fn finish(
     q: CallbackQuery,
 ) -> Response {
     let name = provider.config.name.as_str();
-    let Some(value) = cookie(headers, FLOW_COOKIE).filter(|v| fresh(v)) else {
+    let Some(value) = flow_cookie(headers) else {
         return refuse(state, name, ip, "no-flow", format!(
             "This sign-in did not start in this browser, or took longer than {} minutes. Start again from the login page.",
             FLOW_SECS / 60
         )).await;
     };
     let flow = FlowSecrets::from_cookie(name, value);
-    let presented = q.state.as_deref().unwrap_or("");
-    let state_ok = presented.len() == flow.state.len()
-        && bool::from(presented.as_bytes().ct_eq(flow.state.as_bytes()));
-    if !state_ok {
+    if !state_matches(&flow, &q) {
         return refuse(
             state,
             name,
@@ -471,11 +479,14 @@ async fn refuse_about(
     message: String,
     about: &Assertion,
 ) -> Response {
-    if let Err(error) = state
-        .sso
-        .service
-        .refused_because(provider, reason, &message, about, Some(ip))
-        .await
+    // Every refusal counts as a failed sign-in of the address; past the limit it is no longer
+    // audited one by one (a flood must not fill the audit log), only counted in the metrics.
+    if state.throttle.record_failure(ip).is_none()
+        && let Err(error) = state
+            .sso
+            .service
+            .refused_because(provider, reason, &message, about, Some(ip))
+            .await
     {
         tracing::warn!(%error, "cannot audit a refused sign-in");
     }

@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Value;
 use tessera_core::names::FieldError;
 
+use crate::state::AppState;
+
 /// An `application/x-www-form-urlencoded` body, every field in order.
 pub struct Fields(Vec<(String, String)>);
 
@@ -18,6 +20,16 @@ impl Fields {
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The value of `name`; `Err` is the sentence for the UI's 400 page, naming the field.
+    pub fn required(&self, name: &str) -> Result<&str, String> {
+        match self.0.iter().find(|(k, _)| k == name) {
+            Some((_, v)) => Ok(v.as_str()),
+            None => Err(format!(
+                "The form has no field '{name}'. Reload the page and try again."
+            )),
+        }
     }
 
     /// The value of `name` unless it is blank.
@@ -35,15 +47,24 @@ impl Fields {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for Fields {
+/// A body that is not a form is refused with the UI's HTML error page, never the API's JSON
+/// (found by the third review of #17).
+impl FromRequest<AppState> for Fields {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Result<Fields, Response> {
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+    async fn from_request(request: Request, state: &AppState) -> Result<Fields, Response> {
+        let page = |status: StatusCode, message: &str| {
+            state.templates.error(status, message, Value::UNDEFINED)
+        };
+        let body = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let status = rejection.into_response().status();
+            page(status, "The form could not be read (too large or cut off). Reload the page and try again.")
+        })?;
         if body.is_empty() {
-            return Err((StatusCode::BAD_REQUEST, "the form is empty").into_response());
+            return Err(page(
+                StatusCode::BAD_REQUEST,
+                "The form is empty. Reload the page and try again.",
+            ));
         }
         Ok(Fields(
             form_urlencoded::parse(&body)

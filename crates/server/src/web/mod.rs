@@ -112,7 +112,8 @@ pub fn routes() -> Router<AppState> {
             "/assets/app.js",
             get(|| asset(JS, "text/javascript; charset=utf-8")),
         )
-        .fallback(not_found);
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     // A person who opens the server's address lands on the UI: the account page, which sends
     // them to the login page when they are not signed in (SPEC section 7).
     let to_ui = || async { Redirect::to("/ui/account") };
@@ -174,6 +175,19 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
+}
+
+/// A method a page does not take (found by the third review of #17: `POST` on the SSO callback
+/// answered the API's JSON): the UI's 405 page. Axum keeps the route's `Allow` header.
+async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+) -> Response {
+    state.templates.error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("This page cannot be opened with {method}."),
+        Value::UNDEFINED,
+    )
 }
 
 async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> Response {

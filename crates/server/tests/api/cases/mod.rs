@@ -35,6 +35,7 @@ mod sso;
 mod sso_claims;
 mod sso_refusals;
 mod sso_review;
+mod sso_web;
 mod throttle;
 mod ui;
 mod ui_admin;

@@ -576,6 +576,15 @@ async fn the_email_of_a_local_account_is_never_linked_silently_and_deactivated_u
     app.create_user("bob", &["Practitioner"]).await;
     let page = Browser::new().sign_in(&app, "bob").await;
     assert_refused(&page, 403, "already belongs to a Tessera account");
+    // Third review: the page promised a linking that does not exist; it names what an
+    // administrator can do.
+    assert!(
+        page.html
+            .contains("an administrator can change that account")
+            && !page.html.contains("link or rename"),
+        "{}",
+        page.html
+    );
     assert_eq!(
         roles(&app, "bob").await,
         ["Practitioner"],
@@ -623,10 +632,11 @@ async fn with_local_login_off_only_the_break_glass_administrator_uses_a_password
         page.html.contains("<details"),
         "the password form is tucked away"
     );
+    // Refused as a wrong password is, so that the administrator's name cannot be found out.
     let refused = browser.login("carol", "carol-password-long-enough").await;
-    assert_eq!(refused.status, 403);
+    assert_eq!(refused.status, 401);
     assert!(
-        refused.html.contains("Password sign-in is switched off"),
+        refused.html.contains("Incorrect username or password"),
         "{}",
         refused.html
     );

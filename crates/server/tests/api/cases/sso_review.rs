@@ -76,11 +76,11 @@ async fn refused_callbacks_are_throttled_and_a_providers_error_text_is_bounded()
         );
     }
     assert_eq!(audit(&app, "sso.refused").await.len(), 4);
-    // Starting a flow from that address waits too.
+    // Starting a flow from that address is no credential guess: never throttled (third review).
     let page = Browser::new()
         .get(&format!("{}/ui/sso/corp/login", app.address))
         .await;
-    assert_eq!(page.status, 429);
+    assert_eq!(page.status, 303);
 }
 
 /// Successful sign-ins give their reservation back: a person signing in again and again is
@@ -217,8 +217,9 @@ async fn without_passwords_and_break_glass_there_is_no_password_form_and_start_w
         "{warnings:?}"
     );
 
-    // A break-glass administrator: the form is there, tucked away; one without a password is
-    // named at start.
+    // A break-glass administrator who does not exist: no form (third review; see `sso_web.rs`
+    // for the form appearing once the account can use it); one without a password is named at
+    // start.
     let app = crate::cases::sso::spawn_with_idp(
         &idp,
         "local_login = false\nbreak_glass_admin = \"root\"",
@@ -227,7 +228,7 @@ async fn without_passwords_and_break_glass_there_is_no_password_form_and_start_w
     let page = Browser::new()
         .get(&format!("{}/ui/login", app.address))
         .await;
-    assert!(page.html.contains("<details") && page.html.contains(r#"type="password""#));
+    assert!(!page.html.contains(r#"type="password""#), "{}", page.html);
     app.create_user("root", &["SysAdmin"]).await;
     let warnings = app.state.sso.startup_warnings(true, loopback).await;
     assert_eq!(warnings.len(), 1, "{warnings:?}");
