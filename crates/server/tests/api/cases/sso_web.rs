@@ -102,7 +102,10 @@ async fn with_passwords_off_every_refused_password_says_and_costs_the_same() {
             }
         }
     }
-    // The login page's own GET is inside each measurement; the hash verification dominates.
+    // The login page's own GET is inside each measurement; the hash verification dominates. Not a
+    // speed target but the refusal's work: without the dummy verification the other names were
+    // about 15 times faster than the administrator's, so a one-sided factor of 5 on medians finds
+    // that again without failing on a noisy machine.
     let median = |v: &Vec<u128>| {
         let mut v = v.clone();
         v.sort_unstable();
@@ -112,7 +115,7 @@ async fn with_passwords_off_every_refused_password_says_and_costs_the_same() {
     for name in ["carol", "nobody"] {
         let other = median(&timings[name]);
         assert!(
-            other * 3 >= admin,
+            other * 5 >= admin,
             "{name}: {other} ms against admin's {admin} ms ({timings:?})"
         );
     }
