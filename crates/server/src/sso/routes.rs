@@ -367,6 +367,19 @@ fn fresh(value: &str) -> bool {
         .is_some_and(|at| (0..=FLOW_SECS).contains(&(chrono::Utc::now().timestamp() - at)))
 }
 
+/// Whether `email_verified` (OIDC Core §5.1, a boolean) leaves the address usable: absent (many
+/// providers never send it), `true`, or the text `"true"` in any case (AWS Cognito's userinfo
+/// sends booleans as strings). Anything else — `false`, `"false"`, `null`, a number — fails
+/// closed: an address the provider may not have verified never reaches a user or a JWT.
+fn email_not_unverified(claim: Option<&Value>) -> bool {
+    match claim {
+        None => true,
+        Some(Value::Bool(verified)) => *verified,
+        Some(Value::String(text)) => text.trim().eq_ignore_ascii_case("true"),
+        Some(_) => false,
+    }
+}
+
 /// What the provider asserted, read from its verified claims with the provider's claim names.
 /// A claim over its bound (`tessera_core::sso::MAX_CLAIM_CHARS` and its neighbours) or holding
 /// a control character (in any claim Tessera stores or matches: `sub`, the user-name claim,
@@ -387,10 +400,10 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
     let user_name = Some(text(&config.username_claim, MAX_CLAIM_CHARS)?)
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| subject.clone());
-    // An address the provider itself says is unverified is not used, nor a blank one.
+    // An address is used unless the provider says it is unverified, nor a blank one.
     let email = Some(text("email", MAX_CLAIM_CHARS)?)
         .filter(|e| !e.trim().is_empty())
-        .filter(|_| claims.get("email_verified") != Some(&Value::Bool(false)));
+        .filter(|_| email_not_unverified(claims.get("email_verified")));
     // Groups are only matched against the mappings, never stored: no bound of their own. A
     // blank group names nothing and is dropped.
     let groups: Vec<String> = match claims.get(&config.groups_claim) {
@@ -548,6 +561,31 @@ attributes = { department = "dept" }
         assert_eq!(a.groups, ["g1", "g2"]);
         assert_eq!(a.attributes["department"], "Sales");
         assert_eq!(a.email.as_deref(), Some("ann@x.example"));
+    }
+
+    /// Found by the fourth review: `"false"` as a string (AWS Cognito) counted as verified.
+    #[test]
+    fn an_email_is_used_only_when_the_provider_does_not_say_it_is_unverified() {
+        for (verified, used) in [
+            (None, true),
+            (Some(serde_json::json!(true)), true),
+            (Some(serde_json::json!("true")), true),
+            (Some(serde_json::json!("TRUE")), true),
+            (Some(serde_json::json!(false)), false),
+            (Some(serde_json::json!("false")), false),
+            (Some(serde_json::json!("False")), false),
+            (Some(serde_json::json!("no")), false),
+            (Some(serde_json::json!(null)), false),
+            (Some(serde_json::json!(0)), false),
+            (Some(serde_json::json!(1)), false),
+        ] {
+            let mut claims = serde_json::json!({ "sub": "abc", "email": "a@x.example" });
+            if let Some(verified) = &verified {
+                claims["email_verified"] = verified.clone();
+            }
+            let a = assertion(&config(), claims.as_object().unwrap()).unwrap();
+            assert_eq!(a.email.is_some(), used, "email_verified: {verified:?}");
+        }
     }
 
     #[test]
