@@ -200,6 +200,27 @@ pub(crate) fn with_query(url: &str, key: &str, value: &str) -> String {
     parsed.to_string()
 }
 
+/// `callback` as the provider sends it back after an error (RFC 6749 §4.1.2.1): `error` and
+/// `error_description` in place of the code.
+pub(crate) fn provider_error(callback: &str, error: &str, description: &str) -> String {
+    with_query(
+        &with_query(callback, "error", error),
+        "error_description",
+        description,
+    )
+}
+
+/// An app signed in through `idp` (no extra settings) whose failure throttle allows
+/// `max_failures` refusals per address.
+pub(crate) async fn spawn_throttled(idp: &Idp, max_failures: u32) -> TestApp {
+    let sso = sso_settings(&idp.issuer, "");
+    spawn_app_with(move |c| {
+        c.sso = sso;
+        c.throttle.max_failures = max_failures;
+    })
+    .await
+}
+
 pub(crate) async fn user(app: &TestApp, name: &str) -> tessera_core::model::User {
     app.state
         .store

@@ -6,19 +6,15 @@
 use serde_json::{Value, json};
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, sso_settings, user, with_query,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, provider_error,
+    spawn_throttled, user,
 };
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::TestApp;
 
 /// An app signed in through `idp`, with a failure throttle that the many refusals of one test
 /// do not reach.
 async fn spawn(idp: &Idp) -> TestApp {
-    let sso = sso_settings(&idp.issuer, "");
-    spawn_app_with(move |c| {
-        c.sso = sso;
-        c.throttle.max_failures = 1000;
-    })
-    .await
+    spawn_throttled(idp, 1000).await
 }
 
 /// The newest `sso.refused` entry's reason and detail.
@@ -111,11 +107,7 @@ async fn invisible_format_characters_in_claims_are_refused_like_control_characte
     let mut browser = Browser::new();
     let callback = browser.through_provider(&app, "corp", "ann", true).await;
     let description = format!("a\u{202E}b\u{2028}c\u{200B}{}", "d".repeat(500));
-    let forged = with_query(
-        &with_query(&callback, "error", "server_error"),
-        "error_description",
-        &description,
-    );
+    let forged = provider_error(&callback, "server_error", &description);
     let page = browser.get(&forged).await;
     assert_refused(&page, 400, "server_error. abcddd");
     let (reason, detail) = last_refusal(&app).await;

@@ -6,7 +6,8 @@
 use serde_json::json;
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, sso_settings, with_query,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, provider_error,
+    spawn_throttled, sso_settings, with_query,
 };
 use crate::helpers::spawn_app_with;
 
@@ -15,23 +16,14 @@ use crate::helpers::spawn_app_with;
 #[tokio::test]
 async fn refused_callbacks_are_throttled_and_a_providers_error_text_is_bounded() {
     let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
-    let sso = sso_settings(&idp.issuer, "");
-    let app = spawn_app_with(move |c| {
-        c.sso = sso;
-        c.throttle.max_failures = 4;
-    })
-    .await;
+    let app = spawn_throttled(&idp, 4).await;
 
     // A provider's error with a huge description full of control characters, in a genuine
     // flow: the page and the audit entry quote the code and a bounded, cleaned description.
     let mut browser = Browser::new();
     let callback = browser.through_provider(&app, "corp", "ann", true).await;
     let description = format!("first\u{7}line\r\n{}", "d".repeat(15_000));
-    let forged = with_query(
-        &with_query(&callback, "error", "temporarily_unavailable"),
-        "error_description",
-        &description,
-    );
+    let forged = provider_error(&callback, "temporarily_unavailable", &description);
     let page = browser.get(&forged).await;
     assert_refused(&page, 400, "temporarily_unavailable");
     assert!(page.html.contains("firstline"), "{}", page.html);
@@ -88,12 +80,7 @@ async fn refused_callbacks_are_throttled_and_a_providers_error_text_is_bounded()
 #[tokio::test]
 async fn successful_sign_ins_are_not_counted_as_failures() {
     let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
-    let sso = sso_settings(&idp.issuer, "");
-    let app = spawn_app_with(move |c| {
-        c.sso = sso;
-        c.throttle.max_failures = 2;
-    })
-    .await;
+    let app = spawn_throttled(&idp, 2).await;
     for _ in 0..4 {
         assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     }

@@ -5,9 +5,8 @@
 use serde_json::json;
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, sso_settings, with_query,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, spawn_throttled, with_query,
 };
-use crate::helpers::spawn_app_with;
 
 /// Found by the third review: 62 forged callbacks from an address, then the genuine callback of
 /// a person behind the same address was answered 429, and so was starting a flow. Forged
@@ -15,12 +14,7 @@ use crate::helpers::spawn_app_with;
 #[tokio::test]
 async fn forged_callbacks_past_the_limit_are_throttled_but_a_genuine_sign_in_goes_through() {
     let idp = Idp::start(json!({ "accounts": { "ann": account(&[], "Sales") } })).await;
-    let sso = sso_settings(&idp.issuer, "");
-    let app = spawn_app_with(move |c| {
-        c.sso = sso;
-        c.throttle.max_failures = 3;
-    })
-    .await;
+    let app = spawn_throttled(&idp, 3).await;
     let forged = format!("{}/ui/sso/corp/callback?state=forged&code=x", app.address);
     for _ in 0..3 {
         assert_refused(&Browser::new().get(&forged).await, 400, "did not start");
