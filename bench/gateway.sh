@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The gateway against nginx, in one run on one machine (wrk -t2 -c64 --latency, loopback only):
-#   1 the upstream directly (nginx `return 200`)
-#   2 nginx as a plain reverse proxy to it, keep-alive upstream connections
+#   1 the upstream directly (nginx `return 200`, an nginx of its own, one worker)
+#   2 nginx as a plain reverse proxy to it, keep-alive upstream connections (two workers)
 #   3 nginx with auth_basic (SHA1)
-#   4-6 Tessera's gateway authenticating a PAT, an RS256 JWT, an API key, forwarding with a JWT
+#   4 hyper_floor: the least a hyper reverse proxy does (examples/hyper-floor: Tessera's serving
+#     model, one current-thread runtime per core, nothing checked or rewritten)
+#   5-7 Tessera's gateway authenticating a PAT, an RS256 JWT, an API key, forwarding with a JWT
+# Each row also gives the CPU time the proxy's processes spent per request (µs, user and system).
 # Usage: bench/gateway.sh [seconds, default 10]. Needs wrk and nginx (apt-get install wrk nginx).
 # TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
 set -euo pipefail
@@ -13,12 +16,12 @@ SECS=${1:-10}
 need wrk nginx python3 curl
 tessera_bin
 WORK=$(mktemp -d)
-UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port)
+UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port); FLOOR=$(port)
+cargo build --release -q -p hyper-floor
 python3 -c "import hashlib,base64; print('bench:{SHA}' + base64.b64encode(hashlib.sha1(b'bench-password').digest()).decode())" > "$WORK/htpasswd"
 chmod 644 "$WORK/htpasswd"
 { nginx_head; cat <<NGINX
   upstream up { server 127.0.0.1:$UP; keepalive 128; }
-  server { listen 127.0.0.1:$UP; location / { return 200 "ok"; } }
   server { listen 127.0.0.1:$PLAIN;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }
   server { listen 127.0.0.1:$BASIC;
@@ -27,23 +30,39 @@ chmod 644 "$WORK/htpasswd"
 }
 NGINX
 } > "$WORK/nginx.conf"
+# The upstream is an nginx of its own, so that each proxy's CPU time is its own.
+mkdir -p "$WORK/up/logs"
+cat > "$WORK/up/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/up/nginx.pid;
+error_log $WORK/up/logs/error.log warn;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UP; location / { return 200 "ok"; } } }
+NGINX
+nginx -c "$WORK/up/nginx.conf" -p "$WORK/up"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
+target/release/hyper-floor "127.0.0.1:$FLOOR" "127.0.0.1:$UP" &
+FLOOR_PID=$!
 cat > "$WORK/tessera.toml" <<TOML
 [[gateway.routes]]
 prefix = "/api/jobs/"
 upstream = "http://127.0.0.1:$UP"
 TOML
-trap 'kill ${SERVER:-} 2>/dev/null; wait ${SERVER:-} 2>/dev/null; nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill ${SERVER:-} $FLOOR_PID 2>/dev/null; wait ${SERVER:-} $FLOOR_PID 2>/dev/null; nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
 start_tessera "$GW" --config "$WORK/tessera.toml"
 KEY=$(api_key "$GW")
 JWT=$(exchange_jwt "$GW")
 BASIC_AUTH="Basic $(printf 'bench:bench-password' | base64)"
 curl -sf -H "Authorization: Bearer $PAT" "http://127.0.0.1:$GW/api/jobs/v1/jobs" >/dev/null || { echo "gateway check failed" >&2; exit 1; }
 
+workers() { pgrep -P "$(cat "$1")" | tr '\n' ' '; }
 run_header
-run upstream_direct "http://127.0.0.1:$UP/api/jobs/v1/jobs"
+CPU_PIDS=$(workers "$WORK/up/nginx.pid") run upstream_direct "http://127.0.0.1:$UP/api/jobs/v1/jobs"
+export CPU_PIDS; CPU_PIDS=$(workers "$WORK/nginx.pid")
 run nginx_proxy "http://127.0.0.1:$PLAIN/api/jobs/v1/jobs"
 run nginx_auth_basic -H "Authorization: $BASIC_AUTH" "http://127.0.0.1:$BASIC/api/jobs/v1/jobs"
+CPU_PIDS=$FLOOR_PID run hyper_floor "http://127.0.0.1:$FLOOR/api/jobs/v1/jobs"
+CPU_PIDS=$SERVER
 if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
   # Where the gateway's time goes: a CPU profile of the server during the PAT run.
   perf record -F 1999 -g -p "$SERVER" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
@@ -62,6 +81,6 @@ python3 - "$WORK" <<'PY'
 import sys, pathlib
 w = pathlib.Path(sys.argv[1]); r = lambda n: float((w / f"{n}.rps").read_text())
 base = r("nginx_proxy")
-for n in ["upstream_direct", "nginx_auth_basic", "tessera_pat", "tessera_jwt", "tessera_api_key"]:
+for n in ["upstream_direct", "nginx_auth_basic", "hyper_floor", "tessera_pat", "tessera_jwt", "tessera_api_key"]:
     print(f"{n:30s} {r(n) / base:6.2f} x nginx_proxy (unauthenticated)")
 PY

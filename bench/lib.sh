@@ -57,17 +57,39 @@ exchange_jwt() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
 
+# cpu_ticks PID...: the user and system CPU time of the processes (clock ticks, summed).
+cpu_ticks() {
+  local user=0 sys=0 pid
+  for pid in "$@"; do
+    read -r u s < <(awk '{print $14, $15}' "/proc/$pid/stat" 2>/dev/null || echo "0 0")
+    user=$((user + u)); sys=$((sys + s))
+  done
+  echo "$user $sys"
+}
+
 # run NAME WRK-ARGUMENTS...: one wrk run (-t2 -c64 for SECS seconds) printed as a row (req/s, p50,
 # p99, any non-2xx count), its req/s kept in $WORK/NAME.rps. ROW: the name column's width.
+# CPU_PIDS (optional): the processes of the proxy under test; the row then also gives their
+# CPU time per request in µs, user and system (from /proc/PID/stat, USER_HZ ticks), a figure
+# that a busy machine moves far less than req/s.
 run() {
   local name=$1; shift
+  local before; before=$(cpu_ticks ${CPU_PIDS:-})
   local out; out=$(wrk -t2 -c64 -d"${SECS}s" --latency "$@" 2>&1)
+  local after; after=$(cpu_ticks ${CPU_PIDS:-})
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  local count; count=$(awk '/requests in/ {print $1}' <<<"$out")
   local bad; bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf "%-${ROW:-30}s %10s %9s %9s %s\n" "$name" "$rps" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" "${bad:+NON-2xx: $bad}"
+  local cpu=""
+  if [ -n "${CPU_PIDS:-}" ] && [ "${count:-0}" -gt 0 ]; then
+    cpu=$(python3 -c "import os,sys; hz=os.sysconf('SC_CLK_TCK'); b=list(map(int,'$before'.split())); a=list(map(int,'$after'.split())); n=$count; print('%6.1f %6.1f' % ((a[0]-b[0])*1e6/hz/n, (a[1]-b[1])*1e6/hz/n))")
+  fi
+  printf "%-${ROW:-30}s %10s %9s %9s %13s %s\n" "$name" "$rps" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" "$cpu" "${bad:+NON-2xx: $bad}"
   echo "$rps" > "$WORK/$name.rps"
 }
 
 # run_header: the table's header row.
-run_header() { printf "%-${ROW:-30}s %10s %9s %9s\n" "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99"; }
+run_header() {
+  printf "%-${ROW:-30}s %10s %9s %9s %13s\n" "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99" "µs user sys"
+}
