@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::names::{UserName, is_control_or_format};
+use crate::names::{UserName, first_invisible, is_invisible};
 use crate::roles::{Role, RoleSet};
 use crate::services::sso::Refusal;
 
@@ -50,6 +50,20 @@ impl ProviderRules {
     }
 }
 
+/// A user's link to an identity provider, as administrators see it (the admin user API's
+/// `federatedIdentities`, after Keycloak's `FederatedIdentityRepresentation`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedIdentity {
+    /// The provider's configured name (`[[sso.providers]] name`).
+    pub provider: String,
+    /// The person's subject (`sub`) at the provider: stable, the key of the link.
+    pub subject: String,
+    /// The person's user name at the provider: the value of its `username_claim` at the last
+    /// sign-in (the subject when the claim was missing). `None` for a link made before
+    /// Tessera kept it, until the person signs in again.
+    pub user_name: Option<String>,
+}
+
 /// What a provider asserted about the person signing in, read from a verified ID token (and
 /// userinfo). Values are untrusted text until the sign-in service parses them.
 #[derive(Clone, Debug, Default)]
@@ -77,8 +91,9 @@ pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 pub const MAX_ATTRIBUTES: usize = 64;
 
 /// Refuses a text claim longer than `max_chars` characters, or holding a control or invisible
-/// format character ([`is_control_or_format`]: NUL, line breaks, DEL, C1, U+2028, bidi
-/// overrides, zero-width characters...), naming the claim. A provider's oversized
+/// character ([`first_invisible`]: NUL, line breaks, DEL, C1, U+2028, bidi overrides,
+/// zero-width, filler and blank characters, variation selectors...), naming the claim: the same
+/// rule as names typed into Tessera (`crate::names::parse_display_name`). A provider's oversized
 /// or garbled value is refused rather than cut, stripped or dropped: a cut value would be
 /// stored and put into JWTs as if the provider had said it, and a dropped one would silently
 /// change what claim mappers hand to third parties (Keycloak refuses too).
@@ -93,26 +108,26 @@ pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<()
     Ok(())
 }
 
-/// Refuses a claim whose text holds a control or format character
-/// ([`is_control_or_format`]), naming the claim.
+/// Refuses a claim whose text holds a control or invisible character ([`first_invisible`]),
+/// naming the claim.
 pub fn check_no_control(claim: &str, value: &str) -> Result<(), Refusal> {
-    if value.chars().any(is_control_or_format) {
+    if first_invisible(value).is_some() {
         return Err(Refusal::ClaimControlCharacter(claim.to_string()));
     }
     Ok(())
 }
 
 /// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], or holds a
-/// control or format character ([`is_control_or_format`]) in any string or key at any depth,
+/// control or invisible character ([`first_invisible`]) in any string or key at any depth,
 /// naming the provider's claim.
 pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> {
     fn control(value: &Value) -> bool {
         match value {
-            Value::String(s) => s.chars().any(is_control_or_format),
+            Value::String(s) => first_invisible(s).is_some(),
             Value::Array(items) => items.iter().any(control),
             Value::Object(fields) => fields
                 .iter()
-                .any(|(k, v)| k.chars().any(is_control_or_format) || control(v)),
+                .any(|(k, v)| first_invisible(k).is_some() || control(v)),
             _ => false,
         }
     }
@@ -134,11 +149,11 @@ pub const MAX_QUOTED_CHARS: usize = 200;
 
 /// A provider's text (an `error_description`, a verifier's message echoing a claim, an error
 /// code of the token endpoint, a user name that could not be used) made fit to quote on a page
-/// and in the audit log: control and format characters ([`is_control_or_format`]) removed,
+/// and in the audit log: control and invisible characters ([`is_invisible`]) removed,
 /// trimmed, and cut to [`MAX_QUOTED_CHARS`] characters, the last of them an ellipsis (…)
 /// when something was cut. Every refusal that can carry the provider's words goes through it.
 pub fn quoted(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !is_control_or_format(*c)).collect();
+    let clean: String = text.chars().filter(|c| !is_invisible(*c)).collect();
     let clean = clean.trim();
     if clean.chars().count() <= MAX_QUOTED_CHARS {
         return clean.to_string();
@@ -247,6 +262,12 @@ mod tests {
             "bom\u{FEFF}",
             "soft\u{AD}hyphen",
             "tag\u{E0041}",
+            "\u{3164}",
+            "cgj\u{34F}",
+            "vs\u{FE0F}",
+            "blank\u{2800}",
+            "vs\u{E0100}",
+            "ad\u{200D}min",
         ] {
             let refused = check_text_claim("given_name", bad, MAX_NAME_CHARS).unwrap_err();
             assert_eq!(refused.code(), "claim-control-character", "{bad:?}");

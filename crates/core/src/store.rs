@@ -23,7 +23,7 @@ use crate::projects::{Project, Relationship};
 use crate::realm::keys::StoredKey;
 use crate::roles::RoleSet;
 use crate::secret::TokenHash;
-use crate::sso::Attributes;
+use crate::sso::{Attributes, FederatedIdentity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -606,16 +606,26 @@ pub trait SsoStore: Send + Sync {
     async fn sso_user(&self, provider: &str, subject: &str) -> StoreResult<Option<UserId>>;
     /// The principal with this e-mail address (addresses are stored lowercased).
     async fn principal_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
-    /// Inserts `user`, linked to `subject` at `provider`, with `attributes`, atomically.
-    /// `Conflict` when the user name or e-mail is taken, or the subject already linked.
+    /// Inserts `user`, linked to `identity` (its provider, subject and user name there), with
+    /// `attributes`, atomically. `Conflict` when the user name or e-mail is taken, or the
+    /// subject already linked.
     async fn insert_sso_user(
         &self,
         user: &User,
-        provider: &str,
-        subject: &str,
+        identity: &FederatedIdentity,
         attributes: &Attributes,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
+    /// Records the user name at the provider of the link `identity.provider` and
+    /// `identity.subject` (a write only when it changed). Nothing happens for a link that does
+    /// not exist.
+    async fn set_federated_user_name(&self, identity: &FederatedIdentity) -> StoreResult<()>;
+    /// The provider links of `users`, as `(user, identity)` pairs ordered by user and provider;
+    /// a user without a link (a local account) has no pair. At most 1,000 users at once.
+    async fn federated_identities(
+        &self,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, FederatedIdentity)>>;
     /// Replaces the user's attributes; writes `audit` (with the old and new values) only when
     /// they changed. Returns whether they changed.
     async fn set_attributes(

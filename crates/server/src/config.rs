@@ -394,7 +394,7 @@ impl Config {
         }
         let sso = crate::sso::SsoSettings::parse(parsed.sso)?;
         sso.check_public_url(public_url_given, listen)?;
-        sso.check_public_url_path(&public_url)?;
+        sso.check_public_url_shape(&public_url)?;
         let realm = realm_settings(&public_url, parsed.realm, &sso.attribute_names())?;
         let mut gateway_routes: Vec<GatewayRoute> = Vec::new();
         for r in &parsed.gateway.routes {

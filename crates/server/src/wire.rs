@@ -3,6 +3,7 @@
 use serde::Serialize;
 use tessera_core::audit::AuditEntry;
 use tessera_core::model::{Credential, Timestamp, User};
+use tessera_core::sso::FederatedIdentity;
 use utoipa::ToSchema;
 
 /// ISO-8601 UTC with milliseconds, e.g. `2026-11-22T16:40:00.000Z`.
@@ -85,6 +86,21 @@ impl DominoUserJson {
     }
 }
 
+/// A user's link to an identity provider (single sign-on), after Keycloak's
+/// `FederatedIdentityRepresentation`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedIdentityJson {
+    /// The provider's name in Tessera's configuration (`[[sso.providers]] name`), e.g. `corp`.
+    pub provider: String,
+    /// The person's subject (`sub`) at the provider: what links them to this user.
+    pub subject: String,
+    /// The person's user name at the provider (its `username_claim`, or the subject when the
+    /// claim was missing) at their last sign-in; null for a link made before Tessera kept it,
+    /// until the next sign-in.
+    pub user_name: Option<String>,
+}
+
 /// Administration view of a user.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -100,10 +116,14 @@ pub struct AdminUserJson {
     #[schema(value_type = String)]
     pub status: &'static str,
     pub created_at: String,
+    /// The identity providers this user signs in with (single sign-on); an empty list for a
+    /// local account (made by an administrator, signing in with a password).
+    pub federated_identities: Vec<FederatedIdentityJson>,
 }
 
 impl AdminUserJson {
-    pub fn new(u: &User) -> AdminUserJson {
+    /// `u` with its provider links `links` (empty for a local account).
+    pub fn new(u: &User, links: &[FederatedIdentity]) -> AdminUserJson {
         AdminUserJson {
             id: u.id.to_string(),
             user_name: u.user_name.to_string(),
@@ -114,6 +134,14 @@ impl AdminUserJson {
             roles: u.roles.iter().map(|r| r.as_str()).collect(),
             status: u.status.as_str(),
             created_at: time(u.created_at),
+            federated_identities: links
+                .iter()
+                .map(|l| FederatedIdentityJson {
+                    provider: l.provider.clone(),
+                    subject: l.subject.clone(),
+                    user_name: l.user_name.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{OrganizationId, UserId};
 use crate::model::{PrincipalKind, Timestamp};
-use crate::names::{FieldError, UserName, parse_text};
+use crate::names::{FieldError, UserName, parse_display_name};
 use crate::paging::{Page, PageQuery, Total};
 use crate::policy;
 use crate::store::{Organization, organization_cursor_after};
@@ -16,8 +16,10 @@ pub struct OrganizationService {
     ctx: Context,
 }
 
+/// An organisation's name: 1-100 characters, trimmed, nothing invisible
+/// ([`parse_display_name`]); also the rule for the names `organization_mapping` creates.
 pub fn parse_name(raw: &str) -> Result<String, FieldError> {
-    let name = parse_text("name", raw, 100)?;
+    let name = parse_display_name("name", raw, 100)?;
     if name.is_empty() {
         return Err(FieldError::new("name", "must not be empty"));
     }

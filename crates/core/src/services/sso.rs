@@ -6,9 +6,11 @@
 use crate::audit::{AuditActor, AuditEntry};
 use crate::ids::UserId;
 use crate::model::{PrincipalKind, Timestamp, User, UserStatus};
-use crate::names::{Email, UserName, parse_text};
+use crate::names::{Email, UserName, parse_display_name};
 use crate::roles::Role;
-use crate::sso::{Assertion, ProviderRules, numbered, quoted, user_name_from_claim};
+use crate::sso::{
+    Assertion, FederatedIdentity, ProviderRules, numbered, quoted, user_name_from_claim,
+};
 use crate::store::{MembershipChanges, ProfilePatch, StoreError};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -16,13 +18,54 @@ use super::{Context, ServiceError, ServiceResult};
 /// How many numbered variants of a taken user name are tried before giving up.
 const NAME_ATTEMPTS: u32 = 50;
 
+/// Which account already holds the e-mail address a first sign-in asserts; the refusal's
+/// message says it (found by the fourth review of #17: a clash with another user of the same
+/// provider was called an account "that does not sign in with this provider").
+#[derive(Clone, Debug, PartialEq)]
+pub enum EmailHolder {
+    /// An account no provider signs in: made by an administrator, or a service account.
+    Local,
+    /// A user who signs in with another provider, by its configured name.
+    OtherProvider(String),
+    /// Another user of the same provider (another subject).
+    SameProvider,
+}
+
+/// An e-mail address a first sign-in asserts, held by another account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmailClash {
+    /// The address, as quoted on the page ([`quoted`]).
+    pub email: String,
+    pub holder: EmailHolder,
+}
+
+impl std::fmt::Display for EmailClash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let email = &self.email;
+        match &self.holder {
+            EmailHolder::Local => write!(
+                f,
+                "The e-mail address {email} already belongs to a local Tessera account (one that does not sign in through an identity provider). Tessera never links accounts by e-mail: an administrator can change that account's e-mail address, after which you can sign in."
+            ),
+            EmailHolder::OtherProvider(provider) => write!(
+                f,
+                "The e-mail address {email} already belongs to a Tessera account that signs in with the identity provider {provider}. Tessera never links accounts by e-mail: sign in with {provider} if that account is yours; otherwise an administrator can change that account's e-mail address, after which you can sign in."
+            ),
+            EmailHolder::SameProvider => write!(
+                f,
+                "The e-mail address {email} already belongs to another Tessera account that signs in with this identity provider, as another of its users. Tessera never links accounts by e-mail: ask an administrator to correct the address at the identity provider, or to change that account's e-mail address."
+            ),
+        }
+    }
+}
+
 /// Why a verified assertion does not sign anyone in; each has a message a person understands.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Refusal {
-    #[error(
-        "The e-mail address {0} already belongs to a Tessera account that does not sign in with this provider. Tessera never links accounts by e-mail: an administrator can change that account's e-mail address, after which you can sign in."
-    )]
-    EmailTaken(String),
+    /// The address belongs to another account, which is never linked silently; the message
+    /// says whose ([`EmailHolder`]).
+    #[error("{0}")]
+    EmailTaken(EmailClash),
     #[error("Your Tessera account is deactivated. Ask an administrator to activate it.")]
     Deactivated,
     #[error("The identity provider did not give a user name Tessera can use ({0:?}).")]
@@ -35,7 +78,7 @@ pub enum Refusal {
     ClaimTooLong { claim: String, limit: String },
     /// A claim holding a control character (NUL, a line break, DEL...) or an invisible format
     /// character (a bidirectional override, a zero-width space, U+2028; see
-    /// `crate::names::is_control_or_format`): refused rather than stored, cut or stripped, so
+    /// `crate::names::first_invisible`): refused rather than stored, cut or stripped, so
     /// that what Tessera keeps and puts into JWTs is what the provider said, nothing reads
     /// otherwise than it shows, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
     #[error(
@@ -261,15 +304,11 @@ impl SsoService {
             .as_deref()
             .and_then(|e| Email::parse("email", e).ok());
         if let Some(email) = &email
-            && self.ctx.store.principal_by_email(email).await?.is_some()
+            && let Some(holder) = self.ctx.store.principal_by_email(email).await?
         {
+            let clash = self.email_clash(rules, email, Some(holder.id)).await?;
             return self
-                .raced_or(
-                    rules,
-                    assertion,
-                    actor,
-                    Refusal::EmailTaken(quoted(email.as_str())),
-                )
+                .raced_or(rules, assertion, actor, Refusal::EmailTaken(clash))
                 .await;
         }
         let Some(base) = user_name_from_claim(&assertion.user_name)
@@ -301,8 +340,7 @@ impl SsoService {
                 .store
                 .insert_sso_user(
                     &user,
-                    &rules.name,
-                    &assertion.subject,
+                    &identity(rules, assertion),
                     &assertion.attributes,
                     &audit,
                 )
@@ -319,12 +357,13 @@ impl SsoService {
                 }
                 Err(StoreError::Conflict { field: "userName" }) => continue,
                 Err(StoreError::Conflict { field: "email" }) => {
-                    let shown = email
-                        .as_ref()
-                        .map(|e| e.as_str().to_string())
-                        .unwrap_or_default();
+                    let Some(email) = &email else {
+                        return Err(StoreError::Conflict { field: "email" }.into());
+                    };
+                    let holder = self.ctx.store.principal_by_email(email).await?;
+                    let clash = self.email_clash(rules, email, holder.map(|h| h.id)).await?;
                     return self
-                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(quoted(&shown)))
+                        .raced_or(rules, assertion, actor, Refusal::EmailTaken(clash))
                         .await;
                 }
                 Err(StoreError::Conflict { field: "subject" }) => {
@@ -347,6 +386,29 @@ impl SsoService {
         Err(ServiceError::Conflict(format!(
             "no free user name left for {base}"
         )))
+    }
+
+    /// Whose account `email` is: a local one, one of another provider, or another user of this
+    /// provider (`holder`, the account holding it; `None`, gone meanwhile, reads as local).
+    async fn email_clash(
+        &self,
+        rules: &ProviderRules,
+        email: &Email,
+        holder: Option<UserId>,
+    ) -> ServiceResult<EmailClash> {
+        let links = match holder {
+            Some(id) => self.ctx.store.federated_identities(&[id]).await?,
+            None => Vec::new(),
+        };
+        let holder = match links.iter().map(|(_, link)| link).next() {
+            None => EmailHolder::Local,
+            Some(link) if link.provider == rules.name => EmailHolder::SameProvider,
+            Some(link) => EmailHolder::OtherProvider(link.provider.clone()),
+        };
+        Ok(EmailClash {
+            email: quoted(email.as_str()),
+            holder,
+        })
     }
 
     /// A creation that met an existing account: when a concurrent sign-in of the same person
@@ -387,6 +449,11 @@ impl SsoService {
         if user.status != UserStatus::Active {
             return Ok(Err(Refusal::Deactivated));
         }
+        // What the administrator's view shows as the person's user name at the provider.
+        self.ctx
+            .store
+            .set_federated_user_name(&identity(rules, assertion))
+            .await?;
         let now = self.ctx.clock.now();
         // Names follow the provider; the e-mail too unless another account holds it (kept then,
         // never taken from that account).
@@ -487,8 +554,18 @@ impl SsoService {
     }
 }
 
-/// A display name from the provider, cut to what profiles hold (128 characters).
+/// The link `assertion` makes or refreshes: the provider, the subject and the user name there.
+fn identity(rules: &ProviderRules, assertion: &Assertion) -> FederatedIdentity {
+    FederatedIdentity {
+        provider: rules.name.clone(),
+        subject: assertion.subject.clone(),
+        user_name: Some(assertion.user_name.clone()),
+    }
+}
+
+/// A display name from the provider, by the rule of names typed into Tessera
+/// ([`parse_display_name`]); the claim was checked against that rule before (an overlong or
+/// invisible-holding name refuses the sign-in), so nothing is cut here.
 fn text(raw: &str) -> String {
-    let cut: String = raw.trim().chars().take(128).collect();
-    parse_text("name", &cut, 128).unwrap_or_default()
+    parse_display_name("name", raw, crate::sso::MAX_NAME_CHARS).unwrap_or_default()
 }

@@ -4,11 +4,12 @@ use crate::audit::{AuditActor, AuditEntry};
 use crate::authn::Caller;
 use crate::ids::UserId;
 use crate::model::{PrincipalKind, User};
-use crate::names::{Email, FieldError, UserName, parse_text};
+use crate::names::{Email, FieldError, UserName, parse_display_name};
 use crate::paging::{Page, Total};
 use crate::password;
 use crate::policy;
 use crate::roles::{Role, RoleSet};
+use crate::sso::FederatedIdentity;
 use crate::store::{PrincipalQuery, ProfilePatch};
 
 use super::{Context, ServiceError, ServiceResult};
@@ -38,8 +39,8 @@ impl NewUser {
         Ok(NewUser {
             user_name: UserName::parse("userName", user_name)?,
             email: Email::parse("email", email)?,
-            first_name: parse_text("firstName", first_name.unwrap_or(""), 128)?,
-            last_name: parse_text("lastName", last_name.unwrap_or(""), 128)?,
+            first_name: parse_display_name("firstName", first_name.unwrap_or(""), 128)?,
+            last_name: parse_display_name("lastName", last_name.unwrap_or(""), 128)?,
             roles: match roles {
                 Some(r) => RoleSet::parse_all("roles", r)?,
                 None => RoleSet::default_for_new_user(),
@@ -152,6 +153,28 @@ impl UserService {
         self.user(id).await
     }
 
+    /// The identity-provider links of `users` (at most 1,000), for the administrator's view:
+    /// each user's links, in the order of `users`; an empty list for a local account. SysAdmin
+    /// only.
+    #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, users = users.len()))]
+    pub async fn federated_identities(
+        &self,
+        caller: &Caller,
+        users: &[User],
+    ) -> ServiceResult<Vec<Vec<FederatedIdentity>>> {
+        policy::require_admin(caller)?;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let mut by_user: std::collections::BTreeMap<UserId, Vec<FederatedIdentity>> =
+            std::collections::BTreeMap::new();
+        for (id, link) in self.ctx.store.federated_identities(&ids).await? {
+            by_user.entry(id).or_default().push(link);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| by_user.remove(id).unwrap_or_default())
+            .collect())
+    }
+
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn update_profile(
         &self,
@@ -188,8 +211,8 @@ impl UserService {
     ) -> ServiceResult<User> {
         policy::require_person(caller)?;
         let patch = ProfilePatch {
-            first_name: Some(parse_text("firstName", first_name.trim(), 128)?),
-            last_name: Some(parse_text("lastName", last_name.trim(), 128)?),
+            first_name: Some(parse_display_name("firstName", first_name, 128)?),
+            last_name: Some(parse_display_name("lastName", last_name, 128)?),
             ..ProfilePatch::default()
         };
         let me = caller.principal();

@@ -5,8 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use tessera_core::authn::Caller;
 use tessera_core::ids::UserId;
-use tessera_core::names::{Email, parse_text};
+use tessera_core::model::User;
+use tessera_core::names::{Email, parse_display_name};
 use tessera_core::roles::RoleSet;
 use tessera_core::services::users::NewUser;
 use tessera_core::store::{PrincipalQuery, ProfilePatch};
@@ -32,6 +34,28 @@ pub fn routes() -> Router<AppState> {
 
 fn user_id(raw: &str) -> ApiResult<UserId> {
     path_id(raw, UserId::parse, "user")
+}
+
+/// The administrator's view of `users`, each with its identity-provider links.
+async fn views(state: &AppState, caller: &Caller, users: &[User]) -> ApiResult<Vec<AdminUserJson>> {
+    let links = state.users.federated_identities(caller, users).await?;
+    Ok(users
+        .iter()
+        .zip(&links)
+        .map(|(user, links)| AdminUserJson::new(user, links))
+        .collect())
+}
+
+/// The administrator's view of one user (see [`views`]).
+async fn view(state: &AppState, caller: &Caller, user: &User) -> ApiResult<AdminUserJson> {
+    let links = state
+        .users
+        .federated_identities(caller, std::slice::from_ref(user))
+        .await?;
+    Ok(AdminUserJson::new(
+        user,
+        links.first().map_or(&[], Vec::as_slice),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -71,7 +95,10 @@ async fn create(
         body.password,
     )?;
     let user = state.users.create(&caller, request).await?;
-    Ok((StatusCode::CREATED, Json(AdminUserJson::new(&user))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &caller, &user).await?),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -110,7 +137,8 @@ async fn list(
         state.users.list(&caller, query.clone()),
         state.users.count(&caller, query.clone()),
     )?;
-    Ok(paging::listing(&page, total, AdminUserJson::new))
+    let body = views(&state, &caller, &page.items).await?;
+    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",
@@ -122,7 +150,7 @@ async fn one(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<AdminUserJson>> {
     let user = state.users.get(&caller, user_id(&raw)?).await?;
-    Ok(Json(AdminUserJson::new(&user)))
+    Ok(Json(view(&state, &caller, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -156,12 +184,12 @@ async fn update(
         first_name: body
             .first_name
             .as_deref()
-            .map(|n| parse_text("firstName", n, 128))
+            .map(|n| parse_display_name("firstName", n, 128))
             .transpose()?,
         last_name: body
             .last_name
             .as_deref()
-            .map(|n| parse_text("lastName", n, 128))
+            .map(|n| parse_display_name("lastName", n, 128))
             .transpose()?,
         description: None,
     };
@@ -169,7 +197,7 @@ async fn update(
         .users
         .update_profile(&caller, user_id(&raw)?, patch)
         .await?;
-    Ok(Json(AdminUserJson::new(&user)))
+    Ok(Json(view(&state, &caller, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -196,7 +224,7 @@ async fn set_roles(
         .set_roles(&caller, user_id(&raw)?, roles)
         .await?;
     Ok(Json(RolesChangedJson {
-        user: AdminUserJson::new(&user),
+        user: view(&state, &caller, &user).await?,
         revoked_pats: revoked,
     }))
 }
@@ -221,7 +249,7 @@ async fn deactivate(
         .users
         .set_active(&caller, user_id(&raw)?, false)
         .await?;
-    Ok(Json(AdminUserJson::new(&user)))
+    Ok(Json(view(&state, &caller, &user).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/users/{userId}/activate", tag = "admin", operation_id = "activateUser",
@@ -236,7 +264,7 @@ async fn activate(
         .users
         .set_active(&caller, user_id(&raw)?, true)
         .await?;
-    Ok(Json(AdminUserJson::new(&user)))
+    Ok(Json(view(&state, &caller, &user).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -125,22 +125,46 @@ impl SsoSettings {
         )))
     }
 
-    /// With providers configured, `public_url` may not have a path (`https://host/tessera`):
-    /// the UI's cookies (the session and the flow's, `Path=/ui...`) and its redirects are
-    /// rooted at `/`, so behind a proxy that strips a prefix the browser would never send the
-    /// flow cookie back to `<public_url>/ui/sso/<name>/callback` and every sign-in would fail as
-    /// `no-flow`. Refused at start, naming `public_url` (found by the third review of #17).
-    pub fn check_public_url_path(&self, public_url: &str) -> Result<(), ConfigError> {
-        if self.providers.is_empty() {
+    /// `public_url` is a base address: it may not have user-info (`https://u:p@host`), a query
+    /// (`https://host/?x=1`) or a fragment (`https://host/#x`), with or without providers (every
+    /// link, the realm's issuer and the redirect URIs are built by appending a path to it), and
+    /// the error names which of them it has (found by the fourth review of #17: a query was
+    /// called "a path", and `https://host?x=1` was accepted).
+    ///
+    /// With providers configured it may not have a path either (`https://host/tessera`): the
+    /// UI's cookies (the session and the flow's, `Path=/ui...`) and its redirects are rooted at
+    /// `/`, so behind a proxy that strips a prefix the browser would never send the flow cookie
+    /// back to `<public_url>/ui/sso/<name>/callback` and every sign-in would fail as `no-flow`
+    /// (found by the third review of #17).
+    pub fn check_public_url_shape(&self, public_url: &str) -> Result<(), ConfigError> {
+        let refused =
+            |what: String| ConfigError::Invalid(format!("public_url: {public_url:?} {what}"));
+        let url =
+            reqwest::Url::parse(public_url).map_err(|e| refused(format!("is not a URL ({e})")))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            // Not quoted: what is before '@' may be a password.
+            return Err(ConfigError::Invalid(
+                "public_url: has user-info (a name or password before '@'); give the address browsers use, such as \"https://tessera.example.com\", with no credentials in it".into(),
+            ));
+        }
+        if let Some(query) = url.query() {
+            return Err(refused(format!(
+                "has a query ({:?}); a base address has none: Tessera appends paths to it (e.g. <public_url>/ui/sso/<name>/callback)",
+                format!("?{query}")
+            )));
+        }
+        if let Some(fragment) = url.fragment() {
+            return Err(refused(format!(
+                "has a fragment ({:?}); a base address has none: Tessera appends paths to it (e.g. <public_url>/ui/sso/<name>/callback)",
+                format!("#{fragment}")
+            )));
+        }
+        let path = url.path();
+        if self.providers.is_empty() || path.trim_end_matches('/').is_empty() {
             return Ok(());
         }
-        let after_scheme = public_url.split_once("://").map_or(public_url, |(_, r)| r);
-        let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-        if path.trim_end_matches('/').is_empty() {
-            return Ok(());
-        }
-        Err(ConfigError::Invalid(format!(
-            "public_url: {public_url:?} has a path ({path:?}); with [[sso.providers]] Tessera must be served at the root of its address (the web UI's cookies and the callback <public_url>/ui/sso/<name>/callback are under /ui), e.g. \"https://tessera.example.com\""
+        Err(refused(format!(
+            "has a path ({path:?}); with [[sso.providers]] Tessera must be served at the root of its address (the web UI's cookies and the callback <public_url>/ui/sso/<name>/callback are under /ui), e.g. \"https://tessera.example.com\""
         )))
     }
 
@@ -287,23 +311,26 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
             .map_err(|e| invalid(&name, &format!("group {group:?}: {}", e.message)))?;
         role_mapping.insert(group.clone(), role);
     }
-    if let Some((group, _)) = p
-        .organization_mapping
-        .iter()
-        .find(|(_, org)| org.trim().is_empty() || org.len() > 128)
-    {
-        return Err(invalid(
-            &name,
-            &format!(
-                "organization_mapping {group:?}: the organisation name must be 1-128 characters"
-            ),
-        ));
+    // The organisations a sign-in creates follow the rule of those an administrator creates
+    // (1-100 characters, nothing invisible), checked here rather than at someone's sign-in.
+    let mut organization_mapping = BTreeMap::new();
+    for (group, org) in p.organization_mapping {
+        let org = tessera_core::services::organizations::parse_name(&org).map_err(|e| {
+            invalid(
+                &name,
+                &format!(
+                    "organization_mapping {group:?}: the organisation name {}",
+                    e.message
+                ),
+            )
+        })?;
+        organization_mapping.insert(group, org);
     }
     Ok(ProviderConfig {
         rules: ProviderRules {
             name: name.clone(),
             role_mapping,
-            organization_mapping: p.organization_mapping,
+            organization_mapping,
         },
         name,
         issuer,
@@ -410,6 +437,7 @@ organization_mapping = { "team-churn" = "churn" }
             .map(|i| format!("a{i} = \"c{i}\""))
             .collect::<Vec<_>>()
             .join(", ");
+        let long_org = format!("= \"{}\"", "o".repeat(101));
         for (change, expected) in [
             (
                 ("https://idp.example.com/", "http://idp.example.com"),
@@ -440,6 +468,19 @@ organization_mapping = { "team-churn" = "churn" }
                 ("department = \"department\"", "userName = \"u\""),
                 "\"userName\" is one of Tessera's own",
             ),
+            // The organisations a mapping creates follow the rule of organisation names.
+            (
+                ("= \"churn\"", "= \"ch\\u200Burn\""),
+                "organization_mapping \"team-churn\": the organisation name must not contain control characters or invisible characters",
+            ),
+            (
+                ("= \"churn\"", "= \" \""),
+                "organization_mapping \"team-churn\": the organisation name must not be empty",
+            ),
+            (
+                ("= \"churn\"", long_org.as_str()),
+                "the organisation name must be at most 100 characters",
+            ),
         ] {
             let text = GOOD.replace(change.0, change.1);
             let error = parse(&text)
@@ -453,13 +494,13 @@ organization_mapping = { "team-churn" = "churn" }
     #[test]
     fn with_providers_the_public_url_has_no_path() {
         let sso = parse(GOOD).unwrap();
-        assert!(sso.check_public_url_path("https://t.example.com").is_ok());
+        assert!(sso.check_public_url_shape("https://t.example.com").is_ok());
         assert!(
-            sso.check_public_url_path("https://t.example.com:8443/")
+            sso.check_public_url_shape("https://t.example.com:8443/")
                 .is_ok()
         );
         let refused = sso
-            .check_public_url_path("https://t.example.com/tessera")
+            .check_public_url_shape("https://t.example.com/tessera")
             .unwrap_err()
             .to_string();
         assert!(
@@ -468,10 +509,51 @@ organization_mapping = { "team-churn" = "churn" }
         );
         assert!(
             SsoSettings::default()
-                .check_public_url_path("https://t.example.com/tessera")
+                .check_public_url_shape("https://t.example.com/tessera")
                 .is_ok(),
             "no provider, no callback"
         );
+    }
+
+    /// Found by the fourth review of #17: `https://host/?x=1` was refused as having "a path",
+    /// and `https://host?x=1` was accepted. Each part is named as what it is, with or without
+    /// providers.
+    #[test]
+    fn a_public_url_with_a_query_a_fragment_or_user_info_is_refused_naming_which() {
+        let sso = parse(GOOD).unwrap();
+        for settings in [&sso, &SsoSettings::default()] {
+            for (url, says, part) in [
+                ("https://t.example.com/?x=1", "has a query", "\"?x=1\""),
+                ("https://t.example.com?x=1", "has a query", "\"?x=1\""),
+                ("https://t.example.com/?", "has a query", "\"?\""),
+                ("https://t.example.com/#top", "has a fragment", "\"#top\""),
+                ("https://t.example.com#", "has a fragment", "\"#\""),
+                ("https://ann:s3cret@t.example.com", "has user-info", "'@'"),
+                ("https://ann@t.example.com", "has user-info", "'@'"),
+            ] {
+                let refused = settings
+                    .check_public_url_shape(url)
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    refused.starts_with("public_url: ")
+                        && refused.contains(says)
+                        && refused.contains(part),
+                    "{url}: {refused}"
+                );
+                assert!(!refused.contains("has a path"), "{url}: {refused}");
+                assert!(!refused.contains("s3cret"), "never repeated: {refused}");
+            }
+        }
+        let refused = sso
+            .check_public_url_shape("https://t.example.com/tessera?x=1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("has a query"),
+            "the query first: {refused}"
+        );
+        assert!(sso.check_public_url_shape("http://[::1]:8080/").is_ok());
     }
 
     #[test]

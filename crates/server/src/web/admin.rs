@@ -15,6 +15,7 @@ use tessera_core::roles::{Role, RoleSet};
 use tessera_core::services::ServiceError;
 use tessera_core::services::service_accounts::NewServiceAccount;
 use tessera_core::services::users::NewUser;
+use tessera_core::sso::FederatedIdentity;
 use tessera_core::store::PrincipalQuery;
 
 use super::account::{failure, token_row};
@@ -37,6 +38,22 @@ fn user_row(u: &User) -> Value {
         description => u.description.as_str(),
         roles => u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
     }
+}
+
+/// A row of the users page: [`user_row`] and the identity providers the user signs in with
+/// (provider, user name and subject there; none for a local account).
+fn user_row_with_identities(u: &User, links: &[FederatedIdentity]) -> Value {
+    let identities: Vec<Value> = links
+        .iter()
+        .map(|l| {
+            context! {
+                provider => l.provider.as_str(),
+                user_name => l.user_name.as_deref(),
+                subject => l.subject.as_str(),
+            }
+        })
+        .collect();
+    context! { identities, ..user_row(u) }
 }
 
 fn all_roles() -> Vec<&'static str> {
@@ -81,12 +98,19 @@ async fn users_page(
         offset: 0,
         limit: PAGE_SIZE,
     };
-    let listed = tokio::try_join!(
-        state.users.list(&viewer.caller, query.clone()),
-        state.users.count(&viewer.caller, query),
-    );
-    match listed {
-        Ok((users, total)) => {
+    let listed = async {
+        let (users, total) = tokio::try_join!(
+            state.users.list(&viewer.caller, query.clone()),
+            state.users.count(&viewer.caller, query),
+        )?;
+        let links = state
+            .users
+            .federated_identities(&viewer.caller, &users.items)
+            .await?;
+        Ok::<_, ServiceError>((users, total, links))
+    };
+    match listed.await {
+        Ok((users, total, links)) => {
             let search = search.unwrap_or_default();
             let pager = pager(
                 "/ui/admin/users",
@@ -100,7 +124,12 @@ async fn users_page(
                 status,
                 "admin_users.html",
                 context! {
-                    users => users.items.iter().map(user_row).collect::<Vec<_>>(),
+                    users => users
+                        .items
+                        .iter()
+                        .zip(&links)
+                        .map(|(u, l)| user_row_with_identities(u, l))
+                        .collect::<Vec<_>>(),
                     all_roles => all_roles(),
                     search,
                     pager,

@@ -10,7 +10,7 @@ macro_rules! sql_sso {
             use tessera_core::ids::{OrganizationId, UserId};
             use tessera_core::model::{Timestamp, User};
             use tessera_core::names::Email;
-            use tessera_core::sso::Attributes;
+            use tessera_core::sso::{Attributes, FederatedIdentity};
             use tessera_core::store::{MembershipChanges, SsoStore, StoreError, StoreResult};
 
             use super::$store;
@@ -90,8 +90,7 @@ macro_rules! sql_sso {
                 async fn insert_sso_user(
                     &self,
                     user: &User,
-                    provider: &str,
-                    subject: &str,
+                    identity: &FederatedIdentity,
                     attributes: &Attributes,
                     audit: &AuditEntry,
                 ) -> StoreResult<()> {
@@ -114,10 +113,11 @@ macro_rules! sql_sso {
                     .execute(&mut *tx)
                     .await
                     .map_err(conflict_or_backend)?;
-                    sqlx::query("INSERT INTO sso_identities (provider, subject, user_id) VALUES ($1, $2, $3)")
-                        .bind(provider)
-                        .bind(subject)
+                    sqlx::query("INSERT INTO sso_identities (provider, subject, user_id, user_name) VALUES ($1, $2, $3, $4)")
+                        .bind(&identity.provider)
+                        .bind(&identity.subject)
                         .bind(user.id.to_string())
+                        .bind(identity.user_name.as_deref())
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| match &e {
@@ -131,6 +131,50 @@ macro_rules! sql_sso {
                     Self::insert_audit(&mut tx, audit).await?;
                     Ok(())
                     })
+                }
+
+                async fn set_federated_user_name(&self, identity: &FederatedIdentity) -> StoreResult<()> {
+                    let Some(user_name) = identity.user_name.as_deref() else {
+                        return Ok(());
+                    };
+                    sqlx::query(
+                        "UPDATE sso_identities SET user_name = $3
+                         WHERE provider = $1 AND subject = $2 AND (user_name IS NULL OR user_name <> $3)",
+                    )
+                    .bind(&identity.provider)
+                    .bind(&identity.subject)
+                    .bind(user_name)
+                    .execute(self.pool())
+                    .await
+                    .map_err(backend)?;
+                    Ok(())
+                }
+
+                async fn federated_identities(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, FederatedIdentity)>> {
+                    if users.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT user_id, provider, subject, user_name FROM sso_identities WHERE user_id IN (",
+                    );
+                    let mut ids = qb.separated(", ");
+                    for id in users {
+                        ids.push_bind(id.to_string());
+                    }
+                    qb.push(") ORDER BY user_id, provider");
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((
+                                user_id(&r.try_get::<String, _>("user_id").map_err(backend)?)?,
+                                FederatedIdentity {
+                                    provider: r.try_get("provider").map_err(backend)?,
+                                    subject: r.try_get("subject").map_err(backend)?,
+                                    user_name: r.try_get("user_name").map_err(backend)?,
+                                },
+                            ))
+                        })
+                        .collect()
                 }
 
                 async fn set_attributes(&self, user: UserId, attributes: &Attributes, audit: &AuditEntry) -> StoreResult<bool> {

@@ -4,14 +4,73 @@
 //! client, a form or a fuzzer knows what the server accepts. A schema here may be narrower than
 //! the rule (it leaves out surrounding whitespace the server would trim), never wider.
 
+use tessera_core::names::INVISIBLE;
 use tessera_core::services::pats::ExpirationPolicy;
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 
 /// One character that is not a control character (Unicode Cc: U+0000–U+001F, U+007F–U+009F),
 /// which free text refuses (`names::parse_text`).
 const PRINTABLE: &str = r"[^\u0000-\u001F\u007F-\u009F]";
-/// A printable character that is not white space: what keeps trimmed text from being empty.
-const VISIBLE: &str = r"[^\s\u0000-\u001F\u007F-\u009F\u0085]";
+
+/// The white space characters (Unicode White_Space outside Cc), which `str::trim` removes.
+const WHITE_SPACE: &[(u32, u32)] = &[
+    (0x20, 0x20),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+];
+
+/// One character a name may hold (`names::first_invisible`), as a class of ranges of the
+/// Basic Multilingual Plane without the control characters, the `INVISIBLE` table of
+/// `tessera-core` (generated from it, so the two cannot drift), the joiners U+200C-U+200D
+/// (allowed by the server between non-ASCII letters, which a class cannot say), the
+/// surrogates and `also_excluded`. Characters beyond U+FFFF (emoji, rare ideographs), which
+/// the server accepts, are left out: regular-expression dialects spell them differently, and
+/// the schema may be narrower than the rule, never wider.
+fn name_char(also_excluded: &[(u32, u32)]) -> String {
+    let mut excluded: Vec<(u32, u32)> = vec![
+        (0x00, 0x1F),
+        (0x7F, 0x9F),
+        (0x200C, 0x200D),
+        (0xD800, 0xDFFF),
+    ];
+    excluded.extend(
+        INVISIBLE
+            .iter()
+            .map(|&(low, high)| (u32::from(low), u32::from(high)))
+            .filter(|&(low, _)| low <= 0xFFFF),
+    );
+    excluded.extend_from_slice(also_excluded);
+    excluded.sort_unstable();
+    let mut class = String::from("[");
+    let mut push = |low: u32, high: u32| {
+        class.push_str(&format!("\\u{low:04X}"));
+        if high > low {
+            class.push_str(&format!("-\\u{high:04X}"));
+        }
+    };
+    let mut next = 0;
+    for (low, high) in excluded {
+        if low > next {
+            push(next, low - 1);
+        }
+        next = next.max(high + 1);
+    }
+    if next <= 0xFFFF {
+        push(next, 0xFFFF);
+    }
+    class.push(']');
+    class
+}
+
+/// A name's character that is not white space: what keeps trimmed text from being empty.
+fn name_visible() -> String {
+    name_char(WHITE_SPACE)
+}
 
 fn string(min: usize, max: usize, pattern: String, description: &str) -> Object {
     ObjectBuilder::new()
@@ -46,12 +105,17 @@ pub fn token_name() -> Object {
 }
 
 /// An e-mail address: one `@` with text on both sides, no white space, a domain that neither
-/// starts nor ends with a dot, no control characters; at most 254 characters.
+/// starts nor ends with a dot, no control and no invisible characters (`name_char`); at most
+/// 254 characters.
 pub fn email() -> Object {
+    let at = u32::from('@');
+    let dot = u32::from('.');
+    let part = name_char(&[WHITE_SPACE, &[(at, at)]].concat());
+    let edge = name_char(&[WHITE_SPACE, &[(at, at), (dot, dot)]].concat());
     let mut schema = string(
         3,
         254,
-        r"^[^\s\u0000-\u001F\u007F-\u009F@]+@[^\s\u0000-\u001F\u007F-\u009F@.]([^\s\u0000-\u001F\u007F-\u009F@]*[^\s\u0000-\u001F\u007F-\u009F@.])?$".into(),
+        format!("^{part}+@{edge}({part}*{edge})?$"),
         "An e-mail address such as name@example.com",
     );
     schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Email));
@@ -91,18 +155,26 @@ pub fn upstream_url() -> Object {
     schema
 }
 
-/// A first or last name: free text, at most 128 characters.
+/// A first or last name (`names::parse_display_name`): at most 128 characters on one line,
+/// with no control or invisible characters (zero-width, bidirectional, filler or blank).
 pub fn person_name() -> Object {
-    text(128)
+    string(
+        0,
+        128,
+        format!("^{}*$", name_char(&[])),
+        "At most 128 characters, without control or invisible characters (zero-width, bidirectional, filler, blank)",
+    )
 }
 
-/// An organization's name: 1–100 characters of free text, not only white space.
+/// An organization's name (`names::parse_display_name`): 1–100 characters, no control or
+/// invisible characters, not only white space.
 pub fn organization_name() -> Object {
+    let any = name_char(&[]);
     string(
         1,
         100,
-        format!("^{PRINTABLE}*{VISIBLE}{PRINTABLE}*$"),
-        "1–100 characters without control characters, not only white space",
+        format!("^{any}*{}{any}*$", name_visible()),
+        "1–100 characters without control or invisible characters (zero-width, bidirectional, filler, blank), not only white space",
     )
 }
 
@@ -308,3 +380,47 @@ pub fn forwarded_path() -> Object {
 /// A pattern for a string parameter that has none: no NUL character, which the edge refuses in
 /// every query and path (`%00`).
 pub const NO_NUL: &str = r"^[^\u0000]*$";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `c` is in a class `name_char` wrote (`[\uXXXX-\uYYYY...]`), read back.
+    fn in_class(class: &str, c: char) -> bool {
+        let inner = class.trim_start_matches('[').trim_end_matches(']');
+        inner
+            .split("\\u")
+            .filter(|s| !s.is_empty())
+            .fold((false, None::<u32>), |(found, low), part| {
+                let value = u32::from_str_radix(part.trim_end_matches('-'), 16).unwrap();
+                match low {
+                    Some(low) => (found || (low..=value).contains(&u32::from(c)), None),
+                    None if part.ends_with('-') => (found, Some(value)),
+                    None => (found || value == u32::from(c), None),
+                }
+            })
+            .0
+    }
+
+    #[test]
+    fn the_names_pattern_leaves_out_every_character_the_server_refuses() {
+        let any = name_char(&[]);
+        let visible = name_visible();
+        for c in ['a', 'Z', 'é', 'ß', '山', 'م', '-', '\'', '\u{FFFD}'] {
+            assert!(in_class(&any, c), "{c:?} in {any}");
+            assert!(in_class(&visible, c), "{c:?} visible");
+        }
+        assert!(in_class(&any, ' ') && !in_class(&visible, ' '));
+        assert!(in_class(&any, '\u{3000}') && !in_class(&visible, '\u{3000}'));
+        for c in [
+            '\0', '\n', '\u{85}', '\u{AD}', '\u{34F}', '\u{115F}', '\u{200B}', '\u{200C}',
+            '\u{200D}', '\u{202E}', '\u{2800}', '\u{3164}', '\u{FE0F}', '\u{FEFF}', '\u{FFA0}',
+        ] {
+            assert!(!in_class(&any, c), "{c:?} left out of {any}");
+            assert!(
+                tessera_core::names::parse_display_name("n", &format!("x{c}x"), 9).is_err(),
+                "the server refuses {c:?}"
+            );
+        }
+    }
+}

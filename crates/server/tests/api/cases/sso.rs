@@ -596,7 +596,7 @@ async fn the_email_of_a_local_account_is_never_linked_silently_and_deactivated_u
     let app = spawn_with_idp(&idp, "").await;
     app.create_user("bob", &["Practitioner"]).await;
     let page = Browser::new().sign_in(&app, "bob").await;
-    assert_refused(&page, 403, "already belongs to a Tessera account");
+    assert_refused(&page, 403, "already belongs to a local Tessera account");
     // Third review: the page promised a linking that does not exist; it names what an
     // administrator can do.
     assert!(
