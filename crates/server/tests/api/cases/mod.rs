@@ -32,6 +32,7 @@ mod refusals;
 mod runtime_modes;
 mod service_accounts;
 mod sso;
+mod sso_attacker;
 mod sso_claims;
 mod sso_refusals;
 mod sso_review;
