@@ -17,8 +17,12 @@
 // answers; `token` garbles the token endpoint's successful answer: "not-json" (a JSON content
 // type over a body that is not JSON), "no-id-token", "bad-signature" (the ID token's signature
 // altered) or "server-error" (HTTP 503); `huge` ("discovery", "jwks", "token" or "userinfo")
-// pads that endpoint's JSON answer with a 2 MiB `padding` field. Prints `listening <issuer>`
-// once ready.
+// pads that endpoint's JSON answer with a 2 MiB `padding` field; `iss_parameter:
+// "unsupported"` makes it a provider without RFC 9207 (no `iss` in its authorization responses,
+// no `authorization_response_iss_parameter_supported` in its discovery document; oidc-provider
+// sends and announces both by default). `GET /_test/counts` answers how many requests each
+// endpoint had (`{ "token": 3 }`), for the tests that check what reached the provider. Prints
+// `listening <issuer>` once ready.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -76,9 +80,25 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['a test cookie key'] },
 });
 
+const counts = { token: 0, userinfo: 0 };
+
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/token') counts.token += 1;
+  if (ctx.path === '/me') counts.userinfo += 1;
   await next();
   const misbehave = readState().misbehave ?? {};
+  if (misbehave.iss_parameter === 'unsupported') {
+    if (ctx.path === '/.well-known/openid-configuration' && ctx.status === 200) {
+      const { authorization_response_iss_parameter_supported, ...rest } = ctx.body;
+      ctx.body = rest;
+    }
+    const location = ctx.response.get('Location');
+    if (location && location.includes('/callback')) {
+      const url = new URL(location);
+      url.searchParams.delete('iss');
+      ctx.response.set('Location', url.toString());
+    }
+  }
   const endpoints = { discovery: '/.well-known/openid-configuration', jwks: '/jwks', token: '/token', userinfo: '/me' };
   if (misbehave.huge && ctx.path === endpoints[misbehave.huge] && ctx.status === 200) {
     ctx.body = { ...ctx.body, padding: 'x'.repeat(2 * 1024 * 1024) };
@@ -121,5 +141,13 @@ provider.use(async (ctx, next) => {
   }
 });
 
-server.on('request', provider.callback());
+const handle = provider.callback();
+server.on('request', (req, res) => {
+  if (req.url === '/_test/counts') {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(counts));
+    return;
+  }
+  handle(req, res);
+});
 console.log(`listening ${issuer}`);

@@ -28,16 +28,55 @@ impl Default for ThrottleConfig {
 pub struct FailureThrottle {
     config: ThrottleConfig,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// When each address over the limit last reserved a sign-in code exchange that was not
+    /// given back (see [`FailureThrottle::reserve_exchange`]).
+    exchanges: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 const PRUNE_ABOVE: usize = 100_000;
+
+/// How often an address over the failure limit may still have the provider exchange a sign-in
+/// code of its own flow, unless the previous exchange signed someone in: each exchange is a
+/// token request with Tessera's client credentials, and an address can start flows of its own
+/// and present them with forged codes (found by the fourth review of #17).
+pub const EXCHANGE_EVERY: Duration = Duration::from_secs(10);
 
 impl FailureThrottle {
     pub fn new(config: ThrottleConfig) -> FailureThrottle {
         FailureThrottle {
             config,
             windows: Mutex::new(HashMap::new()),
+            exchanges: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Reserves the sign-in code exchange an address over the failure limit may make once per
+    /// [`EXCHANGE_EVERY`]; `Err(wait)` (until the next one may be made) while the last one
+    /// reserved is younger and was not given back. Only for callbacks that cannot be forged by
+    /// someone else (a flow of the browser presenting it), which pass the limit itself.
+    pub fn reserve_exchange(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.reserve_exchange_at(ip, Instant::now())
+    }
+
+    /// Gives back the exchange reserved by `reserve_exchange` after it signed someone in, so a
+    /// genuine sign-in never makes the next one wait.
+    pub fn release_exchange(&self, ip: IpAddr) {
+        self.exchanges.lock().remove(&ip);
+    }
+
+    fn reserve_exchange_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let mut exchanges = self.exchanges.lock();
+        if exchanges.len() > PRUNE_ABOVE {
+            exchanges.retain(|_, at| now.duration_since(*at) < EXCHANGE_EVERY);
+        }
+        if let Some(at) = exchanges.get(&ip) {
+            let elapsed = now.duration_since(*at);
+            if elapsed < EXCHANGE_EVERY {
+                return Err(EXCHANGE_EVERY - elapsed);
+            }
+        }
+        exchanges.insert(ip, now);
+        Ok(())
     }
 
     /// Counts a failure; returns how long the address must wait when it is over the limit.
@@ -111,6 +150,35 @@ mod tests {
         assert_eq!(throttle.record_failure_at(other, start), None);
         let later = start + Duration::from_secs(61);
         assert_eq!(throttle.record_failure_at(ip, later), None);
+    }
+
+    #[test]
+    fn one_code_exchange_per_interval_unless_given_back() {
+        let throttle = FailureThrottle::new(ThrottleConfig::default());
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let start = Instant::now();
+        assert!(throttle.reserve_exchange_at(ip, start).is_ok());
+        let wait = throttle
+            .reserve_exchange_at(ip, start + Duration::from_secs(4))
+            .unwrap_err();
+        assert_eq!(wait, Duration::from_secs(6));
+        assert!(
+            throttle
+                .reserve_exchange_at([127, 0, 0, 2].into(), start)
+                .is_ok(),
+            "another address is not concerned"
+        );
+        assert!(
+            throttle
+                .reserve_exchange_at(ip, start + EXCHANGE_EVERY)
+                .is_ok()
+        );
+        throttle.release_exchange(ip);
+        assert!(
+            throttle
+                .reserve_exchange_at(ip, start + EXCHANGE_EVERY)
+                .is_ok()
+        );
     }
 
     #[test]

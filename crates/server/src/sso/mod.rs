@@ -4,6 +4,7 @@
 //! sign-in changes in Tessera (the just-in-time user, roles, organisations, attributes) is
 //! decided by `tessera_core::services::sso`; nothing here decides access.
 
+mod claim_types;
 pub mod config;
 pub mod oidc;
 mod routes;

@@ -12,14 +12,16 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreRequestTokenError,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreRequestTokenError, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    DiscoveryError, HttpClientError, HttpRequest, HttpResponse, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    Scope, SignatureVerificationError, TokenResponse,
+    AdditionalProviderMetadata, AsyncHttpClient, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, DiscoveryError, HttpClientError, HttpRequest, HttpResponse,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -31,8 +33,10 @@ const MAX_USERINFO_BYTES: usize = 256 * 1024;
 /// The largest answer read from any other endpoint of the provider (discovery, keys, token), in
 /// bytes: real ones are a few KiB; a bigger one is refused unread rather than held in memory.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-/// How far the provider's clock may be ahead of Tessera's: an ID token whose `nbf` (RFC 7519
-/// §4.1.5) or `iat` (OIDC Core §3.1.3.7 step 10) is further in the future is refused.
+/// How far the provider's clock may be off Tessera's, either way: an ID token whose `nbf` (RFC
+/// 7519 §4.1.5) or `iat` (OIDC Core §3.1.3.7 step 10) is further in the future is refused, and
+/// so is one whose `exp` (step 9) is further in the past (RFC 7519 §4.1.4 allows "some small
+/// leeway"; before the fourth review of #17 `exp` had none).
 pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// How deep a JSON answer of the provider may nest (`serde_json`'s own limit).
 const MAX_JSON_DEPTH: usize = 128;
@@ -59,7 +63,13 @@ pub enum OidcError {
     /// client's settings at the provider or in Tessera are wrong, not the person's sign-in.
     #[error("the identity provider refused Tessera's token request: {0}")]
     ClientRefused(String),
-    /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
+    /// The authorization response's `iss` (RFC 9207) is not the provider's issuer, or is
+    /// missing though the provider's discovery says it sends one: possibly another provider's
+    /// answer (a mix-up attack), refused before any token request.
+    #[error("the sign-in answer's issuer is not the identity provider's: {0}")]
+    IssuerMismatch(String),
+    /// The ID token failed verification (signature, issuer, audience, expiry or nonce), or a
+    /// standard claim of it has another JSON type than OIDC Core says (named).
     #[error("the identity provider's ID token is not valid: {0}")]
     InvalidIdToken(String),
     /// An answer that is not what the protocol says: not JSON, fields missing, no ID token,
@@ -75,6 +85,7 @@ impl OidcError {
             OidcError::Unreachable(_) => "provider-unreachable",
             OidcError::CodeRefused(_) => "code-refused",
             OidcError::ClientRefused(_) => "client-refused",
+            OidcError::IssuerMismatch(_) => "issuer-mismatch",
             OidcError::InvalidIdToken(_) => "invalid-id-token",
             OidcError::InvalidAnswer(_) => "invalid-answer",
         }
@@ -121,10 +132,19 @@ impl OidcError {
                 other => OidcError::ClientRefused(other.as_ref().to_string()),
             },
             RequestTokenError::Request(e) => OidcError::transport(e),
-            RequestTokenError::Parse(e, _) => OidcError::InvalidAnswer(format!(
-                "the token response is not valid JSON of the expected shape (at {})",
-                e.path()
-            )),
+            // The crate reads the ID token's standard claims with their types while parsing the
+            // answer: a claim of another type than OIDC Core says is named (never quoted).
+            RequestTokenError::Parse(e, body) => {
+                match super::claim_types::unverified_id_token_claims(&body)
+                    .and_then(|claims| super::claim_types::problem(&claims))
+                {
+                    Some(named) => OidcError::InvalidIdToken(named),
+                    None => OidcError::InvalidAnswer(format!(
+                        "the token response is not valid JSON of the expected shape (at {})",
+                        e.path()
+                    )),
+                }
+            }
             RequestTokenError::Other(e) => {
                 OidcError::InvalidAnswer(format!("the token response: {e}"))
             }
@@ -210,6 +230,34 @@ type Client = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
+/// What Tessera reads from a discovery document beyond OIDC Discovery: whether the provider
+/// sends `iss` in its authorization responses (RFC 9207 §3). Kept as plain JSON, so that a
+/// provider sending it as something else than a boolean is not refused for it (only `true`
+/// counts).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+struct IssParameter {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<Value>,
+}
+
+impl AdditionalProviderMetadata for IssParameter {}
+
+/// A provider's discovery document with its keys.
+type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 /// One configured provider with its cached discovery document and keys.
 pub struct OidcProvider {
     pub config: ProviderConfig,
@@ -221,7 +269,7 @@ pub struct OidcProvider {
 /// The discovery document and keys, when fetched, and when a refetch was last forced.
 #[derive(Default)]
 struct Cache {
-    metadata: Option<(CoreProviderMetadata, Instant)>,
+    metadata: Option<(Metadata, Instant)>,
     last_forced: Option<Instant>,
 }
 
@@ -245,7 +293,7 @@ impl OidcProvider {
 
     /// The discovery document with its keys: cached, fetched when missing, older than an hour,
     /// or (`refresh`) when a token names an unknown key.
-    async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata, OidcError> {
+    async fn metadata(&self, refresh: bool) -> Result<Metadata, OidcError> {
         let mut cache = self.cache.lock().await;
         let refresh = refresh
             && cache
@@ -262,14 +310,38 @@ impl OidcProvider {
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| OidcError::InvalidAnswer(format!("issuer URL: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let metadata = Metadata::discover_async(issuer, &self.http)
             .await
             .map_err(OidcError::discovery)?;
         cache.metadata = Some((metadata.clone(), Instant::now()));
         Ok(metadata)
     }
 
-    fn client(&self, metadata: CoreProviderMetadata) -> Client {
+    /// RFC 9207 §2.4: the `iss` of an authorization response (success or error) must be the
+    /// provider's issuer exactly, and one must be there when the provider's discovery says
+    /// `authorization_response_iss_parameter_supported: true`. Checked before any token request.
+    pub async fn check_issuer(&self, iss: Option<&str>) -> Result<(), OidcError> {
+        let metadata = self.metadata(false).await?;
+        let issuer = metadata.issuer().as_str();
+        match iss {
+            Some(iss) if iss == issuer => Ok(()),
+            Some(_) => Err(OidcError::IssuerMismatch(format!(
+                "its iss parameter (RFC 9207) is not {issuer}"
+            ))),
+            None if metadata
+                .additional_metadata()
+                .authorization_response_iss_parameter_supported
+                == Some(Value::Bool(true)) =>
+            {
+                Err(OidcError::IssuerMismatch(format!(
+                    "it has no iss parameter, though {issuer} says it sends one (RFC 9207)"
+                )))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn client(&self, metadata: Metadata) -> Client {
         CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.config.client_id.clone()),
@@ -339,9 +411,9 @@ impl OidcProvider {
                 id_token
                     .claims(&verifier, &nonce)
                     .map(|c| c.subject().to_string())
-                    .map_err(|e| OidcError::InvalidIdToken(e.to_string()))?
+                    .map_err(|e| not_verified(e, &id_token.to_string()))?
             }
-            Err(e) => return Err(OidcError::InvalidIdToken(e.to_string())),
+            Err(e) => return Err(not_verified(e, &id_token.to_string())),
         };
         // The signature is verified: the payload's claims, extra ones included, are the
         // provider's.
@@ -453,13 +525,42 @@ const ALGORITHMS: [CoreJwsSigningAlgorithm; 8] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-/// The ID token verifier: Tessera's algorithms, and an `iat` at most [`CLOCK_SKEW`] ahead
-/// of Tessera's clock (OIDC Core §3.1.3.7 step 10; the crate checks `exp` itself).
+/// The ID token verifier: Tessera's algorithms, an `iat` at most [`CLOCK_SKEW`] ahead of
+/// Tessera's clock (OIDC Core §3.1.3.7 step 10), and an `exp` at most [`CLOCK_SKEW`] behind it
+/// (step 9: the crate compares `exp` with its time function, which feeds no other check, so
+/// that function runs [`CLOCK_SKEW`] late).
 fn verifier(client: &Client) -> openidconnect::core::CoreIdTokenVerifier<'_> {
     client
         .id_token_verifier()
         .set_allowed_algs(ALGORITHMS)
+        .set_time_fn(|| chrono::Utc::now() - CLOCK_SKEW)
         .set_issue_time_verifier_fn(|iat| issued_in_the_past(iat, chrono::Utc::now()))
+}
+
+/// A verification failure of the ID token `jws`, in Tessera's words for an expiry (the crate's
+/// would show the skewed time as "current time").
+fn not_verified(error: ClaimsVerificationError, jws: &str) -> OidcError {
+    if let ClaimsVerificationError::Expired(message) = &error
+        && message.starts_with("ID token expired")
+    {
+        let exp = payload(jws)
+            .ok()
+            .and_then(|claims| match claims.get("exp") {
+                Some(Value::Number(n)) => n
+                    .as_f64()
+                    .and_then(|at| chrono::DateTime::from_timestamp(at.floor() as i64, 0))
+                    .map(|at| at.to_string()),
+                Some(Value::String(at)) => Some(at.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "an earlier time".into());
+        return OidcError::InvalidIdToken(format!(
+            "it expired at {exp} (exp; now {}, {} s of clock skew allowed)",
+            chrono::Utc::now(),
+            CLOCK_SKEW.as_secs()
+        ));
+    }
+    OidcError::InvalidIdToken(error.to_string())
 }
 
 /// `Err` (a message naming `iat`) when `iat` is more than [`CLOCK_SKEW`] after `now`.

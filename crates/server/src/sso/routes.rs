@@ -118,6 +118,8 @@ struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// The provider's issuer (RFC 9207), compared with the discovery document's.
+    iss: Option<String>,
 }
 
 /// `GET /ui/sso/<name>/callback`: the provider sends the browser back here.
@@ -136,21 +138,44 @@ async fn callback(
     // the 429 page unless its `state` is the flow of the browser presenting it: that one cannot
     // be forged by someone else (found by the third review of #17: 62 forged callbacks from an
     // address shut out a genuine sign-in from it), so it goes on and is refused only if it fails.
-    let mut response = match state.throttle.over_limit(ip) {
-        Some(_) if !own_flow(&name, &headers, &q) => {
+    // But an address can start flows of its own and present them with forged codes, each a
+    // token request with Tessera's client credentials (found by the fourth review): past the
+    // limit, such a code exchange is made at most once per `EXCHANGE_EVERY` (10 s) unless the previous
+    // one signed someone in, the others answered 429 without a request to the provider (and
+    // with the flow left unspent, so the person can present it again after the wait).
+    let own = own_flow(&name, &headers, &q);
+    let exchanges_code = q.error.is_none() && q.code.as_deref().is_some_and(|c| !c.is_empty());
+    let (mut response, spent) = match state.throttle.over_limit(ip) {
+        Some(_) if !own => {
             let wait = state
                 .throttle
                 .record_failure(ip)
                 .unwrap_or(std::time::Duration::from_secs(1));
-            too_many_failures(&state, wait)
+            (too_many_failures(&state, wait), false)
         }
-        _ => finish(&state, provider, ip, &headers, q).await,
+        Some(_) if exchanges_code => match state.throttle.reserve_exchange(ip) {
+            Err(wait) => (too_many_failures(&state, wait), false),
+            Ok(()) => {
+                let response = finish(&state, provider, ip, &headers, q).await;
+                if response.status() == StatusCode::SEE_OTHER {
+                    state.throttle.release_exchange(ip);
+                }
+                (response, true)
+            }
+        },
+        _ => (finish(&state, provider, ip, &headers, q).await, own),
     };
-    // The flow is over, whatever its outcome: its cookie cannot be used twice.
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie_at(&state, FLOW_COOKIE, "", 0, &cookie_path(&name)),
-    );
+    // A flow this callback spent is over, whatever its outcome: its cookie cannot be used
+    // twice. A stale or garbled cookie goes too. Any other callback leaves the cookie alone
+    // (found by the fourth review: a forged link opened by a person cleared the cookie of the
+    // sign-in they had in progress, breaking it).
+    let stale = cookie(&headers, FLOW_COOKIE).is_some_and(|v| !fresh(v));
+    if spent || stale {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie_at(&state, FLOW_COOKIE, "", 0, &cookie_path(&name)),
+        );
+    }
     response
 }
 
@@ -217,6 +242,18 @@ async fn finish(
             .await;
         }
         Err(error) => return unavailable(state, &error),
+    }
+    // RFC 9207: an answer (success or error) naming another issuer may be another provider's,
+    // sent here by a mix-up attack; refused before anything is asked of the provider.
+    if let Err(error) = provider.check_issuer(q.iss.as_deref()).await {
+        return refuse(
+            state,
+            name,
+            ip,
+            error.code(),
+            provider_failure(name, &error),
+        )
+        .await;
     }
     if let Some(error) = q.error.as_deref() {
         let (reason, message) = if error == "access_denied" {
@@ -457,6 +494,13 @@ fn provider_failure(name: &str, error: &OidcError) -> String {
             format!(
                 "The identity provider {name} refused Tessera's request ({}): Tessera's client settings for it are wrong. Tell an administrator.",
                 quoted(what)
+            )
+        }
+        OidcError::IssuerMismatch(detail) => {
+            tracing::warn!(provider = name, error = %logged, "a sign-in answer named another issuer than its identity provider");
+            format!(
+                "This sign-in answer does not come from the identity provider {name} ({}). Start again from the login page.",
+                quoted(detail)
             )
         }
         OidcError::CodeRefused(_) => format!(

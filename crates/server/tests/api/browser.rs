@@ -39,6 +39,20 @@ impl Jar {
         }
     }
 
+    /// A browser whose connections come from `ip`: another loopback address than 127.0.0.1 is
+    /// another client address for Tessera (its failure throttle, its audit log).
+    pub fn from_address(ip: std::net::IpAddr) -> Jar {
+        Jar {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .local_address(ip)
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
     /// The client to build requests for `send` with.
     pub fn client(&self) -> &reqwest::Client {
         &self.client

@@ -33,6 +33,7 @@ mod refusals;
 mod runtime_modes;
 mod service_accounts;
 mod sso;
+mod sso_attacker;
 mod sso_claims;
 mod sso_identities;
 mod sso_refusals;

@@ -63,6 +63,19 @@ impl Idp {
     pub(crate) fn set(&self, state: Value) {
         std::fs::write(&self.state_file, state.to_string()).unwrap();
     }
+
+    /// How many requests the provider's `endpoint` (`"token"`, `"userinfo"`) had so far.
+    pub(crate) async fn requests(&self, endpoint: &str) -> u64 {
+        let counts: Value = reqwest::get(format!("{}/_test/counts", self.issuer))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        counts[endpoint]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count of {endpoint}: {counts}"))
+    }
 }
 
 pub(crate) fn account(groups: &[&str], department: &str) -> Value {
@@ -197,6 +210,18 @@ pub(crate) fn with_query(url: &str, key: &str, value: &str) -> String {
         .clear()
         .extend_pairs(pairs)
         .append_pair(key, value);
+    parsed.to_string()
+}
+
+/// `url` without its query parameter `key`.
+pub(crate) fn without_query(url: &str, key: &str) -> String {
+    let mut parsed = Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .filter(|(k, _)| k != key)
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
     parsed.to_string()
 }
 

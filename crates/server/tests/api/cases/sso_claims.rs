@@ -18,7 +18,7 @@ async fn spawn(idp: &Idp) -> TestApp {
 }
 
 /// The newest `sso.refused` entry's reason and detail.
-async fn last_refusal(app: &TestApp) -> (String, String) {
+pub(crate) async fn last_refusal(app: &TestApp) -> (String, String) {
     let refused = audit(app, "sso.refused").await;
     let details = &refused.first().expect("an sso.refused entry").details;
     (
@@ -28,7 +28,7 @@ async fn last_refusal(app: &TestApp) -> (String, String) {
 }
 
 /// Sets the provider's misbehaviour for `ann`'s next sign-ins.
-fn misbehave(idp: &Idp, misbehave: Value) {
+pub(crate) fn misbehave(idp: &Idp, misbehave: Value) {
     idp.set(json!({ "accounts": { "ann": account(&["data-admins"], "Sales") }, "misbehave": misbehave }));
 }
 
@@ -126,7 +126,8 @@ async fn invisible_format_characters_in_claims_are_refused_like_control_characte
 async fn a_verifiers_message_echoing_a_huge_claim_is_bounded_on_the_page_and_in_the_audit() {
     let idp = Idp::start(json!({ "accounts": {} })).await;
     let app = spawn(&idp).await;
-    // (An `iss` that is no URL is refused earlier, by the token answer's parse.)
+    // (An `iss` that is no URL is refused earlier, by the token answer's parse, naming the
+    // claim: see `sso_attacker.rs`.)
     for claim in ["aud"] {
         misbehave(
             &idp,
