@@ -47,7 +47,10 @@ const publicPart = ({ d, p, q, dp, dq, qi, ...pub }) => pub;
 
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+// `issuer_trailing_slash: true` (read once, at start) gives the issuer a trailing slash, as
+// Auth0's `https://<tenant>.auth0.com/` has: the relying party must keep it exactly.
+const slash = readState().issuer_trailing_slash ? '/' : '';
+const issuer = `http://127.0.0.1:${server.address().port}${slash}`;
 
 const provider = new Provider(issuer, {
   clients: [

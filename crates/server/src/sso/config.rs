@@ -46,7 +46,10 @@ struct ProviderSection {
 pub struct ProviderConfig {
     /// `[a-z0-9_-]`, 1-32 characters: shown as "Sign in with <name>", part of the callback path.
     pub name: String,
-    /// Without a trailing slash; discovery is at `<issuer>/.well-known/openid-configuration`.
+    /// Exactly as configured (a trailing slash kept: Auth0's issuer is
+    /// `https://<tenant>.auth0.com/`): OIDC Discovery §4.3 and OIDC Core §3.1.3.7 step 2 compare
+    /// the discovery document's `issuer` and the ID token's `iss` with it as strings. Discovery
+    /// is at `<issuer without its trailing slash>/.well-known/openid-configuration`.
     pub issuer: String,
     pub client_id: String,
     /// Never logged (see the `Debug` impl).
@@ -232,7 +235,7 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
             "the name must be 1-32 lowercase letters, digits, '-' or '_' (it is part of the callback path)",
         ));
     }
-    let issuer = p.issuer.trim_end_matches('/').to_string();
+    let issuer = p.issuer.trim().to_string();
     check_issuer(&issuer).map_err(|m| invalid(&name, &m))?;
     if p.client_id.is_empty() {
         return Err(invalid(&name, "client_id must not be empty"));
@@ -421,7 +424,7 @@ organization_mapping = { "team-churn" = "churn" }
     fn a_provider_is_read_with_its_defaults_and_mappings() {
         let sso = parse(GOOD).unwrap();
         let corp = sso.provider("corp").unwrap();
-        assert_eq!(corp.issuer, "https://idp.example.com");
+        assert_eq!(corp.issuer, "https://idp.example.com/", "kept as configured");
         assert_eq!(corp.scopes, ["openid", "profile", "groups"]);
         assert_eq!(corp.username_claim, "preferred_username");
         assert_eq!(corp.rules.role_mapping["data-admins"], Role::SysAdmin);

@@ -116,7 +116,13 @@ client_secret = "x"
 }
 
 pub(crate) async fn spawn_with_idp(idp: &Idp, extra: &str) -> TestApp {
-    let sso = sso_settings(&idp.issuer, extra);
+    spawn_with_issuer(&idp.issuer, extra).await
+}
+
+/// [`spawn_with_idp`] with the provider's issuer configured as `issuer` (which may differ from
+/// the one the provider states, for the refusal tests).
+pub(crate) async fn spawn_with_issuer(issuer: &str, extra: &str) -> TestApp {
+    let sso = sso_settings(issuer, extra);
     let mappers = vec![
         ClaimMapper::parse_with(
             "org.department",

@@ -7,8 +7,8 @@
 use serde_json::json;
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, spawn_throttled, user,
-    with_query, without_query,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, spawn_throttled,
+    spawn_with_issuer, user, with_query, without_query,
 };
 use crate::cases::sso_claims::{last_refusal, misbehave};
 use crate::helpers::TestApp;
@@ -343,4 +343,32 @@ async fn a_forged_link_leaves_a_sign_in_in_progress_alone() {
             page.set_cookies
         );
     }
+}
+
+/// Found when the fixes of the fourth review were merged: the configured issuer lost its
+/// trailing slash, so a provider whose issuer has one (Auth0's `https://<tenant>.auth0.com/`)
+/// could never pass discovery, which compares the document's `issuer` as a string (OIDC
+/// Discovery §4.3). Configured as the provider states it, it signs in; configured otherwise,
+/// the sign-in is refused naming the discovery document's issuer.
+#[tokio::test]
+async fn an_issuer_is_kept_exactly_as_configured_trailing_slash_included() {
+    let idp = Idp::start(json!({
+        "issuer_trailing_slash": true,
+        "accounts": { "ann": account(&[], "Sales") },
+    }))
+    .await;
+    assert!(idp.issuer.ends_with('/'), "{}", idp.issuer);
+    let app = spawn_with_issuer(&idp.issuer, "").await;
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+
+    let without_slash = spawn_with_issuer(idp.issuer.trim_end_matches('/'), "").await;
+    let page = Browser::new()
+        .get(&format!("{}/ui/sso/corp/login", without_slash.address))
+        .await;
+    assert_eq!(page.status, 400, "{}", page.html);
+    assert!(
+        unescaped(&page.html).contains("issuer"),
+        "the page names the issuer: {}",
+        page.html
+    );
 }
