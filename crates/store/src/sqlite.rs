@@ -98,6 +98,11 @@ impl SqliteStore {
     /// index entries as its depth), so that the cursor's row value is where the range starts.
     pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "+c.expires_at";
 
+    /// The visibility column in a user's model API page: `+` keeps SQLite from reading every
+    /// public row through `model_apis_by_visibility` (an OR of index seeks, then a sort)
+    /// instead of walking the name order and stopping after a page.
+    pub(crate) const PAGE_VISIBILITY_COLUMN: &'static str = "+m.visibility";
+
     pub(crate) fn push_credential_search(
         qb: &mut QueryBuilder<'static, Sqlite>,
         rule: &SearchRule,

@@ -18,13 +18,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tessera_core::model::CredentialKind;
 use tessera_core::paging::PageQuery;
 use tessera_core::store::{
-    CredentialFilter, CredentialStore, ModelApiQuery, ModelApiStore, PrincipalQuery,
-    PrincipalStore,
+    CredentialFilter, CredentialStore, ModelApiQuery, ModelApiStore, PrincipalQuery, PrincipalStore,
 };
 use tessera_store::sqlite::SqliteStore;
 
 /// Searches of three characters or more (the FTS path), each matching some rows and not others.
-const SEARCHES: [&str; 7] = ["walrus", "heron", "otter", "tok-3", "ready", "model-00", "-00"];
+const SEARCHES: [&str; 7] = [
+    "walrus", "heron", "otter", "tok-3", "ready", "model-00", "-00",
+];
 
 const USERS: [&str; 6] = [
     "walrus-anna",
@@ -139,7 +140,8 @@ async fn ids(pool: &SqlitePool, sql: &str, term: &str) -> BTreeSet<String> {
 
 const PATS_TRUTH: &str = "SELECT c.id FROM credentials c JOIN principals p ON p.id = c.principal_id
     WHERE c.kind = 'pat' AND (lower(c.name) LIKE $1 OR p.user_name LIKE $1)";
-const USERS_TRUTH: &str = "SELECT id FROM principals WHERE user_name LIKE $1 OR lower(email) LIKE $1
+const USERS_TRUTH: &str =
+    "SELECT id FROM principals WHERE user_name LIKE $1 OR lower(email) LIKE $1
     OR lower(first_name) LIKE $1 OR lower(last_name) LIKE $1";
 const MODELS_TRUTH: &str =
     "SELECT id FROM model_apis WHERE lower(name) LIKE $1 OR lower(description) LIKE $1";
@@ -199,12 +201,19 @@ async fn assert_searches_right(store: &SqliteStore, when: &str) {
         let truth = ids(pool, MODELS_TRUTH, term).await;
         assert_eq!(found, truth, "{when}: model APIs searched for {term:?}");
         let counted = store.count_model_apis(&models).await.unwrap();
-        assert_eq!(counted.count, truth.len() as u64, "{when}: model APIs counted for {term:?}");
+        assert_eq!(
+            counted.count,
+            truth.len() as u64,
+            "{when}: model APIs counted for {term:?}"
+        );
     }
     // The searches are not vacuous: most terms match some rows but not all.
     let some = ids(pool, PATS_TRUTH, "walrus").await.len();
     let all = ids(pool, PATS_TRUTH, "").await.len();
-    assert!(some > 0 && some < all, "{when}: {some} of {all} PATs match walrus");
+    assert!(
+        some > 0 && some < all,
+        "{when}: {some} of {all} PATs match walrus"
+    );
 }
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
