@@ -2,10 +2,15 @@
 """SQL-level timings of the listings that scale.sh found slow at 1,000,000 PATs (issue 19).
 
 Runs the statements the store sends for each call (as in crates/store/src/sql/*.rs, with the
-parameters bench/scale.sh uses), before and after the fixes of migration 0015 / the store
-("before"/"after" pairs; the model API search "after" needs 0015 applied, on PostgreSQL its
-SQL is unchanged and the pair is the same statement),
-against a database filled by crates/store/examples/populate.rs, and prints "label<TAB>mean ms".
+parameters bench/scale.sh uses), before and after the fixes of migrations 0015 and 0016 / the
+store ("before"/"after" pairs), against a database filled by crates/store/examples/populate.rs,
+and prints "label<TAB>median ms". On SQLite the FTS tables are joined by rowid before 0016 and
+by `search_key` after (found from the schema). A user's count: the OR of every way to see a
+model API before, the public ones then those the user reaches after. A page's collaborators:
+one query per row before (timed together), one query after. The admin search's page: the
+search index before, a walk of the first 200 rows of the name order after (what the store
+tries first for a page of up to 250 rows; it falls back to the index when the walk finds too
+few).
 
 Usage: bench/scale_sql.py sqlite /path/to/tessera.db PATS USERS [explain]
        bench/scale_sql.py postgres postgres://.../db PATS USERS [explain]
@@ -64,17 +69,44 @@ user_cur = cursor("SELECT p.user_name, p.id FROM principals p ORDER BY p.user_na
 visible = (f" AND (m.visibility = 'public' OR m.owner_id = {lit(own)} OR m.id IN (SELECT model_api_id FROM model_api_collaborators WHERE user_id = {lit(own)})"
            f" OR m.id IN (SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om ON om.organization_id = c.organization_id WHERE om.user_id = {lit(own)})"
            f" OR m.project_id IN (SELECT id FROM projects WHERE owner_id = {lit(own)}) OR m.project_id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}))")
+# The store's page after 0016: `+m.visibility` on SQLite, so that the visibility index is not
+# read (an OR of index reads of every public row, then a sort) instead of the name order.
+visible_page = visible.replace("(m.visibility =", "(+m.visibility =") if backend == "sqlite" else visible
 search = " AND (lower(m.name) LIKE '%model-00000%' ESCAPE '\\' OR lower(m.description) LIKE '%model-00000%' ESCAPE '\\')"
-fts = " AND m.rowid IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH '\"model-00000\"')" if backend == "sqlite" else ""
+# The FTS rows' key: the table's rowid before migration 0016, its `search_key` after.
+keyed = backend == "sqlite" and q("SELECT count(*) FROM pragma_table_info('model_apis') WHERE name = 'search_key'")[0] == 1
+key = "search_key" if keyed else "rowid"
+fts = f" AND m.{key} IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH '\"model-00000\"')" if backend == "sqlite" else ""
 plus = "+c.expires_at" if backend == "sqlite" else "c.expires_at"
 if backend == "sqlite":
-    user_search = (" AND p.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH '\"er00777\"')")
+    user_search = (f" AND p.{key} IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH '\"er00777\"')")
 else:
     user_search = ""
 user_search += (" AND (p.user_name LIKE '%er00777%' ESCAPE '\\' OR lower(coalesce(p.email, '')) LIKE '%er00777%' ESCAPE '\\'"
                 " OR lower(p.first_name) LIKE '%er00777%' ESCAPE '\\' OR lower(p.last_name) LIKE '%er00777%' ESCAPE '\\')")
 page = " LIMIT 50 OFFSET 0"
 cap = " LIMIT 1001) counted"
+# A user's count after: the public ones from their index, then the private ones the user reaches.
+reached = (f" AND m.id IN (SELECT o.id FROM model_apis o WHERE o.owner_id = {lit(own)}"
+           f" UNION ALL SELECT model_api_id FROM model_api_collaborators WHERE user_id = {lit(own)}"
+           f" UNION ALL SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om ON om.organization_id = c.organization_id WHERE om.user_id = {lit(own)}"
+           f" UNION ALL SELECT r.id FROM model_apis r WHERE r.project_id IN (SELECT id FROM projects WHERE owner_id = {lit(own)}"
+           f" UNION ALL SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}))")
+visible_count = (f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1 AND m.visibility = 'public'"
+                 f" UNION ALL SELECT 1 FROM model_apis m WHERE 1 = 1 AND m.visibility <> 'public'{reached}{cap}")
+# The collaborators of a user's first page: one query per row before, one for the page after.
+page_ids = [r for r in (q(f"SELECT group_concat(id, ',') FROM (SELECT m.id FROM model_apis m WHERE 1 = 1{visible} ORDER BY m.name, m.id{page}) x")
+                        if backend == "sqlite" else
+                        q(f"SELECT string_agg(id, ',') FROM (SELECT m.id FROM model_apis m WHERE 1 = 1{visible} ORDER BY m.name, m.id{page}) x"))[0].split(",")]
+COLLAB = ("SELECT c.id, c.model_api_id, c.user_id, p.user_name, c.organization_id, o.name AS org_name, c.role FROM model_api_collaborators c"
+          " LEFT JOIN principals p ON p.id = c.user_id LEFT JOIN organizations o ON o.id = c.organization_id")
+collab_before = [f"{COLLAB} WHERE c.model_api_id = {lit(i)} ORDER BY c.id" for i in page_ids]
+collab_after = f"{COLLAB} WHERE c.model_api_id IN ({', '.join(lit(i) for i in page_ids)}) ORDER BY c.model_api_id, c.id"
+# The admin search's first page after: a walk of 200 rows of the name order, tested one by one.
+walk = ("SELECT m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, m.visibility, m.access_mode, m.description, m.created_at"
+        " FROM (SELECT w.id, w.name, w.project_id, w.owner_id, w.kind, w.visibility, w.access_mode, w.description, w.created_at"
+        " FROM model_apis w WHERE 1 = 1 ORDER BY w.name, w.id LIMIT 200) m JOIN principals p ON p.id = m.owner_id WHERE 1 = 1"
+        f"{search} ORDER BY m.name, m.id{page}")
 
 CALLS = [
     ("PATs Expired, first page", f"{LIST} {expired.format(col='c.expires_at')} ORDER BY c.expires_at DESC, c.id DESC{page}"),
@@ -97,9 +129,14 @@ CALLS = [
     ("users, search", f"SELECT {PRIN} FROM principals p WHERE 1 = 1{user_search} ORDER BY p.user_name, p.id{page}"),
     ("users, search count", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1{user_search}{cap}"),
     ("model APIs, a user's, first page", f"{MODELS}{visible} ORDER BY m.name, m.id{page}"),
-    ("model APIs, a user's, count", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{visible}{cap}"),
+    ("model APIs, a user's, first page, after (+visibility on SQLite)", f"{MODELS}{visible_page} ORDER BY m.name, m.id{page}"),
+    ("model APIs, a user's, count, before", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{visible}{cap}"),
+    ("model APIs, a user's, count, after", visible_count),
+    ("model APIs, a user's page's collaborators, before (one query a row)", collab_before),
+    ("model APIs, a user's page's collaborators, after (one query)", collab_after),
     ("model APIs, admin search, page, before", f"{MODELS}{search} ORDER BY m.name, m.id{page}"),
-    ("model APIs, admin search, page, after", f"{MODELS}{fts}{search} ORDER BY m.name, m.id{page}"),
+    ("model APIs, admin search, page, index (before)", f"{MODELS}{fts}{search} ORDER BY m.name, m.id{page}"),
+    ("model APIs, admin search, page, walk (after)", walk),
     ("model APIs, admin search, count, before", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{search}{cap}"),
     ("model APIs, admin search, count, after", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{fts}{search}{cap}"),
     ("projects, collaborating, page", f"SELECT pr.id FROM projects pr WHERE pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}) ORDER BY pr.name, pr.id{page}"),
@@ -107,14 +144,16 @@ CALLS = [
 ]
 
 for label, sql in CALLS:
+    # A list: several statements, timed together (their sum), the plan of the first shown.
+    stmts = sql if isinstance(sql, list) else [sql]
     if explain:
-        print(f"### {label}\n\n{sql}\n")
+        print(f"### {label}\n\n{stmts[0]}\n" + (f"(and {len(stmts) - 1} more like it)\n" if len(stmts) > 1 else ""))
         if backend == "sqlite":
             import sqlite3
-            for row in sqlite3.connect(url).execute("EXPLAIN QUERY PLAN " + sql):
-                print("   " * 0 + f"{row[0]:>3} {row[1]:>3} {row[3]}")
+            for row in sqlite3.connect(url).execute("EXPLAIN QUERY PLAN " + stmts[0]):
+                print(f"{row[0]:>3} {row[1]:>3} {row[3]}")
         else:
-            print(subprocess.run(["psql", "-AtX", url, "-c", "EXPLAIN (ANALYZE, BUFFERS) " + sql],
+            print(subprocess.run(["psql", "-AtX", url, "-c", "EXPLAIN (ANALYZE, BUFFERS) " + stmts[0]],
                                  check=True, capture_output=True, text=True).stdout)
         print()
         continue
@@ -122,16 +161,19 @@ for label, sql in CALLS:
         import sqlite3
         db = sqlite3.connect(url)
         for _ in range(5):
-            db.execute(sql).fetchall()
+            for one in stmts:
+                db.execute(one).fetchall()
         lat = []
         for _ in range(30):
             t = time.perf_counter()
-            db.execute(sql).fetchall()
+            for one in stmts:
+                db.execute(one).fetchall()
             lat.append(time.perf_counter() - t)
         ms = sorted(lat)[15] * 1000
     else:
-        script = f"EXPLAIN (ANALYZE, TIMING OFF) {sql};\n" * 35
+        script = "".join(f"EXPLAIN (ANALYZE, TIMING OFF) {one};\n" for one in stmts) * 35
         out = subprocess.run(["psql", "-AtX", url], input=script, check=True, capture_output=True, text=True).stdout
-        lat = [float(l.split(":")[1].split()[0]) for l in out.splitlines() if l.startswith("Execution Time")][5:]
+        each = [float(l.split(":")[1].split()[0]) for l in out.splitlines() if l.startswith("Execution Time")]
+        lat = [sum(each[i:i + len(stmts)]) for i in range(0, len(each), len(stmts))][5:]
         ms = sorted(lat)[len(lat) // 2]
     print(f"{label}\t{ms:.3f}", flush=True)

@@ -83,6 +83,9 @@ impl PgStore {
     /// scan starts from the tighter of that bound and the cursor's row value by itself.
     pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "c.expires_at";
 
+    /// The visibility column in a user's model API page (PostgreSQL plans it well as it is).
+    pub(crate) const PAGE_VISIBILITY_COLUMN: &'static str = "m.visibility";
+
     pub(crate) fn push_credential_search(
         qb: &mut QueryBuilder<'static, Postgres>,
         rule: &SearchRule,

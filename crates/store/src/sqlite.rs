@@ -85,7 +85,8 @@ impl SqliteStore {
 
 /// Searches on SQLite: FTS5 trigram tables for substrings (each hit re-checked against the row,
 /// so that a stale index entry can only hide a row, never show a wrong one), B-tree ranges for
-/// prefixes. See [`SearchRule`].
+/// prefixes. See [`SearchRule`]. An FTS row's rowid is its table row's `search_key` (migration
+/// 0016), never the table's own rowid, which VACUUM or a restored dump may renumber.
 impl SqliteStore {
     /// The kind column while searching: `+` keeps SQLite from walking the kind's ordered index
     /// (and probing the search for every row) instead of starting from the search's matches.
@@ -97,6 +98,11 @@ impl SqliteStore {
     /// index entries as its depth), so that the cursor's row value is where the range starts.
     pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "+c.expires_at";
 
+    /// The visibility column in a user's model API page: `+` keeps SQLite from reading every
+    /// public row through `model_apis_by_visibility` (an OR of index seeks, then a sort)
+    /// instead of walking the name order and stopping after a page.
+    pub(crate) const PAGE_VISIBILITY_COLUMN: &'static str = "+m.visibility";
+
     pub(crate) fn push_credential_search(
         qb: &mut QueryBuilder<'static, Sqlite>,
         rule: &SearchRule,
@@ -104,9 +110,9 @@ impl SqliteStore {
         match rule {
             SearchRule::Substring(text) => {
                 let like = like_pattern(text);
-                qb.push(" AND c.rowid IN (SELECT rowid FROM credentials_name_fts WHERE credentials_name_fts MATCH ")
+                qb.push(" AND c.rowid IN (SELECT c1.rowid FROM credentials c1 WHERE c1.search_key IN (SELECT rowid FROM credentials_name_fts WHERE credentials_name_fts MATCH ")
                     .push_bind(fts_phrase(text))
-                    .push(" UNION SELECT c2.rowid FROM credentials c2 WHERE c2.principal_id IN (SELECT p2.id FROM principals p2 WHERE p2.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ")
+                    .push(") UNION SELECT c2.rowid FROM credentials c2 WHERE c2.principal_id IN (SELECT p2.id FROM principals p2 WHERE p2.search_key IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ")
                     .push_bind(format!("user_name : {}", fts_phrase(text)))
                     .push(")))");
                 qb.push(" AND (c.name LIKE ")
@@ -138,7 +144,7 @@ impl SqliteStore {
     pub(crate) fn push_model_api_search(qb: &mut QueryBuilder<'static, Sqlite>, needle: &str) {
         if needle.chars().count() >= 3 {
             qb.push(
-                " AND m.rowid IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH ",
+                " AND m.search_key IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH ",
             )
             .push_bind(fts_phrase(needle))
             .push(")");
@@ -150,7 +156,7 @@ impl SqliteStore {
             SearchRule::Substring(text) => {
                 let like = like_pattern(text);
                 qb.push(
-                    " AND p.rowid IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ",
+                    " AND p.search_key IN (SELECT rowid FROM principals_fts WHERE principals_fts MATCH ",
                 )
                 .push_bind(fts_phrase(text))
                 .push(")");

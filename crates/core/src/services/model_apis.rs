@@ -4,7 +4,7 @@
 
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
-use crate::ids::{CollaboratorId, ModelApiId, ProjectId};
+use crate::ids::{CollaboratorId, ModelApiId, OrganizationId, ProjectId};
 use crate::model::PrincipalKind;
 use crate::model_apis::{Authorization, Grantee, ModelApi, ModelCollaborator, ModelKind};
 use crate::names::{Email, FieldError, UserName};
@@ -47,8 +47,22 @@ impl ModelApiService {
     /// The caller's relation to `api`, from every role source.
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id))]
     pub async fn standing(&self, caller: &Caller, api: &ModelApi) -> ServiceResult<Standing> {
+        let organizations = self
+            .ctx
+            .store
+            .organization_ids_of(caller.principal().id)
+            .await?;
+        self.standing_in(caller, api, &organizations).await
+    }
+
+    /// [`standing`](Self::standing) with the caller's organizations already read.
+    async fn standing_in(
+        &self,
+        caller: &Caller,
+        api: &ModelApi,
+        organizations: &[OrganizationId],
+    ) -> ServiceResult<Standing> {
         let me = caller.principal().id;
-        let organizations = self.ctx.store.organization_ids_of(me).await?;
         let project = self.ctx.store.project(api.project_id).await?;
         let project_role = project.as_ref().and_then(|p| p.role_of(me));
         let mut roles = Vec::new();
@@ -169,14 +183,29 @@ impl ModelApiService {
         let query = Self::listing(caller, search, page);
         let found = self.ctx.store.model_api_page(&query).await?;
         let next = Page::of(found.clone(), limit, model_api_cursor_after).next;
+        // Roles only widen what a caller may do, so a row the bare standing (authenticated,
+        // SysAdmin or not, no role) already shows needs no roles read: public ones, and every
+        // one for a SysAdmin. The others read the caller's organizations once for the page.
+        let bare = Standing {
+            authenticated: true,
+            sys_admin: policy::is_admin(caller.principal()),
+            role: None,
+            project_role: None,
+        };
+        let mut organizations: Option<Vec<OrganizationId>> = None;
         let mut items = Vec::with_capacity(found.len());
         for api in found {
-            if decide(
-                ModelAction::View,
-                api.visibility,
-                &self.standing(caller, &api).await?,
-            ) == Decision::Allow
-            {
+            let mut shown = decide(ModelAction::View, api.visibility, &bare) == Decision::Allow;
+            if !shown {
+                if organizations.is_none() {
+                    let me = caller.principal().id;
+                    organizations = Some(self.ctx.store.organization_ids_of(me).await?);
+                }
+                let known = organizations.as_deref().unwrap_or_default();
+                let standing = self.standing_in(caller, &api, known).await?;
+                shown = decide(ModelAction::View, api.visibility, &standing) == Decision::Allow;
+            }
+            if shown {
                 items.push(api);
             }
         }

@@ -3,6 +3,8 @@
 macro_rules! sql_model_apis {
     ($store:ident, $db:ty, $row:ty) => {
         mod model_apis_sql {
+            use std::collections::HashMap;
+
             use async_trait::async_trait;
             use sqlx::{QueryBuilder, Row};
             use tessera_core::paging::Total;
@@ -18,16 +20,40 @@ macro_rules! sql_model_apis {
             use super::paging_sql::{capped_count, push_text_page};
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
-            const COLUMNS: &str = "m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, \
-                m.visibility, m.access_mode, m.description, m.created_at \
-                FROM model_apis m JOIN principals p ON p.id = m.owner_id";
+            /// The columns of a model API row `m` (and its owner's name from `p`).
+            const SELECTED: &str = "m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_name, m.kind, \
+                m.visibility, m.access_mode, m.description, m.created_at";
+            /// The tables of `SELECTED`: a model API and its owner.
+            const JOINED: &str = "FROM model_apis m JOIN principals p ON p.id = m.owner_id";
 
-            /// The conditions of `query` on `m` (after a `WHERE 1 = 1`). Each branch of the
-            /// visibility test is an index seek from the user's side or the row's own columns.
-            fn push_model_api_filter(qb: &mut QueryBuilder<'static, $db>, query: &ModelApiQuery) {
+            /// How many rows of the name order a search page reads before it asks the search
+            /// index instead: at least this many, or four times the rows the page needs.
+            const SEARCH_WINDOW_MIN: u32 = 200;
+            /// Pages that need more rows than this (offset and limit) go to the search index
+            /// at once: a walk long enough to fill them would cost more than it saves.
+            const SEARCH_WINDOW_MAX_PAGE: u32 = 250;
+
+            /// The search of `query`, trimmed and in lower case, when there is one.
+            fn needle(query: &ModelApiQuery) -> Option<String> {
+                query.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
+            }
+
+            /// The rows of the name order that a search page walks before it falls back to the
+            /// search index, or `None` when the page is too deep for a walk to pay.
+            fn search_window(page: &tessera_core::paging::PageQuery) -> Option<u32> {
+                let needed = page.offset.saturating_add(page.limit.max(1));
+                (needed <= SEARCH_WINDOW_MAX_PAGE).then(|| needed.saturating_mul(4).max(SEARCH_WINDOW_MIN))
+            }
+
+            /// The visibility condition of `query` on `m` (after a `WHERE 1 = 1`), for pages:
+            /// tested on the rows of the name order (each branch an index seek from the user's
+            /// side or the row's own columns), never an OR of index reads (see
+            /// `PAGE_VISIBILITY_COLUMN`).
+            fn push_visible(qb: &mut QueryBuilder<'static, $db>, query: &ModelApiQuery) {
                 if let Some(user) = query.visible_to {
                     let me = user.to_string();
-                    qb.push(" AND (m.visibility = 'public' OR m.owner_id = ").push_bind(me.clone());
+                    qb.push(format!(" AND ({} = 'public' OR m.owner_id = ", $store::PAGE_VISIBILITY_COLUMN))
+                        .push_bind(me.clone());
                     qb.push(" OR m.id IN (SELECT model_api_id FROM model_api_collaborators WHERE user_id = ").push_bind(me.clone());
                     qb.push(") OR m.id IN (SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om \
                               ON om.organization_id = c.organization_id WHERE om.user_id = ").push_bind(me.clone());
@@ -35,66 +61,115 @@ macro_rules! sql_model_apis {
                     qb.push(") OR m.project_id IN (SELECT project_id FROM project_collaborators WHERE user_id = ").push_bind(me);
                     qb.push("))");
                 }
-                if let Some(needle) = query.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
-                    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                    let pattern = format!("%{escaped}%");
+            }
+
+            /// The ids of the model APIs `user` reaches other than by their being public: owns,
+            /// collaborates on directly or through an organization, or reaches through the
+            /// project (the same branches as [`push_visible`]), as `m.id IN (…)`, every branch an
+            /// index seek from the user's side.
+            fn push_reached_by(qb: &mut QueryBuilder<'static, $db>, user: UserId) {
+                let me = user.to_string();
+                qb.push(" AND m.id IN (SELECT o.id FROM model_apis o WHERE o.owner_id = ").push_bind(me.clone());
+                qb.push(" UNION ALL SELECT model_api_id FROM model_api_collaborators WHERE user_id = ").push_bind(me.clone());
+                qb.push(" UNION ALL SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om \
+                          ON om.organization_id = c.organization_id WHERE om.user_id = ").push_bind(me.clone());
+                qb.push(" UNION ALL SELECT r.id FROM model_apis r WHERE r.project_id IN (SELECT id FROM projects WHERE owner_id = ")
+                    .push_bind(me.clone());
+                qb.push(" UNION ALL SELECT project_id FROM project_collaborators WHERE user_id = ").push_bind(me);
+                qb.push("))");
+            }
+
+            /// The substring test of a search on the row `m` itself (name or description).
+            fn push_search_test(qb: &mut QueryBuilder<'static, $db>, needle: &str) {
+                let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let pattern = format!("%{escaped}%");
+                qb.push(" AND (lower(m.name) LIKE ").push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR lower(m.description) LIKE ").push_bind(pattern);
+                qb.push(" ESCAPE '\\')");
+            }
+
+            /// The search of `query` on `m`: the candidates its index finds, each tested on the row.
+            fn push_search(qb: &mut QueryBuilder<'static, $db>, query: &ModelApiQuery) {
+                if let Some(needle) = needle(query) {
                     $store::push_model_api_search(qb, &needle);
-                    qb.push(" AND (lower(m.name) LIKE ").push_bind(pattern.clone());
-                    qb.push(" ESCAPE '\\' OR lower(m.description) LIKE ").push_bind(pattern);
-                    qb.push(" ESCAPE '\\')");
+                    push_search_test(qb, &needle);
                 }
+            }
+
+            /// The conditions of `query` on `m` (after a `WHERE 1 = 1`).
+            fn push_model_api_filter(qb: &mut QueryBuilder<'static, $db>, query: &ModelApiQuery) {
+                push_visible(qb, query);
+                push_search(qb, query);
             }
 
             fn corrupt(what: &str, value: &str) -> StoreError {
                 StoreError::Backend(format!("corrupt {what} {value:?}"))
             }
 
+            /// One row of the collaborators query of `model_collaborators_of`.
+            fn collaborator_from(r: &$row) -> StoreResult<ModelCollaborator> {
+                let get = |c: &str| r.try_get::<Option<String>, _>(c).map_err(backend);
+                let role: String = r.try_get("role").map_err(backend)?;
+                let grantee = match (get("user_id")?, get("organization_id")?) {
+                    (Some(u), None) => Grantee::User {
+                        id: user_id(&u)?,
+                        name: UserName::from_trusted(get("user_name")?.unwrap_or_default()),
+                    },
+                    (None, Some(o)) => Grantee::Organization {
+                        id: OrganizationId::parse(&o).ok_or_else(|| corrupt("organization id", &o))?,
+                        name: get("org_name")?.unwrap_or_default(),
+                    },
+                    _ => return Err(corrupt("collaborator", "")),
+                };
+                let id: String = r.try_get("id").map_err(backend)?;
+                Ok(ModelCollaborator {
+                    id: CollaboratorId::parse(&id).ok_or_else(|| corrupt("collaborator id", &id))?,
+                    grantee,
+                    role: ModelRole::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+                })
+            }
+
             impl $store {
-                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
-                async fn model_collaborators(&self, id: ModelApiId) -> StoreResult<Vec<ModelCollaborator>> {
-                    let rows = sqlx::query(
-                        "SELECT c.id, c.user_id, p.user_name, c.organization_id, o.name AS org_name, c.role
-                         FROM model_api_collaborators c
-                         LEFT JOIN principals p ON p.id = c.user_id
-                         LEFT JOIN organizations o ON o.id = c.organization_id
-                         WHERE c.model_api_id = $1 ORDER BY c.id",
-                    )
-                    .bind(id.to_string())
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(backend)?;
-                    rows.iter()
-                        .map(|r| {
-                            let get = |c: &str| r.try_get::<Option<String>, _>(c).map_err(backend);
-                            let role: String = r.try_get("role").map_err(backend)?;
-                            let grantee = match (get("user_id")?, get("organization_id")?) {
-                                (Some(u), None) => Grantee::User {
-                                    id: user_id(&u)?,
-                                    name: UserName::from_trusted(get("user_name")?.unwrap_or_default()),
-                                },
-                                (None, Some(o)) => Grantee::Organization {
-                                    id: OrganizationId::parse(&o).ok_or_else(|| corrupt("organization id", &o))?,
-                                    name: get("org_name")?.unwrap_or_default(),
-                                },
-                                _ => return Err(corrupt("collaborator", "")),
-                            };
-                            let id: String = r.try_get("id").map_err(backend)?;
-                            Ok(ModelCollaborator {
-                                id: CollaboratorId::parse(&id).ok_or_else(|| corrupt("collaborator id", &id))?,
-                                grantee,
-                                role: ModelRole::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-                            })
-                        })
-                        .collect()
+                /// The collaborators of each of `ids` (in order of their ids), in one query.
+                #[tracing::instrument(level = "debug", skip_all, fields(apis = ids.len()))]
+                async fn model_collaborators_of(&self, ids: &[String]) -> StoreResult<HashMap<String, Vec<ModelCollaborator>>> {
+                    let mut by_api: HashMap<String, Vec<ModelCollaborator>> = HashMap::new();
+                    if ids.is_empty() {
+                        return Ok(by_api);
+                    }
+                    // In chunks, well under either backend's limit of bound parameters.
+                    for chunk in ids.chunks(500) {
+                        let mut qb = QueryBuilder::<$db>::new(
+                            "SELECT c.id, c.model_api_id, c.user_id, p.user_name, c.organization_id, o.name AS org_name, c.role
+                             FROM model_api_collaborators c
+                             LEFT JOIN principals p ON p.id = c.user_id
+                             LEFT JOIN organizations o ON o.id = c.organization_id
+                             WHERE c.model_api_id IN (",
+                        );
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.clone());
+                        }
+                        qb.push(") ORDER BY c.model_api_id, c.id");
+                        let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                        for r in &rows {
+                            let api: String = r.try_get("model_api_id").map_err(backend)?;
+                            by_api.entry(api).or_default().push(collaborator_from(r)?);
+                        }
+                    }
+                    Ok(by_api)
                 }
 
+                /// The model APIs of `rows` (selected with `SELECTED`), each with its
+                /// collaborators, read for all of them at once.
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn model_apis_from(&self, rows: &[$row]) -> StoreResult<Vec<ModelApi>> {
+                    let ids = rows.iter().map(|r| r.try_get::<String, _>("id").map_err(backend)).collect::<StoreResult<Vec<_>>>()?;
+                    let mut collaborators = self.model_collaborators_of(&ids).await?;
                     let mut out = Vec::with_capacity(rows.len());
-                    for row in rows {
+                    for (row, raw_id) in rows.iter().zip(ids) {
                         let s = |c: &str| row.try_get::<String, _>(c).map_err(backend);
-                        let id = s("id")?;
-                        let id = ModelApiId::parse(&id).ok_or_else(|| corrupt("model API id", &id))?;
+                        let id = ModelApiId::parse(&raw_id).ok_or_else(|| corrupt("model API id", &raw_id))?;
                         let project = s("project_id")?;
                         out.push(ModelApi {
                             id,
@@ -107,10 +182,51 @@ macro_rules! sql_model_apis {
                             authorization: Authorization::parse("authorization", &s("access_mode")?).map_err(|e| StoreError::Backend(e.to_string()))?,
                             description: s("description")?,
                             created_at: from_ms(row.try_get("created_at").map_err(backend)?),
-                            collaborators: self.model_collaborators(id).await?,
+                            collaborators: collaborators.remove(&raw_id).unwrap_or_default(),
                         });
                     }
                     Ok(out)
+                }
+
+                /// A search page read from the name order: the first `window` rows after the
+                /// page's cursor, tested one by one. `None` when they hold too few matches to
+                /// fill the page and there are rows after them (the caller then asks the search
+                /// index); otherwise exactly the page the search index would give, as the
+                /// matches of a prefix of the order are the first matches of the order.
+                async fn model_api_search_walk(&self, query: &ModelApiQuery, needle: &str, window: u32) -> StoreResult<Option<Vec<$row>>> {
+                    let page = &query.page;
+                    let open = |qb: &mut QueryBuilder<'static, $db>| {
+                        if let Some(after) = &page.after {
+                            qb.push(" AND (w.name, w.id) > (")
+                                .push_bind(after.key.as_text().unwrap_or_default().to_string())
+                                .push(", ")
+                                .push_bind(after.tie.as_text().unwrap_or_default().to_string())
+                                .push(")");
+                        }
+                        qb.push(" ORDER BY w.name, w.id LIMIT ").push_bind(i64::from(window));
+                    };
+                    let mut qb = QueryBuilder::<$db>::new(format!(
+                        "SELECT {SELECTED} FROM (SELECT w.id, w.name, w.project_id, w.owner_id, w.kind, w.visibility, \
+                         w.access_mode, w.description, w.created_at FROM model_apis w WHERE 1 = 1"
+                    ));
+                    open(&mut qb);
+                    qb.push(") m JOIN principals p ON p.id = m.owner_id WHERE 1 = 1");
+                    push_visible(&mut qb, query);
+                    push_search_test(&mut qb, needle);
+                    qb.push(" ORDER BY m.name, m.id LIMIT ")
+                        .push_bind(i64::from(page.limit.max(1)))
+                        .push(" OFFSET ")
+                        .push_bind(i64::from(page.offset));
+                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    if rows.len() >= page.limit.max(1) as usize {
+                        return Ok(Some(rows));
+                    }
+                    // Fewer than a page: exact only if the walk reached the end of the order.
+                    let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM model_apis w WHERE 1 = 1");
+                    open(&mut qb);
+                    qb.push(") walked");
+                    let walked: i64 = qb.build_query_scalar().fetch_one(self.pool()).await.map_err(backend)?;
+                    Ok((walked < i64::from(window)).then_some(rows))
                 }
             }
 
@@ -141,7 +257,7 @@ macro_rules! sql_model_apis {
 
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
                 async fn model_api(&self, id: ModelApiId) -> StoreResult<Option<ModelApi>> {
-                    let rows = sqlx::query(&format!("SELECT {COLUMNS} WHERE m.id = $1"))
+                    let rows = sqlx::query(&format!("SELECT {SELECTED} {JOINED} WHERE m.id = $1"))
                         .bind(id.to_string())
                         .fetch_all(self.pool())
                         .await
@@ -149,23 +265,43 @@ macro_rules! sql_model_apis {
                     Ok(self.model_apis_from(&rows).await?.into_iter().next())
                 }
 
+                /// A search whose matches are common fills its page from the first rows of the
+                /// name order (a walk of a few pages' rows); the search index serves the rest:
+                /// rare matches, deep pages, and walks that found too few.
                 async fn model_api_page(&self, query: &ModelApiQuery) -> StoreResult<Vec<ModelApi>> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {COLUMNS} WHERE 1 = 1"));
+                    if let (Some(needle), Some(window)) = (needle(query), search_window(&query.page))
+                        && let Some(rows) = self.model_api_search_walk(query, &needle, window).await?
+                    {
+                        return self.model_apis_from(&rows).await;
+                    }
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {SELECTED} {JOINED} WHERE 1 = 1"));
                     push_model_api_filter(&mut qb, query);
                     push_text_page(&mut qb, "m.name", "m.id", &query.page);
                     let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                     self.model_apis_from(&rows).await
                 }
 
+                /// A user's count reads the public model APIs from their index (stopping at the
+                /// cap) and then the private ones the user reaches from the user's side, so that
+                /// it costs at most the cap's rows plus the user's own, whatever the table's size.
                 async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1");
-                    push_model_api_filter(&mut qb, query);
+                    match query.visible_to {
+                        None => push_search(&mut qb, query),
+                        Some(user) => {
+                            qb.push(" AND m.visibility = 'public'");
+                            push_search(&mut qb, query);
+                            qb.push(" UNION ALL SELECT 1 FROM model_apis m WHERE m.visibility <> 'public'");
+                            push_reached_by(&mut qb, user);
+                            push_search(&mut qb, query);
+                        }
+                    }
                     capped_count(qb, self.pool()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn model_apis(&self) -> StoreResult<Vec<ModelApi>> {
-                    let rows = sqlx::query(&format!("SELECT {COLUMNS} ORDER BY m.name, m.id"))
+                    let rows = sqlx::query(&format!("SELECT {SELECTED} {JOINED} ORDER BY m.name, m.id"))
                         .fetch_all(self.pool())
                         .await
                         .map_err(backend)?;

@@ -17,6 +17,7 @@ mod local_proxy;
 mod local_proxy_boundary;
 mod model_apis;
 mod model_invocation;
+mod model_listing;
 mod model_lookups;
 mod model_predictions;
 mod model_refusals;
