@@ -2,9 +2,9 @@
 """SQL-level timings of the listings that scale.sh found slow at 1,000,000 PATs (issue 19).
 
 Runs the statements the store sends for each call (as in crates/store/src/sql/*.rs, with the
-parameters bench/scale.sh uses), before and after the fixes of migrations 0015 and 0016 / the
+parameters bench/scale.sh uses), before and after the fixes of migrations 0015 and 0017 / the
 store ("before"/"after" pairs), against a database filled by crates/store/examples/populate.rs,
-and prints "label<TAB>median ms". On SQLite the FTS tables are joined by rowid before 0016 and
+and prints "label<TAB>median ms". On SQLite the FTS tables are joined by rowid before 0017 and
 by `search_key` after (found from the schema). A user's count: the OR of every way to see a
 model API before, the public ones then those the user reaches after. A page's collaborators:
 one query per row before (timed together), one query after. The admin search's page: the
@@ -69,11 +69,11 @@ user_cur = cursor("SELECT p.user_name, p.id FROM principals p ORDER BY p.user_na
 visible = (f" AND (m.visibility = 'public' OR m.owner_id = {lit(own)} OR m.id IN (SELECT model_api_id FROM model_api_collaborators WHERE user_id = {lit(own)})"
            f" OR m.id IN (SELECT c.model_api_id FROM model_api_collaborators c JOIN organization_members om ON om.organization_id = c.organization_id WHERE om.user_id = {lit(own)})"
            f" OR m.project_id IN (SELECT id FROM projects WHERE owner_id = {lit(own)}) OR m.project_id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}))")
-# The store's page after 0016: `+m.visibility` on SQLite, so that the visibility index is not
+# The store's page after 0017: `+m.visibility` on SQLite, so that the visibility index is not
 # read (an OR of index reads of every public row, then a sort) instead of the name order.
 visible_page = visible.replace("(m.visibility =", "(+m.visibility =") if backend == "sqlite" else visible
 search = " AND (lower(m.name) LIKE '%model-00000%' ESCAPE '\\' OR lower(m.description) LIKE '%model-00000%' ESCAPE '\\')"
-# The FTS rows' key: the table's rowid before migration 0016, its `search_key` after.
+# The FTS rows' key: the table's rowid before migration 0017, its `search_key` after.
 keyed = backend == "sqlite" and q("SELECT count(*) FROM pragma_table_info('model_apis') WHERE name = 'search_key'")[0] == 1
 key = "search_key" if keyed else "rowid"
 fts = f" AND m.{key} IN (SELECT rowid FROM model_apis_fts WHERE model_apis_fts MATCH '\"model-00000\"')" if backend == "sqlite" else ""

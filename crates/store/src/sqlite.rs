@@ -86,7 +86,7 @@ impl SqliteStore {
 /// Searches on SQLite: FTS5 trigram tables for substrings (each hit re-checked against the row,
 /// so that a stale index entry can only hide a row, never show a wrong one), B-tree ranges for
 /// prefixes. See [`SearchRule`]. An FTS row's rowid is its table row's `search_key` (migration
-/// 0016), never the table's own rowid, which VACUUM or a restored dump may renumber.
+/// 0017), never the table's own rowid, which VACUUM or a restored dump may renumber.
 impl SqliteStore {
     /// The kind column while searching: `+` keeps SQLite from walking the kind's ordered index
     /// (and probing the search for every row) instead of starting from the search's matches.

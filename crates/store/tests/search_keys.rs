@@ -1,4 +1,4 @@
-//! The SQLite search indexes stay right when the tables' rowids change (migration 0016). The
+//! The SQLite search indexes stay right when the tables' rowids change (migration 0017). The
 //! FTS5 trigram tables were keyed on the rowid of tables whose primary key is text, which
 //! SQLite may renumber (VACUUM is documented to; a dump restored into a new file does wherever
 //! rows were deleted). Rows are created, some deleted, the real database file is vacuumed and
@@ -300,7 +300,7 @@ async fn a_database_upgraded_from_0015_searches_right_where_the_rowid_keys_had_l
     );
     pool.close().await;
 
-    // The upgrade (0016) keys the indexes anew from the tables.
+    // The upgrade (0017) keys the indexes anew from the tables.
     let store = open(&dir).await;
     assert_searches_right(&store, "upgraded").await;
     vacuum_and_renumber(store.pool()).await;

@@ -1,4 +1,4 @@
--- Model API listings at scale (issue 19), in step with SQLite's 0016 (whose search keys for the
+-- Model API listings at scale (issue 19), in step with SQLite's 0017 (whose search keys for the
 -- FTS5 tables PostgreSQL does not need: its trigram indexes are on the rows themselves).
 -- A user's model API listing counts the public ones from this index (at most the count's cap
 -- of entries), the others from the user's side (see sql/model_apis.rs).
