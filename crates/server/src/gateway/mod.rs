@@ -73,7 +73,7 @@ fn upstream_request(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let target = upstream_uri(&route.upstream, path)
+    let target = upstream_uri(&route.authority, path)
         .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
     let seen = headers::Seen {
         peer: peer.ip(),
@@ -95,14 +95,16 @@ fn upstream_request(
     Ok(Request::from_parts(parts, body))
 }
 
-/// `upstream` (`http://host:port`, checked by `GatewayRoute::new`) with `path`.
-fn upstream_uri(upstream: &str, path: PathAndQuery) -> Result<Uri, axum::http::Error> {
-    let authority = upstream.strip_prefix("http://").unwrap_or(upstream);
-    Uri::builder()
-        .scheme(axum::http::uri::Scheme::HTTP)
-        .authority(authority)
-        .path_and_query(path)
-        .build()
+/// `http://` `authority` (the route's, parsed once) with `path`.
+fn upstream_uri(
+    authority: &axum::http::uri::Authority,
+    path: PathAndQuery,
+) -> Result<Uri, axum::http::uri::InvalidUriParts> {
+    let mut parts = axum::http::uri::Parts::default();
+    parts.scheme = Some(axum::http::uri::Scheme::HTTP);
+    parts.authority = Some(authority.clone());
+    parts.path_and_query = Some(path);
+    Uri::from_parts(parts)
 }
 
 /// Sends `upstream` within the route's timeout, counting it in the metrics.
