@@ -84,10 +84,7 @@ fn upstream_request(
             "http"
         },
         host: headers::requested_host(&parts.uri, &parts.headers),
-        request_id: parts
-            .extensions
-            .get::<RequestId>()
-            .and_then(|r| HeaderValue::from_str(&r.0).ok()),
+        request_id: parts.extensions.get::<RequestId>().map(RequestId::header),
     };
     headers::to_upstream(&mut parts.headers, &seen, bearer);
     parts.uri = target;
