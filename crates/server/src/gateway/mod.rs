@@ -6,6 +6,7 @@
 //! Paths are made canonical before any route is chosen (`path`), and the forwarding headers
 //! are Tessera's own (`headers`). Requests reach `forward` from `front`, without the router.
 
+pub mod bearer;
 pub mod headers;
 pub mod path;
 
@@ -43,10 +44,10 @@ pub async fn forward(
 ) -> Result<Response, ApiError> {
     let issued = state
         .realm
-        .issue(caller.principal(), caller.credential(), None)
+        .issue_shared(caller.principal(), caller.credential(), None)
         .await?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bearer = bearer::header(&issued.token)
+        .ok_or_else(|| ApiError::Internal("the access token is not a header value".into()))?;
     let upstream = upstream_request(state, route, peer, request, bearer)?;
     let response = send(state, route, upstream).await?;
     Ok(client_response(response, route))
