@@ -6,6 +6,8 @@
 #   direct   wrk -> model server
 #   nginx    wrk -> nginx (plain reverse proxy, keep-alive upstream, no auth) -> model server
 #   tessera  wrk -> Tessera (/models/{id}/latest/model) -> model server
+# Each row also gives the CPU time per request (µs, user and system) of the process under test:
+# the model server for direct, nginx's workers and Tessera for the proxies (bench/lib.sh `run`).
 # Usage: bench/invoke.sh [seconds, default 10]. Needs wrk and nginx (apt-get install wrk nginx);
 # TESSERA_BENCH_PERF=1 adds a CPU profile of Tessera (perf).
 # TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
@@ -60,13 +62,13 @@ for w in $WORKS; do
   check=$(curl -s -o /dev/null -w '%{http_code}' -H "$BASIC" -H 'Content-Type: application/json' \
     --data '{"data":{"tenure_months":3,"monthly_charges":82.5,"support_calls":2}}' "http://127.0.0.1:$TP/models/$MODEL_API/latest/model")
   [ "$check" = 200 ] || { echo "invocation check failed: $check" >&2; exit 1; }
-  run "direct_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$MP/"
-  run "nginx_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$NP/"
+  CPU_PIDS=$MODEL run "direct_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$MP/"
+  CPU_PIDS=$(pgrep -P "$(cat "$WORK/nginx.pid")" | tr '\n' ' ') run "nginx_${w}us" -s "$WORK/post.lua" "http://127.0.0.1:$NP/"
   if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
     timeout -s INT "$SECS" perf record -F 1999 -g -p "$SERVER" -o "$WORK/perf.data" >"$WORK/perf.log" 2>&1 &
     PERF=$!
   fi
-  run "tessera_${w}us" -s "$WORK/post.lua" -H "$BASIC" "http://127.0.0.1:$TP/models/$MODEL_API/latest/model"
+  CPU_PIDS=$SERVER run "tessera_${w}us" -s "$WORK/post.lua" -H "$BASIC" "http://127.0.0.1:$TP/models/$MODEL_API/latest/model"
   if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
     wait $PERF || true
     echo "== profile of Tessera at ${w} us"; tail -3 "$WORK/perf.log"

@@ -184,7 +184,7 @@ impl Authenticator {
         let now_ms = now.timestamp_millis();
         match self.cache.get(&hash, now_ms) {
             Some(entry) if entry.credential.expires_at.is_none_or(|at| at > now) => {
-                self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
+                self.usage.record(&entry, now, ip);
                 FastPath::Hit(Caller::new(entry, ip))
             }
             Some(_) => {
@@ -324,7 +324,7 @@ impl Authenticator {
         ));
         self.usage.seed(&entry);
         self.cache.insert(ticket, hash, entry.clone());
-        self.usage.record(&entry, now, ip.map(|ip| ip.to_string()));
+        self.usage.record(&entry, now, ip);
         Ok(Caller::new(entry, ip))
     }
 }

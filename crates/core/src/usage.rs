@@ -104,7 +104,8 @@ impl UsageRecorder {
     }
 
     /// Reports a use if this entry has not reported one in the last minute.
-    pub fn record(&self, entry: &CacheEntry, now: Timestamp, ip: Option<String>) {
+    /// The address is written as text only for a use that is reported (issue #16).
+    pub fn record(&self, entry: &CacheEntry, now: Timestamp, ip: Option<std::net::IpAddr>) {
         if entry.credential.kind == crate::model::CredentialKind::AccessToken {
             return;
         }
@@ -123,7 +124,7 @@ impl UsageRecorder {
             let _ = self.tx.send(Usage {
                 credential_id: entry.credential.id,
                 at: now,
-                ip,
+                ip: ip.map(|ip| ip.to_string()),
             });
         }
     }

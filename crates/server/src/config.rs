@@ -104,6 +104,8 @@ pub struct GatewayRoute {
     pub prefix: String,
     /// `http://host:port`, without a trailing slash.
     pub upstream: String,
+    /// The `host:port` of `upstream`, parsed once for every forwarded request.
+    pub authority: axum::http::uri::Authority,
     /// How long to wait for the upstream's response headers.
     pub timeout: Duration,
     /// How long a streamed response body may stay silent before it is cut.
@@ -159,22 +161,27 @@ impl GatewayRoute {
             return Err(bad(format!("overlaps Tessera's own {own}")));
         }
         let upstream = upstream.trim_end_matches('/');
-        let valid = upstream.parse::<axum::http::Uri>().is_ok_and(|u| {
-            u.scheme_str() == Some("http")
-                && u.authority().is_some()
-                && (u.path() == "/" || u.path().is_empty())
-        });
-        if !valid || !upstream.starts_with("http://") {
+        let authority = upstream
+            .parse::<axum::http::Uri>()
+            .ok()
+            .filter(|u| {
+                u.scheme_str() == Some("http")
+                    && (u.path() == "/" || u.path().is_empty())
+                    && upstream.starts_with("http://")
+            })
+            .and_then(|u| u.authority().cloned());
+        let Some(authority) = authority else {
             return Err(bad(format!(
                 "upstream {upstream:?} must be http://host:port (no path)"
             )));
-        }
+        };
         if timeout.is_zero() {
             return Err(bad("timeout_secs must be at least 1".into()));
         }
         Ok(GatewayRoute {
             prefix: prefix.to_string(),
             upstream: upstream.to_string(),
+            authority,
             timeout,
             idle_timeout: Duration::from_secs(60),
         })

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Response;
 use serde_json::json;
 use tracing::Instrument;
@@ -14,14 +14,30 @@ use uuid::Uuid;
 use crate::error::{Failure, code_for_status};
 use crate::state::AppState;
 
-/// The request's id, available to handlers as an extension.
+/// The request's id (a UUIDv4, hyphenated, lower case), available to handlers as an extension;
+/// kept as the header value it is sent as, so that forwarding it copies nothing.
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The id as an `X-Request-Id` value (a reference-counted clone).
+    pub fn header(&self) -> HeaderValue {
+        self.0.clone()
+    }
+}
 
 /// Marks a response that came from an upstream (the gateway, model invocation): the envelope
 /// layer leaves it as it is.
 #[derive(Clone, Copy, Debug)]
 pub struct Proxied;
+
+/// The response header that carries the request's id.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The envelope around one request, as the outermost layer after the client address: gives it
 /// an id (`RequestId`, also the `X-Request-Id` of the response), runs `next` inside the request's
@@ -33,8 +49,13 @@ where
     Fut: Future<Output = Response>,
 {
     let started = std::time::Instant::now();
-    let id_text = Uuid::new_v4().to_string();
-    request.extensions_mut().insert(RequestId(id_text.clone()));
+    // Written straight into a buffer, without `core::fmt` (issue #16).
+    let mut buffer = Uuid::encode_buffer();
+    let id_text: &str = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    let id = HeaderValue::from_str(id_text).ok();
+    if let Some(id) = &id {
+        request.extensions_mut().insert(RequestId(id.clone()));
+    }
     let method = request.method().clone();
     // The URI's parts are reference-counted: kept for the log line without copying the path.
     let uri = request.uri().clone();
@@ -53,13 +74,13 @@ where
         .response(status.as_u16(), route, started.elapsed());
     let proxied = response.extensions().get::<Proxied>().is_some();
     if !proxied && (status.is_client_error() || status.is_server_error()) {
-        response = render_failure(response, &id_text).await;
+        response = render_failure(response, id_text).await;
     }
     if status.is_server_error() {
         tracing::error!(request_id = %id_text, %method, %path, status = status.as_u16(), "request failed");
     }
-    if let Ok(v) = HeaderValue::from_str(&id_text) {
-        response.headers_mut().insert("x-request-id", v);
+    if let Some(id) = id {
+        response.headers_mut().insert(X_REQUEST_ID, id);
     }
     response
 }

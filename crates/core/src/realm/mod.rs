@@ -7,5 +7,5 @@ pub mod service;
 pub mod verify;
 
 pub use keys::Algorithm;
-pub use service::{IssuedToken, Realm, RealmError, RealmSettings};
+pub use service::{IssuedToken, Realm, RealmError, RealmSettings, SharedToken};
 pub use verify::{JwtError, JwtVerifier, looks_like_jwt};

@@ -73,12 +73,21 @@ pub struct IssuedToken {
     pub expires_in: i64,
 }
 
+/// An issued access token as the realm keeps it: the text shared with the cache, so that
+/// serving a cached token copies nothing and its users can recognise it by address (the
+/// gateway keeps the header it made of it, issue #16).
+#[derive(Clone, Debug)]
+pub struct SharedToken {
+    pub token: Arc<str>,
+    pub expires_in: i64,
+}
+
 /// Bound of the exchange cache; past it, expired entries go, then everything if need be.
 const MAX_CACHED: usize = 100_000;
 
 struct Cached {
     principal: UserId,
-    token: String,
+    token: Arc<str>,
     /// Milliseconds since the epoch.
     issued_ms: i64,
     expires_at: i64,
@@ -237,6 +246,24 @@ impl Realm {
         source: &CredentialRef,
         audience: Option<Vec<String>>,
     ) -> Result<IssuedToken, RealmError> {
+        let shared = self.issue_shared(user, source, audience).await?;
+        Ok(IssuedToken {
+            token: shared.token.to_string(),
+            expires_in: shared.expires_in,
+        })
+    }
+
+    /// As `issue`, the token's text shared with the realm's cache: while the cached token is
+    /// served, every call returns the same allocation (`Arc::ptr_eq`).
+    ///
+    /// # Errors
+    /// As `issue`.
+    pub async fn issue_shared(
+        &self,
+        user: &User,
+        source: &CredentialRef,
+        audience: Option<Vec<String>>,
+    ) -> Result<SharedToken, RealmError> {
         let now = self.clock.now();
         let now_s = now.timestamp();
         let not_before_ms = user.tokens_not_before.map(|t| t.timestamp_millis());
@@ -247,7 +274,7 @@ impl Realm {
             && not_before_ms.is_none_or(|nb| cached.issued_ms >= nb)
             && cached.expires_at - now_s > self.settings.lifetime_secs / 5
         {
-            return Ok(IssuedToken {
+            return Ok(SharedToken {
                 token: cached.token.clone(),
                 expires_in: cached.expires_at - now_s,
             });
@@ -314,6 +341,7 @@ impl Realm {
         })
         .await
         .map_err(|e| RealmError::Task(e.to_string()))??;
+        let token: Arc<str> = Arc::from(token);
         if default_audience {
             let mut issued = self.issued.lock();
             if issued.len() >= MAX_CACHED {
@@ -332,7 +360,7 @@ impl Realm {
                 },
             );
         }
-        Ok(IssuedToken {
+        Ok(SharedToken {
             token,
             expires_in: expires_at - now_s,
         })

@@ -6,8 +6,16 @@
 
 use std::net::IpAddr;
 
+use axum::body::Bytes;
 use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+
+/// The forwarding headers Tessera writes, named once rather than parsed per request.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Hop-by-hop headers (RFC 9110 section 7.6.1), never forwarded either way. Names made at
 /// compile time, so that dropping them parses nothing per request.
@@ -90,22 +98,49 @@ pub fn to_upstream(headers: &mut HeaderMap, seen: &Seen, bearer: HeaderValue) {
     headers.insert(header::AUTHORIZATION, bearer);
     strip_own_cookies(headers);
     if let Some(xff) = forwarded_for(headers, seen.peer) {
-        headers.insert("x-forwarded-for", xff);
+        headers.insert(X_FORWARDED_FOR.clone(), xff);
     }
     if let Some(forwarded) = forwarded(seen) {
         headers.insert(header::FORWARDED, forwarded);
     }
-    if let Ok(real) = HeaderValue::from_str(&seen.client.to_canonical().to_string()) {
-        headers.insert("x-real-ip", real);
+    let mut real = Vec::with_capacity(15);
+    push_ip(&mut real, seen.client);
+    if let Ok(real) = HeaderValue::from_maybe_shared(Bytes::from(real)) {
+        headers.insert(X_REAL_IP.clone(), real);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(seen.proto));
+    headers.insert(
+        X_FORWARDED_PROTO.clone(),
+        HeaderValue::from_static(seen.proto),
+    );
     if let Some(host) = &seen.host {
-        headers.insert("x-forwarded-host", host.clone());
+        headers.insert(X_FORWARDED_HOST.clone(), host.clone());
     }
     match &seen.request_id {
-        Some(id) => headers.insert("x-request-id", id.clone()),
-        None => headers.remove("x-request-id"),
+        Some(id) => headers.insert(X_REQUEST_ID.clone(), id.clone()),
+        None => headers.remove(&X_REQUEST_ID),
     };
+}
+
+/// Appends `ip` as text (IPv4-mapped IPv6 addresses as IPv4): IPv4 digit by digit, without
+/// `core::fmt`, as every forwarded request writes its addresses (issue #16).
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        IpAddr::V6(v6) => out.extend_from_slice(v6.to_string().as_bytes()),
+    }
 }
 
 /// Tessera's own cookies (the UI session and its login CSRF token) are credentials too: they
@@ -144,13 +179,13 @@ pub fn to_client(headers: &mut HeaderMap) {
 }
 
 /// Drops every header named in `lists`, in one pass over the (usually few) headers present
-/// rather than one hash lookup per name listed.
+/// rather than one hash lookup per name listed; no allocation when none is present.
 fn strip(headers: &mut HeaderMap, lists: &[&[HeaderName]]) {
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| lists.iter().any(|list| list.contains(name)))
-        .cloned()
-        .collect();
+    let doomed = |name: &HeaderName| lists.iter().any(|list| list.contains(name));
+    if !headers.keys().any(doomed) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers.keys().filter(|n| doomed(n)).cloned().collect();
     for name in doomed {
         headers.remove(name);
     }
@@ -174,41 +209,48 @@ fn strip_connection_listed(headers: &mut HeaderMap) {
 
 /// Every `X-Forwarded-For` line, in order, joined with ", ", then the peer.
 fn forwarded_for(headers: &HeaderMap, peer: IpAddr) -> Option<HeaderValue> {
-    let peer = peer.to_canonical().to_string();
     let mut joined: Vec<u8> = Vec::with_capacity(64);
-    for line in headers.get_all("x-forwarded-for") {
+    for line in headers.get_all(&X_FORWARDED_FOR) {
         let line = line.as_bytes().trim_ascii();
         if !line.is_empty() {
             joined.extend_from_slice(line);
             joined.extend_from_slice(b", ");
         }
     }
-    joined.extend_from_slice(peer.as_bytes());
-    HeaderValue::from_bytes(&joined).ok()
+    push_ip(&mut joined, peer);
+    HeaderValue::from_maybe_shared(Bytes::from(joined)).ok()
 }
 
 /// `for=<client>;proto=<proto>[;host=<host>]` (RFC 7239 section 4): an IPv6 address bracketed
 /// and quoted (section 6), a host quoted when it is not a token (it has a port).
 fn forwarded(seen: &Seen) -> Option<HeaderValue> {
-    let client = match seen.client.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let mut value = format!("for={client};proto={}", seen.proto);
+    let mut value: Vec<u8> = Vec::with_capacity(96);
+    value.extend_from_slice(b"for=");
+    match seen.client.to_canonical() {
+        v4 @ IpAddr::V4(_) => push_ip(&mut value, v4),
+        v6 @ IpAddr::V6(_) => {
+            value.extend_from_slice(b"\"[");
+            push_ip(&mut value, v6);
+            value.extend_from_slice(b"]\"");
+        }
+    }
+    value.extend_from_slice(b";proto=");
+    value.extend_from_slice(seen.proto.as_bytes());
     if let Some(host) = seen.host.as_ref().and_then(|h| h.to_str().ok()) {
         let token = host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-        let host = if token {
-            host.to_string()
+        value.extend_from_slice(b";host=");
+        if token {
+            value.extend_from_slice(host.as_bytes());
         } else {
             // A valid authority holds no '"' or '\', so quoting needs no escapes.
-            format!("\"{host}\"")
-        };
-        value.push_str(";host=");
-        value.push_str(&host);
+            value.push(b'"');
+            value.extend_from_slice(host.as_bytes());
+            value.push(b'"');
+        }
     }
-    HeaderValue::from_str(&value).ok()
+    HeaderValue::from_maybe_shared(Bytes::from(value)).ok()
 }
 
 #[cfg(test)]

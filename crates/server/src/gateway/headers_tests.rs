@@ -218,3 +218,24 @@ fn the_requested_host_is_the_targets_authority_or_a_valid_host_header() {
     }
     assert_eq!(host("http://user@direct.example/x", None), None);
 }
+
+#[test]
+fn addresses_are_written_as_display_writes_them() {
+    for text in [
+        "0.0.0.0",
+        "9.10.99.100",
+        "255.255.255.255",
+        "203.0.113.66",
+        "2001:db8::1",
+        "::ffff:10.0.0.7",
+    ] {
+        let address = ip(text);
+        let mut written = Vec::new();
+        push_ip(&mut written, address);
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            address.to_canonical().to_string(),
+            "{text}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! Paths are made canonical before any route is chosen (`path`), and the forwarding headers
 //! are Tessera's own (`headers`). Requests reach `forward` from `front`, without the router.
 
+pub mod bearer;
 pub mod headers;
 pub mod path;
 
@@ -43,10 +44,10 @@ pub async fn forward(
 ) -> Result<Response, ApiError> {
     let issued = state
         .realm
-        .issue(caller.principal(), caller.credential(), None)
+        .issue_shared(caller.principal(), caller.credential(), None)
         .await?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", issued.token))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bearer = bearer::header(&issued.token)
+        .ok_or_else(|| ApiError::Internal("the access token is not a header value".into()))?;
     let upstream = upstream_request(state, route, peer, request, bearer)?;
     let response = send(state, route, upstream).await?;
     Ok(client_response(response, route))
@@ -73,7 +74,7 @@ fn upstream_request(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let target = upstream_uri(&route.upstream, path)
+    let target = upstream_uri(&route.authority, path)
         .map_err(|e| ApiError::BadRequest(format!("cannot forward this path: {e}")))?;
     let seen = headers::Seen {
         peer: peer.ip(),
@@ -84,10 +85,7 @@ fn upstream_request(
             "http"
         },
         host: headers::requested_host(&parts.uri, &parts.headers),
-        request_id: parts
-            .extensions
-            .get::<RequestId>()
-            .and_then(|r| HeaderValue::from_str(&r.0).ok()),
+        request_id: parts.extensions.get::<RequestId>().map(RequestId::header),
     };
     headers::to_upstream(&mut parts.headers, &seen, bearer);
     parts.uri = target;
@@ -95,14 +93,16 @@ fn upstream_request(
     Ok(Request::from_parts(parts, body))
 }
 
-/// `upstream` (`http://host:port`, checked by `GatewayRoute::new`) with `path`.
-fn upstream_uri(upstream: &str, path: PathAndQuery) -> Result<Uri, axum::http::Error> {
-    let authority = upstream.strip_prefix("http://").unwrap_or(upstream);
-    Uri::builder()
-        .scheme(axum::http::uri::Scheme::HTTP)
-        .authority(authority)
-        .path_and_query(path)
-        .build()
+/// `http://` `authority` (the route's, parsed once) with `path`.
+fn upstream_uri(
+    authority: &axum::http::uri::Authority,
+    path: PathAndQuery,
+) -> Result<Uri, axum::http::uri::InvalidUriParts> {
+    let mut parts = axum::http::uri::Parts::default();
+    parts.scheme = Some(axum::http::uri::Scheme::HTTP);
+    parts.authority = Some(authority.clone());
+    parts.path_and_query = Some(path);
+    Uri::from_parts(parts)
 }
 
 /// Sends `upstream` within the route's timeout, counting it in the metrics.

@@ -172,7 +172,7 @@ async fn run(
     let request_id = request
         .extensions()
         .get::<RequestId>()
-        .map(|r| r.0.clone())
+        .map(|r| r.as_str().to_owned())
         .unwrap_or_default();
     let token = basic_token(request.headers());
     let presented = presents_credential(request.headers());
