@@ -181,7 +181,9 @@ impl Email {
 ///
 /// The zero-width non-joiner and joiner (U+200C, U+200D) are default-ignorable too but are not
 /// here: Persian, Urdu and the Indic scripts spell words with them, and emoji sequences join
-/// with U+200D. [`first_invisible`] refuses them only where they cannot do that work.
+/// with U+200D. [`first_invisible`] refuses them only where they cannot do that work, and
+/// likewise lets a variation selector follow a visible non-ASCII character (`❤️` is U+2764
+/// U+FE0F: an ordinary emoji), where it chooses how that character is drawn.
 /// Ordinary spaces (U+0020, U+00A0, U+3000...) show as space and are allowed.
 pub const INVISIBLE: &[(char, char)] = &[
     ('\u{00AD}', '\u{00AD}'),
@@ -218,6 +220,12 @@ pub const INVISIBLE: &[(char, char)] = &[
 /// characters (see [`first_invisible`]).
 const JOINERS: [char; 2] = ['\u{200C}', '\u{200D}'];
 
+/// The variation selectors U+FE00-U+FE0F and U+E0100-U+E01EF (allowed only after a visible
+/// non-ASCII character, see [`first_invisible`]).
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
 /// Whether `c` is a control character (Unicode Cc: NUL, line breaks, DEL, C1) or one of the
 /// [`INVISIBLE`] characters. Used per character where text is cleaned rather than refused
 /// (provider text quoted on pages and in the audit log); text that is refused goes through
@@ -252,6 +260,11 @@ pub fn first_invisible(text: &str) -> Option<char> {
     chars.iter().enumerate().find_map(|(i, &c)| {
         let refused = if JOINERS.contains(&c) {
             !(i > 0 && visible_non_ascii(chars.get(i - 1)) && visible_non_ascii(chars.get(i + 1)))
+        } else if is_variation_selector(c) {
+            // Chooses the look of the character before it (an emoji's colour presentation):
+            // allowed after a visible non-ASCII character, where it does that, and nowhere
+            // else (after `admin` it only hides in the name). Found by the fifth review of #17.
+            !(i > 0 && visible_non_ascii(chars.get(i - 1)))
         } else {
             is_invisible(c)
         };
@@ -367,6 +380,8 @@ mod tests {
         "\u{0645}\u{0647}\u{0631}\u{200C}\u{0646}\u{0627}\u{0632}",
         "\u{0915}\u{094D}\u{200D}\u{0937}",
         "\u{1F468}\u{200D}\u{1F469}",
+        "Ann \u{2764}\u{FE0F}",
+        "\u{845B}\u{E0100}",
         "O'Brien",
         "Ann\u{3000}Lee",
     ];

@@ -40,6 +40,12 @@ impl ProviderRules {
         RoleSet::new(roles)
     }
 
+    /// Whether `group` is named by a mapping (of roles or of organisations): the only groups
+    /// that change anything, so the only ones a sign-in reads.
+    pub fn maps(&self, group: &str) -> bool {
+        self.role_mapping.contains_key(group) || self.organization_mapping.contains_key(group)
+    }
+
     /// The organisations named by the person's groups, sorted, without repeats.
     pub fn organizations_for(&self, groups: &[String]) -> Vec<String> {
         let names: BTreeSet<&String> = groups
@@ -111,28 +117,34 @@ pub fn check_text_claim(claim: &str, value: &str, max_chars: usize) -> Result<()
 /// Refuses a claim whose text holds a control or invisible character ([`first_invisible`]),
 /// naming the claim.
 pub fn check_no_control(claim: &str, value: &str) -> Result<(), Refusal> {
-    if first_invisible(value).is_some() {
-        return Err(Refusal::ClaimControlCharacter(claim.to_string()));
+    match first_invisible(value) {
+        Some(code_point) => Err(Refusal::ClaimControlCharacter {
+            claim: claim.to_string(),
+            code_point,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Refuses an attribute whose JSON value is longer than [`MAX_ATTRIBUTE_BYTES`], or holds a
 /// control or invisible character ([`first_invisible`]) in any string or key at any depth,
 /// naming the provider's claim.
 pub fn check_attribute_claim(claim: &str, value: &Value) -> Result<(), Refusal> {
-    fn control(value: &Value) -> bool {
+    fn control(value: &Value) -> Option<char> {
         match value {
-            Value::String(s) => first_invisible(s).is_some(),
-            Value::Array(items) => items.iter().any(control),
+            Value::String(s) => first_invisible(s),
+            Value::Array(items) => items.iter().find_map(control),
             Value::Object(fields) => fields
                 .iter()
-                .any(|(k, v)| first_invisible(k).is_some() || control(v)),
-            _ => false,
+                .find_map(|(k, v)| first_invisible(k).or_else(|| control(v))),
+            _ => None,
         }
     }
-    if control(value) {
-        return Err(Refusal::ClaimControlCharacter(claim.to_string()));
+    if let Some(code_point) = control(value) {
+        return Err(Refusal::ClaimControlCharacter {
+            claim: claim.to_string(),
+            code_point,
+        });
     }
     if value.to_string().len() > MAX_ATTRIBUTE_BYTES {
         return Err(Refusal::ClaimTooLong {

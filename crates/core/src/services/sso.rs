@@ -82,9 +82,20 @@ pub enum Refusal {
     /// that what Tessera keeps and puts into JWTs is what the provider said, nothing reads
     /// otherwise than it shows, and PostgreSQL (which cannot hold NUL in text) and SQLite agree.
     #[error(
-        "The identity provider's claim {0:?} holds a control character or an invisible formatting character (such as a line break or a right-to-left override), which Tessera does not accept. Ask an administrator to correct it at the identity provider."
+        "The identity provider's claim {claim:?} holds U+{code:04X}, a control character or an invisible formatting character (such as a line break or a right-to-left override), which Tessera does not accept. Ask an administrator to correct it at the identity provider.",
+        code = u32::from(*code_point)
     )]
-    ClaimControlCharacter(String),
+    ClaimControlCharacter { claim: String, code_point: char },
+    /// A claim Tessera reads whose JSON type is not the one it must have (`expected`, in
+    /// words): refused rather than read as absent, since an absent groups claim would take the
+    /// person's mapped roles and organisations away (found by the fifth review of #17).
+    #[error(
+        "The identity provider's claim {claim:?} is not {expected}. Ask an administrator to correct what the identity provider sends in it."
+    )]
+    ClaimWrongType {
+        claim: String,
+        expected: &'static str,
+    },
 }
 
 impl Refusal {
@@ -95,7 +106,8 @@ impl Refusal {
             Refusal::Deactivated => "deactivated",
             Refusal::NoUserName(_) => "no-user-name",
             Refusal::ClaimTooLong { .. } => "claim-too-long",
-            Refusal::ClaimControlCharacter(_) => "claim-control-character",
+            Refusal::ClaimControlCharacter { .. } => "claim-control-character",
+            Refusal::ClaimWrongType { .. } => "claim-wrong-type",
         }
     }
 }

@@ -424,7 +424,10 @@ organization_mapping = { "team-churn" = "churn" }
     fn a_provider_is_read_with_its_defaults_and_mappings() {
         let sso = parse(GOOD).unwrap();
         let corp = sso.provider("corp").unwrap();
-        assert_eq!(corp.issuer, "https://idp.example.com/", "kept as configured");
+        assert_eq!(
+            corp.issuer, "https://idp.example.com/",
+            "kept as configured"
+        );
         assert_eq!(corp.scopes, ["openid", "profile", "groups"]);
         assert_eq!(corp.username_claim, "preferred_username");
         assert_eq!(corp.rules.role_mapping["data-admins"], Role::SysAdmin);

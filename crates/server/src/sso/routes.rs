@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use tessera_core::services::sso::Refusal;
 use tessera_core::sso::{
     Assertion, Attributes, MAX_CLAIM_CHARS, MAX_NAME_CHARS, check_attribute_claim,
-    check_no_control, check_text_claim, quoted,
+    check_text_claim, quoted,
 };
 
 use super::config::ProviderConfig;
@@ -330,7 +330,8 @@ async fn finish(
             let status = match refusal {
                 Refusal::NoUserName(_)
                 | Refusal::ClaimTooLong { .. }
-                | Refusal::ClaimControlCharacter(_) => StatusCode::BAD_REQUEST,
+                | Refusal::ClaimControlCharacter { .. }
+                | Refusal::ClaimWrongType { .. } => StatusCode::BAD_REQUEST,
                 Refusal::EmailTaken(_) | Refusal::Deactivated => StatusCode::FORBIDDEN,
             };
             return state
@@ -441,23 +442,28 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
     let email = Some(text("email", MAX_CLAIM_CHARS)?)
         .filter(|e| !e.trim().is_empty())
         .filter(|_| email_not_unverified(claims.get("email_verified")));
-    // Groups are only matched against the mappings, never stored: no bound of their own. A
-    // blank group names nothing and is dropped.
+    // Groups are only matched against the mappings, never stored: only the groups a mapping
+    // names are kept (so a group Tessera does not use, whatever it holds, changes nothing and
+    // refuses nothing). A groups claim of another type than a list of strings (or one string)
+    // is refused, not read as "no groups", which would take the person's roles away.
+    let wrong_type = || Refusal::ClaimWrongType {
+        claim: config.groups_claim.clone(),
+        expected: "a list of group names (JSON strings)",
+    };
     let groups: Vec<String> = match claims.get(&config.groups_claim) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(one)) => vec![one.clone()],
         Some(Value::Array(items)) => items
             .iter()
-            .filter_map(|g| g.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
+            .map(|g| g.as_str().map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(wrong_type)?,
+        Some(_) => return Err(wrong_type()),
     };
     let groups: Vec<String> = groups
         .into_iter()
-        .filter(|g| !g.trim().is_empty())
+        .filter(|g| config.rules.maps(g))
         .collect();
-    for group in &groups {
-        check_no_control(&config.groups_claim, group)?;
-    }
     let mut attributes = Attributes::new();
     for (attribute, claim) in &config.attributes {
         if let Some(value) = claims.get(claim).filter(|v| !v.is_null()) {
@@ -585,6 +591,8 @@ issuer = "https://idp.example.com"
 client_id = "tessera"
 client_secret = "x"
 attributes = { department = "dept" }
+role_mapping = { "admins" = "SysAdmin" }
+organization_mapping = { "team-a" = "alpha" }
 "#;
         let section: super::super::SsoSection = toml::from_str(text).unwrap();
         super::super::SsoSettings::parse(section)
@@ -597,14 +605,41 @@ attributes = { department = "dept" }
     fn claims_become_an_assertion_with_the_configured_names() {
         let claims = serde_json::json!({
             "sub": "abc", "preferred_username": "Ann", "email": "ann@x.example",
-            "groups": ["g1", 7, "g2"], "dept": "Sales", "given_name": "Ann"
+            "groups": ["admins", "unmapped \u{200B}", "team-a"], "dept": "Sales", "given_name": "Ann"
         });
         let a = assertion(&config(), claims.as_object().unwrap()).unwrap();
         assert_eq!(a.subject, "abc");
         assert_eq!(a.user_name, "Ann");
-        assert_eq!(a.groups, ["g1", "g2"]);
+        assert_eq!(a.groups, ["admins", "team-a"], "only the mapped groups");
         assert_eq!(a.attributes["department"], "Sales");
         assert_eq!(a.email.as_deref(), Some("ann@x.example"));
+    }
+
+    /// Found by the fifth review: a groups claim of another type was read as "no groups", which
+    /// took the person's mapped roles (and so their PATs) away.
+    #[test]
+    fn a_groups_claim_of_another_type_refuses_the_sign_in_naming_it() {
+        for groups in [
+            serde_json::json!(5),
+            serde_json::json!({ "a": 1 }),
+            serde_json::json!(["admins", 5]),
+            serde_json::json!(["admins", null]),
+            serde_json::json!(true),
+        ] {
+            let claims = serde_json::json!({ "sub": "abc", "groups": groups });
+            let refused = assertion(&config(), claims.as_object().unwrap()).unwrap_err();
+            assert_eq!(refused.code(), "claim-wrong-type", "{groups}");
+            assert!(refused.to_string().contains("\"groups\""), "{refused}");
+        }
+        for (groups, kept) in [
+            (serde_json::json!(null), vec![]),
+            (serde_json::json!("admins"), vec!["admins"]),
+            (serde_json::json!([]), vec![]),
+        ] {
+            let claims = serde_json::json!({ "sub": "abc", "groups": groups });
+            let a = assertion(&config(), claims.as_object().unwrap()).unwrap();
+            assert_eq!(a.groups, kept, "{groups}");
+        }
     }
 
     /// Found by the fourth review: `"false"` as a string (AWS Cognito) counted as verified.

@@ -54,12 +54,18 @@ macro_rules! sql_organizations {
                             .map_err(backend)?
                             .rows_affected()
                             > 0;
-                        sqlx::query("DELETE FROM sso_memberships WHERE organization_id = $1 AND user_id = $2")
-                            .bind(org.to_string())
-                            .bind(user.to_string())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(backend)?;
+                        // The membership is the administrator's only when this call made (or
+                        // removed) it: an add refused as "already a member" changes nothing, so
+                        // a membership the provider made stays the provider's (found by the fifth
+                        // review of #17: a 409 made it permanent).
+                        if changed {
+                            sqlx::query("DELETE FROM sso_memberships WHERE organization_id = $1 AND user_id = $2")
+                                .bind(org.to_string())
+                                .bind(user.to_string())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(backend)?;
+                        }
                         Self::audit_if(&mut tx, changed, audit).await
                     })
                 }

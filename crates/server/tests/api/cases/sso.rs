@@ -477,6 +477,45 @@ async fn a_membership_an_administrator_adds_by_hand_is_theirs_not_the_providers(
     );
 }
 
+/// Found by the fifth review: an administrator's add refused as "already a member" (409) took a
+/// membership the provider made as the administrator's, so the person kept the organisation after
+/// the provider removed them from its group.
+#[tokio::test]
+async fn an_add_refused_as_already_a_member_leaves_the_providers_membership_to_the_provider() {
+    let idp = Idp::start(json!({ "accounts": { "ann": account(&["team-churn"], "Sales") } })).await;
+    let app = spawn_with_idp(&idp, "").await;
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let ann = user(&app, "ann.smith").await;
+    let listed = app.admin_get("/api/organizations/v1/organizations").await;
+    let churn = listed.body.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let members = format!("/api/organizations/v1/organizations/{churn}/members");
+    app.admin_post(&members, json!({ "userName": "ann.smith" }))
+        .await
+        .assert_status(409);
+
+    idp.set(json!({ "accounts": { "ann": account(&[], "Sales") } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    assert!(
+        app.state
+            .store
+            .organization_names_of(ann.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the provider's membership outlived the group"
+    );
+    let removed = audit(&app, "organization.member-removed").await;
+    assert!(
+        removed
+            .iter()
+            .any(|e| e.actor.user_name.as_deref() == Some("sso:corp")),
+        "the provider's removal is audited"
+    );
+}
+
 #[tokio::test]
 async fn attributes_from_the_provider_reach_an_exchanged_jwt_through_a_claim_mapper() {
     let idp =

@@ -6,10 +6,10 @@
 use serde_json::{Value, json};
 
 use crate::cases::sso::{
-    Browser, Idp, account, assert_refused, assert_signed_in, audit, provider_error,
+    Browser, Idp, account, assert_refused, assert_signed_in, audit, provider_error, roles,
     spawn_throttled, user,
 };
-use crate::helpers::TestApp;
+use crate::helpers::{Auth, TestApp, operator_token};
 
 /// An app signed in through `idp`, with a failure throttle that the many refusals of one test
 /// do not reach.
@@ -90,7 +90,6 @@ async fn invisible_format_characters_in_claims_are_refused_like_control_characte
         ("email", json!("ann\u{200B}@corp.example")),
         ("department", json!(["Sales\u{2066}"])),
         ("preferred_username", json!("ann\u{FEFF}")),
-        ("groups", json!(["data-admins\u{200B}"])),
     ] {
         let mut person = account(&[], "Sales");
         person[claim] = value;
@@ -213,4 +212,72 @@ async fn oversized_answers_of_every_endpoint_are_refused() {
     assert!(audit(&app, "sso.signin").await.is_empty());
     misbehave(&idp, json!({}));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+}
+
+/// Found by the fifth review: a groups claim of another type (a number, an object, a list
+/// holding a number) was read as "no groups" and took a SysAdmin's role and PATs away; and one
+/// group the mappings never name, holding an emoji's variation selector or a zero-width space,
+/// refused the person's sign-in. Only mapped groups are read now, and a groups claim that is not
+/// a list of strings refuses the sign-in naming it, changing nothing.
+#[tokio::test]
+async fn groups_of_another_type_refuse_and_groups_no_mapping_names_are_ignored() {
+    let idp =
+        Idp::start(json!({ "accounts": { "ann": account(&["data-admins"], "Sales") } })).await;
+    let app = spawn(&idp).await;
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    assert!(
+        roles(&app, "ann.smith")
+            .await
+            .contains(&"SysAdmin".to_string())
+    );
+    let pat = operator_token(&app.state, "ann.smith", "laptop").await;
+
+    for groups in [json!(5), json!({ "a": 1 }), json!(["data-admins", 5])] {
+        let mut person = account(&[], "Sales");
+        person["groups"] = groups.clone();
+        idp.set(json!({ "accounts": { "ann": person } }));
+        let page = Browser::new().sign_in(&app, "ann").await;
+        assert_refused(&page, 400, "is not a list of group names");
+        assert!(page.html.contains("groups"), "{groups}: {}", page.html);
+        assert_eq!(last_refusal(&app).await.0, "claim-wrong-type", "{groups}");
+    }
+    assert!(
+        roles(&app, "ann.smith")
+            .await
+            .contains(&"SysAdmin".to_string()),
+        "a refused sign-in changes no role"
+    );
+    app.assert_whoami(Auth::Bearer(&pat), 200).await;
+
+    // Groups no mapping names change nothing and refuse nothing, whatever they hold; a near
+    // spelling of a mapped group (with a zero-width space) maps to nothing.
+    let mut person = account(&["data-admins"], "Sales");
+    person["groups"] = json!(["data-admins", "\u{2764}\u{FE0F} fans", "ops\u{200B}team"]);
+    idp.set(json!({ "accounts": { "ann": person } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    let mut person = account(&[], "Sales");
+    person["groups"] = json!(["data-admins\u{200B}"]);
+    idp.set(json!({ "accounts": { "ann": person } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    assert!(
+        !roles(&app, "ann.smith")
+            .await
+            .contains(&"SysAdmin".to_string()),
+        "a look-alike of a mapped group maps to nothing"
+    );
+
+    // An emoji in a name is ordinary text; an invisible character's refusal names its code point.
+    let mut person = account(&[], "Sales");
+    person["given_name"] = json!("Ann \u{2764}\u{FE0F}");
+    idp.set(json!({ "accounts": { "ann": person } }));
+    assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
+    assert_eq!(
+        user(&app, "ann.smith").await.first_name,
+        "Ann \u{2764}\u{FE0F}"
+    );
+    let mut person = account(&[], "Sales");
+    person["given_name"] = json!("Ann\u{200B}");
+    idp.set(json!({ "accounts": { "ann": person } }));
+    let page = Browser::new().sign_in(&app, "ann").await;
+    assert_refused(&page, 400, "U+200B");
 }
