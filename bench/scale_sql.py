@@ -2,7 +2,7 @@
 """SQL-level timings of the listings that scale.sh found slow at 1,000,000 PATs (issue 19).
 
 Runs the statements the store sends for each call (as in crates/store/src/sql/*.rs, with the
-parameters bench/scale.sh uses), before and after the fixes of migrations 0015 and 0017 / the
+parameters bench/scale.sh uses), before and after the fixes of migrations 0015, 0017 and 0018 / the
 store ("before"/"after" pairs), against a database filled by crates/store/examples/populate.rs,
 and prints "label<TAB>median ms". On SQLite the FTS tables are joined by rowid before 0017 and
 by `search_key` after (found from the schema). A user's count: the OR of every way to see a
@@ -108,6 +108,29 @@ walk = ("SELECT m.id, m.name, m.project_id, m.owner_id, p.user_name AS owner_nam
         " FROM model_apis w WHERE 1 = 1 ORDER BY w.name, w.id LIMIT 200) m JOIN principals p ON p.id = m.owner_id WHERE 1 = 1"
         f"{search} ORDER BY m.name, m.id{page}")
 
+# The kind in a users search: SQLite walked the kind's name order probing the FTS matches row by
+# row until `+` took the kind's index away (sql/principals.rs).
+search_kind = "+p.kind" if backend == "sqlite" else "p.kind"
+PROJECTS = ("SELECT pr.id, pr.name, pr.owner_id, p.user_name AS owner_name, pr.description, pr.visibility, "
+            "pr.created_at FROM projects pr JOIN principals p ON p.id = pr.owner_id")
+own_or = f"(pr.owner_id = {lit(own)} OR pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}))"
+own_union = (f"pr.id IN (SELECT id FROM projects WHERE owner_id = {lit(own)}"
+             f" UNION SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)})")
+# The users search as the server ran it before on PostgreSQL: a cached statement, which the
+# planner turns into a generic plan (blind to the pattern) after five runs. Its rows time
+# `EXECUTE` of a statement prepared with that plan forced; after, each search is planned for its
+# text (an unnamed statement), which the "users, search" rows time.
+user_search_params = (" AND (p.user_name LIKE $1 ESCAPE '\\' OR lower(coalesce(p.email, '')) LIKE $1 ESCAPE '\\'"
+                      " OR lower(p.first_name) LIKE $1 ESCAPE '\\' OR lower(p.last_name) LIKE $1 ESCAPE '\\')")
+GENERIC = {
+    "users, search, generic plan (before, PostgreSQL)":
+        f"PREPARE s(text) AS SELECT {PRIN} FROM principals p WHERE 1 = 1 AND p.kind = 'user'{user_search_params}"
+        f" ORDER BY p.user_name, p.id{page}; SET plan_cache_mode = force_generic_plan;",
+    "users, search count, generic plan (before, PostgreSQL)":
+        f"PREPARE s(text) AS SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1 AND p.kind = 'user'"
+        f"{user_search_params}{cap}; SET plan_cache_mode = force_generic_plan;",
+}
+
 CALLS = [
     ("PATs Expired, first page", f"{LIST} {expired.format(col='c.expires_at')} ORDER BY c.expires_at DESC, c.id DESC{page}"),
     ("PATs Expired, deep page, before", f"{LIST} {expired.format(col='c.expires_at')} AND (c.expires_at, c.id) < ({exp_cur}) ORDER BY c.expires_at DESC, c.id DESC{page}"),
@@ -128,6 +151,11 @@ CALLS = [
     ("users, count", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1{cap}"),
     ("users, search", f"SELECT {PRIN} FROM principals p WHERE 1 = 1{user_search} ORDER BY p.user_name, p.id{page}"),
     ("users, search count", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1{user_search}{cap}"),
+    ("users, search of users, page, before", f"SELECT {PRIN} FROM principals p WHERE 1 = 1 AND p.kind = 'user'{user_search} ORDER BY p.user_name, p.id{page}"),
+    ("users, search of users, page, after (+p.kind on SQLite)", f"SELECT {PRIN} FROM principals p WHERE 1 = 1 AND {search_kind} = 'user'{user_search} ORDER BY p.user_name, p.id{page}"),
+    ("users, search of users, count, before", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1 AND p.kind = 'user'{user_search}{cap}"),
+    ("users, search of users, count, after (+p.kind on SQLite)", f"SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1 AND {search_kind} = 'user'{user_search}{cap}"),
+] + ([(label, "EXECUTE s('%er00777%')") for label in GENERIC] if backend == "postgres" else []) + [
     ("model APIs, a user's, first page", f"{MODELS}{visible} ORDER BY m.name, m.id{page}"),
     ("model APIs, a user's, first page, after (+visibility on SQLite)", f"{MODELS}{visible_page} ORDER BY m.name, m.id{page}"),
     ("model APIs, a user's, count, before", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{visible}{cap}"),
@@ -139,6 +167,10 @@ CALLS = [
     ("model APIs, admin search, page, walk (after)", walk),
     ("model APIs, admin search, count, before", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{search}{cap}"),
     ("model APIs, admin search, count, after", f"SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1{fts}{search}{cap}"),
+    ("projects, a user's own, page, before (owner OR collaborator)", f"{PROJECTS} WHERE {own_or} ORDER BY pr.name, pr.id{page}"),
+    ("projects, a user's own, page, after (UNION of two index lookups)", f"{PROJECTS} WHERE {own_union} ORDER BY pr.name, pr.id{page}"),
+    ("projects, a user's own, count, before", f"SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE {own_or}{cap}"),
+    ("projects, a user's own, count, after", f"SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE {own_union}{cap}"),
     ("projects, collaborating, page", f"SELECT pr.id FROM projects pr WHERE pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}) ORDER BY pr.name, pr.id{page}"),
     ("projects, collaborating, count", f"SELECT count(*) FROM (SELECT 1 FROM projects pr WHERE pr.id IN (SELECT project_id FROM project_collaborators WHERE user_id = {lit(own)}){cap}"),
 ]
@@ -153,7 +185,7 @@ for label, sql in CALLS:
             for row in sqlite3.connect(url).execute("EXPLAIN QUERY PLAN " + stmts[0]):
                 print(f"{row[0]:>3} {row[1]:>3} {row[3]}")
         else:
-            print(subprocess.run(["psql", "-AtX", url, "-c", "EXPLAIN (ANALYZE, BUFFERS) " + stmts[0]],
+            print(subprocess.run(["psql", "-AtX", url], input=GENERIC.get(label, "") + "EXPLAIN (ANALYZE, BUFFERS) " + stmts[0],
                                  check=True, capture_output=True, text=True).stdout)
         print()
         continue
@@ -171,7 +203,7 @@ for label, sql in CALLS:
             lat.append(time.perf_counter() - t)
         ms = sorted(lat)[15] * 1000
     else:
-        script = "".join(f"EXPLAIN (ANALYZE, TIMING OFF) {one};\n" for one in stmts) * 35
+        script = GENERIC.get(label, "") + "".join(f"EXPLAIN (ANALYZE, TIMING OFF) {one};\n" for one in stmts) * 35
         out = subprocess.run(["psql", "-AtX", url], input=script, check=True, capture_output=True, text=True).stdout
         each = [float(l.split(":")[1].split()[0]) for l in out.splitlines() if l.startswith("Execution Time")]
         lat = [sum(each[i:i + len(stmts)]) for i in range(0, len(each), len(stmts))][5:]

@@ -79,6 +79,9 @@ impl PgStore {
     /// The kind column while searching (the planner weighs the search by its statistics).
     pub(crate) const SEARCH_KIND_COLUMN: &'static str = "c.kind";
 
+    /// The kind column in a substring search of principals (the trigram indexes lead as it is).
+    pub(crate) const SEARCH_PRINCIPAL_KIND_COLUMN: &'static str = "p.kind";
+
     /// The expiry column in the status bound that a cursor makes redundant: PostgreSQL's B-tree
     /// scan starts from the tighter of that bound and the cursor's row value by itself.
     pub(crate) const CURSOR_LED_EXPIRY_COLUMN: &'static str = "c.expires_at";
@@ -223,5 +226,58 @@ mod tests {
             i64::from(PgStore::RETRY.attempts),
             "only the rivals' writes landed"
         );
+    }
+
+    /// Migration 0018: users added in bulk go straight into the trigram indexes (no pending
+    /// list), so that the planner serves a substring search from them rather than a Seq Scan.
+    #[tokio::test]
+    async fn users_added_in_bulk_are_searched_through_the_trigram_indexes() {
+        let db = PgDatabase::create();
+        let store = PgStore::open(&db.url)
+            .await
+            .expect("the test database opens");
+        let options: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname || ':' || coalesce(array_to_string(c.reloptions, ','), '')
+             FROM pg_class c WHERE c.relname LIKE 'principals\\_%\\_trgm' ORDER BY c.relname",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            options,
+            [
+                "principals_email_trgm:fastupdate=off",
+                "principals_first_name_trgm:fastupdate=off",
+                "principals_last_name_trgm:fastupdate=off",
+                "principals_user_name_trgm:fastupdate=off",
+            ]
+        );
+        sqlx::query(
+            "INSERT INTO principals (id, kind, user_name, email, first_name, last_name, status, created_at)
+             SELECT 'u' || i, 'user', 'user' || lpad(i::text, 5, '0'), 'user' || lpad(i::text, 5, '0') || '@example.com',
+                    'First' || i, 'Last' || i, 'active', 0 FROM generate_series(1, 10000) i",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query("ANALYZE principals")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let like = "'%er00777%' ESCAPE '\\'";
+        let plan: Vec<String> = sqlx::query_scalar(&format!(
+            "EXPLAIN SELECT p.id FROM principals p WHERE p.kind = 'user' AND (p.user_name LIKE {like}
+             OR lower(coalesce(p.email, '')) LIKE {like} OR lower(p.first_name) LIKE {like}
+             OR lower(p.last_name) LIKE {like}) ORDER BY p.user_name, p.id LIMIT 50"
+        ))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Bitmap Index Scan on principals_user_name_trgm"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }

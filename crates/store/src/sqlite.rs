@@ -92,6 +92,12 @@ impl SqliteStore {
     /// (and probing the search for every row) instead of starting from the search's matches.
     pub(crate) const SEARCH_KIND_COLUMN: &'static str = "+c.kind";
 
+    /// The kind column in a substring search of principals: `+` keeps SQLite from walking
+    /// `principals_by_kind` in name order and probing the FTS matches for every user (6.8 ms at
+    /// 10,000 users, growing with them) instead of reading the matches (0.03 ms) and sorting
+    /// them (issue 19).
+    pub(crate) const SEARCH_PRINCIPAL_KIND_COLUMN: &'static str = "+p.kind";
+
     /// The expiry column in the status bound that a cursor makes redundant (`Expired`'s
     /// `expires_at <= now`, `ExpiringSoon`'s `expires_at > now`): `+` keeps SQLite from seeking
     /// on that bound and stepping over every row before the cursor (a deep page read as many

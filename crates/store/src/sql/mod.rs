@@ -60,14 +60,25 @@ macro_rules! sql_paging {
             /// Closes and runs a count opened as `SELECT count(*) FROM (SELECT 1 FROM …`: it
             /// stops at `COUNT_CAP + 1` rows, which `Total` reads as an estimate.
             pub(crate) async fn capped_count(
+                qb: QueryBuilder<'static, $db>,
+                pool: &Pool<$db>,
+            ) -> StoreResult<Total> {
+                capped_count_planned(qb, pool, true).await
+            }
+
+            /// [`capped_count`], planned for its own parameters when `persistent` is false (see
+            /// `list_principals`: a cached statement may run a generic plan blind to a search).
+            pub(crate) async fn capped_count_planned(
                 mut qb: QueryBuilder<'static, $db>,
                 pool: &Pool<$db>,
+                persistent: bool,
             ) -> StoreResult<Total> {
                 qb.push(" LIMIT ")
                     .push_bind(COUNT_CAP as i64 + 1)
                     .push(") counted");
                 let n: i64 = qb
                     .build_query_scalar()
+                    .persistent(persistent)
                     .fetch_one(pool)
                     .await
                     .map_err(backend)?;

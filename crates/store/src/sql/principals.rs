@@ -13,7 +13,7 @@ macro_rules! sql_principals {
             use tessera_core::store::{CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult};
 
             use super::$store;
-            use super::paging_sql::capped_count;
+            use super::paging_sql::capped_count_planned;
             use crate::rows::{SearchRule, backend, conflict_or_backend, from_ms, to_ms, user_id};
             use tessera_core::paging::Total;
 
@@ -24,11 +24,18 @@ macro_rules! sql_principals {
                 p.tokens_not_before AS p_tokens_not_before";
 
             /// The kind and search of a principal listing (see `SearchRule`).
+            /// A substring search tests the kind on `$store::SEARCH_PRINCIPAL_KIND_COLUMN`, so that
+            /// the search's matches, not the kind's name order, lead the plan.
             fn push_principal_filter(qb: &mut QueryBuilder<'static, $db>, query: &PrincipalQuery) {
+                let rule = SearchRule::of(query.search.as_deref());
                 if let Some(kind) = query.kind {
-                    qb.push(" AND p.kind = ").push_bind(kind.as_str());
+                    let column = match rule {
+                        Some(SearchRule::Substring(_)) => $store::SEARCH_PRINCIPAL_KIND_COLUMN,
+                        _ => "p.kind",
+                    };
+                    qb.push(format!(" AND {column} = ")).push_bind(kind.as_str());
                 }
-                if let Some(rule) = SearchRule::of(query.search.as_deref()) {
+                if let Some(rule) = rule {
                     $store::push_principal_search(qb, &rule);
                 }
             }
@@ -138,7 +145,16 @@ macro_rules! sql_principals {
                     qb.push(" ORDER BY p.user_name, p.id");
                     qb.push(" LIMIT ").push_bind(i64::from(query.limit.max(1)));
                     qb.push(" OFFSET ").push_bind(i64::from(query.offset));
-                    let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                    // A search is planned for its text each time: PostgreSQL turns a cached
+                    // statement into a generic plan after five runs, and the generic plan of
+                    // `LIKE $n`, blind to the pattern, walks every principal in name order
+                    // instead of the trigram indexes (issue 19).
+                    let rows = qb
+                        .build()
+                        .persistent(query.search.is_none())
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(backend)?;
                     rows.iter().map(Self::principal_from_row).collect()
                 }
 
@@ -146,7 +162,7 @@ macro_rules! sql_principals {
                 async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1");
                     push_principal_filter(&mut qb, query);
-                    capped_count(qb, self.pool()).await
+                    capped_count_planned(qb, self.pool(), query.search.is_none()).await
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

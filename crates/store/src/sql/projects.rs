@@ -36,10 +36,15 @@ macro_rules! sql_projects {
                         qb.push("pr.owner_id = ").push_bind(user.to_string());
                     }
                     Relationship::Collaborating => collaborating(qb),
+                    // One index lookup per side (`UNIQUE (owner_id, name)` and
+                    // `project_collaborators_by_user`): an `OR` of the two made both backends
+                    // scan every project (issue 19).
                     Relationship::All => {
-                        qb.push("(pr.owner_id = ").push_bind(user.to_string()).push(" OR ");
-                        collaborating(qb);
-                        qb.push(")");
+                        qb.push("pr.id IN (SELECT id FROM projects WHERE owner_id = ")
+                            .push_bind(user.to_string())
+                            .push(" UNION SELECT project_id FROM project_collaborators WHERE user_id = ")
+                            .push_bind(user.to_string())
+                            .push(")");
                     }
                 }
             }

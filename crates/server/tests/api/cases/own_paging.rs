@@ -222,6 +222,61 @@ async fn a_walk_of_projects_holds_the_callers_own_and_shared_ones_and_never_anot
     );
 }
 
+/// The names of a listing's rows, in order.
+fn names(reply: &Value) -> Vec<&str> {
+    reply
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_users_projects_are_the_owned_and_the_shared_ones_merged_in_name_order_with_their_count()
+{
+    // Issue 19: the listing takes the owned ones and the shared ones from an index each; the
+    // page interleaves them by name, pages by offset and by cursor, and counts both.
+    let app = spawn_app().await;
+    let (jane_id, jane) = app.user_with_token("jane", &[]).await;
+    let (john_id, john) = app.user_with_token("john", &[]).await;
+    let (_, ann) = app.user_with_token("ann", &[]).await;
+    create_project(&app, &john, "a-shared", Some(&jane_id)).await;
+    create_project(&app, &jane, "b-own", None).await;
+    create_project(&app, &john, "c-shared", Some(&jane_id)).await;
+    create_project(&app, &jane, "d-own", Some(&john_id)).await;
+    create_project(&app, &john, "e-john", None).await;
+    create_project(&app, &ann, "f-ann", None).await;
+
+    let all = app.get("/v4/gateway/projects?limit=50", &jane).await;
+    all.assert_status(200);
+    assert_eq!(names(&all.body), ["a-shared", "b-own", "c-shared", "d-own"]);
+    assert_eq!(all.header("x-total-count"), Some("4"));
+    let johns = app.get("/v4/gateway/projects?limit=50", &john).await;
+    assert_eq!(
+        names(&johns.body),
+        ["a-shared", "c-shared", "d-own", "e-john"]
+    );
+    assert_eq!(johns.header("x-total-count"), Some("4"));
+    let anns = app.get("/v4/gateway/projects?limit=50", &ann).await;
+    assert_eq!(names(&anns.body), ["f-ann"]);
+    assert_eq!(anns.header("x-total-count"), Some("1"));
+
+    let middle = app
+        .get("/v4/gateway/projects?offset=1&limit=2", &jane)
+        .await;
+    assert_eq!(names(&middle.body), ["b-own", "c-shared"]);
+    let first = app.get("/v4/gateway/projects?limit=2", &jane).await;
+    assert_eq!(names(&first.body), ["a-shared", "b-own"]);
+    let cursor = first.header("x-next-cursor").map(str::to_string);
+    let cursor = cursor.expect("a next cursor after the first of two pages");
+    let rest = app
+        .get(
+            &format!("/v4/gateway/projects?limit=2&cursor={cursor}"),
+            &jane,
+        )
+        .await;
+    assert_eq!(names(&rest.body), ["c-shared", "d-own"]);
+}
+
 #[tokio::test]
 async fn organizations_page_by_name_for_administrators_only() {
     let app = spawn_app().await;

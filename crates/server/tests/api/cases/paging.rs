@@ -201,6 +201,37 @@ async fn search_matches_substrings_from_three_characters_and_prefixes_below() {
 }
 
 #[tokio::test]
+async fn a_user_search_keeps_to_users_in_name_order_however_often_it_runs() {
+    // Issue 19: a substring search starts from its index matches (SQLite: not from the kind's
+    // name order; PostgreSQL: planned for its text each time, never a generic plan after five
+    // runs), and the kind and the order still hold.
+    let app = spawn_app().await;
+    for name in ["zeta-ops", "mid", "alpha-ops", "ops"] {
+        app.create_user(name, &[]).await;
+    }
+    app.service_account_token("ops-bot", "t").await;
+    for run in 0..8 {
+        let users = app.admin_get("/api/admin/v1/users?search=ops").await;
+        users.assert_status(200);
+        assert_eq!(
+            ids(&users, "userName"),
+            vec!["alpha-ops", "ops", "zeta-ops"],
+            "run {run}: users only, by name"
+        );
+        assert_eq!(total(&users), (3, false), "run {run}");
+        let page = app
+            .admin_get("/api/admin/v1/users?search=OPS&limit=1&offset=1")
+            .await;
+        assert_eq!(ids(&page, "userName"), vec!["ops"], "run {run}");
+        // The prefix rule of one or two characters keeps its own plan.
+        let prefix = app.admin_get("/api/admin/v1/users?search=op").await;
+        assert_eq!(ids(&prefix, "userName"), vec!["ops"], "run {run}");
+    }
+    let none = app.admin_get("/api/admin/v1/users?search=ops-bot").await;
+    assert_eq!(total(&none), (0, false), "a service account is not a user");
+}
+
+#[tokio::test]
 async fn users_and_the_audit_log_page_by_cursor_with_counts() {
     let app = spawn_app().await;
     for i in 0..7 {
