@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Listings at scale (issue 19): the time of each list call on a database of N PATs over U users
 # (populated straight through the store by crates/store/examples/populate.rs), as a ratio to the
-# same call on 1,000 PATs over 10 users, against the real server (release build), on SQLite and
+# same call on 1,000 PATs over 100 users (enough for every first page of 50 to be full, so that a
+# ratio compares pages of the same size), against the real server (release build), on SQLite and
 # on PostgreSQL. First pages, and deep pages reached with the cursor that an offset of half the
 # rows yields. Each call: 5 warm-ups, then the mean of 30 on one keep-alive connection.
 # On PostgreSQL, each listing call of the large database is then replayed once with
@@ -171,7 +172,7 @@ PY
 
 for backend in $BACKENDS; do
   for size in small large; do
-    if [ $size = small ]; then n=1000; u=10; else n=$PATS; u=$USERS; fi
+    if [ $size = small ]; then n=1000; u=100; else n=$PATS; u=$USERS; fi
     if [ "$backend" = sqlite ]; then
       url="sqlite://$WORK/$backend-$size/tessera.db"
     else
@@ -182,7 +183,7 @@ for backend in $BACKENDS; do
     serve "$backend-$size" "$url" "$n" "$u"
     LARGE_URL=$url
   done
-  echo "## $backend: $PATS PATs over $USERS users vs 1,000 over 10 (mean ms of 30 calls)"
+  echo "## $backend: $PATS PATs over $USERS users vs 1,000 over 100 (mean ms of 30 calls)"
   echo
   echo "| call | 1,000 PATs | $PATS PATs | ratio |"
   echo "|---|---:|---:|---:|"
