@@ -43,14 +43,15 @@ const MAX_JSON_DEPTH: usize = 128;
 /// How long discovery and keys are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two fetches forced by an unknown key id (a flood of forged tokens
-/// must not turn into a flood of requests to the provider).
-const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+/// must not turn into a flood of requests to the provider), and the default time a failed
+/// discovery is remembered (see [`OidcProvider::new`]).
+pub const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 
 /// What can go wrong talking to a provider, each with its audit reason. Only a provider that
 /// cannot be reached (connection refused, timeout, an HTTP 5xx) is `Unreachable` (a 502 page);
 /// an answer that arrived but cannot be trusted is the provider's fault or an attack, never
 /// "unreachable" (a 400 page, audited with the reason).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum OidcError {
     /// No answer: the connection failed, timed out, or the provider answered HTTP 5xx.
     #[error("the identity provider cannot be reached: {0}")]
@@ -76,6 +77,11 @@ pub enum OidcError {
     /// userinfo about another subject, an endpoint missing from discovery.
     #[error("the identity provider's answer is not valid: {0}")]
     InvalidAnswer(String),
+    /// Tessera's settings for the provider do not match it: the configured issuer is not the
+    /// one its discovery document states (OIDC Discovery §4.3; e.g. a trailing slash). An
+    /// administrator's problem, not the person's (a 502 page naming both issuers).
+    #[error("Tessera's settings for the identity provider do not match it: {0}")]
+    Misconfigured(String),
 }
 
 impl OidcError {
@@ -88,6 +94,7 @@ impl OidcError {
             OidcError::IssuerMismatch(_) => "issuer-mismatch",
             OidcError::InvalidIdToken(_) => "invalid-id-token",
             OidcError::InvalidAnswer(_) => "invalid-answer",
+            OidcError::Misconfigured(_) => "provider-misconfigured",
         }
     }
 
@@ -113,6 +120,14 @@ impl OidcError {
             }
             DiscoveryError::UrlParse(e) => {
                 OidcError::InvalidAnswer(format!("the discovery URL: {e}"))
+            }
+            // The crate's words: "unexpected issuer URI `<stated>` (expected `<configured>`)".
+            DiscoveryError::Validation(e) if e.starts_with("unexpected issuer URI `") => {
+                let stated = e.split('`').nth(1).unwrap_or_default();
+                let configured = e.split('`').nth(3).unwrap_or_default();
+                OidcError::Misconfigured(format!(
+                    "its issuer is configured as {configured:?}, but its discovery document states {stated:?} (they must be equal, character for character)"
+                ))
             }
             DiscoveryError::Validation(e) | DiscoveryError::Other(e) => {
                 OidcError::InvalidAnswer(format!("the discovery document: {e}"))
@@ -264,18 +279,29 @@ pub struct OidcProvider {
     redirect: RedirectUrl,
     http: Backchannel,
     cache: Mutex<Cache>,
+    remember_failure: Duration,
 }
 
-/// The discovery document and keys, when fetched, and when a refetch was last forced.
+/// The discovery document and keys, when fetched, when a refetch was last forced, and the
+/// last failed fetch (when no usable document is held).
 #[derive(Default)]
 struct Cache {
     metadata: Option<(Metadata, Instant)>,
     last_forced: Option<Instant>,
+    failed: Option<(OidcError, Instant)>,
 }
 
 impl OidcProvider {
-    /// `redirect` is `<public URL>/ui/sso/<name>/callback`.
-    pub fn new(config: ProviderConfig, redirect: &str) -> Result<OidcProvider, String> {
+    /// `redirect` is `<public URL>/ui/sso/<name>/callback`. A failed fetch of discovery or keys
+    /// is remembered for `remember_failure` (by default [`REFETCH_AT_MOST_EVERY`]): within it,
+    /// every flow is refused with the same error without asking the provider again (found by
+    /// the fifth review of #17: each start against a failing provider was one more fetch and
+    /// one more warning).
+    pub fn new(
+        config: ProviderConfig,
+        redirect: &str,
+        remember_failure: Duration,
+    ) -> Result<OidcProvider, String> {
         let redirect = RedirectUrl::new(redirect.to_string())
             .map_err(|e| format!("callback URL {redirect:?}: {e}"))?;
         let http = reqwest::Client::builder()
@@ -288,12 +314,22 @@ impl OidcProvider {
             redirect,
             http: Backchannel(http),
             cache: Mutex::new(Cache::default()),
+            remember_failure,
         })
     }
 
     /// The discovery document with its keys: cached, fetched when missing, older than an hour,
-    /// or (`refresh`) when a token names an unknown key.
+    /// or (`refresh`) when a token names an unknown key. A failed fetch is logged once, here,
+    /// and answered again without a fetch for `remember_failure`.
     async fn metadata(&self, refresh: bool) -> Result<Metadata, OidcError> {
+        self.fetched_metadata(refresh)
+            .await
+            .map(|(metadata, _)| metadata)
+    }
+
+    /// [`Self::metadata`], with whether it was fetched now (a forced refresh is skipped within
+    /// [`REFETCH_AT_MOST_EVERY`] of the previous one).
+    async fn fetched_metadata(&self, refresh: bool) -> Result<(Metadata, bool), OidcError> {
         let mut cache = self.cache.lock().await;
         let refresh = refresh
             && cache
@@ -303,18 +339,37 @@ impl OidcProvider {
             && at.elapsed() < METADATA_TTL
             && !refresh
         {
-            return Ok(metadata.clone());
+            return Ok((metadata.clone(), false));
+        }
+        if !refresh
+            && let Some((error, at)) = cache.failed.as_ref()
+            && at.elapsed() < self.remember_failure
+        {
+            return Err(error.clone());
         }
         if refresh {
             cache.last_forced = Some(Instant::now());
         }
-        let issuer = IssuerUrl::new(self.config.issuer.clone())
-            .map_err(|e| OidcError::InvalidAnswer(format!("issuer URL: {e}")))?;
-        let metadata = Metadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(OidcError::discovery)?;
-        cache.metadata = Some((metadata.clone(), Instant::now()));
-        Ok(metadata)
+        let fetched = match IssuerUrl::new(self.config.issuer.clone()) {
+            Ok(issuer) => Metadata::discover_async(issuer, &self.http)
+                .await
+                .map_err(OidcError::discovery),
+            Err(e) => Err(OidcError::Misconfigured(format!(
+                "its issuer is not a URL ({e})"
+            ))),
+        };
+        match fetched {
+            Ok(metadata) => {
+                cache.metadata = Some((metadata.clone(), Instant::now()));
+                cache.failed = None;
+                Ok((metadata, true))
+            }
+            Err(error) => {
+                log_failure(&self.config.name, &error);
+                cache.failed = Some((error.clone(), Instant::now()));
+                Err(error)
+            }
+        }
     }
 
     /// RFC 9207 §2.4: the `iss` of an authorization response (success or error) must be the
@@ -323,7 +378,7 @@ impl OidcProvider {
     pub async fn check_issuer(&self, iss: Option<&str>) -> Result<(), OidcError> {
         let metadata = self.metadata(false).await?;
         let issuer = metadata.issuer().as_str();
-        match iss {
+        let checked = match iss {
             Some(iss) if iss == issuer => Ok(()),
             Some(_) => Err(OidcError::IssuerMismatch(format!(
                 "its iss parameter (RFC 9207) is not {issuer}"
@@ -338,7 +393,11 @@ impl OidcProvider {
                 )))
             }
             None => Ok(()),
+        };
+        if let Err(error) = &checked {
+            log_failure(&self.config.name, error);
         }
+        checked
     }
 
     fn client(&self, metadata: Metadata) -> Client {
@@ -376,12 +435,27 @@ impl OidcProvider {
     /// Exchanges `code` (with the flow's PKCE verifier), verifies the ID token against the
     /// flow's nonce and returns every claim known about the person: the ID token's, completed
     /// by userinfo when a claim Tessera reads is missing.
+    /// A failure is logged once (a failed discovery when it was fetched).
     pub async fn finish(
         &self,
         code: &str,
         flow: &FlowSecrets,
     ) -> Result<Map<String, Value>, OidcError> {
         let metadata = self.metadata(false).await?;
+        let finished = self.exchange(metadata, code, flow).await;
+        if let Err(error) = &finished {
+            log_failure(&self.config.name, error);
+        }
+        finished
+    }
+
+    /// [`Self::finish`] once the discovery document is at hand.
+    async fn exchange(
+        &self,
+        metadata: Metadata,
+        code: &str,
+        flow: &FlowSecrets,
+    ) -> Result<Map<String, Value>, OidcError> {
         let client = self.client(metadata.clone());
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
@@ -406,12 +480,19 @@ impl OidcProvider {
                 SignatureVerificationError::NoMatchingKey,
             )) => {
                 // The provider may have rotated its keys: fetch them again, once.
-                let client = self.client(self.metadata(true).await?);
+                let (metadata, fetched) = self.fetched_metadata(true).await?;
+                let client = self.client(metadata);
                 let verifier = verifier(&client);
-                id_token
+                match id_token
                     .claims(&verifier, &nonce)
                     .map(|c| c.subject().to_string())
-                    .map_err(|e| not_verified(e, &id_token.to_string()))?
+                {
+                    Ok(subject) => subject,
+                    Err(ClaimsVerificationError::SignatureVerification(
+                        SignatureVerificationError::NoMatchingKey,
+                    )) => return Err(no_matching_key(&id_token.to_string(), fetched)),
+                    Err(e) => return Err(not_verified(e, &id_token.to_string())),
+                }
             }
             Err(e) => return Err(not_verified(e, &id_token.to_string())),
         };
@@ -537,30 +618,108 @@ fn verifier(client: &Client) -> openidconnect::core::CoreIdTokenVerifier<'_> {
         .set_issue_time_verifier_fn(|iat| issued_in_the_past(iat, chrono::Utc::now()))
 }
 
-/// A verification failure of the ID token `jws`, in Tessera's words for an expiry (the crate's
-/// would show the skewed time as "current time").
+/// A verification failure of the ID token `jws`, in Tessera's words: the crate's messages
+/// carry a prefix that can mislead (a future `iat`, refused by Tessera's own check, arrives
+/// as "Expired: ..."; a bad signature says only "Signature verification failed"), and its
+/// expiry message would show the skewed time as "current time".
 fn not_verified(error: ClaimsVerificationError, jws: &str) -> OidcError {
-    if let ClaimsVerificationError::Expired(message) = &error
-        && message.starts_with("ID token expired")
-    {
-        let exp = payload(jws)
-            .ok()
-            .and_then(|claims| match claims.get("exp") {
-                Some(Value::Number(n)) => n
-                    .as_f64()
-                    .and_then(|at| chrono::DateTime::from_timestamp(at.floor() as i64, 0))
-                    .map(|at| at.to_string()),
-                Some(Value::String(at)) => Some(at.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "an earlier time".into());
-        return OidcError::InvalidIdToken(format!(
-            "it expired at {exp} (exp; now {}, {} s of clock skew allowed)",
-            chrono::Utc::now(),
-            CLOCK_SKEW.as_secs()
-        ));
+    use ClaimsVerificationError as E;
+    let message = match error {
+        E::Expired(message) if message.starts_with("ID token expired") => {
+            let exp = payload(jws)
+                .ok()
+                .and_then(|claims| match claims.get("exp") {
+                    Some(Value::Number(n)) => n
+                        .as_f64()
+                        .and_then(|at| chrono::DateTime::from_timestamp(at.floor() as i64, 0))
+                        .map(|at| at.to_string()),
+                    Some(Value::String(at)) => Some(at.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "an earlier time".into());
+            format!(
+                "it expired at {exp} (exp; now {}, {} s of clock skew allowed)",
+                chrono::Utc::now(),
+                CLOCK_SKEW.as_secs()
+            )
+        }
+        // Tessera's own issue-time check ([`issued_in_the_past`]) speaks for itself.
+        E::Expired(message) => message,
+        E::InvalidAudience(m) => format!("its audience (aud) is not Tessera's client: {m}"),
+        E::InvalidIssuer(m) => format!("its issuer (iss) is not the provider's: {m}"),
+        E::InvalidNonce(m) => {
+            format!("its nonce is not the one of the sign-in this browser started: {m}")
+        }
+        E::InvalidSubject(m) => format!("its subject (sub) is not valid: {m}"),
+        E::InvalidAuthContext(m) => format!("its authentication context (acr): {m}"),
+        E::InvalidAuthTime(m) => format!("its authentication time (auth_time): {m}"),
+        E::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+            return no_matching_key(jws, false);
+        }
+        E::SignatureVerification(e) => format!("its signature could not be verified: {e}"),
+        E::Unsupported(m) => format!("it uses what Tessera does not support: {m}"),
+        other => other.to_string(),
+    };
+    OidcError::InvalidIdToken(message)
+}
+
+/// No key of the provider's key set matches the ID token's key id and algorithm, though the
+/// keys were fetched again for it (`refetched`) or had been within the last
+/// [`REFETCH_AT_MOST_EVERY`].
+fn no_matching_key(jws: &str, refetched: bool) -> OidcError {
+    let kid = jws
+        .split('.')
+        .next()
+        .and_then(|header| URL_SAFE_NO_PAD.decode(header).ok())
+        .and_then(|bytes| json_object(&bytes).ok())
+        .and_then(|header| {
+            header
+                .get("kid")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let again = if refetched {
+        "even after fetching its keys again".to_string()
+    } else {
+        format!(
+            "and its keys were fetched again less than {} s ago",
+            REFETCH_AT_MOST_EVERY.as_secs()
+        )
+    };
+    OidcError::InvalidIdToken(match kid {
+        Some(kid) => {
+            format!("no key of the provider matches the ID token's key id (kid {kid:?}), {again}")
+        }
+        None => format!(
+            "the ID token names no key id (kid) and no key of the provider matches its algorithm, {again}"
+        ),
+    })
+}
+
+/// Logs a failure of the provider once, where it happened (a remembered failed discovery is
+/// not logged again): what the provider or the verifier said is [`super::routes`]'s `quoted`
+/// (bounded and clean). A refused code is the person's (an expired or reused code): not
+/// logged.
+pub(super) fn log_failure(name: &str, error: &OidcError) {
+    let logged = tessera_core::sso::quoted(&error.to_string());
+    match error {
+        OidcError::Unreachable(_) => {
+            tracing::warn!(provider = name, error = %logged, "identity provider unreachable");
+        }
+        OidcError::ClientRefused(_) => {
+            tracing::warn!(provider = name, error = %logged, "an identity provider refused Tessera's client credentials or request");
+        }
+        OidcError::IssuerMismatch(_) => {
+            tracing::warn!(provider = name, error = %logged, "a sign-in answer named another issuer than its identity provider");
+        }
+        OidcError::Misconfigured(_) => {
+            tracing::warn!(provider = name, error = %logged, "Tessera's settings for an identity provider do not match it");
+        }
+        OidcError::CodeRefused(_) => {}
+        OidcError::InvalidIdToken(_) | OidcError::InvalidAnswer(_) => {
+            tracing::warn!(provider = name, error = %logged, "an identity provider's answer failed verification");
+        }
     }
-    OidcError::InvalidIdToken(error.to_string())
 }
 
 /// `Err` (a message naming `iat`) when `iat` is more than [`CLOCK_SKEW`] after `now`.
