@@ -891,6 +891,61 @@ mod tests {
         }
     }
 
+    /// Found by the fifth review: a future `iat` read "Expired: its issue time (iat) ... is in
+    /// the future", and an unknown key only "Signature verification failed". Every variant is
+    /// said in Tessera's words, without the crate's prefix.
+    #[test]
+    fn each_verification_failure_is_said_without_the_crates_prefix() {
+        use ClaimsVerificationError as E;
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k-7"}"#);
+        let body = URL_SAFE_NO_PAD.encode(br#"{"sub":"1","exp":1700000000}"#);
+        let jws = format!("{header}.{body}.sig");
+        let now = chrono::Utc::now();
+        let future = issued_in_the_past(now + Duration::from_secs(3600), now).unwrap_err();
+        for (error, says) in [
+            (E::Expired(future), "its issue time (iat)"),
+            (
+                E::Expired("ID token expired at X (current time is Y)".into()),
+                "it expired at 2023-11-14 22:13:20 UTC (exp;",
+            ),
+            (E::InvalidAudience("x".into()), "its audience (aud)"),
+            (E::InvalidIssuer("x".into()), "its issuer (iss)"),
+            (E::InvalidNonce("x".into()), "its nonce"),
+            (E::InvalidSubject("x".into()), "its subject (sub)"),
+            (E::InvalidAuthContext("x".into()), "(acr)"),
+            (E::InvalidAuthTime("x".into()), "(auth_time)"),
+            (E::Unsupported("x".into()), "does not support"),
+            (
+                E::SignatureVerification(SignatureVerificationError::CryptoError("bad".into())),
+                "its signature could not be verified: Crypto error: bad",
+            ),
+            (
+                E::SignatureVerification(SignatureVerificationError::NoMatchingKey),
+                "no key of the provider matches the ID token's key id (kid \"k-7\")",
+            ),
+        ] {
+            let OidcError::InvalidIdToken(message) = not_verified(error, &jws) else {
+                panic!("not an invalid ID token");
+            };
+            assert!(message.contains(says), "{says}: {message}");
+            for prefix in [
+                "Expired:",
+                "Invalid ",
+                "Unsupported:",
+                "Signature verification failed",
+            ] {
+                assert!(!message.starts_with(prefix), "{message}");
+            }
+        }
+        let OidcError::InvalidIdToken(refetched) = no_matching_key(&jws, true) else {
+            panic!("not an invalid ID token");
+        };
+        assert!(
+            refetched.ends_with("even after fetching its keys again"),
+            "{refetched}"
+        );
+    }
+
     #[test]
     fn a_payload_is_read_from_the_middle_part() {
         let body = URL_SAFE_NO_PAD.encode(br#"{"sub":"1","groups":["a"]}"#);
