@@ -6,6 +6,7 @@
 
 mod claim_types;
 pub mod config;
+mod id_token;
 pub mod oidc;
 mod routes;
 
