@@ -13,15 +13,18 @@
 // `misbehave` makes the provider answer like a broken or hostile one, for the refusal tests:
 // `id_token` claims are overwritten in the ID token of the next token responses (re-signed with
 // the provider's key, so only the claim is wrong); `rotate_key` signs ID tokens with a second
-// key that only a fresh fetch of the JWKS shows; `userinfo` claims are overwritten in userinfo
+// key that only a fresh fetch of the JWKS shows; `unknown_key` signs them with a key the JWKS
+// never shows (kid "second"); `userinfo` claims are overwritten in userinfo
 // answers; `token` garbles the token endpoint's successful answer: "not-json" (a JSON content
 // type over a body that is not JSON), "no-id-token", "bad-signature" (the ID token's signature
 // altered) or "server-error" (HTTP 503); `huge` ("discovery", "jwks", "token" or "userinfo")
 // pads that endpoint's JSON answer with a 2 MiB `padding` field; `iss_parameter:
 // "unsupported"` makes it a provider without RFC 9207 (no `iss` in its authorization responses,
 // no `authorization_response_iss_parameter_supported` in its discovery document; oidc-provider
-// sends and announces both by default). `GET /_test/counts` answers how many requests each
-// endpoint had (`{ "token": 3 }`), for the tests that check what reached the provider. Prints
+// sends and announces both by default); `discovery: "server-error"` makes the discovery
+// document answer HTTP 500. `GET /_test/counts` answers how many requests each endpoint had
+// (`{ "token": 3, "userinfo": 0, "discovery": 1, "jwks": 1 }`), for the tests that check what
+// reached the provider. Prints
 // `listening <issuer>` once ready.
 
 import { readFileSync } from 'node:fs';
@@ -83,11 +86,19 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['a test cookie key'] },
 });
 
-const counts = { token: 0, userinfo: 0 };
+const counts = { token: 0, userinfo: 0, discovery: 0, jwks: 0 };
 
 provider.use(async (ctx, next) => {
   if (ctx.path === '/token') counts.token += 1;
   if (ctx.path === '/me') counts.userinfo += 1;
+  if (ctx.path === '/.well-known/openid-configuration') counts.discovery += 1;
+  if (ctx.path === '/jwks') counts.jwks += 1;
+  if (ctx.path === '/.well-known/openid-configuration' && readState().misbehave?.discovery === 'server-error') {
+    ctx.status = 500;
+    ctx.body = 'discovery is down';
+    ctx.type = 'text/plain';
+    return;
+  }
   await next();
   const misbehave = readState().misbehave ?? {};
   if (misbehave.iss_parameter === 'unsupported') {
@@ -132,9 +143,9 @@ provider.use(async (ctx, next) => {
     return;
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token) {
-    if (!misbehave.id_token && !misbehave.rotate_key) return;
+    if (!misbehave.id_token && !misbehave.rotate_key && !misbehave.unknown_key) return;
     const payload = jose.decodeJwt(ctx.body.id_token);
-    const key = misbehave.rotate_key ? second : first;
+    const key = misbehave.rotate_key || misbehave.unknown_key ? second : first;
     ctx.body = {
       ...ctx.body,
       id_token: await new jose.SignJWT({ ...payload, ...(misbehave.id_token ?? {}) })

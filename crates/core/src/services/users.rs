@@ -175,6 +175,23 @@ impl UserService {
             .collect())
     }
 
+    /// The identity-provider links of `caller` themself (empty for a local account), for their
+    /// own account page.
+    pub async fn own_federated_identities(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<Vec<FederatedIdentity>> {
+        let me = caller.principal().id;
+        Ok(self
+            .ctx
+            .store
+            .federated_identities(&[me])
+            .await?
+            .into_iter()
+            .map(|(_, link)| link)
+            .collect())
+    }
+
     #[tracing::instrument(skip_all, fields(caller = %caller.principal().id, id = %id))]
     pub async fn update_profile(
         &self,
@@ -210,12 +227,35 @@ impl UserService {
         last_name: &str,
     ) -> ServiceResult<User> {
         policy::require_person(caller)?;
+        let first_name = parse_display_name("firstName", first_name, 128)?;
+        let last_name = parse_display_name("lastName", last_name, 128)?;
+        let me = caller.principal();
+        // A user who signs in with an identity provider gets their names from it at every
+        // sign-in: a change here would be silently undone (found by the fifth review of #17).
+        let changed: Vec<&'static str> = [
+            ("firstName", first_name != me.first_name),
+            ("lastName", last_name != me.last_name),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect();
+        if let Some(field) = changed.first()
+            && let Some(link) = self.own_federated_identities(caller).await?.first()
+        {
+            return Err(ServiceError::Invalid(FieldError::new(
+                field,
+                format!(
+                    "{} cannot be changed here: your first and last name come from the identity provider {} and are refreshed at each sign-in; change them there",
+                    changed.join(" and "),
+                    link.provider
+                ),
+            )));
+        }
         let patch = ProfilePatch {
-            first_name: Some(parse_display_name("firstName", first_name, 128)?),
-            last_name: Some(parse_display_name("lastName", last_name, 128)?),
+            first_name: Some(first_name),
+            last_name: Some(last_name),
             ..ProfilePatch::default()
         };
-        let me = caller.principal();
         let audit = AuditEntry::about_user(
             &caller.audit_actor(),
             self.ctx.clock.now(),

@@ -82,6 +82,10 @@ pub struct SsoSettings {
     /// The one account that may still use a password when `local_login` is `false`.
     pub break_glass_admin: Option<UserName>,
     pub providers: Vec<ProviderConfig>,
+    /// How long a provider's failed discovery (or key set) is remembered and answered again
+    /// without a fetch: [`super::oidc::REFETCH_AT_MOST_EVERY`] (10 s). Not in the TOML file;
+    /// tests that change a provider's behaviour between flows shorten it.
+    pub remember_failed_discovery: std::time::Duration,
 }
 
 impl Default for SsoSettings {
@@ -90,6 +94,7 @@ impl Default for SsoSettings {
             local_login: true,
             break_glass_admin: None,
             providers: Vec::new(),
+            remember_failed_discovery: super::oidc::REFETCH_AT_MOST_EVERY,
         }
     }
 }
@@ -162,8 +167,19 @@ impl SsoSettings {
                 format!("#{fragment}")
             )));
         }
+        if self.providers.is_empty() {
+            return Ok(());
+        }
+        // The session and flow cookies are `Secure` only over https: over plain http to a
+        // host other than loopback they would travel in clear (found by the fifth review).
+        let host = url.host_str().unwrap_or("");
+        if url.scheme() == "http" && !is_loopback(host) {
+            return Err(refused(format!(
+                "is plain http:// on {host:?}, which is not a loopback host: with [[sso.providers]] the sign-in's cookies must be Secure, so browsers must reach Tessera over https (e.g. \"https://tessera.example.com\"); plain http is only for a loopback host (development)"
+            )));
+        }
         let path = url.path();
-        if self.providers.is_empty() || path.trim_end_matches('/').is_empty() {
+        if path.trim_end_matches('/').is_empty() {
             return Ok(());
         }
         Err(refused(format!(
@@ -215,6 +231,7 @@ impl SsoSettings {
             local_login,
             break_glass_admin,
             providers,
+            ..SsoSettings::default()
         })
     }
 }
@@ -308,6 +325,20 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
             ));
         }
     }
+    let username_claim = p
+        .username_claim
+        .unwrap_or_else(|| "preferred_username".into());
+    let groups_claim = p.groups_claim.unwrap_or_else(|| "groups".into());
+    check_claim_name("username_claim", &username_claim).map_err(|m| invalid(&name, &m))?;
+    check_claim_name("groups_claim", &groups_claim).map_err(|m| invalid(&name, &m))?;
+    for (attribute, claim) in &p.attributes {
+        if claim.trim().is_empty() {
+            return Err(invalid(
+                &name,
+                &format!("attribute {attribute:?} must name a claim (it is empty)"),
+            ));
+        }
+    }
     let mut role_mapping = BTreeMap::new();
     for (group, role) in &p.role_mapping {
         let role = Role::parse("role_mapping", role)
@@ -340,28 +371,58 @@ fn provider(p: ProviderSection) -> Result<ProviderConfig, ConfigError> {
         client_id: p.client_id,
         client_secret,
         scopes,
-        username_claim: p
-            .username_claim
-            .unwrap_or_else(|| "preferred_username".into()),
-        groups_claim: p.groups_claim.unwrap_or_else(|| "groups".into()),
+        username_claim,
+        groups_claim,
         attributes: p.attributes,
     })
 }
 
-/// `https://`, or `http://` on a loopback host (development and tests) — SPEC section 10.
+/// `https://`, or `http://` on a loopback host (development and tests) — SPEC section 10 —
+/// with no user-info, query or fragment (OIDC Discovery §2 and §4.3: the issuer is a URL
+/// "with no query or fragment components", and discovery appends a path to it). User-info is
+/// never repeated: it may hold a password (found by the fifth review of #17: all three were
+/// accepted at start).
 fn check_issuer(issuer: &str) -> Result<(), String> {
-    let uri: axum::http::Uri = issuer
-        .parse()
-        .map_err(|_| format!("issuer {issuer:?} is not a URL"))?;
-    let host = uri.host().unwrap_or("");
-    match uri.scheme_str() {
-        Some("https") if !host.is_empty() => Ok(()),
-        Some("http") if is_loopback(host) => Ok(()),
-        Some("http") => Err(format!(
+    if issuer.contains('@') {
+        let url = reqwest::Url::parse(issuer).ok();
+        if url.is_none_or(|u| !u.username().is_empty() || u.password().is_some()) {
+            return Err("issuer has user-info (a name or password before '@'); the issuer is the provider's address, such as \"https://idp.example.com\", with no credentials in it".into());
+        }
+    }
+    let url =
+        reqwest::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?} is not a URL ({e})"))?;
+    if let Some(query) = url.query() {
+        return Err(format!(
+            "issuer {issuer:?} has a query ({:?}); OpenID Connect Discovery forbids one (the discovery document is at <issuer>/.well-known/openid-configuration)",
+            format!("?{query}")
+        ));
+    }
+    if let Some(fragment) = url.fragment() {
+        return Err(format!(
+            "issuer {issuer:?} has a fragment ({:?}); OpenID Connect Discovery forbids one (the discovery document is at <issuer>/.well-known/openid-configuration)",
+            format!("#{fragment}")
+        ));
+    }
+    let host = url.host_str().unwrap_or("");
+    match url.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err(format!(
             "issuer {issuer:?} must be https:// (plain http is only for a loopback host)"
         )),
         _ => Err(format!("issuer {issuer:?} must be an https:// URL")),
     }
+}
+
+/// A claim name read from the provider's answers: an empty (or blank) one names no claim, so
+/// that the setting would silently read nothing.
+fn check_claim_name(setting: &str, claim: &str) -> Result<(), String> {
+    if claim.trim().is_empty() {
+        return Err(format!(
+            "{setting} must name a claim (it is empty); leave it out for the default"
+        ));
+    }
+    Ok(())
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -560,6 +621,111 @@ organization_mapping = { "team-churn" = "churn" }
             "the query first: {refused}"
         );
         assert!(sso.check_public_url_shape("http://[::1]:8080/").is_ok());
+    }
+
+    /// Found by the fifth review: OIDC Discovery forbids a query or fragment in an issuer, and
+    /// user-info in it may be a password: each is refused at start, naming which, never
+    /// repeating the user-info.
+    #[test]
+    fn an_issuer_with_user_info_a_query_or_a_fragment_is_refused_naming_which() {
+        for (issuer, says) in [
+            ("https://u:s3cret@idp.example.com", "has user-info"),
+            ("https://s3cret@idp.example.com", "has user-info"),
+            ("http://u:s3cret@127.0.0.1:9000", "has user-info"),
+            ("https://idp.example.com/?x=1", "has a query (\"?x=1\")"),
+            ("https://idp.example.com?", "has a query (\"?\")"),
+            ("https://idp.example.com/#f", "has a fragment (\"#f\")"),
+            ("https://idp.example.com#", "has a fragment (\"#\")"),
+        ] {
+            let error = check_issuer(issuer).unwrap_err();
+            assert!(error.contains(says), "{issuer}: {error}");
+            assert!(!error.contains("s3cret"), "never repeated: {error}");
+            let text = GOOD.replace("https://idp.example.com/", issuer);
+            let error = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(says), "{issuer}: {error}");
+            assert!(!error.contains("s3cret"), "never repeated: {error}");
+        }
+        for issuer in [
+            "https://idp.example.com",
+            "https://idp.example.com/",
+            "https://idp.example.com/realms/corp",
+            "https://login.example.com/tenant@corp/v2.0",
+        ] {
+            assert_eq!(check_issuer(issuer), Ok(()), "{issuer}");
+        }
+    }
+
+    /// Found by the fifth review: an empty claim name was accepted and read nothing.
+    #[test]
+    fn an_empty_claim_name_is_refused_naming_the_setting() {
+        for (setting, line) in [
+            ("username_claim", "username_claim = \"\""),
+            ("groups_claim", "groups_claim = \" \""),
+        ] {
+            let text = GOOD.replace(
+                "client_id = \"tessera\"",
+                &format!("client_id = \"tessera\"\n{line}"),
+            );
+            let error = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains(&format!("{setting} must name a claim")),
+                "{setting}: {error}"
+            );
+        }
+        let text = GOOD.replace("department = \"department\"", "department = \"\"");
+        let error = parse(&text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("attribute \"department\" must name a claim"),
+            "{error}"
+        );
+        let text = GOOD.replace(
+            "client_id = \"tessera\"",
+            "client_id = \"tessera\"\nusername_claim = \"email\"\ngroups_claim = \"roles\"",
+        );
+        let sso = parse(&text).unwrap();
+        assert_eq!(sso.providers[0].username_claim, "email");
+        assert_eq!(sso.providers[0].groups_claim, "roles");
+    }
+
+    /// Found by the fifth review: with providers, a plain-http public_url on another host than
+    /// loopback took `Secure` off the session and flow cookies.
+    #[test]
+    fn with_providers_a_plain_http_public_url_is_for_loopback_only() {
+        let sso = parse(GOOD).unwrap();
+        for url in [
+            "http://tessera.example.com",
+            "http://10.0.0.5:8080/",
+            "http://[2001:db8::1]:8080",
+        ] {
+            let refused = sso.check_public_url_shape(url).unwrap_err().to_string();
+            assert!(
+                refused.contains("plain http://") && refused.contains("not a loopback host"),
+                "{url}: {refused}"
+            );
+        }
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+            "https://tessera.example.com",
+        ] {
+            assert!(sso.check_public_url_shape(url).is_ok(), "{url}");
+        }
+        assert!(
+            SsoSettings::default()
+                .check_public_url_shape("http://tessera.example.com")
+                .is_ok(),
+            "no provider: no sign-in cookie to protect here"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod claim_types;
 pub mod config;
+mod id_token;
 pub mod oidc;
 mod routes;
 
@@ -33,7 +34,13 @@ impl Sso {
         let providers = settings
             .providers
             .iter()
-            .map(|p| OidcProvider::new(p.clone(), &callback_url(public_url, &p.name)))
+            .map(|p| {
+                OidcProvider::new(
+                    p.clone(),
+                    &callback_url(public_url, &p.name),
+                    settings.remember_failed_discovery,
+                )
+            })
             .collect::<Result<_, _>>()?;
         Ok(Sso {
             settings,

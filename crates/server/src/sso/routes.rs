@@ -482,47 +482,42 @@ fn assertion(config: &ProviderConfig, claims: &Map<String, Value>) -> Result<Ass
     })
 }
 
-/// The page's words for a failure of the provider, logged as a warning: unreachable (try
-/// again later), the code refused, or an answer that could not be verified. What the provider
-/// or the verifier said (which may echo a claim of any size) is [`quoted`]: bounded and clean
-/// on the page, in the audit log and in the log.
+/// The page's words for a failure of the provider (logged once where it happened, in
+/// [`super::oidc`]): unreachable or misconfigured (start again later, or an administrator's
+/// problem), the code refused, or an answer that could not be verified. What the provider or
+/// the verifier said (which may echo a claim of any size) is [`quoted`]: bounded and clean on
+/// the page and in the audit log.
 fn provider_failure(name: &str, error: &OidcError) -> String {
-    let logged = quoted(&error.to_string());
     match error {
-        OidcError::Unreachable(_) => {
-            tracing::warn!(provider = name, error = %logged, "identity provider unreachable");
-            format!(
-                "Tessera cannot reach the identity provider {name} right now. Try again in a moment, or tell an administrator if it persists."
-            )
-        }
-        OidcError::ClientRefused(what) => {
-            tracing::warn!(provider = name, error = %logged, "an identity provider refused Tessera's client credentials or request");
-            format!(
-                "The identity provider {name} refused Tessera's request ({}): Tessera's client settings for it are wrong. Tell an administrator.",
-                quoted(what)
-            )
-        }
-        OidcError::IssuerMismatch(detail) => {
-            tracing::warn!(provider = name, error = %logged, "a sign-in answer named another issuer than its identity provider");
-            format!(
-                "This sign-in answer does not come from the identity provider {name} ({}). Start again from the login page.",
-                quoted(detail)
-            )
-        }
+        // The callback that failed is spent (reloading it is a replay): the way back is a new
+        // flow (found by the fifth review of #17: "Try again in a moment" led to `replayed`).
+        OidcError::Unreachable(_) => format!(
+            "Tessera cannot reach the identity provider {name} right now. In a moment, start again from the login page; if it persists, tell an administrator."
+        ),
+        OidcError::Misconfigured(detail) => format!(
+            "Tessera's settings for the identity provider {name} do not match it: {}. Signing in with {name} cannot work until an administrator corrects them. Tell an administrator.",
+            quoted(detail)
+        ),
+        OidcError::ClientRefused(what) => format!(
+            "The identity provider {name} refused Tessera's request ({}): Tessera's client settings for it are wrong. Tell an administrator.",
+            quoted(what)
+        ),
+        OidcError::IssuerMismatch(detail) => format!(
+            "This sign-in answer does not come from the identity provider {name} ({}). Start again from the login page.",
+            quoted(detail)
+        ),
         OidcError::CodeRefused(_) => format!(
             "The identity provider {name} refused this sign-in code: it was already used or has expired. Start again from the login page."
         ),
-        OidcError::InvalidIdToken(detail) | OidcError::InvalidAnswer(detail) => {
-            tracing::warn!(provider = name, error = %logged, "an identity provider's answer failed verification");
-            format!(
-                "The identity provider's answer could not be verified ({}). Start again; if it persists, tell an administrator.",
-                quoted(detail)
-            )
-        }
+        OidcError::InvalidIdToken(detail) | OidcError::InvalidAnswer(detail) => format!(
+            "The identity provider's answer could not be verified ({}). Start again; if it persists, tell an administrator.",
+            quoted(detail)
+        ),
     }
 }
 
-/// An audited refusal page: 502 when the provider is unreachable, else 400 (403 for a denial).
+/// An audited refusal page: 502 when the provider is unreachable or Tessera's settings for it
+/// do not match it, else 400 (403 for a denial).
 async fn refuse(
     state: &AppState,
     provider: &str,
@@ -555,7 +550,7 @@ async fn refuse_about(
     }
     state.metrics.refused();
     let status = match reason {
-        "provider-unreachable" => StatusCode::BAD_GATEWAY,
+        "provider-unreachable" | "provider-misconfigured" => StatusCode::BAD_GATEWAY,
         "access-denied" => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };

@@ -155,6 +155,12 @@ async fn account_page_with(
         Ok(found) => found,
         Err(error) => return failure(state, viewer, &error),
     };
+    // The names of a user who signs in with a provider are the provider's (refreshed at each
+    // sign-in): shown, not editable.
+    let names_from = match state.users.own_federated_identities(&viewer.caller).await {
+        Ok(links) => links.into_iter().next().map(|link| link.provider),
+        Err(error) => return failure(state, viewer, &error),
+    };
     let now = state.pats.now();
     let policy = state.pats.policy();
     let chosen = form.expires_in.unwrap_or(policy.default_secs);
@@ -173,6 +179,11 @@ async fn account_page_with(
             tokens => rows,
             pager,
             profile,
+            names_from,
+            stored => context! {
+                first_name => user.first_name.as_str(),
+                last_name => user.last_name.as_str(),
+            },
             expirations,
             form => form.value(),
             created,

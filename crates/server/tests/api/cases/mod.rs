@@ -37,6 +37,7 @@ mod sso;
 mod sso_attacker;
 mod sso_claims;
 mod sso_identities;
+mod sso_provider;
 mod sso_refusals;
 mod sso_review;
 mod sso_web;

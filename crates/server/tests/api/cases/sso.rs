@@ -64,14 +64,18 @@ impl Idp {
         std::fs::write(&self.state_file, state.to_string()).unwrap();
     }
 
-    /// How many requests the provider's `endpoint` (`"token"`, `"userinfo"`) had so far.
+    /// How many requests the provider's `endpoint` (`"token"`, `"userinfo"`, `"discovery"`,
+    /// `"jwks"`) had so far.
     pub(crate) async fn requests(&self, endpoint: &str) -> u64 {
-        let counts: Value = reqwest::get(format!("{}/_test/counts", self.issuer))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let counts: Value = reqwest::get(format!(
+            "{}/_test/counts",
+            self.issuer.trim_end_matches('/')
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         counts[endpoint]
             .as_u64()
             .unwrap_or_else(|| panic!("no count of {endpoint}: {counts}"))

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::cases::sso::{
     Browser, Idp, account, assert_refused, assert_signed_in, audit, provider_error, roles,
-    spawn_throttled, user,
+    spawn_throttled, sso_settings, user,
 };
-use crate::helpers::{Auth, TestApp, operator_token};
+use crate::helpers::{Auth, TestApp, operator_token, spawn_app_with};
 
 /// An app signed in through `idp`, with a failure throttle that the many refusals of one test
 /// do not reach.
@@ -193,7 +193,14 @@ async fn an_answer_nested_too_deep_is_refused_saying_so() {
 #[tokio::test]
 async fn oversized_answers_of_every_endpoint_are_refused() {
     let idp = Idp::start(json!({ "accounts": {} })).await;
-    let app = spawn(&idp).await;
+    // A failed discovery is remembered for 10 s; this test changes the failure at once.
+    let mut sso = sso_settings(&idp.issuer, "");
+    sso.remember_failed_discovery = std::time::Duration::ZERO;
+    let app = spawn_app_with(move |c| {
+        c.sso = sso;
+        c.throttle.max_failures = 1000;
+    })
+    .await;
     // Discovery and keys are fetched when a flow starts (and not cached when refused).
     for endpoint in ["discovery", "jwks"] {
         misbehave(&idp, json!({ "huge": endpoint }));
