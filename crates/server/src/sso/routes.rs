@@ -99,16 +99,7 @@ async fn begin(
             );
             response
         }
-        Err(error) => {
-            refuse(
-                state,
-                name,
-                ip,
-                error.code(),
-                provider_failure(name, &error),
-            )
-            .await
-        }
+        Err(error) => refuse_failure(state, name, ip, &error).await,
     }
 }
 
@@ -246,14 +237,7 @@ async fn finish(
     // RFC 9207: an answer (success or error) naming another issuer may be another provider's,
     // sent here by a mix-up attack; refused before anything is asked of the provider.
     if let Err(error) = provider.check_issuer(q.iss.as_deref()).await {
-        return refuse(
-            state,
-            name,
-            ip,
-            error.code(),
-            provider_failure(name, &error),
-        )
-        .await;
+        return refuse_failure(state, name, ip, &error).await;
     }
     if let Some(error) = q.error.as_deref() {
         let (reason, message) = if error == "access_denied" {
@@ -291,14 +275,7 @@ async fn finish(
     let claims = match provider.finish(code, &flow).await {
         Ok(claims) => claims,
         Err(error) => {
-            return refuse(
-                state,
-                name,
-                ip,
-                error.code(),
-                provider_failure(name, &error),
-            )
-            .await;
+            return refuse_failure(state, name, ip, &error).await;
         }
     };
     let assertion = match assertion(&provider.config, &claims) {
@@ -514,6 +491,11 @@ fn provider_failure(name: &str, error: &OidcError) -> String {
             quoted(detail)
         ),
     }
+}
+
+/// [`refuse`] for a failure of the provider ([`provider_failure`]'s words, its audit reason).
+async fn refuse_failure(state: &AppState, name: &str, ip: IpAddr, error: &OidcError) -> Response {
+    refuse(state, name, ip, error.code(), provider_failure(name, error)).await
 }
 
 /// An audited refusal page: 502 when the provider is unreachable or Tessera's settings for it

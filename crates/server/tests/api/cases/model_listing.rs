@@ -9,33 +9,13 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use crate::cases::own_paging::create_project;
 use crate::helpers::{TestApp, spawn_app};
 
 const MODEL_APIS: &str = "/api/modelServing/v1/modelApis";
 
 fn id_of(reply: &Value) -> String {
     reply["id"].as_str().unwrap().to_string()
-}
-
-async fn create_project(
-    app: &TestApp,
-    token: &str,
-    name: &str,
-    collaborator: Option<&str>,
-) -> String {
-    let collaborators: Vec<Value> = collaborator
-        .map(|id| json!({ "collaboratorId": id, "projectRole": "Contributor" }))
-        .into_iter()
-        .collect();
-    let reply = app
-        .post(
-            "/v4/projects",
-            token,
-            json!({ "name": name, "visibility": "Private", "collaborators": collaborators }),
-        )
-        .await;
-    reply.assert_status(200);
-    id_of(&reply.body)
 }
 
 async fn create_model_api(

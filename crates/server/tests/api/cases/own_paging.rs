@@ -145,7 +145,7 @@ async fn bad_cursors_and_limits_on_the_newly_paged_lists_are_400s_naming_them() 
     }
 }
 
-async fn create_project(
+pub(crate) async fn create_project(
     app: &TestApp,
     token: &str,
     name: &str,

@@ -452,12 +452,7 @@ async fn a_membership_an_administrator_adds_by_hand_is_theirs_not_the_providers(
         app.state.store.organization_names_of(ann.id).await.unwrap(),
         ["churn"]
     );
-    let listed = app.admin_get("/api/organizations/v1/organizations").await;
-    let churn = listed.body.as_array().unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let members = format!("/api/organizations/v1/organizations/{churn}/members");
+    let members = first_organizations_members(&app).await;
     app.admin_delete(&format!("{members}/{}", ann.id))
         .await
         .assert_status(200);
@@ -481,6 +476,13 @@ async fn a_membership_an_administrator_adds_by_hand_is_theirs_not_the_providers(
     );
 }
 
+/// The members path of the first organisation listed (the only one, in these tests).
+async fn first_organizations_members(app: &TestApp) -> String {
+    let listed = app.admin_get("/api/organizations/v1/organizations").await;
+    let id = listed.body.as_array().unwrap()[0]["id"].as_str().unwrap();
+    format!("/api/organizations/v1/organizations/{id}/members")
+}
+
 /// Found by the fifth review: an administrator's add refused as "already a member" (409) took a
 /// membership the provider made as the administrator's, so the person kept the organisation after
 /// the provider removed them from its group.
@@ -490,12 +492,7 @@ async fn an_add_refused_as_already_a_member_leaves_the_providers_membership_to_t
     let app = spawn_with_idp(&idp, "").await;
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     let ann = user(&app, "ann.smith").await;
-    let listed = app.admin_get("/api/organizations/v1/organizations").await;
-    let churn = listed.body.as_array().unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let members = format!("/api/organizations/v1/organizations/{churn}/members");
+    let members = first_organizations_members(&app).await;
     app.admin_post(&members, json!({ "userName": "ann.smith" }))
         .await
         .assert_status(409);
