@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::cases::own_paging::create_project;
+use crate::cases::own_paging::{Reach, create_project};
 use crate::helpers::{TestApp, spawn_app};
 
 const MODEL_APIS: &str = "/api/modelServing/v1/modelApis";
@@ -78,25 +78,14 @@ fn set(ids: &[String]) -> HashSet<String> {
 #[tokio::test]
 async fn a_users_count_is_every_model_api_she_may_see_each_once_however_reached_and_no_other() {
     let app = spawn_app().await;
-    let (jane_id, jane) = app.user_with_token("jane", &[]).await;
-    let (_, john) = app.user_with_token("john", &[]).await;
-    let (_, ann) = app.user_with_token("ann", &[]).await;
-    let johns = create_project(&app, &john, "johns", None).await;
-    let shared = create_project(&app, &john, "shared", Some(&jane_id)).await;
-    let janes = create_project(&app, &jane, "janes", None).await;
-    let org = app
-        .admin_post(
-            "/api/organizations/v1/organizations",
-            json!({ "name": "team" }),
-        )
-        .await;
-    let org = id_of(&org.body);
-    app.admin_post(
-        &format!("/api/organizations/v1/organizations/{org}/members"),
-        json!({ "userName": "jane" }),
-    )
-    .await
-    .assert_status(200);
+    let Reach {
+        jane,
+        john,
+        ann,
+        johns,
+        shared,
+        janes,
+    } = Reach::new(&app).await;
 
     let mut public = Vec::new();
     let mut hidden = Vec::new();

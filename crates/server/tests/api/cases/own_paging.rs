@@ -145,6 +145,50 @@ async fn bad_cursors_and_limits_on_the_newly_paged_lists_are_400s_naming_them() 
     }
 }
 
+/// Three users' tokens and three projects for the model-API visibility tests: john owns
+/// `johns` and `shared` (jane collaborates on it), jane owns `janes` and is a member of the
+/// organization `team`; ann has nothing.
+pub(crate) struct Reach {
+    pub(crate) jane: String,
+    pub(crate) john: String,
+    pub(crate) ann: String,
+    pub(crate) johns: String,
+    pub(crate) shared: String,
+    pub(crate) janes: String,
+}
+
+impl Reach {
+    pub(crate) async fn new(app: &TestApp) -> Reach {
+        let (jane_id, jane) = app.user_with_token("jane", &[]).await;
+        let (_, john) = app.user_with_token("john", &[]).await;
+        let (_, ann) = app.user_with_token("ann", &[]).await;
+        let johns = create_project(app, &john, "johns", None).await;
+        let shared = create_project(app, &john, "shared", Some(&jane_id)).await;
+        let janes = create_project(app, &jane, "janes", None).await;
+        let org = app
+            .admin_post(
+                "/api/organizations/v1/organizations",
+                json!({ "name": "team" }),
+            )
+            .await;
+        let org = field_of(&org.body, "id");
+        app.admin_post(
+            &format!("/api/organizations/v1/organizations/{org}/members"),
+            json!({ "userName": "jane" }),
+        )
+        .await
+        .assert_status(200);
+        Reach {
+            jane,
+            john,
+            ann,
+            johns,
+            shared,
+            janes,
+        }
+    }
+}
+
 pub(crate) async fn create_project(
     app: &TestApp,
     token: &str,
@@ -355,25 +399,14 @@ async fn create_model_api(
 #[tokio::test]
 async fn a_walk_of_model_apis_shows_public_ones_and_private_ones_shared_with_the_caller_only() {
     let app = spawn_app().await;
-    let (jane_id, jane) = app.user_with_token("jane", &[]).await;
-    let (_, john) = app.user_with_token("john", &[]).await;
-    let (_, ann) = app.user_with_token("ann", &[]).await;
-    let johns_project = create_project(&app, &john, "johns", None).await;
-    let shared_project = create_project(&app, &john, "shared", Some(&jane_id)).await;
-    let janes_project = create_project(&app, &jane, "janes", None).await;
-    let org = app
-        .admin_post(
-            "/api/organizations/v1/organizations",
-            json!({ "name": "team" }),
-        )
-        .await;
-    let org = field_of(&org.body, "id");
-    app.admin_post(
-        &format!("/api/organizations/v1/organizations/{org}/members"),
-        json!({ "userName": "jane" }),
-    )
-    .await
-    .assert_status(200);
+    let Reach {
+        jane,
+        john,
+        ann,
+        johns: johns_project,
+        shared: shared_project,
+        janes: janes_project,
+    } = Reach::new(&app).await;
 
     let (mut public, mut johns_private, mut janes_view) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..4 {
