@@ -486,3 +486,61 @@ fn operator_commands_refuse_to_run_without_the_servers_secret() {
     let (status, _) = http(&server, "GET", "/v4/users/self", Some(&token), None).unwrap();
     assert_eq!(status, 200);
 }
+
+/// A provider that cannot be reached is logged once where it fails, not as an error line per
+/// request: its failed discovery is remembered, and repeated sign-in starts (anyone's, a flood
+/// included) must not flood the operator's log (found by the sixth review of #17).
+#[test]
+fn a_failing_identity_provider_is_logged_once_not_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = support::free_port();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sso]\n[[sso.providers]]\nname = \"down\"\nissuer = \"http://127.0.0.1:{closed}\"\n\
+             client_id = \"tessera\"\nclient_secret = \"x\"\n\n\
+             [[gateway.routes]]\nprefix = \"/api/jobs/\"\nupstream = \"http://127.0.0.1:{closed}\"\n"
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let server = support::start(
+        dir.path(),
+        &database(dir.path()),
+        &[
+            ("TESSERA_ADMIN_PASSWORD", PASSWORD),
+            ("TESSERA_CONFIG", config.as_str()),
+        ],
+    );
+    for _ in 0..5 {
+        let (status, _) = http(&server, "GET", "/ui/sso/down/login", None, None).unwrap();
+        assert_eq!(status, 502);
+    }
+    // The other side: a gateway route to the same closed port is a server error per request,
+    // logged as one (an operator wants each failed forward, as nginx logs each).
+    let admin = support::operator_token(&database(dir.path()), &[], "admin", "ops");
+    let (status, _) = http(&server, "GET", "/api/jobs/v1/jobs", Some(&admin), None).unwrap();
+    assert_eq!(status, 502);
+    drop(server);
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let unreachable = log.matches("identity provider unreachable").count();
+    assert_eq!(unreachable, 1, "{log}");
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("/ui/sso/down/login"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("/api/jobs/v1/jobs")),
+        "{log}"
+    );
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("DEBUG") && l.contains("its cause is logged"))
+            .count(),
+        5,
+        "{log}"
+    );
+}

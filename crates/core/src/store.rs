@@ -645,6 +645,13 @@ pub trait SsoStore: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool>;
+    /// The identity provider whose group mapping made `user` a member of `org` (its name, as
+    /// configured), or `None` when the membership is an administrator's or does not exist.
+    async fn membership_provider(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> StoreResult<Option<String>>;
     /// Makes the memberships `provider` gave `user` exactly `organizations` (by name), in one
     /// transaction: organisations missing are created, memberships added are recorded as the
     /// provider's, and only the provider's are removed (never one an administrator added).

@@ -36,6 +36,13 @@ impl RequestId {
 #[derive(Clone, Copy, Debug)]
 pub struct Proxied;
 
+/// Marks a server error whose cause was logged, once, where it happened (an identity provider
+/// that cannot be reached or does not match Tessera's settings; its failure is remembered and
+/// answered again without a new attempt): the envelope logs such a response at `debug` instead
+/// of as one error line per request, so that requests to a failing provider cannot flood the log.
+#[derive(Clone, Copy, Debug)]
+pub struct CauseLogged;
+
 /// The response header that carries the request's id.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -73,11 +80,16 @@ where
         .metrics
         .response(status.as_u16(), route, started.elapsed());
     let proxied = response.extensions().get::<Proxied>().is_some();
+    let cause_logged = response.extensions().get::<CauseLogged>().is_some();
     if !proxied && (status.is_client_error() || status.is_server_error()) {
         response = render_failure(response, id_text).await;
     }
     if status.is_server_error() {
-        tracing::error!(request_id = %id_text, %method, %path, status = status.as_u16(), "request failed");
+        if cause_logged {
+            tracing::debug!(request_id = %id_text, %method, %path, status = status.as_u16(), "request failed (its cause is logged where it happened)");
+        } else {
+            tracing::error!(request_id = %id_text, %method, %path, status = status.as_u16(), "request failed");
+        }
     }
     if let Some(id) = id {
         response.headers_mut().insert(X_REQUEST_ID, id);

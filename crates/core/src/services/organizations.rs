@@ -114,8 +114,18 @@ impl OrganizationService {
         )
         .with_detail("member", user.user_name.as_str());
         if !self.ctx.store.add_member(id, user.id, &audit).await? {
+            // Say whose membership it is: one a provider's group mapping made follows the
+            // person's groups at each sign-in, and the add did not make it the administrator's.
+            let whose = match self.ctx.store.membership_provider(id, user.id).await? {
+                Some(provider) => format!(
+                    " through the group mapping of the identity provider {provider} (it follows \
+                     the user's groups there at each sign-in; to make it an administrator's, \
+                     remove it and add it again)"
+                ),
+                None => String::new(),
+            };
             return Err(ServiceError::Conflict(format!(
-                "{} is already a member of {}",
+                "{} is already a member of {}{whose}",
                 user.user_name, org.name
             )));
         }

@@ -536,7 +536,13 @@ async fn refuse_about(
         "access-denied" => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    state.templates.error(status, &message, Page::UNDEFINED)
+    let mut page = state.templates.error(status, &message, Page::UNDEFINED);
+    if status == StatusCode::BAD_GATEWAY {
+        // The provider's failure was logged once where it happened (`id_token::log_failure`);
+        // a remembered one is answered again without a new line per request.
+        page.extensions_mut().insert(crate::envelope::CauseLogged);
+    }
+    page
 }
 
 fn unavailable(state: &AppState, error: &dyn std::fmt::Display) -> Response {

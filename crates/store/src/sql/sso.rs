@@ -218,6 +218,16 @@ macro_rules! sql_sso {
                     Self::attributes_in(self.pool(), user).await
                 }
 
+                async fn membership_provider(&self, org: OrganizationId, user: UserId) -> StoreResult<Option<String>> {
+                    let row = sqlx::query("SELECT provider FROM sso_memberships WHERE organization_id = $1 AND user_id = $2")
+                        .bind(org.to_string())
+                        .bind(user.to_string())
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err(backend)?;
+                    row.map(|r| r.try_get("provider").map_err(backend)).transpose()
+                }
+
                 async fn sync_sso_memberships(
                     &self,
                     user: &User,

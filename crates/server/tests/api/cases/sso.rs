@@ -493,9 +493,17 @@ async fn an_add_refused_as_already_a_member_leaves_the_providers_membership_to_t
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
     let ann = user(&app, "ann.smith").await;
     let members = first_organizations_members(&app).await;
-    app.admin_post(&members, json!({ "userName": "ann.smith" }))
-        .await
-        .assert_status(409);
+    let refused = app
+        .admin_post(&members, json!({ "userName": "ann.smith" }))
+        .await;
+    refused.assert_status(409);
+    // The refusal says whose membership it is (found by the sixth review).
+    assert!(
+        refused
+            .error()
+            .contains("through the group mapping of the identity provider corp"),
+        "{refused:?}"
+    );
 
     idp.set(json!({ "accounts": { "ann": account(&[], "Sales") } }));
     assert_signed_in(&Browser::new().sign_in(&app, "ann").await);
@@ -514,6 +522,19 @@ async fn an_add_refused_as_already_a_member_leaves_the_providers_membership_to_t
             .iter()
             .any(|e| e.actor.user_name.as_deref() == Some("sso:corp")),
         "the provider's removal is audited"
+    );
+
+    // The other side: a membership the administrator made is refused without naming a provider.
+    app.admin_post(&members, json!({ "userName": "ann.smith" }))
+        .await
+        .assert_status(200);
+    let refused = app
+        .admin_post(&members, json!({ "userName": "ann.smith" }))
+        .await;
+    refused.assert_status(409);
+    assert!(
+        refused.error().contains("already a member") && !refused.error().contains("provider"),
+        "{refused:?}"
     );
 }
 
