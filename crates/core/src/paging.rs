@@ -20,7 +20,7 @@ pub const COUNT_CAP: u64 = 1_000;
 /// that a needle whose trigrams are common but whose matches are few costs this many rows, not
 /// the table: past it, the matches found so far are reported as "at least" (`totalIsEstimate`).
 /// Under it (small tables, rare needles), the count is exact up to [`COUNT_CAP`].
-pub const SEARCH_COUNT_BUDGET: u64 = 2_000;
+pub const SEARCH_COUNT_BUDGET: u64 = 1_000;
 
 /// Longest cursor accepted, in characters (a cursor carries two keys and a tag).
 const MAX_CURSOR_LEN: usize = 1024;
@@ -158,7 +158,7 @@ impl Total {
     pub fn at_least(self, seen: u64) -> Total {
         if self.is_estimate && seen > self.count {
             Total {
-                count: seen.min(COUNT_CAP).max(self.count),
+                count: seen,
                 is_estimate: true,
             }
         } else {

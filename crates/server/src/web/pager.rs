@@ -77,6 +77,9 @@ pub fn pager(
     let trail = params.trail();
     let current = params.cursor.as_deref().filter(|s| !s.is_empty());
     let first_row = trail.len() * PAGE_SIZE as usize + 1;
+    // An estimate (a lower bound) never says fewer rows than this page shows and implies.
+    let seen = first_row - 1 + shown + usize::from(next.is_some());
+    let total = total.at_least(u64::try_from(seen).unwrap_or(u64::MAX));
     let next_url = next.map(|cursor| {
         let mut back = trail.clone();
         back.push(current.unwrap_or("-").to_string());
