@@ -142,14 +142,14 @@ impl Total {
     }
 
     /// The total from a budgeted search count: `hits` matching rows among the `examined`
-    /// candidates of the search's index (at most [`SEARCH_COUNT_BUDGET`]). When the budget ran
-    /// out, `hits` is a lower bound and the total an estimate; otherwise it is exact up to the
-    /// cap.
+    /// candidates of the search's index (at most [`SEARCH_COUNT_BUDGET`] + 1). When there were
+    /// more candidates than the budget, `hits` is a lower bound and the total an estimate;
+    /// otherwise it is exact up to the cap.
     pub fn from_budgeted(hits: u64, examined: u64) -> Total {
         let capped = Total::from_capped(hits);
         Total {
             count: capped.count,
-            is_estimate: capped.is_estimate || examined >= SEARCH_COUNT_BUDGET,
+            is_estimate: capped.is_estimate || examined > SEARCH_COUNT_BUDGET,
         }
     }
 
@@ -229,21 +229,21 @@ mod tests {
     #[test]
     fn a_search_count_whose_budget_ran_out_is_an_estimate() {
         assert_eq!(
-            Total::from_budgeted(40, SEARCH_COUNT_BUDGET),
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET + 1),
             Total {
                 count: 40,
                 is_estimate: true
             }
         );
         assert_eq!(
-            Total::from_budgeted(40, SEARCH_COUNT_BUDGET - 1),
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET),
             Total {
                 count: 40,
                 is_estimate: false
             }
         );
         assert_eq!(
-            Total::from_budgeted(40, SEARCH_COUNT_BUDGET)
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET + 1)
                 .at_least(60)
                 .count,
             60

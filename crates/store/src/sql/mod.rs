@@ -85,16 +85,17 @@ macro_rules! sql_paging {
             /// filter and the search's own substring test), `BUDGETED_FROM`, the candidates of the
             /// search's index (several arms joined by `UNION ALL`, each testing and reading as
             /// the first, none counting a row another counts). It examines at most
-            /// `SEARCH_COUNT_BUDGET` candidates, whatever the table's size or the share of them
-            /// that match; when it examined that many, the matches found are a lower bound (an
-            /// estimate). Planned for its parameters each time (`persistent(false)`): a generic
+            /// `SEARCH_COUNT_BUDGET` candidates (and one more, to know there are more), whatever
+            /// the table's size or the share of them that match; when there were more, the
+            /// matches found are a lower bound (an estimate). Planned for its parameters each time (`persistent(false)`): a generic
             /// plan is blind to how common the trigrams are.
             pub(crate) async fn budgeted_count(
                 mut qb: QueryBuilder<'static, $db>,
                 pool: &Pool<$db>,
             ) -> StoreResult<Total> {
+                // One past the budget: a search with exactly the budget's candidates is exact.
                 qb.push(" LIMIT ")
-                    .push_bind(SEARCH_COUNT_BUDGET as i64)
+                    .push_bind(SEARCH_COUNT_BUDGET as i64 + 1)
                     .push(") examined");
                 let row = qb
                     .build()
