@@ -15,8 +15,9 @@
 //! The probe user `probe` has the same data in every population, so that the per-user calls of
 //! `bench/scale.sh` compare tables of different sizes, not users of different sizes: exactly
 //! 100 PATs (`probe-tok-000`…, all live), 10 projects of its own (`probe-own-00`…), each with
-//! 6 private model APIs (`probe-model-00-0`…, 60 in all), and a Contributor on 10 projects of
-//! `user00000` (`probe-shared-00`…).
+//! 6 private model APIs (`a-probe-model-00-0`…, 60 in all: first in the name order, so that a
+//! first page of its model APIs is 50 of its own in every database, not public ones in some),
+//! and a Contributor on 10 projects of `user00000` (`probe-shared-00`…).
 
 use std::time::Instant;
 
@@ -244,7 +245,7 @@ fn probe_batch(dialect: Dialect, other: &str, now: i64) -> String {
         ));
         for j in 0..PROBE_MODELS_PER_PROJECT {
             apis.push(format!(
-                "('{}', 'probe-model-{i:02}-{j}', '{project}', '{me}', 'sync', 'private', 'restricted', '', {now})",
+                "('{}', 'a-probe-model-{i:02}-{j}', '{project}', '{me}', 'sync', 'private', 'restricted', '', {now})",
                 uuid::Uuid::new_v4()
             ));
         }
