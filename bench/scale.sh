@@ -150,7 +150,8 @@ calls += [
     ("model APIs, admin, deep page (cursor)", deep("/api/modelServing/v1/modelApis", models), None),
     ("model APIs, admin, search (matches the first 100 names)", "/api/modelServing/v1/modelApis?limit=50&search=model-00000", None),
     ("model APIs, a user's (first page)", "/api/modelServing/v1/modelApis?limit=50", own),
-    ("model APIs, a user's, deep page (cursor)", deep_as("/api/modelServing/v1/modelApis", models // 20, own), own),
+    # The probe's rows 11-60 (its own 60 come first in the name order): the same page everywhere.
+    ("model APIs, a user's, deep page (cursor)", deep_as("/api/modelServing/v1/modelApis", 20, own), own),
     ("invocation log, first page", f"/api/modelServing/v1/modelApis/{hot}/logs?limit=50", None),
     ("invocation log, deep page (cursor)", deep(f"/api/modelServing/v1/modelApis/{hot}/logs", max(pats // 8, 2)), None),
     ("audit, first page", "/api/admin/v1/audit?limit=50", None),
