@@ -4,7 +4,9 @@
 # same call on 1,000 PATs over 100 users (enough for every first page of 50 to be full, so that a
 # ratio compares pages of the same size), against the real server (release build), on SQLite and
 # on PostgreSQL. First pages, and deep pages reached with the cursor that an offset of half the
-# rows yields. Each call: 5 warm-ups, then the mean of 30 on one keep-alive connection.
+# rows yields. The per-user calls (own PATs, own and collaborating projects, a user's model APIs)
+# are the probe user's, the same 100 PATs, 10 + 10 projects and 60 model APIs in every database.
+# Each call: 5 warm-ups, then the mean of 30 on one keep-alive connection.
 # On PostgreSQL, each listing call of the large database is then replayed once with
 # auto_explain on, and the plans of its queries (EXPLAIN ANALYZE, BUFFERS) are printed after the
 # table (and kept in $PLANS, default bench/plans-postgres.txt).
@@ -59,7 +61,9 @@ serve() {
   start "$name" "$url"
   local admin; admin=$("$BIN" admin token create --username admin --name bench --database "$url")
   local hot; hot=$("$POPULATE" "$url" "$pats" "$users")
-  local own; own=$("$BIN" admin token create --username user00005 --name bench-own --database "$url")
+  # The per-user calls are made as the probe user, whose own data is the same in every
+  # population (see populate.rs), so that their ratios measure the tables, not the user.
+  local own; own=$("$BIN" admin token create --username probe --name bench-own --database "$url")
   echo "$admin $own $hot" >"$WORK/$name.tokens"
   calls measure "$PORT" "$admin" "$own" "$pats" "$users" "$hot" >"$WORK/$name.tsv"
   kill "$PID"; wait "$PID" 2>/dev/null || true
@@ -146,7 +150,8 @@ calls += [
     ("model APIs, admin, deep page (cursor)", deep("/api/modelServing/v1/modelApis", models), None),
     ("model APIs, admin, search (matches the first 100 names)", "/api/modelServing/v1/modelApis?limit=50&search=model-00000", None),
     ("model APIs, a user's (first page)", "/api/modelServing/v1/modelApis?limit=50", own),
-    ("model APIs, a user's, deep page (cursor)", deep_as("/api/modelServing/v1/modelApis", models // 20, own), own),
+    # The probe's rows 11-60 (its own 60 come first in the name order): the same page everywhere.
+    ("model APIs, a user's, deep page (cursor)", deep_as("/api/modelServing/v1/modelApis", 20, own), own),
     ("invocation log, first page", f"/api/modelServing/v1/modelApis/{hot}/logs?limit=50", None),
     ("invocation log, deep page (cursor)", deep(f"/api/modelServing/v1/modelApis/{hot}/logs", max(pats // 8, 2)), None),
     ("audit, first page", "/api/admin/v1/audit?limit=50", None),

@@ -15,6 +15,13 @@ use crate::names::FieldError;
 /// the table. A count at the cap is reported as "at least" (`totalIsEstimate`).
 pub const COUNT_CAP: u64 = 1_000;
 
+/// A count of a substring search examines at most this many of its index's candidates (the
+/// rows that hold every probed trigram of the text, see `tessera_store`'s search counts), so
+/// that a needle whose trigrams are common but whose matches are few costs this many rows, not
+/// the table: past it, the matches found so far are reported as "at least" (`totalIsEstimate`).
+/// Under it (small tables, rare needles), the count is exact up to [`COUNT_CAP`].
+pub const SEARCH_COUNT_BUDGET: u64 = 1_000;
+
 /// Longest cursor accepted, in characters (a cursor carries two keys and a tag).
 const MAX_CURSOR_LEN: usize = 1024;
 
@@ -133,6 +140,31 @@ impl Total {
             is_estimate: counted > COUNT_CAP,
         }
     }
+
+    /// The total from a budgeted search count: `hits` matching rows among the `examined`
+    /// candidates of the search's index (at most [`SEARCH_COUNT_BUDGET`] + 1). When there were
+    /// more candidates than the budget, `hits` is a lower bound and the total an estimate;
+    /// otherwise it is exact up to the cap.
+    pub fn from_budgeted(hits: u64, examined: u64) -> Total {
+        let capped = Total::from_capped(hits);
+        Total {
+            count: capped.count,
+            is_estimate: capped.is_estimate || examined > SEARCH_COUNT_BUDGET,
+        }
+    }
+
+    /// At least `seen` rows exist (the rows before and on a page that was read): an estimate
+    /// is raised to it, so that "at least N" never says less than what was shown.
+    pub fn at_least(self, seen: u64) -> Total {
+        if self.is_estimate && seen > self.count {
+            Total {
+                count: seen,
+                is_estimate: true,
+            }
+        } else {
+            self
+        }
+    }
 }
 
 /// Where a page of a listing without filters starts, and how long it is: after the cursor
@@ -192,5 +224,30 @@ mod tests {
             }
         );
         assert!(!Total::from_capped(3).is_estimate);
+    }
+
+    #[test]
+    fn a_search_count_whose_budget_ran_out_is_an_estimate() {
+        assert_eq!(
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET + 1),
+            Total {
+                count: 40,
+                is_estimate: true
+            }
+        );
+        assert_eq!(
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET),
+            Total {
+                count: 40,
+                is_estimate: false
+            }
+        );
+        assert_eq!(
+            Total::from_budgeted(40, SEARCH_COUNT_BUDGET + 1)
+                .at_least(60)
+                .count,
+            60
+        );
+        assert_eq!(Total::from_budgeted(40, 50).at_least(60).count, 40);
     }
 }

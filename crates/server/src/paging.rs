@@ -4,8 +4,9 @@
 //! - `X-Next-Cursor`: the cursor of the next page, absent on the last page;
 //! - `X-Total-Count`: how many rows match the filters, counted up to
 //!   [`tessera_core::paging::COUNT_CAP`];
-//! - `X-Total-Is-Estimate`: `true` when counting stopped at the cap (there are at least that
-//!   many), `false` when the count is exact.
+//! - `X-Total-Is-Estimate`: `true` when counting stopped at the cap, or a search's count at its
+//!   budget of candidates ([`tessera_core::paging::SEARCH_COUNT_BUDGET`]): there are at least
+//!   that many; `false` when the count is exact.
 //!
 //! `offset` stays accepted (it scans the rows it skips); a cursor with an offset is a 400.
 

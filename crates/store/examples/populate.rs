@@ -11,6 +11,13 @@
 //! `i % users` with the next user as a Contributor, and holds model API `i` (every tenth public).
 //! The invocation log holds `pats / 4` entries, half of them of one "hot" model API (the
 //! first of the needle's owner), whose id the program prints on stdout.
+//!
+//! The probe user `probe` has the same data in every population, so that the per-user calls of
+//! `bench/scale.sh` compare tables of different sizes, not users of different sizes: exactly
+//! 100 PATs (`probe-tok-000`…, all live), 10 projects of its own (`probe-own-00`…), each with
+//! 6 private model APIs (`a-probe-model-00-0`…, 60 in all: first in the name order, so that a
+//! first page of its model APIs is 50 of its own in every database, not public ones in some),
+//! and a Contributor on 10 projects of `user00000` (`probe-shared-00`…).
 
 use std::time::Instant;
 
@@ -18,6 +25,13 @@ use tessera_store::postgres::PgStore;
 use tessera_store::sqlite::SqliteStore;
 
 const BATCH: usize = 2_000;
+/// The probe user's name (see the module's documentation).
+const PROBE: &str = "probe";
+/// The probe's PATs, own projects, projects it collaborates on, model APIs per own project.
+const PROBE_PATS: usize = 100;
+const PROBE_PROJECTS: usize = 10;
+const PROBE_SHARED: usize = 10;
+const PROBE_MODELS_PER_PROJECT: usize = 6;
 const DAY_MS: i64 = 86_400_000;
 
 /// How a backend writes a 32-byte blob literal.
@@ -194,6 +208,66 @@ fn users_batch(range: std::ops::Range<usize>, ids: &[String], now: i64) -> Strin
     )
 }
 
+/// The SQL of the probe user and its data (see the module's documentation); `other` is the
+/// owner of the projects it collaborates on.
+fn probe_batch(dialect: Dialect, other: &str, now: i64) -> String {
+    let me = uuid::Uuid::new_v4().to_string();
+    let mut sql = format!(
+        "BEGIN; INSERT INTO principals (id, kind, user_name, email, first_name, last_name, roles, status, created_at) \
+         VALUES ('{me}', 'user', '{PROBE}', '{PROBE}@example.com', 'Probe', 'User', 'Practitioner', 'active', {now});"
+    );
+    let tokens: Vec<String> = (0..PROBE_PATS)
+        .map(|i| {
+            let hash = [
+                *uuid::Uuid::new_v4().as_bytes(),
+                *uuid::Uuid::new_v4().as_bytes(),
+            ]
+            .concat();
+            format!(
+                "('{}', 'pat', '{me}', 'probe-tok-{i:03}', '', {}, {}, 31536000, {}, NULL, NULL)",
+                uuid::Uuid::new_v4(),
+                dialect.blob(&hash),
+                now - DAY_MS + i as i64,
+                now + 200 * DAY_MS
+            )
+        })
+        .collect();
+    sql += &format!(
+        " INSERT INTO credentials (id, kind, principal_id, name, description, token_hash, created_at, \
+         lifetime_secs, expires_at, revoked_at, revoked_reason) VALUES {};",
+        tokens.join(", ")
+    );
+    let (mut projects, mut apis, mut shared) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..PROBE_PROJECTS {
+        let project = uuid::Uuid::new_v4().to_string();
+        projects.push(format!(
+            "('{project}', 'probe-own-{i:02}', '{me}', '', 'private', {now})"
+        ));
+        for j in 0..PROBE_MODELS_PER_PROJECT {
+            apis.push(format!(
+                "('{}', 'a-probe-model-{i:02}-{j}', '{project}', '{me}', 'sync', 'private', 'restricted', '', {now})",
+                uuid::Uuid::new_v4()
+            ));
+        }
+    }
+    for i in 0..PROBE_SHARED {
+        let project = uuid::Uuid::new_v4().to_string();
+        projects.push(format!(
+            "('{project}', 'probe-shared-{i:02}', '{other}', '', 'private', {now})"
+        ));
+        shared.push(format!("('{project}', '{me}', 'Contributor')"));
+    }
+    sql += &format!(
+        " INSERT INTO projects (id, name, owner_id, description, visibility, created_at) VALUES {}; \
+         INSERT INTO model_apis (id, name, project_id, owner_id, kind, visibility, access_mode, description, created_at) \
+         VALUES {}; INSERT INTO project_collaborators (project_id, user_id, role) VALUES {}; COMMIT;",
+        projects.join(", "),
+        apis.join(", "),
+        shared.join(", ")
+    );
+    sql
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -232,6 +306,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             now,
         ));
     }
+    later.push(probe_batch(dialect, &ids[0], now));
     let invocations = pats / 4;
     for start in (0..invocations).step_by(BATCH) {
         later.push(invocation_batch(

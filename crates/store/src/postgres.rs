@@ -13,7 +13,7 @@ use tessera_core::store::StoreResult;
 
 use crate::OpenError;
 use crate::retry::RetryPolicy;
-use crate::rows::{SearchRule, backend, like_pattern, prefix_pattern};
+use crate::rows::{SearchRule, backend, like_pattern, prefix_pattern, probe_trigrams};
 use crate::sqlite::push_principal_recheck;
 
 /// Pool bounds by default: enough for a node's request path and its background writers.
@@ -108,6 +108,54 @@ impl PgStore {
     /// 0015 serve the caller's `lower(…) LIKE` tests.
     pub(crate) fn push_model_api_search(_qb: &mut QueryBuilder<'static, Postgres>, _needle: &str) {}
 
+    /// The candidates of a budgeted model API count (`FROM` onwards, `m` a model API): the
+    /// rows whose name or description holds every probed trigram of `needle`, each a LIKE the
+    /// trigram indexes serve. Nearly every candidate passes, so a `LIMIT` stops the reading
+    /// after that many rows (the search's own LIKE passes few and rechecks every candidate).
+    pub(crate) fn push_model_api_candidates(
+        qb: &mut QueryBuilder<'static, Postgres>,
+        needle: &str,
+    ) {
+        qb.push("model_apis m WHERE (");
+        push_all_trigrams(qb, "lower(m.name)", needle);
+        qb.push(" OR ");
+        push_all_trigrams(qb, "lower(m.description)", needle);
+        qb.push(")");
+    }
+
+    /// The candidates of a budgeted principal count (`p`), as [`Self::push_model_api_candidates`].
+    pub(crate) fn push_principal_candidates(qb: &mut QueryBuilder<'static, Postgres>, text: &str) {
+        qb.push("principals p WHERE (");
+        push_all_trigrams(qb, "p.user_name", text);
+        for column in [
+            "lower(coalesce(p.email, ''))",
+            "lower(p.first_name)",
+            "lower(p.last_name)",
+        ] {
+            qb.push(" OR ");
+            push_all_trigrams(qb, column, text);
+        }
+        qb.push(")");
+    }
+
+    /// The candidates of a budgeted credential count by name (`c` and its owner `p`).
+    pub(crate) fn push_credential_name_candidates(
+        qb: &mut QueryBuilder<'static, Postgres>,
+        text: &str,
+    ) {
+        qb.push("credentials c JOIN principals p ON p.id = c.principal_id WHERE ");
+        push_all_trigrams(qb, "c.name", text);
+    }
+
+    /// The candidates of a budgeted credential count by owner name (`c` and its owner `p`).
+    pub(crate) fn push_credential_owner_candidates(
+        qb: &mut QueryBuilder<'static, Postgres>,
+        text: &str,
+    ) {
+        qb.push("principals p JOIN credentials c ON c.principal_id = p.id WHERE ");
+        push_all_trigrams(qb, "p.user_name", text);
+    }
+
     pub(crate) fn push_principal_search(
         qb: &mut QueryBuilder<'static, Postgres>,
         rule: &SearchRule,
@@ -120,6 +168,20 @@ impl PgStore {
             }
         }
     }
+}
+
+/// `(column LIKE '%t%' AND …)` for each probed trigram `t` of `text`.
+fn push_all_trigrams(qb: &mut QueryBuilder<'static, Postgres>, column: &str, text: &str) {
+    qb.push("(");
+    for (i, trigram) in probe_trigrams(text).iter().enumerate() {
+        if i > 0 {
+            qb.push(" AND ");
+        }
+        qb.push(format!("{column} LIKE "))
+            .push_bind(like_pattern(trigram))
+            .push(" ESCAPE '\\'");
+    }
+    qb.push(")");
 }
 
 sql_store!(PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);

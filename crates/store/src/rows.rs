@@ -132,6 +132,34 @@ pub fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
+/// The trigrams a budgeted search count probes for `text` (lower case, three characters or
+/// more): all of them up to three, otherwise the first, the middle and the last. A row that
+/// contains `text` contains each of them, so the rows holding all of them are a superset of the
+/// matches (the candidates), as selective as the rarest of the three; three keep the test of a
+/// candidate cheap (PostgreSQL tests each as a LIKE on the row).
+pub fn probe_trigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let all: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    let mut picked: Vec<String> = if all.len() <= 3 {
+        all
+    } else {
+        vec![
+            all[0].clone(),
+            all[all.len() / 2].clone(),
+            all[all.len() - 1].clone(),
+        ]
+    };
+    picked.dedup();
+    picked
+}
+
+/// An FTS5 query matching rows that hold every one of `trigrams` (anywhere, in any order):
+/// with the trigram tokenizer, each quoted trigram is one token.
+pub fn fts_all(trigrams: &[String]) -> String {
+    let quoted: Vec<String> = trigrams.iter().map(|t| fts_phrase(t)).collect();
+    format!("({})", quoted.join(" AND "))
+}
+
 /// A LIKE pattern (with `ESCAPE '\'`) matching values that start with `text`.
 pub fn prefix_pattern(text: &str) -> String {
     let mut pattern = like_pattern(text);
@@ -156,5 +184,17 @@ mod tests {
         );
         assert_eq!(prefix_pattern("a_b"), "a\\_b%");
         assert_eq!(fts_phrase("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn a_search_count_probes_at_most_three_trigrams_of_the_text() {
+        assert_eq!(probe_trigrams("abc"), ["abc"]);
+        assert_eq!(probe_trigrams("abcde"), ["abc", "bcd", "cde"]);
+        assert_eq!(probe_trigrams("model-00000"), ["mod", "l-0", "000"]);
+        assert_eq!(probe_trigrams("aaaa"), ["aaa"]);
+        assert_eq!(
+            fts_all(&probe_trigrams("a\"bc")),
+            "(\"a\"\"b\" AND \"\"\"bc\")"
+        );
     }
 }

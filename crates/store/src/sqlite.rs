@@ -12,7 +12,7 @@ use tessera_core::store::StoreResult;
 
 use crate::OpenError;
 use crate::retry::RetryPolicy;
-use crate::rows::{SearchRule, backend, fts_phrase, like_pattern};
+use crate::rows::{SearchRule, backend, fts_all, fts_phrase, like_pattern, probe_trigrams};
 
 /// Pooled connections by default: readers in parallel (WAL), one writer at a time.
 pub const DEFAULT_CONNECTIONS: u32 = 8;
@@ -155,6 +155,45 @@ impl SqliteStore {
             .push_bind(fts_phrase(needle))
             .push(")");
         }
+    }
+
+    /// The candidates of a budgeted model API count (`FROM` onwards, `m` a model API): the
+    /// rows whose search entry holds every probed trigram of `needle`, read from the FTS table
+    /// in its order, so that a `LIMIT` stops the reading (a phrase match would read every
+    /// entry of a common trigram to find few matches).
+    pub(crate) fn push_model_api_candidates(qb: &mut QueryBuilder<'static, Sqlite>, needle: &str) {
+        qb.push("model_apis_fts JOIN model_apis m ON m.search_key = model_apis_fts.rowid WHERE model_apis_fts MATCH ")
+            .push_bind(fts_all(&probe_trigrams(needle)));
+    }
+
+    /// The candidates of a budgeted principal count (`p`), as [`Self::push_model_api_candidates`].
+    pub(crate) fn push_principal_candidates(qb: &mut QueryBuilder<'static, Sqlite>, text: &str) {
+        qb.push("principals_fts JOIN principals p ON p.search_key = principals_fts.rowid WHERE principals_fts MATCH ")
+            .push_bind(fts_all(&probe_trigrams(text)));
+    }
+
+    /// The candidates of a budgeted credential count by name (`c` and its owner `p`).
+    pub(crate) fn push_credential_name_candidates(
+        qb: &mut QueryBuilder<'static, Sqlite>,
+        text: &str,
+    ) {
+        qb.push(
+            "credentials_name_fts JOIN credentials c ON c.search_key = credentials_name_fts.rowid \
+             JOIN principals p ON p.id = c.principal_id WHERE credentials_name_fts MATCH ",
+        )
+        .push_bind(fts_all(&probe_trigrams(text)));
+    }
+
+    /// The candidates of a budgeted credential count by owner name (`c` and its owner `p`).
+    pub(crate) fn push_credential_owner_candidates(
+        qb: &mut QueryBuilder<'static, Sqlite>,
+        text: &str,
+    ) {
+        qb.push(
+            "principals_fts JOIN principals p ON p.search_key = principals_fts.rowid \
+             JOIN credentials c ON c.principal_id = p.id WHERE principals_fts MATCH ",
+        )
+        .push_bind(format!("user_name : {}", fts_all(&probe_trigrams(text))));
     }
 
     pub(crate) fn push_principal_search(qb: &mut QueryBuilder<'static, Sqlite>, rule: &SearchRule) {

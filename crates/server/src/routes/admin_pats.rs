@@ -77,7 +77,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/pat/v1/admin/tokens", tag = "admin", operation_id = "listAllPats",
     params(ListQuery),
     responses((status = 200, description = "Tokens of every user", body = Vec<PatJson>,
-        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000; a search of 3 or more characters counts the matches among at most 1,000 candidates of its index (rows holding three of its trigrams): past them, a lower bound"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,

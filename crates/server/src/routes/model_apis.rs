@@ -189,7 +189,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/modelServing/v1/modelApis", tag = "model-apis", operation_id = "listModelApis",
     params(ListQuery),
     responses((status = 200, description = "Model APIs", body = Vec<ModelApiJson>,
-        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
+        headers(("X-Next-Cursor" = String, description = "Opaque cursor of the next page (absent on the last)"), ("X-Total-Count" = u64, description = "Matching rows, exact up to 1,000; a search of 3 or more characters counts the matches among at most 1,000 candidates of its index (rows holding three of its trigrams): past them, a lower bound"), ("X-Total-Is-Estimate" = bool, description = "true when X-Total-Count is a lower bound")))))]
 async fn list(
     State(state): State<AppState>,
     Identity(caller): Identity,

@@ -172,7 +172,7 @@ pub async fn bulk(State(state): State<AppState>, Posted { viewer, fields: f }: P
             Ok(total) => {
                 let message = format!(
                     "the filter now selects {}{} tokens, not the {confirmed} you confirmed; look at the list again",
-                    if total.is_estimate { "more than " } else { "" },
+                    if total.is_estimate { "at least " } else { "" },
                     total.count
                 );
                 return failure(

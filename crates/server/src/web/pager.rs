@@ -77,6 +77,9 @@ pub fn pager(
     let trail = params.trail();
     let current = params.cursor.as_deref().filter(|s| !s.is_empty());
     let first_row = trail.len() * PAGE_SIZE as usize + 1;
+    // An estimate (a lower bound) never says fewer rows than this page shows and implies.
+    let seen = first_row - 1 + shown + usize::from(next.is_some());
+    let total = total.at_least(u64::try_from(seen).unwrap_or(u64::MAX));
     let next_url = next.map(|cursor| {
         let mut back = trail.clone();
         back.push(current.unwrap_or("-").to_string());
@@ -130,5 +133,29 @@ mod tests {
         );
         assert_eq!(page.get_attr("from").unwrap().to_string(), "51");
         assert!(page.get_attr("next_url").unwrap().is_none());
+    }
+
+    #[test]
+    fn an_estimate_never_says_fewer_rows_than_the_pages_show_and_an_exact_count_stays() {
+        let c1 = Cursor::new("t", CursorKey::Int(1), CursorKey::Int(1));
+        let low = Total {
+            count: 3,
+            is_estimate: true,
+        };
+        let page = pager("/p", &[], &PageParams::default(), 50, Some(&c1), low);
+        assert_eq!(page.get_attr("total").unwrap().to_string(), "51");
+        assert_eq!(
+            page.get_attr("total_is_estimate").unwrap().to_string(),
+            "True"
+        );
+        let page = pager("/p", &[], &PageParams::default(), 50, None, low);
+        assert_eq!(page.get_attr("total").unwrap().to_string(), "50");
+        let exact = Total::from_capped(70);
+        let page = pager("/p", &[], &PageParams::default(), 50, Some(&c1), exact);
+        assert_eq!(page.get_attr("total").unwrap().to_string(), "70");
+        assert_eq!(
+            page.get_attr("total_is_estimate").unwrap().to_string(),
+            "False"
+        );
     }
 }

@@ -15,9 +15,9 @@ macro_rules! sql_credentials {
             use tessera_core::store::{CredentialFilter, CredentialOrder, CredentialStore, OwnedCredential, StoreError, StoreResult, Usage};
 
             use super::$store;
-            use super::paging_sql::capped_count;
+            use super::paging_sql::{BUDGETED_FROM, BUDGETED_OPEN, budgeted_count, capped_count};
             use super::principals_sql::PRINCIPAL_COLUMNS;
-            use crate::rows::{SearchRule, backend, conflict_or_backend, credential_id, from_ms, to_ms, user_id};
+            use crate::rows::{SearchRule, backend, conflict_or_backend, credential_id, from_ms, like_pattern, to_ms, user_id};
 
             const CREDENTIAL_COLUMNS: &str = "c.id, c.kind, c.principal_id, c.name, c.description, c.token_hash, \
                 c.created_at, c.lifetime_secs, c.expires_at, c.revoked_at, c.revoked_reason, c.last_used_at, c.last_used_ip";
@@ -280,6 +280,26 @@ macro_rules! sql_credentials {
 
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_credentials(&self, filter: &CredentialFilter, now: Timestamp) -> StoreResult<Total> {
+                    // A substring search counts within a budget of candidates (see
+                    // `budgeted_count`): those of the name index, then those of the owner's name
+                    // index, whose matches count only when the name does not match (counted in the
+                    // first arm), so that no token counts twice.
+                    if let Some(SearchRule::Substring(text)) = SearchRule::of(filter.search.as_deref()) {
+                        let rest = CredentialFilter { after: None, search: None, ..filter.clone() };
+                        let like = like_pattern(&text);
+                        let mut qb = QueryBuilder::<$db>::new(BUDGETED_OPEN);
+                        push_filter(&mut qb, &rest, now, true);
+                        qb.push(" AND c.name LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+                        qb.push(BUDGETED_FROM);
+                        $store::push_credential_name_candidates(&mut qb, &text);
+                        qb.push(" UNION ALL SELECT CASE WHEN 1 = 1");
+                        push_filter(&mut qb, &rest, now, true);
+                        qb.push(" AND p.user_name LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+                        qb.push(" AND NOT (c.name LIKE ").push_bind(like).push(" ESCAPE '\\')");
+                        qb.push(BUDGETED_FROM);
+                        $store::push_credential_owner_candidates(&mut qb, &text);
+                        return budgeted_count(qb, self.pool()).await;
+                    }
                     // The owner is joined only when a filter reads it: counting reads index entries.
                     let needs_owner = filter.user_name.is_some() || SearchRule::of(filter.search.as_deref()).is_some();
                     let mut qb = QueryBuilder::<$db>::new(if needs_owner {

@@ -30,8 +30,9 @@ mod sso;
 macro_rules! sql_paging {
     ($db:ty) => {
         mod paging_sql {
+            use sqlx::Row;
             use sqlx::{Pool, QueryBuilder};
-            use tessera_core::paging::{COUNT_CAP, PageQuery, Total};
+            use tessera_core::paging::{COUNT_CAP, PageQuery, SEARCH_COUNT_BUDGET, Total};
             use tessera_core::store::StoreResult;
 
             use crate::rows::backend;
@@ -55,6 +56,59 @@ macro_rules! sql_paging {
                 qb.push(format!(" ORDER BY {key}, {tie} LIMIT "))
                     .push_bind(i64::from(page.limit.max(1)));
                 qb.push(" OFFSET ").push_bind(i64::from(page.offset));
+            }
+
+            /// How many ids a `… IN (…)` list of [`push_id_list`] takes at most: well under either
+            /// backend's limit of bound parameters.
+            pub(crate) const ID_CHUNK: usize = 500;
+
+            /// Pushes `(id, id, …)`, each id bound: the list of an `IN`, for reading what belongs to
+            /// a page's rows in one query (chunks of at most [`ID_CHUNK`]).
+            pub(crate) fn push_id_list(qb: &mut QueryBuilder<'static, $db>, ids: &[String]) {
+                qb.push("(");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(id.clone());
+                }
+                qb.push(")");
+            }
+
+            /// The opening of a budgeted search count (see [`budgeted_count`]): the test of each
+            /// candidate follows (conditions after `WHERE 1 = 1`), then [`BUDGETED_FROM`] and the
+            /// candidates.
+            pub(crate) const BUDGETED_OPEN: &str =
+                "SELECT count(*), coalesce(sum(hit), 0) FROM (SELECT CASE WHEN 1 = 1";
+            /// Between a budgeted count's test and its candidates (`… FROM <candidates>`).
+            pub(crate) const BUDGETED_FROM: &str = " THEN 1 ELSE 0 END AS hit FROM ";
+
+            /// Closes and runs a budgeted search count: `BUDGETED_OPEN`, the test of a row (every
+            /// filter and the search's own substring test), `BUDGETED_FROM`, the candidates of the
+            /// search's index (several arms joined by `UNION ALL`, each testing and reading as
+            /// the first, none counting a row another counts). It examines at most
+            /// `SEARCH_COUNT_BUDGET` candidates (and one more, to know there are more), whatever
+            /// the table's size or the share of them that match; when there were more, the
+            /// matches found are a lower bound (an estimate). Planned for its parameters each time (`persistent(false)`): a generic
+            /// plan is blind to how common the trigrams are.
+            pub(crate) async fn budgeted_count(
+                mut qb: QueryBuilder<'static, $db>,
+                pool: &Pool<$db>,
+            ) -> StoreResult<Total> {
+                // One past the budget: a search with exactly the budget's candidates is exact.
+                qb.push(" LIMIT ")
+                    .push_bind(SEARCH_COUNT_BUDGET as i64 + 1)
+                    .push(") examined");
+                let row = qb
+                    .build()
+                    .persistent(false)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(backend)?;
+                let examined: i64 = row.try_get(0).map_err(backend)?;
+                let hits: i64 = row.try_get(1).map_err(backend)?;
+                Ok(Total::from_budgeted(
+                    u64::try_from(hits).unwrap_or(0),
+                    u64::try_from(examined).unwrap_or(0),
+                ))
             }
 
             /// Closes and runs a count opened as `SELECT count(*) FROM (SELECT 1 FROM …`: it

@@ -17,7 +17,7 @@ macro_rules! sql_model_apis {
             use tessera_core::store::{ModelApiQuery, ModelApiStore, StoreError, StoreResult};
 
             use super::$store;
-            use super::paging_sql::{capped_count, push_text_page};
+            use super::paging_sql::{BUDGETED_FROM, BUDGETED_OPEN, ID_CHUNK, budgeted_count, capped_count, push_id_list, push_text_page};
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
             /// The columns of a model API row `m` (and its owner's name from `p`).
@@ -137,20 +137,16 @@ macro_rules! sql_model_apis {
                     if ids.is_empty() {
                         return Ok(by_api);
                     }
-                    // In chunks, well under either backend's limit of bound parameters.
-                    for chunk in ids.chunks(500) {
+                    for chunk in ids.chunks(ID_CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new(
                             "SELECT c.id, c.model_api_id, c.user_id, p.user_name, c.organization_id, o.name AS org_name, c.role
                              FROM model_api_collaborators c
                              LEFT JOIN principals p ON p.id = c.user_id
                              LEFT JOIN organizations o ON o.id = c.organization_id
-                             WHERE c.model_api_id IN (",
+                             WHERE c.model_api_id IN ",
                         );
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.clone());
-                        }
-                        qb.push(") ORDER BY c.model_api_id, c.id");
+                        push_id_list(&mut qb, chunk);
+                        qb.push(" ORDER BY c.model_api_id, c.id");
                         let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
                         for r in &rows {
                             let api: String = r.try_get("model_api_id").map_err(backend)?;
@@ -285,6 +281,16 @@ macro_rules! sql_model_apis {
                 /// cap) and then the private ones the user reaches from the user's side, so that
                 /// it costs at most the cap's rows plus the user's own, whatever the table's size.
                 async fn count_model_apis(&self, query: &ModelApiQuery) -> StoreResult<Total> {
+                    // A substring search counts within a budget of candidates: every candidate is
+                    // examined (visible or not), so the work is bounded for every caller.
+                    if let Some(needle) = needle(query).filter(|n| n.chars().count() >= 3) {
+                        let mut qb = QueryBuilder::<$db>::new(BUDGETED_OPEN);
+                        push_visible(&mut qb, query);
+                        push_search_test(&mut qb, &needle);
+                        qb.push(BUDGETED_FROM);
+                        $store::push_model_api_candidates(&mut qb, &needle);
+                        return budgeted_count(qb, self.pool()).await;
+                    }
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM model_apis m WHERE 1 = 1");
                     match query.visible_to {
                         None => push_search(&mut qb, query),

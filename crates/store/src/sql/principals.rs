@@ -13,8 +13,8 @@ macro_rules! sql_principals {
             use tessera_core::store::{CredentialFilter, PrincipalQuery, PrincipalStore, ProfilePatch, StoreResult};
 
             use super::$store;
-            use super::paging_sql::capped_count_planned;
-            use crate::rows::{SearchRule, backend, conflict_or_backend, from_ms, to_ms, user_id};
+            use super::paging_sql::{BUDGETED_FROM, BUDGETED_OPEN, budgeted_count, capped_count_planned};
+            use crate::rows::{SearchRule, backend, conflict_or_backend, from_ms, like_pattern, to_ms, user_id};
             use tessera_core::paging::Total;
 
             pub(crate) const PRINCIPAL_COLUMNS: &str = "p.id AS p_id, p.kind AS p_kind, p.user_name AS p_user_name, \
@@ -160,6 +160,17 @@ macro_rules! sql_principals {
 
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_matching_principals(&self, query: &PrincipalQuery) -> StoreResult<Total> {
+                    // A substring search counts within a budget of candidates (see `budgeted_count`).
+                    if let Some(SearchRule::Substring(text)) = SearchRule::of(query.search.as_deref()) {
+                        let mut qb = QueryBuilder::<$db>::new(BUDGETED_OPEN);
+                        if let Some(kind) = query.kind {
+                            qb.push(" AND p.kind = ").push_bind(kind.as_str());
+                        }
+                        crate::sqlite::push_principal_recheck(&mut qb, like_pattern(&text));
+                        qb.push(BUDGETED_FROM);
+                        $store::push_principal_candidates(&mut qb, &text);
+                        return budgeted_count(qb, self.pool()).await;
+                    }
                     let mut qb = QueryBuilder::<$db>::new("SELECT count(*) FROM (SELECT 1 FROM principals p WHERE 1 = 1");
                     push_principal_filter(&mut qb, query);
                     capped_count_planned(qb, self.pool(), query.search.is_none()).await

@@ -3,6 +3,8 @@
 macro_rules! sql_projects {
     ($store:ident, $db:ty, $row:ty) => {
         mod projects_sql {
+            use std::collections::HashMap;
+
             use async_trait::async_trait;
             use sqlx::{QueryBuilder, Row};
             use tessera_core::paging::{PageQuery, Total};
@@ -14,7 +16,7 @@ macro_rules! sql_projects {
             use tessera_core::store::{ProjectStore, StoreError, StoreResult};
 
             use super::$store;
-            use super::paging_sql::{capped_count, push_text_page};
+            use super::paging_sql::{ID_CHUNK, capped_count, push_id_list, push_text_page};
             use crate::rows::{backend, conflict_or_backend, from_ms, to_ms, user_id};
 
             const PROJECT_COLUMNS: &str = "pr.id, pr.name, pr.owner_id, p.user_name AS owner_name, pr.description, \
@@ -50,43 +52,50 @@ macro_rules! sql_projects {
             }
 
             impl $store {
-                #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
-                async fn collaborators(&self, id: ProjectId) -> StoreResult<Vec<ProjectCollaborator>> {
-                    let rows = sqlx::query(
-                        "SELECT c.user_id, p.user_name, c.role FROM project_collaborators c
-                         JOIN principals p ON p.id = c.user_id WHERE c.project_id = $1 ORDER BY p.user_name",
-                    )
-                    .bind(id.to_string())
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(backend)?;
-                    rows.iter()
-                        .map(|r| {
+                /// The collaborators of each of `ids` (each project's by user name), in one query
+                /// per chunk of ids, not one per project (issue 19).
+                #[tracing::instrument(level = "debug", skip_all, fields(projects = ids.len()))]
+                async fn collaborators_of(&self, ids: &[String]) -> StoreResult<HashMap<String, Vec<ProjectCollaborator>>> {
+                    let mut by_project: HashMap<String, Vec<ProjectCollaborator>> = HashMap::new();
+                    for chunk in ids.chunks(ID_CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new(
+                            "SELECT c.project_id, c.user_id, p.user_name, c.role FROM project_collaborators c
+                             JOIN principals p ON p.id = c.user_id WHERE c.project_id IN ",
+                        );
+                        push_id_list(&mut qb, chunk);
+                        qb.push(" ORDER BY c.project_id, p.user_name");
+                        let rows = qb.build().fetch_all(self.pool()).await.map_err(backend)?;
+                        for r in &rows {
                             let role: String = r.try_get("role").map_err(backend)?;
-                            Ok(ProjectCollaborator {
+                            let project: String = r.try_get("project_id").map_err(backend)?;
+                            by_project.entry(project).or_default().push(ProjectCollaborator {
                                 user_id: user_id(&r.try_get::<String, _>("user_id").map_err(backend)?)?,
                                 user_name: UserName::from_trusted(r.try_get("user_name").map_err(backend)?),
                                 role: ProjectRole::parse(&role).ok_or_else(|| StoreError::Backend(format!("corrupt role {role:?}")))?,
-                            })
-                        })
-                        .collect()
+                            });
+                        }
+                    }
+                    Ok(by_project)
                 }
 
+                /// The projects of `rows` (selected with `PROJECT_COLUMNS`), each with its
+                /// collaborators, read for all of them at once.
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn projects_from(&self, rows: &[$row]) -> StoreResult<Vec<Project>> {
+                    let ids = rows.iter().map(|r| r.try_get::<String, _>("id").map_err(backend)).collect::<StoreResult<Vec<_>>>()?;
+                    let mut collaborators = self.collaborators_of(&ids).await?;
                     let mut out = Vec::with_capacity(rows.len());
-                    for row in rows {
-                        let id = project_id(&row.try_get::<String, _>("id").map_err(backend)?)?;
+                    for (row, raw_id) in rows.iter().zip(ids) {
                         let visibility: String = row.try_get("visibility").map_err(backend)?;
                         out.push(Project {
-                            id,
+                            id: project_id(&raw_id)?,
                             name: row.try_get("name").map_err(backend)?,
                             owner_id: user_id(&row.try_get::<String, _>("owner_id").map_err(backend)?)?,
                             owner_name: UserName::from_trusted(row.try_get("owner_name").map_err(backend)?),
                             description: row.try_get("description").map_err(backend)?,
                             visibility: parse_visibility("visibility", &visibility).map_err(|e| StoreError::Backend(e.to_string()))?,
                             created_at: from_ms(row.try_get("created_at").map_err(backend)?),
-                            collaborators: self.collaborators(id).await?,
+                            collaborators: collaborators.remove(&raw_id).unwrap_or_default(),
                         });
                     }
                     Ok(out)
