@@ -186,14 +186,19 @@ fn strip(headers: &mut HeaderMap, lists: &[&[HeaderName]]) {
     let doomed = |name: &HeaderName| lists.iter().any(|list| list.contains(name));
     loop {
         let mut batch: [Option<HeaderName>; BATCH] = Default::default();
-        for (slot, name) in batch.iter_mut().zip(headers.keys().filter(|n| doomed(n))) {
-            *slot = Some(name.clone());
-        }
-        if batch[0].is_none() {
-            return;
+        let mut found = 0;
+        for name in headers.keys().filter(|n| doomed(n)) {
+            if let Some(slot) = batch.get_mut(found) {
+                *slot = Some(name.clone());
+            }
+            found += 1;
         }
         for name in batch.into_iter().flatten() {
             headers.remove(name);
+        }
+        // Scanned again only when more were found than the batch held.
+        if found <= BATCH {
+            return;
         }
     }
 }
