@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::ids::{CredentialId, UserId};
 use crate::model::{CredentialKind, Timestamp, User};
 use crate::names::TokenName;
-use crate::realm::{JwtVerifier, looks_like_jwt};
+use crate::realm::{JwtVerifier, MAX_JWT_LEN, looks_like_jwt};
 use crate::secret::{SecretHasher, TokenHash, parse_presented};
 use crate::store::{Store, StoreError};
 use crate::usage::UsageRecorder;
@@ -199,7 +199,10 @@ impl Authenticator {
         }
     }
 
-    /// A realm JWT seen recently is served from the cache like any other credential.
+    /// A realm JWT seen recently is served from the cache like any other credential. Its shape
+    /// (`looks_like_jwt`, a pass over its kilobyte) is checked only on a miss: only tokens that
+    /// had it were verified and cached, and the keyed hash of the whole token finds one only if
+    /// it is that token, byte for byte (issue #16).
     fn jwt_fast_path(
         &self,
         presented: Presented<'_>,
@@ -209,7 +212,8 @@ impl Authenticator {
         let Presented::Bearer(value) = presented else {
             return FastPath::Invalid;
         };
-        if self.jwt.is_none() || !looks_like_jwt(value) {
+        // The length bound of `looks_like_jwt`, before hashing: no caller makes us hash more.
+        if self.jwt.is_none() || value.len() >= MAX_JWT_LEN {
             return FastPath::Invalid;
         }
         let hash = self.hasher.hash(value);
@@ -221,7 +225,8 @@ impl Authenticator {
                 self.cache.evict_hashes([hash]);
                 FastPath::Invalid
             }
-            None => FastPath::Miss(hash, CredentialKind::AccessToken),
+            None if looks_like_jwt(value) => FastPath::Miss(hash, CredentialKind::AccessToken),
+            None => FastPath::Invalid,
         }
     }
 

@@ -90,13 +90,18 @@ impl Secret {
     }
 }
 
-fn push_base62_fixed(out: &mut String, mut n: u32) {
+fn push_base62_fixed(out: &mut String, n: u32) {
+    out.extend(base62_fixed(n).iter().map(|&b| b as char));
+}
+
+/// `n` as `CHECKSUM_LEN` base62 digits, most significant first.
+fn base62_fixed(mut n: u32) -> [u8; CHECKSUM_LEN] {
     let mut digits = [b'0'; CHECKSUM_LEN];
     for d in digits.iter_mut().rev() {
         *d = ALPHABET[(n % 62) as usize];
         n /= 62;
     }
-    out.extend(digits.iter().map(|&b| b as char));
+    digits
 }
 
 /// A presented string that has the shape of a secret of `kind` and a correct checksum.
@@ -125,9 +130,9 @@ pub fn parse_presented(value: &str) -> Option<WellFormed<'_>> {
         return None;
     }
     let (head, tail) = value.split_at(expected_len - CHECKSUM_LEN);
-    let mut expected = String::with_capacity(CHECKSUM_LEN);
-    push_base62_fixed(&mut expected, crc32fast::hash(head.as_bytes()));
-    if expected.as_bytes().ct_eq(tail.as_bytes()).into() {
+    // On the stack: every presented secret is checked here (issue #16).
+    let expected = base62_fixed(crc32fast::hash(head.as_bytes()));
+    if expected[..].ct_eq(tail.as_bytes()).into() {
         Some(WellFormed { kind, value })
     } else {
         None

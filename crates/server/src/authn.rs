@@ -2,6 +2,7 @@
 //! `Authenticator`, throttles repeated failures per address, and marks API-key responses as
 //! deprecated. Handlers take `Identity` (required) or `MaybeIdentity` (optional).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -49,12 +50,14 @@ pub(crate) fn sole_header<'h>(
     }
 }
 
-/// Reads the credential from the headers. `Ok(None)` when there is none; `Err` when there is
-/// something that cannot be a credential (an unknown scheme, bad base64, a Basic user name).
-fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()> {
+/// Reads the credential from the headers, borrowed from them but for HTTP Basic's, which is
+/// decoded (a JWT is a kilobyte, not copied per request: issue #16). `Ok(None)` when there is
+/// none; `Err` when there is something that cannot be a credential (an unknown scheme, bad
+/// base64, a Basic user name).
+fn read_credential(headers: &HeaderMap) -> Result<Option<(Cow<'_, str>, Channel)>, ()> {
     if let Some(value) = sole_header(headers, "x-domino-api-key")? {
         let text = value.to_str().map_err(|_| ())?;
-        return Ok(Some((text.trim().to_string(), Channel::ApiKey)));
+        return Ok(Some((Cow::Borrowed(text.trim()), Channel::ApiKey)));
     }
     let Some(value) = sole_header(headers, header::AUTHORIZATION.as_str())? else {
         return Ok(None);
@@ -63,7 +66,7 @@ fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()>
     let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        Ok(Some((rest.to_string(), Channel::Bearer)))
+        Ok(Some((Cow::Borrowed(rest), Channel::Bearer)))
     } else if scheme.eq_ignore_ascii_case("basic") {
         // Older Domino clients: an empty user name, the API key as password.
         let pair = STANDARD
@@ -72,7 +75,7 @@ fn read_credential(headers: &HeaderMap) -> Result<Option<(String, Channel)>, ()>
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(())?;
         match pair.split_once(':') {
-            Some(("", key)) => Ok(Some((key.to_string(), Channel::ApiKey))),
+            Some(("", key)) => Ok(Some((Cow::Owned(key.to_string()), Channel::ApiKey))),
             _ => Err(()),
         }
     } else {

@@ -41,7 +41,7 @@ proptest! {
         token in "[!-~]{1,80}",
     ) {
         let map = headers(&[("authorization", format!("{scheme}{spaces}{token}").as_bytes())]).unwrap_or_default();
-        let read = read_credential(&map).ok().flatten().map(|(t, c)| (t, channel_name(c)));
+        let read = read_credential(&map).ok().flatten().map(|(t, c)| (t.into_owned(), channel_name(c)));
         prop_assert_eq!(read, Some((token, "bearer")));
     }
 
@@ -52,7 +52,7 @@ proptest! {
     ) {
         let encoded = STANDARD.encode(format!("{user}:{password}"));
         let map = headers(&[("authorization", format!("Basic {encoded}").as_bytes())]).unwrap_or_default();
-        let read = read_credential(&map).map(|r| r.map(|(t, c)| (t, channel_name(c))));
+        let read = read_credential(&map).map(|r| r.map(|(t, c)| (t.into_owned(), channel_name(c))));
         if user.is_empty() {
             prop_assert_eq!(read, Ok(Some((password, "apiKey"))));
         } else {
@@ -89,7 +89,7 @@ proptest! {
         let padded = format!("  {key} ");
         let auth = format!("Bearer {bearer}");
         let map = headers(&[("x-domino-api-key", padded.as_bytes()), ("authorization", auth.as_bytes())]).unwrap_or_default();
-        let read = read_credential(&map).ok().flatten().map(|(t, c)| (t, channel_name(c)));
+        let read = read_credential(&map).ok().flatten().map(|(t, c)| (t.into_owned(), channel_name(c)));
         prop_assert_eq!(read, Some((key, "apiKey")));
     }
 }

@@ -106,6 +106,9 @@ pub struct GatewayRoute {
     pub upstream: String,
     /// The `host:port` of `upstream`, parsed once for every forwarded request.
     pub authority: axum::http::uri::Authority,
+    /// The `Host` header the upstream gets: `authority`'s host, with its port unless that is
+    /// 80 — what the HTTP client would write on every request, made once (issue #16).
+    pub host: axum::http::HeaderValue,
     /// How long to wait for the upstream's response headers.
     pub timeout: Duration,
     /// How long a streamed response body may stay silent before it is cut.
@@ -178,10 +181,17 @@ impl GatewayRoute {
         if timeout.is_zero() {
             return Err(bad("timeout_secs must be at least 1".into()));
         }
+        let host = match authority.port().filter(|port| port.as_u16() != 80) {
+            Some(port) => format!("{}:{}", authority.host(), port.as_str()),
+            None => authority.host().to_string(),
+        };
+        let host = axum::http::HeaderValue::try_from(host)
+            .map_err(|_| bad(format!("upstream {upstream:?} has no valid host")))?;
         Ok(GatewayRoute {
             prefix: prefix.to_string(),
             upstream: upstream.to_string(),
             authority,
+            host,
             timeout,
             idle_timeout: Duration::from_secs(60),
         })

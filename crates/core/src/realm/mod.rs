@@ -8,4 +8,4 @@ pub mod verify;
 
 pub use keys::Algorithm;
 pub use service::{IssuedToken, Realm, RealmError, RealmSettings, SharedToken};
-pub use verify::{JwtError, JwtVerifier, looks_like_jwt};
+pub use verify::{JwtError, JwtVerifier, MAX_JWT_LEN, looks_like_jwt};

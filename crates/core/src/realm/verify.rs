@@ -26,9 +26,13 @@ pub enum JwtError {
     UnknownKey,
 }
 
+/// The longest presented token taken for a JWT (bytes, exclusive); anything longer is refused
+/// without being read further.
+pub const MAX_JWT_LEN: usize = 16 * 1024;
+
 /// True when `value` has the shape of a compact JWS (three base64url parts).
 pub fn looks_like_jwt(value: &str) -> bool {
-    value.len() < 16 * 1024
+    value.len() < MAX_JWT_LEN
         && value.split('.').count() == 3
         && value
             .bytes()

@@ -179,31 +179,65 @@ pub fn to_client(headers: &mut HeaderMap) {
 }
 
 /// Drops every header named in `lists`, in one pass over the (usually few) headers present
-/// rather than one hash lookup per name listed; no allocation when none is present.
+/// rather than one hash lookup per name listed; the names found are kept on the stack, a batch
+/// at a time, never in an allocation (issue #16).
 fn strip(headers: &mut HeaderMap, lists: &[&[HeaderName]]) {
+    const BATCH: usize = 8;
     let doomed = |name: &HeaderName| lists.iter().any(|list| list.contains(name));
-    if !headers.keys().any(doomed) {
-        return;
-    }
-    let doomed: Vec<HeaderName> = headers.keys().filter(|n| doomed(n)).cloned().collect();
-    for name in doomed {
-        headers.remove(name);
+    loop {
+        let mut batch: [Option<HeaderName>; BATCH] = Default::default();
+        let mut found = 0;
+        for name in headers.keys().filter(|n| doomed(n)) {
+            if let Some(slot) = batch.get_mut(found) {
+                *slot = Some(name.clone());
+            }
+            found += 1;
+        }
+        for name in batch.into_iter().flatten() {
+            headers.remove(name);
+        }
+        // Scanned again only when more were found than the batch held.
+        if found <= BATCH {
+            return;
+        }
     }
 }
 
-/// Drops the headers the `Connection` header names (RFC 9110 section 7.6.1).
+/// Drops the headers the `Connection` header names (RFC 9110 section 7.6.1), and
+/// `Connection` itself, which is hop-by-hop too. The names are looked up as the text they are
+/// (`HeaderMap::remove` with a `&str` builds no `HeaderName`: no allocation; a name that is not
+/// a valid header name matches nothing, as before).
 fn strip_connection_listed(headers: &mut HeaderMap) {
-    if headers.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(name);
+    let mut lines = headers.get_all(header::CONNECTION).iter();
+    match (lines.next(), lines.next()) {
+        (None, _) => {}
+        // The usual single line, cloned by reference count so that the map can change.
+        (Some(line), None) => {
+            let line = line.clone();
+            headers.remove(header::CONNECTION);
+            remove_listed(headers, &line);
         }
+        (Some(_), Some(_)) => {
+            let all: Vec<HeaderValue> = headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .cloned()
+                .collect();
+            headers.remove(header::CONNECTION);
+            for line in &all {
+                remove_listed(headers, line);
+            }
+        }
+    }
+}
+
+/// Removes the headers one `Connection` line names (comma-separated).
+fn remove_listed(headers: &mut HeaderMap, line: &HeaderValue) {
+    let Ok(line) = line.to_str() else {
+        return;
+    };
+    for name in line.split(',') {
+        headers.remove(name.trim());
     }
 }
 

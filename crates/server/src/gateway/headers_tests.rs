@@ -239,3 +239,67 @@ fn addresses_are_written_as_display_writes_them() {
         );
     }
 }
+
+#[test]
+fn more_doomed_headers_than_a_batch_and_every_connection_line_are_all_dropped() {
+    // 17 spoofable names, two of them twice, and two `Connection` lines naming headers in any
+    // case, one of them not a header name at all: all dropped, the other headers kept.
+    let mut pairs: Vec<(&str, &str)> = SPOOFABLE.iter().map(|n| (n.as_str(), "x")).collect();
+    pairs.extend([
+        ("x-real-ip", "6.6.6.6"),
+        ("forwarded", "for=6.6.6.6"),
+        ("connection", "X-Hop-One, bad name"),
+        ("connection", " x-hop-two ,,"),
+        ("x-hop-one", "1"),
+        ("x-hop-two", "2"),
+        ("accept", "*/*"),
+        ("x-keep", "yes"),
+    ]);
+    let map = rewritten(&pairs, &seen());
+    for name in
+        SPOOFABLE
+            .iter()
+            .map(HeaderName::as_str)
+            .chain(["connection", "x-hop-one", "x-hop-two"])
+    {
+        let expected = match name {
+            // Written again by Tessera, once.
+            "forwarded" | "x-real-ip" | "x-forwarded-host" | "x-forwarded-proto" => 1,
+            _ => 0,
+        };
+        assert_eq!(
+            map.get_all(name).iter().count(),
+            expected,
+            "{name}: {map:?}"
+        );
+    }
+    assert_eq!(one(&map, "x-real-ip"), "127.0.0.1");
+    assert_eq!(one(&map, "accept"), "*/*");
+    assert_eq!(one(&map, "x-keep"), "yes");
+}
+
+#[test]
+fn a_routes_host_header_is_its_upstreams_host_with_a_port_other_than_80() {
+    use crate::config::GatewayRoute;
+    let host = |upstream: &str| {
+        GatewayRoute::new("/api/jobs/", upstream, std::time::Duration::from_secs(5))
+            .map(|route| route.host)
+            .ok()
+    };
+    assert_eq!(
+        host("http://127.0.0.1:8080"),
+        Some(HeaderValue::from_static("127.0.0.1:8080"))
+    );
+    assert_eq!(
+        host("http://jobs.internal:80/"),
+        Some(HeaderValue::from_static("jobs.internal"))
+    );
+    assert_eq!(
+        host("http://jobs.internal"),
+        Some(HeaderValue::from_static("jobs.internal"))
+    );
+    assert_eq!(
+        host("http://[::1]:9000"),
+        Some(HeaderValue::from_static("[::1]:9000"))
+    );
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::uri::PathAndQuery;
-use axum::http::{HeaderValue, Uri, Version};
+use axum::http::{HeaderValue, Uri, Version, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::authn::Caller;
 
@@ -88,6 +88,8 @@ fn upstream_request(
         request_id: parts.extensions.get::<RequestId>().map(RequestId::header),
     };
     headers::to_upstream(&mut parts.headers, &seen, bearer);
+    // Last, where the HTTP client would otherwise write it (formatted per request).
+    parts.headers.insert(header::HOST, route.host.clone());
     parts.uri = target;
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(parts, body))

@@ -31,7 +31,7 @@ async fn every_forwarded_for_line_reaches_the_upstream_in_order_then_the_peer() 
 
 #[tokio::test]
 async fn forwarding_headers_a_client_sends_are_replaced_by_what_tessera_saw() {
-    let (app, _up) = gateway_app().await;
+    let (app, up) = gateway_app().await;
     let (_, pat) = app.user_with_token("jane", &[]).await;
     let port = app
         .address
@@ -55,6 +55,8 @@ async fn forwarding_headers_a_client_sends_are_replaced_by_what_tessera_saw() {
     assert_eq!(seen["x-real-ip"], "127.0.0.1");
     assert_eq!(seen["x-forwarded-host"], format!("127.0.0.1:{port}"));
     assert_eq!(seen["x-forwarded-proto"], "http");
+    // The upstream is asked for by its own name, not by the one the client used for Tessera.
+    assert_eq!(seen["host"], up.url.trim_start_matches("http://"));
     for name in ["x-forwarded-port", "x-original-url", "x-tessera-user"] {
         assert!(
             seen.get(name).is_none(),

@@ -160,6 +160,37 @@ async fn a_jwt_whose_source_lives_keeps_working() {
 }
 
 #[tokio::test]
+async fn a_cached_jwt_is_served_from_memory_and_a_copy_with_another_payload_is_not() {
+    let app = spawn_app().await;
+    let (pat, _) = pat_of(&app, "jane", "source", 3600).await;
+    let jwt = access_token(&app, &pat).await;
+    app.assert_whoami(Auth::Bearer(&jwt), 200).await;
+    let lookups = || app.state.authenticator.store_lookups();
+    let before = lookups();
+    app.assert_whoami(Auth::Bearer(&jwt), 200).await;
+    assert_eq!(lookups(), before, "the second use is served from the cache");
+    // The cached token's signature under another payload (one claim changed): not the cached
+    // token, so verified in full, and refused.
+    let mut parts = jwt.split('.');
+    let (header, _, signature) = (parts.next(), parts.next(), parts.next());
+    let mut claims = claims_of(&jwt);
+    claims["exp"] = json!(claims["exp"].as_i64().unwrap_or_default() + 3600);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let forged = format!(
+        "{}.{payload}.{}",
+        header.unwrap_or_default(),
+        signature.unwrap_or_default()
+    );
+    app.assert_whoami(Auth::Bearer(&forged), 401).await;
+    // Bearer text that is not a JWT's, however long, is refused as before.
+    let not_a_jwt = format!("{jwt}!");
+    app.assert_whoami(Auth::Bearer(&not_a_jwt), 401).await;
+    app.assert_whoami(Auth::Bearer(&"a.b.c".repeat(4000)), 401)
+        .await;
+    app.assert_whoami(Auth::Bearer(&jwt), 200).await;
+}
+
+#[tokio::test]
 async fn two_role_changes_within_one_second_both_refuse_the_tokens_before_them() {
     let app = spawn_app().await;
     let (id, _) = app.user_with_token("jane", &["Practitioner"]).await;
