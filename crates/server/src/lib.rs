@@ -5,6 +5,7 @@ pub mod authn;
 pub mod client_addr;
 pub mod config;
 pub mod config_env;
+mod config_gateway;
 pub mod envelope;
 pub mod error;
 pub mod extract;
