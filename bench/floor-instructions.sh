@@ -62,7 +62,7 @@ measure() {
   local total; total=$(awk '/^totals:/ {print $2}' "$dump")
   printf "%-16s %9s %14s %12.0f %s\n" "$name" "$count" "$total" "$(python3 -c "print($total / $count)")" "${bad:+NON-2xx: $bad}"
   if [ -n "${TOP:-}" ]; then
-    callgrind_annotate --inclusive=no "$dump" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -"$TOP" | sed 's/^/    /'
+    callgrind_annotate --threshold=100 --inclusive=no "$dump" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | awk -F'[()%]' '$2 + 0 < 50' | head -"$TOP" | sed 's/^/    /' || true
   fi
 }
 

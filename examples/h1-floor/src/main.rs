@@ -2,20 +2,19 @@
 //! hyper, a floor that `bench/gateway.sh` measures beside nginx, `hyper-floor`, `pingora-floor`
 //! and Tessera: what the kernel and tokio alone cost per forwarded request. Not a product.
 //!
-//! One current-thread runtime per core, each accepting on its own `SO_REUSEPORT` listener and
-//! keeping its own pool of idle upstream connections, so a request and its upstream call stay on
-//! one thread. Heads are parsed with `httparse`; bodies are framed by `Content-Length` only (a
-//! `Transfer-Encoding` is refused with 501, an answer without a length is a 502). Each message is
-//! forwarded as it came, with one read and one write per direction when it fits in the
-//! connection's buffers (16 KiB, grown up to 16 MiB for a longer message, reused across
-//! requests). A pooled connection that the upstream closed is replaced once, before any byte of
-//! its answer came. Nothing is checked or rewritten.
+//! One current-thread runtime per core, each with its own `SO_REUSEPORT` listener and pool of idle
+//! upstream connections: a request and its upstream call stay on one thread. Heads are parsed with
+//! `httparse`, bodies framed by `Content-Length` only (`Transfer-Encoding`: 501; an answer without
+//! a length: 502). Messages are forwarded as they came, one read and one write per direction when
+//! they fit the connection's buffers (16 KiB, grown up to 16 MiB, reused across requests). A pooled
+//! connection the upstream closed is replaced once. Nothing is checked or rewritten.
 
 use std::cell::RefCell;
 use std::io::{Error, ErrorKind, Result};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 
+use socket2::{Domain, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -23,17 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 const HEADERS: usize = 64;
 /// The first size of each connection's buffers (bytes).
 const BUFFER: usize = 16 * 1024;
-/// The longest head (bytes).
-const MAX_HEAD: usize = 64 * 1024;
 /// The longest message, head and body (bytes).
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
-
-const BAD_REQUEST: &[u8] =
-    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-const NOT_IMPLEMENTED: &[u8] =
-    b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-const BAD_GATEWAY: &[u8] =
-    b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// One thread's idle upstream connections (most recently used last).
 type Pool = Rc<RefCell<Vec<TcpStream>>>;
@@ -80,11 +70,7 @@ fn main() -> Result<()> {
 
 /// One core's runtime: its listener, its pool, its connections.
 fn serve(listen: SocketAddr, upstream: SocketAddr) -> Result<()> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(listen),
-        socket2::Type::STREAM,
-        None,
-    )?;
+    let socket = Socket::new(Domain::for_address(listen), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.set_nonblocking(true)?;
@@ -115,19 +101,20 @@ async fn connection(mut client: TcpStream, upstream: SocketAddr, pool: Pool) {
             match read_message(&mut client, &mut request, &mut filled, parse_request).await {
                 Ok(Some(framing)) => framing,
                 Ok(None) => return,
-                Err(e) if e.kind() == ErrorKind::Unsupported => {
-                    return refuse(&mut client, NOT_IMPLEMENTED).await;
+                Err(e) => {
+                    let status = match e.kind() {
+                        ErrorKind::Unsupported => "501 Not Implemented",
+                        ErrorKind::InvalidData => "400 Bad Request",
+                        _ => return,
+                    };
+                    return refuse(&mut client, status).await;
                 }
-                Err(e) if e.kind() == ErrorKind::InvalidData => {
-                    return refuse(&mut client, BAD_REQUEST).await;
-                }
-                Err(_) => return,
             };
         let total = framing.head + framing.body;
         let head = request.starts_with(b"HEAD ");
         let length = match forward(&request[..total], head, upstream, &pool, &mut response).await {
             Ok(length) => length,
-            Err(_) => return refuse(&mut client, BAD_GATEWAY).await,
+            Err(_) => return refuse(&mut client, "502 Bad Gateway").await,
         };
         if client.write_all(&response[..length]).await.is_err() || framing.close {
             return;
@@ -138,9 +125,10 @@ async fn connection(mut client: TcpStream, upstream: SocketAddr, pool: Pool) {
     }
 }
 
-/// Answers with a canned error and ends the connection.
-async fn refuse(client: &mut TcpStream, answer: &[u8]) {
-    let _ = client.write_all(answer).await;
+/// Answers with an error `status` (code and reason) and ends the connection.
+async fn refuse(client: &mut TcpStream, status: &str) {
+    let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let _ = client.write_all(answer.as_bytes()).await;
 }
 
 /// Sends one request upstream, on a pooled connection when there is one, and reads its answer
@@ -210,8 +198,8 @@ async fn read_message(
             break framing;
         }
         if *filled == buffer.len() {
-            if buffer.len() >= MAX_HEAD {
-                return Err(invalid("head too long"));
+            if buffer.len() >= MAX_MESSAGE {
+                return Err(invalid("message too long"));
             }
             buffer.resize(buffer.len() * 2, 0);
         }

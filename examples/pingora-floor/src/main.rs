@@ -54,6 +54,9 @@ fn main() {
     let conf = ServerConf {
         threads: 2,
         work_stealing,
+        // SIGTERM stops it at once (Pingora's default is a graceful shutdown of a minute and more).
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(0),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
