@@ -5,7 +5,11 @@
 #   3 nginx with auth_basic (SHA1)
 #   4 hyper_floor: the least a hyper reverse proxy does (examples/hyper-floor: Tessera's serving
 #     model, one current-thread runtime per core, nothing checked or rewritten)
-#   5-7 Tessera's gateway authenticating a PAT, an RS256 JWT, an API key, forwarding with a JWT
+#   5 pingora_floor: the least a Pingora reverse proxy does (examples/pingora-floor, two worker
+#     threads, PINGORA_FLOOR_MODE=steal (default) or no-steal)
+#   6 h1_floor: a hand-made HTTP/1.1 keep-alive proxy on tokio without hyper (examples/h1-floor:
+#     httparse heads, Content-Length bodies, one current-thread runtime and pool per core)
+#   7-9 Tessera's gateway authenticating a PAT, an RS256 JWT, an API key, forwarding with a JWT
 # Each row also gives the CPU time the proxy's processes spent per request (µs, user and system).
 # Usage: bench/gateway.sh [seconds, default 10]. Needs wrk and nginx (apt-get install wrk nginx).
 # TESSERA_BENCH_BIN: a tessera binary to measure instead of building this tree's.
@@ -16,8 +20,8 @@ SECS=${1:-10}
 need wrk nginx python3 curl
 tessera_bin
 WORK=$(mktemp -d)
-UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port); FLOOR=$(port)
-cargo build --release -q -p hyper-floor
+UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port); FLOOR=$(port); PINGORA=$(port); H1=$(port)
+cargo build --release -q -p hyper-floor -p pingora-floor -p h1-floor
 python3 -c "import hashlib,base64; print('bench:{SHA}' + base64.b64encode(hashlib.sha1(b'bench-password').digest()).decode())" > "$WORK/htpasswd"
 chmod 644 "$WORK/htpasswd"
 { nginx_head; cat <<NGINX
@@ -43,12 +47,17 @@ nginx -c "$WORK/up/nginx.conf" -p "$WORK/up"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 target/release/hyper-floor "127.0.0.1:$FLOOR" "127.0.0.1:$UP" &
 FLOOR_PID=$!
+target/release/pingora-floor "127.0.0.1:$PINGORA" "127.0.0.1:$UP" "${PINGORA_FLOOR_MODE:-steal}" 2>"$WORK/pingora.log" &
+PINGORA_PID=$!
+target/release/h1-floor "127.0.0.1:$H1" "127.0.0.1:$UP" &
+H1_PID=$!
+FLOORS="$FLOOR_PID $PINGORA_PID $H1_PID"
 cat > "$WORK/tessera.toml" <<TOML
 [[gateway.routes]]
 prefix = "/api/jobs/"
 upstream = "http://127.0.0.1:$UP"
 TOML
-trap 'kill ${SERVER:-} $FLOOR_PID 2>/dev/null; wait ${SERVER:-} $FLOOR_PID 2>/dev/null; nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill ${SERVER:-} $FLOORS 2>/dev/null; wait ${SERVER:-} $FLOORS 2>/dev/null; nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null; nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
 start_tessera "$GW" --config "$WORK/tessera.toml"
 KEY=$(api_key "$GW")
 JWT=$(exchange_jwt "$GW")
@@ -62,6 +71,8 @@ export CPU_PIDS; CPU_PIDS=$(workers "$WORK/nginx.pid")
 run nginx_proxy "http://127.0.0.1:$PLAIN/api/jobs/v1/jobs"
 run nginx_auth_basic -H "Authorization: $BASIC_AUTH" "http://127.0.0.1:$BASIC/api/jobs/v1/jobs"
 CPU_PIDS=$FLOOR_PID run hyper_floor "http://127.0.0.1:$FLOOR/api/jobs/v1/jobs"
+CPU_PIDS=$PINGORA_PID run pingora_floor "http://127.0.0.1:$PINGORA/api/jobs/v1/jobs"
+CPU_PIDS=$H1_PID run h1_floor "http://127.0.0.1:$H1/api/jobs/v1/jobs"
 CPU_PIDS=$SERVER
 if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
   # Where the gateway's time goes: a CPU profile of the server during the PAT run.
@@ -81,6 +92,6 @@ python3 - "$WORK" <<'PY'
 import sys, pathlib
 w = pathlib.Path(sys.argv[1]); r = lambda n: float((w / f"{n}.rps").read_text())
 base = r("nginx_proxy")
-for n in ["upstream_direct", "nginx_auth_basic", "hyper_floor", "tessera_pat", "tessera_jwt", "tessera_api_key"]:
+for n in ["upstream_direct", "nginx_auth_basic", "hyper_floor", "pingora_floor", "h1_floor", "tessera_pat", "tessera_jwt", "tessera_api_key"]:
     print(f"{n:30s} {r(n) / base:6.2f} x nginx_proxy (unauthenticated)")
 PY
