@@ -18,7 +18,7 @@ SECS=${1:-5}
 need valgrind callgrind_control callgrind_annotate wrk nginx python3 curl
 WORK=$(mktemp -d)
 UP=$(port); PROXY=$(port)
-cargo build --release -q -p hyper-floor -p pingora-floor -p h1-floor
+build_floors
 mkdir -p "$WORK/up/logs" "$WORK/logs"; chmod 755 "$WORK"
 cat > "$WORK/up/nginx.conf" <<NGINX
 worker_processes 1;
@@ -69,5 +69,5 @@ measure() {
 printf "%-16s %9s %14s %12s\n" "callgrind" "requests" "instructions" "per request"
 measure nginx_proxy nginx -c "$WORK/nginx.conf" -p "$WORK"
 measure hyper_floor target/release/hyper-floor "127.0.0.1:$PROXY" "127.0.0.1:$UP"
-measure pingora_floor target/release/pingora-floor "127.0.0.1:$PROXY" "127.0.0.1:$UP" "${PINGORA_FLOOR_MODE:-steal}"
+[ -z "$PINGORA_FLOOR_BIN" ] || measure pingora_floor "$PINGORA_FLOOR_BIN" "127.0.0.1:$PROXY" "127.0.0.1:$UP" "${PINGORA_FLOOR_MODE:-steal}"
 measure h1_floor target/release/h1-floor "127.0.0.1:$PROXY" "127.0.0.1:$UP"

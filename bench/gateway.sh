@@ -21,7 +21,7 @@ need wrk nginx python3 curl
 tessera_bin
 WORK=$(mktemp -d)
 UP=$(port); PLAIN=$(port); BASIC=$(port); GW=$(port); FLOOR=$(port); PINGORA=$(port); H1=$(port)
-cargo build --release -q -p hyper-floor -p pingora-floor -p h1-floor
+build_floors
 python3 -c "import hashlib,base64; print('bench:{SHA}' + base64.b64encode(hashlib.sha1(b'bench-password').digest()).decode())" > "$WORK/htpasswd"
 chmod 644 "$WORK/htpasswd"
 { nginx_head; cat <<NGINX
@@ -47,8 +47,11 @@ nginx -c "$WORK/up/nginx.conf" -p "$WORK/up"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 target/release/hyper-floor "127.0.0.1:$FLOOR" "127.0.0.1:$UP" &
 FLOOR_PID=$!
-target/release/pingora-floor "127.0.0.1:$PINGORA" "127.0.0.1:$UP" "${PINGORA_FLOOR_MODE:-steal}" 2>"$WORK/pingora.log" &
-PINGORA_PID=$!
+PINGORA_PID=
+if [ -n "$PINGORA_FLOOR_BIN" ]; then
+  "$PINGORA_FLOOR_BIN" "127.0.0.1:$PINGORA" "127.0.0.1:$UP" "${PINGORA_FLOOR_MODE:-steal}" 2>"$WORK/pingora.log" &
+  PINGORA_PID=$!
+fi
 target/release/h1-floor "127.0.0.1:$H1" "127.0.0.1:$UP" &
 H1_PID=$!
 FLOORS="$FLOOR_PID $PINGORA_PID $H1_PID"
@@ -71,7 +74,7 @@ export CPU_PIDS; CPU_PIDS=$(workers "$WORK/nginx.pid")
 run nginx_proxy "http://127.0.0.1:$PLAIN/api/jobs/v1/jobs"
 run nginx_auth_basic -H "Authorization: $BASIC_AUTH" "http://127.0.0.1:$BASIC/api/jobs/v1/jobs"
 CPU_PIDS=$FLOOR_PID run hyper_floor "http://127.0.0.1:$FLOOR/api/jobs/v1/jobs"
-CPU_PIDS=$PINGORA_PID run pingora_floor "http://127.0.0.1:$PINGORA/api/jobs/v1/jobs"
+[ -z "$PINGORA_PID" ] || CPU_PIDS=$PINGORA_PID run pingora_floor "http://127.0.0.1:$PINGORA/api/jobs/v1/jobs"
 CPU_PIDS=$H1_PID run h1_floor "http://127.0.0.1:$H1/api/jobs/v1/jobs"
 CPU_PIDS=$SERVER
 if [ -n "${TESSERA_BENCH_PERF:-}" ]; then
@@ -93,5 +96,6 @@ import sys, pathlib
 w = pathlib.Path(sys.argv[1]); r = lambda n: float((w / f"{n}.rps").read_text())
 base = r("nginx_proxy")
 for n in ["upstream_direct", "nginx_auth_basic", "hyper_floor", "pingora_floor", "h1_floor", "tessera_pat", "tessera_jwt", "tessera_api_key"]:
-    print(f"{n:30s} {r(n) / base:6.2f} x nginx_proxy (unauthenticated)")
+    if (w / f"{n}.rps").exists():
+        print(f"{n:30s} {r(n) / base:6.2f} x nginx_proxy (unauthenticated)")
 PY

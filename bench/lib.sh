@@ -93,3 +93,17 @@ run() {
 run_header() {
   printf "%-${ROW:-30}s %10s %9s %9s %13s\n" "wrk -t2 -c64 -d${SECS}s" "req/s" "p50" "p99" "µs user sys"
 }
+
+# build_floors: the floors of the proxy hop (examples/{hyper,h1,pingora}-floor), release. Pingora
+# is outside the workspace and its zlib needs cmake: without cmake, PINGORA_FLOOR_BIN stays empty
+# and its rows are skipped (apt-get install cmake to have them).
+build_floors() {
+  cargo build --release -q -p hyper-floor -p h1-floor
+  PINGORA_FLOOR_BIN=
+  if command -v cmake >/dev/null 2>&1; then
+    cargo build --release -q --manifest-path examples/pingora-floor/Cargo.toml --target-dir target
+    PINGORA_FLOOR_BIN=target/release/pingora-floor
+  else
+    echo "pingora_floor skipped: building Pingora needs cmake (apt-get install cmake)" >&2
+  fi
+}
