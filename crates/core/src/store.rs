@@ -384,6 +384,10 @@ pub trait ProjectStore: Send + Sync {
     /// `Conflict { field: "name" }` when the owner already has a project of that name.
     async fn insert_project(&self, project: &Project, audit: &AuditEntry) -> StoreResult<()>;
     async fn project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    /// The projects of `ids` that exist, each with its collaborators, in any order: one query
+    /// per chunk of ids for the projects and one for their collaborators, however many there
+    /// are (a page's projects read at once, issue 19).
+    async fn projects(&self, ids: &[ProjectId]) -> StoreResult<Vec<Project>>;
     async fn project_by_owner_and_name(
         &self,
         owner: &UserName,

@@ -2,6 +2,8 @@
 //! sharing. Every check goes through `policy::model_api::decide` with the caller's roles from
 //! ownership, direct collaborators, organizations and the project.
 
+use std::collections::HashMap;
+
 use crate::audit::AuditEntry;
 use crate::authn::Caller;
 use crate::ids::{CollaboratorId, ModelApiId, OrganizationId, ProjectId};
@@ -14,6 +16,7 @@ use crate::policy::model_api::{
     Decision, ModelAction, ModelRole, Standing, Visibility, decide, highest,
 };
 use crate::policy::project::{self, ProjectAction};
+use crate::projects::Project;
 use crate::store::{ModelApiQuery, model_api_cursor_after};
 
 use super::{Context, ServiceError, ServiceResult, taken};
@@ -62,9 +65,25 @@ impl ModelApiService {
         api: &ModelApi,
         organizations: &[OrganizationId],
     ) -> ServiceResult<Standing> {
-        let me = caller.principal().id;
         let project = self.ctx.store.project(api.project_id).await?;
-        let project_role = project.as_ref().and_then(|p| p.role_of(me));
+        Ok(Self::standing_with(
+            caller,
+            api,
+            organizations,
+            project.as_ref(),
+        ))
+    }
+
+    /// [`standing_in`](Self::standing_in) with the model API's project already read (`None`
+    /// when it no longer exists).
+    fn standing_with(
+        caller: &Caller,
+        api: &ModelApi,
+        organizations: &[OrganizationId],
+        project: Option<&Project>,
+    ) -> Standing {
+        let me = caller.principal().id;
+        let project_role = project.and_then(|p| p.role_of(me));
         let mut roles = Vec::new();
         if api.owner_id == me {
             roles.push(ModelRole::Owner);
@@ -79,12 +98,12 @@ impl ModelApiService {
             }
         }
         roles.extend(project_role.map(|r| r.model_role()));
-        Ok(Standing {
+        Standing {
             authenticated: true,
             sys_admin: policy::is_admin(caller.principal()),
             role: highest(roles),
             project_role,
-        })
+        }
     }
 
     /// Loads the model API and checks `action`: 404 when the caller may not see it, 403 when
@@ -185,30 +204,54 @@ impl ModelApiService {
         let next = Page::of(found.clone(), limit, model_api_cursor_after).next;
         // Roles only widen what a caller may do, so a row the bare standing (authenticated,
         // SysAdmin or not, no role) already shows needs no roles read: public ones, and every
-        // one for a SysAdmin. The others read the caller's organizations once for the page.
+        // one for a SysAdmin.
         let bare = Standing {
             authenticated: true,
             sys_admin: policy::is_admin(caller.principal()),
             role: None,
             project_role: None,
         };
-        let mut organizations: Option<Vec<OrganizationId>> = None;
-        let mut items = Vec::with_capacity(found.len());
-        for api in found {
-            let mut shown = decide(ModelAction::View, api.visibility, &bare) == Decision::Allow;
-            if !shown {
-                if organizations.is_none() {
-                    let me = caller.principal().id;
-                    organizations = Some(self.ctx.store.organization_ids_of(me).await?);
+        // The others read the caller's organizations and their projects once for the page
+        // (one query per table, not one per row: issue 19).
+        let decided: Vec<bool> = found
+            .iter()
+            .map(|api| decide(ModelAction::View, api.visibility, &bare) == Decision::Allow)
+            .collect();
+        let mut undecided: Vec<ProjectId> = found
+            .iter()
+            .zip(&decided)
+            .filter(|(_, shown)| !**shown)
+            .map(|(api, _)| api.project_id)
+            .collect();
+        let (organizations, projects) = if undecided.is_empty() {
+            (Vec::new(), HashMap::new())
+        } else {
+            undecided.sort_unstable();
+            undecided.dedup();
+            let me = caller.principal().id;
+            let organizations = self.ctx.store.organization_ids_of(me).await?;
+            let projects: HashMap<ProjectId, Project> = self
+                .ctx
+                .store
+                .projects(&undecided)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+            (organizations, projects)
+        };
+        let items = found
+            .into_iter()
+            .zip(decided)
+            .filter(|(api, shown)| {
+                *shown || {
+                    let project = projects.get(&api.project_id);
+                    let standing = Self::standing_with(caller, api, &organizations, project);
+                    decide(ModelAction::View, api.visibility, &standing) == Decision::Allow
                 }
-                let known = organizations.as_deref().unwrap_or_default();
-                let standing = self.standing_in(caller, &api, known).await?;
-                shown = decide(ModelAction::View, api.visibility, &standing) == Decision::Allow;
-            }
-            if shown {
-                items.push(api);
-            }
-        }
+            })
+            .map(|(api, _)| api)
+            .collect();
         Ok(Page { items, next })
     }
 

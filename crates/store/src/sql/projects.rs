@@ -143,6 +143,18 @@ macro_rules! sql_projects {
                     Ok(self.projects_from(&rows).await?.into_iter().next())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(projects = ids.len()))]
+                async fn projects(&self, ids: &[ProjectId]) -> StoreResult<Vec<Project>> {
+                    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                    let mut rows = Vec::with_capacity(ids.len());
+                    for chunk in ids.chunks(ID_CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new(format!("SELECT {PROJECT_COLUMNS} WHERE pr.id IN "));
+                        push_id_list(&mut qb, chunk);
+                        rows.extend(qb.build().fetch_all(self.pool()).await.map_err(backend)?);
+                    }
+                    self.projects_from(&rows).await
+                }
+
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn project_by_owner_and_name(&self, owner: &UserName, name: &str) -> StoreResult<Option<Project>> {
                     let rows = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} WHERE p.user_name = $1 AND pr.name = $2"))
