@@ -20,13 +20,7 @@ WORK=$(mktemp -d)
 UP=$(port); PROXY=$(port)
 build_floors
 mkdir -p "$WORK/up/logs" "$WORK/logs"; chmod 755 "$WORK"
-cat > "$WORK/up/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/up/nginx.pid;
-error_log $WORK/up/logs/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UP; location / { return 200 "ok"; } } }
-NGINX
+upstream_nginx_conf "$WORK/up" "$UP"
 cat > "$WORK/nginx.conf" <<NGINX
 master_process off;
 daemon off;

@@ -35,14 +35,7 @@ chmod 644 "$WORK/htpasswd"
 NGINX
 } > "$WORK/nginx.conf"
 # The upstream is an nginx of its own, so that each proxy's CPU time is its own.
-mkdir -p "$WORK/up/logs"
-cat > "$WORK/up/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/up/nginx.pid;
-error_log $WORK/up/logs/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UP; location / { return 200 "ok"; } } }
-NGINX
+upstream_nginx_conf "$WORK/up" "$UP"
 nginx -c "$WORK/up/nginx.conf" -p "$WORK/up"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 target/release/hyper-floor "127.0.0.1:$FLOOR" "127.0.0.1:$UP" &

@@ -107,3 +107,16 @@ build_floors() {
     echo "pingora_floor skipped: building Pingora needs cmake (apt-get install cmake)" >&2
   fi
 }
+
+# upstream_nginx_conf DIR PORT: writes DIR/nginx.conf of the upstream the proxies forward to (one
+# nginx worker answering 200 "ok" on PORT, no access log), so that each proxy's CPU is its own.
+upstream_nginx_conf() {
+  mkdir -p "$1/logs"
+  cat > "$1/nginx.conf" <<NGINX
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$2; location / { return 200 "ok"; } } }
+NGINX
+}
