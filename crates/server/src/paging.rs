@@ -61,11 +61,22 @@ pub type Listing<J> = (HeaderMap, Json<Vec<J>>);
 /// headers of `page` and `total`.
 pub fn listing<T, J>(page: &Page<T>, total: Total, json: impl FnMut(&T) -> J) -> Listing<J> {
     let body = page.items.iter().map(json).collect();
-    (headers(page.next.as_ref(), total), Json(body))
+    (
+        headers(page.next.as_ref(), total, page.items.len()),
+        Json(body),
+    )
 }
 
-/// The paging headers of a response.
-pub fn headers(next: Option<&Cursor>, total: Total) -> HeaderMap {
+/// The paging headers of a response whose page ends `through` rows into the listing (its
+/// offset plus its rows; its rows alone when the offset is unknown, as after a cursor): an
+/// estimated total is raised to `through`, and one more when there is a next page, so that
+/// "at least N" never says less than the answer shows (found by the review of #19: a budgeted
+/// search count said 0 beside 50 rows).
+pub fn headers(next: Option<&Cursor>, total: Total, through: usize) -> HeaderMap {
+    let seen = u64::try_from(through)
+        .unwrap_or(u64::MAX)
+        .saturating_add(u64::from(next.is_some()));
+    let total = total.at_least(seen);
     let mut headers = HeaderMap::new();
     if let Some(next) = next
         && let Ok(value) = HeaderValue::from_str(&next.encode())
@@ -78,4 +89,41 @@ pub fn headers(next: Option<&Cursor>, total: Total) -> HeaderMap {
         HeaderValue::from_static(if total.is_estimate { "true" } else { "false" }),
     );
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_core::paging::{Cursor, CursorKey, Total};
+
+    use super::{TOTAL_COUNT, TOTAL_IS_ESTIMATE, headers};
+
+    fn said(next: Option<&Cursor>, total: Total, through: usize) -> (String, String) {
+        let h = headers(next, total, through);
+        let text = |name| h.get(name).unwrap().to_str().unwrap().to_string();
+        (text(&TOTAL_COUNT), text(&TOTAL_IS_ESTIMATE))
+    }
+
+    #[test]
+    fn an_estimate_is_never_below_the_rows_an_answer_shows_and_an_exact_count_is_kept() {
+        let estimate = Total {
+            count: 0,
+            is_estimate: true,
+        };
+        let next = Cursor::new("t", CursorKey::Int(1), CursorKey::Int(2));
+        assert_eq!(
+            said(Some(&next), estimate, 50),
+            ("51".into(), "true".into())
+        );
+        assert_eq!(said(None, estimate, 120), ("120".into(), "true".into()));
+        let bigger = Total {
+            count: 900,
+            is_estimate: true,
+        };
+        assert_eq!(said(Some(&next), bigger, 50), ("900".into(), "true".into()));
+        let exact = Total {
+            count: 7,
+            is_estimate: false,
+        };
+        assert_eq!(said(None, exact, 7), ("7".into(), "false".into()));
+    }
 }

@@ -107,7 +107,14 @@ async fn list(
             ..PatJson::new(&o.credential, now)
         })
         .collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok((
+        paging::headers(
+            page.next.as_ref(),
+            total,
+            filter.offset as usize + page.items.len(),
+        ),
+        Json(body),
+    ))
 }
 
 /// Which tokens: every condition given must hold.

@@ -138,7 +138,14 @@ async fn list(
         state.users.count(&caller, query.clone()),
     )?;
     let body = views(&state, &caller, &page.items).await?;
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok((
+        paging::headers(
+            page.next.as_ref(),
+            total,
+            query.offset as usize + page.items.len(),
+        ),
+        Json(body),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",

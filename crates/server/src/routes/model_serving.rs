@@ -339,7 +339,10 @@ async fn logs(
         .iter()
         .map(|l| InvocationJson::new(&l.entry))
         .collect();
-    Ok((paging::headers(page.next.as_ref(), total), Json(body)))
+    Ok((
+        paging::headers(page.next.as_ref(), total, page.items.len()),
+        Json(body),
+    ))
 }
 
 /// Owner and editors.
