@@ -1,7 +1,8 @@
 //! Next/previous paging of the admin lists (users, service accounts, all tokens, audit) over
-//! keyset cursors, with how many rows match. The URL carries the page's `cursor` and `back`,
-//! the cursors of the pages before it (`-` for the first page), so that *Previous* needs no
-//! state on the server. It must not decide what a page holds: the services do.
+//! keyset cursors, with how many rows match. The URL carries the page's `cursor`, its number
+//! `page` (what its rows are labelled, counted from 1) and `back`, the cursors of the pages
+//! before it (`-` for the first page), so that *Previous* needs no state on the server. It must
+//! not decide what a page holds: the services do.
 
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -19,6 +20,10 @@ const MAX_TRAIL: usize = 40;
 pub struct PageParams {
     pub cursor: Option<String>,
     pub back: Option<String>,
+    /// The page's number, from 1 (absent or not a number: the first page, or the trail's length
+    /// plus one). Text, because the lists' query structs flatten this one, and a flattened
+    /// field of serde_urlencoded only ever holds text.
+    pub page: Option<String>,
 }
 
 impl PageParams {
@@ -45,7 +50,13 @@ impl PageParams {
     }
 }
 
-fn url(path: &str, filters: &[(&str, &str)], cursor: Option<&str>, back: &[String]) -> String {
+fn url(
+    path: &str,
+    filters: &[(&str, &str)],
+    cursor: Option<&str>,
+    back: &[String],
+    page: u32,
+) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in filters.iter().filter(|(_, v)| !v.is_empty()) {
         query.append_pair(name, value);
@@ -55,6 +66,9 @@ fn url(path: &str, filters: &[(&str, &str)], cursor: Option<&str>, back: &[Strin
     }
     if !back.is_empty() {
         query.append_pair("back", &back.join(","));
+    }
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
     }
     let query = query.finish();
     if query.is_empty() {
@@ -76,7 +90,24 @@ pub fn pager(
 ) -> Value {
     let trail = params.trail();
     let current = params.cursor.as_deref().filter(|s| !s.is_empty());
-    let first_row = trail.len() * PAGE_SIZE as usize + 1;
+    // The number labels the rows; the trail, cut at MAX_TRAIL, cannot (found by the review of
+    // #19: past page 40 the labels were off and Previous skipped pages).
+    let trail_number = u32::try_from(trail.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let number = match current {
+        None => 1,
+        Some(_) => params
+            .page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(trail_number)
+            .max(2),
+    };
+    let first_row = usize::try_from(number - 1)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(PAGE_SIZE as usize)
+        .saturating_add(1);
     // An estimate (a lower bound) never says fewer rows than this page shows and implies.
     let seen = first_row - 1 + shown + usize::from(next.is_some());
     let total = total.at_least(u64::try_from(seen).unwrap_or(u64::MAX));
@@ -86,12 +117,16 @@ pub fn pager(
         if back.len() > MAX_TRAIL {
             back.remove(0);
         }
-        url(path, filters, Some(&cursor.encode()), &back)
+        url(path, filters, Some(&cursor.encode()), &back, number + 1)
     });
     let previous_url = current.map(|_| {
         let mut back = trail.clone();
-        let previous = back.pop().filter(|c| c != "-");
-        url(path, filters, previous.as_deref(), &back)
+        match back.pop().filter(|c| c != "-") {
+            // The page before, whose cursor the trail kept.
+            Some(previous) if number > 2 => url(path, filters, Some(&previous), &back, number - 1),
+            // The first page: its own entry, or a trail cut too short to reach the page before.
+            _ => url(path, filters, None, &[], 1),
+        }
     });
     context! {
         from => if shown == 0 { 0 } else { first_row },
@@ -121,10 +156,14 @@ mod tests {
             total,
         );
         let next = first.get_attr("next_url").unwrap().to_string();
-        assert_eq!(next, format!("/p?q=x+y&cursor={}&back=-", c1.encode()));
+        assert_eq!(
+            next,
+            format!("/p?q=x+y&cursor={}&back=-&page=2", c1.encode())
+        );
         let second = PageParams {
             cursor: Some(c1.encode()),
             back: Some("-".into()),
+            page: Some("2".into()),
         };
         let page = pager("/p", &[("q", "x y")], &second, 50, None, total);
         assert_eq!(
@@ -157,5 +196,52 @@ mod tests {
             page.get_attr("total_is_estimate").unwrap().to_string(),
             "False"
         );
+    }
+
+    /// Found by the review of #19: past MAX_TRAIL pages the label came from the trail's length.
+    #[test]
+    fn far_pages_are_labelled_by_their_number_and_previous_never_skips_silently() {
+        let total = Total::from_capped(100_000);
+        let mut params = PageParams::default();
+        for n in 1..=45_i64 {
+            let cursor = Cursor::new("t", CursorKey::Int(n), CursorKey::Int(n));
+            let page = pager("/p", &[], &params, 50, Some(&cursor), total);
+            let next = page.get_attr("next_url").unwrap().to_string();
+            let query: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(next.split_once('?').unwrap().1.as_bytes())
+                    .into_owned()
+                    .collect();
+            params = PageParams {
+                cursor: query.get("cursor").cloned(),
+                back: query.get("back").cloned(),
+                page: query.get("page").cloned(),
+            };
+        }
+        let page = pager("/p", &[], &params, 50, None, total);
+        assert_eq!(page.get_attr("from").unwrap().to_string(), "2251");
+        // Walking back: every page keeps its own number until the cut trail runs out, which
+        // leads to the first page, labelled as such.
+        let mut labels = Vec::new();
+        let mut current = params;
+        while current.cursor.is_some() {
+            let page = pager("/p", &[], &current, 50, None, total);
+            labels.push(page.get_attr("from").unwrap().to_string());
+            let previous = page.get_attr("previous_url").unwrap().to_string();
+            let query: std::collections::HashMap<String, String> = previous
+                .split_once('?')
+                .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default();
+            current = PageParams {
+                cursor: query.get("cursor").cloned(),
+                back: query.get("back").cloned(),
+                page: query.get("page").cloned(),
+            };
+        }
+        let first = pager("/p", &[], &current, 50, None, total);
+        assert_eq!(first.get_attr("from").unwrap().to_string(), "1");
+        let expected: Vec<String> = (0..labels.len())
+            .map(|i| (2251 - 50 * i).to_string())
+            .collect();
+        assert_eq!(labels, expected);
     }
 }
