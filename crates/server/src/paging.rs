@@ -61,10 +61,16 @@ pub type Listing<J> = (HeaderMap, Json<Vec<J>>);
 /// headers of `page` and `total`.
 pub fn listing<T, J>(page: &Page<T>, total: Total, json: impl FnMut(&T) -> J) -> Listing<J> {
     let body = page.items.iter().map(json).collect();
-    (
-        headers(page.next.as_ref(), total, page.items.len()),
-        Json(body),
-    )
+    (page_headers(page, total, 0), Json(body))
+}
+
+/// The paging headers of `page`, read `offset` rows into the listing (0 after a cursor, whose
+/// position is not known here): [`headers`] with the rows the answer shows.
+pub fn page_headers<T>(page: &Page<T>, total: Total, offset: u32) -> HeaderMap {
+    let through = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .saturating_add(page.items.len());
+    headers(page.next.as_ref(), total, through)
 }
 
 /// The paging headers of a response whose page ends `through` rows into the listing (its

@@ -108,11 +108,7 @@ async fn list(
         })
         .collect();
     Ok((
-        paging::headers(
-            page.next.as_ref(),
-            total,
-            filter.offset as usize + page.items.len(),
-        ),
+        paging::page_headers(&page, total, filter.offset),
         Json(body),
     ))
 }

@@ -138,14 +138,7 @@ async fn list(
         state.users.count(&caller, query.clone()),
     )?;
     let body = views(&state, &caller, &page.items).await?;
-    Ok((
-        paging::headers(
-            page.next.as_ref(),
-            total,
-            query.offset as usize + page.items.len(),
-        ),
-        Json(body),
-    ))
+    Ok((paging::page_headers(&page, total, query.offset), Json(body)))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/users/{userId}", tag = "admin", operation_id = "getUser",

@@ -339,10 +339,7 @@ async fn logs(
         .iter()
         .map(|l| InvocationJson::new(&l.entry))
         .collect();
-    Ok((
-        paging::headers(page.next.as_ref(), total, page.items.len()),
-        Json(body),
-    ))
+    Ok((paging::page_headers(&page, total, q.offset), Json(body)))
 }
 
 /// Owner and editors.

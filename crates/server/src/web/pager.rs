@@ -198,6 +198,19 @@ mod tests {
         );
     }
 
+    /// The parameters a link of the pager carries, as the page it leads to reads them.
+    fn params_of(link: &str) -> PageParams {
+        let query: std::collections::HashMap<String, String> = link
+            .split_once('?')
+            .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        PageParams {
+            cursor: query.get("cursor").cloned(),
+            back: query.get("back").cloned(),
+            page: query.get("page").cloned(),
+        }
+    }
+
     /// Found by the review of #19: past MAX_TRAIL pages the label came from the trail's length.
     #[test]
     fn far_pages_are_labelled_by_their_number_and_previous_never_skips_silently() {
@@ -206,16 +219,7 @@ mod tests {
         for n in 1..=45_i64 {
             let cursor = Cursor::new("t", CursorKey::Int(n), CursorKey::Int(n));
             let page = pager("/p", &[], &params, 50, Some(&cursor), total);
-            let next = page.get_attr("next_url").unwrap().to_string();
-            let query: std::collections::HashMap<String, String> =
-                form_urlencoded::parse(next.split_once('?').unwrap().1.as_bytes())
-                    .into_owned()
-                    .collect();
-            params = PageParams {
-                cursor: query.get("cursor").cloned(),
-                back: query.get("back").cloned(),
-                page: query.get("page").cloned(),
-            };
+            params = params_of(&page.get_attr("next_url").unwrap().to_string());
         }
         let page = pager("/p", &[], &params, 50, None, total);
         assert_eq!(page.get_attr("from").unwrap().to_string(), "2251");
@@ -226,16 +230,7 @@ mod tests {
         while current.cursor.is_some() {
             let page = pager("/p", &[], &current, 50, None, total);
             labels.push(page.get_attr("from").unwrap().to_string());
-            let previous = page.get_attr("previous_url").unwrap().to_string();
-            let query: std::collections::HashMap<String, String> = previous
-                .split_once('?')
-                .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-                .unwrap_or_default();
-            current = PageParams {
-                cursor: query.get("cursor").cloned(),
-                back: query.get("back").cloned(),
-                page: query.get("page").cloned(),
-            };
+            current = params_of(&page.get_attr("previous_url").unwrap().to_string());
         }
         let first = pager("/p", &[], &current, 50, None, total);
         assert_eq!(first.get_attr("from").unwrap().to_string(), "1");
